@@ -1,0 +1,148 @@
+/* proto_msg: every message of the Backline wire protocol (PROTOCOL.md).
+ *
+ * A message is one binary WebSocket frame: a u8 type followed by its body,
+ * little-endian. Decoders check every length, count and range and refuse
+ * anything left over; they borrow strings from the input buffer and place
+ * decoded ops in a caller-provided proto_scratch, so they never allocate.
+ * Encoders write into a caller buffer and fail with PROTO_ERR_NO_SPACE
+ * instead of overflowing. No state; any thread. */
+#ifndef PROTO_MSG_H
+#define PROTO_MSG_H
+
+#include "shared/mdl_op.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROTO_VERSION 1
+#define PROTO_MAX_MSG 65536   /* largest message either side accepts, bytes */
+#define PROTO_MAX_PROPS 1024  /* create properties across one transaction */
+#define PROTO_PROJECT_ID_MAX 64
+#define PROTO_MAX_METERS 65   /* 64 tracks + master (track id 0) */
+
+/* Message types. Frozen: never renumber. */
+typedef enum {
+  PROTO_HELLO = 1,     /* c→s: version, project id, user name, colour, wanted client id */
+  PROTO_WELCOME = 2,   /* s→c: version, client id, seq, snapshot */
+  PROTO_SUBMIT = 3,    /* c→s: local id, transaction */
+  PROTO_ACK = 4,       /* s→c: local id, seq */
+  PROTO_REJECT = 5,    /* s→c: local id (0: not about a submit), code, reason */
+  PROTO_BROADCAST = 6, /* s→c: seq, origin client, transaction */
+  PROTO_PRESENCE = 7,  /* both: client id, name, colour, selection, online */
+  PROTO_METERS = 8,    /* s→c: transport position and state, peak/rms per track */
+  PROTO_TRANSPORT = 9, /* c→s: play or stop */
+} proto_type;
+
+typedef struct proto_hello {
+  uint16_t version;
+  const char *project; /* borrowed, not terminated */
+  uint32_t project_len;
+  const char *user;
+  uint32_t user_len;
+  uint32_t colour;
+  uint32_t want_client; /* 0, or the client id this replica had before */
+} proto_hello;
+
+typedef struct proto_welcome {
+  uint16_t version;
+  uint32_t client_id;
+  uint64_t seq; /* the snapshot's sequence number; broadcasts after it follow */
+  const mdl_project *snapshot; /* encode: borrowed; decode: points at scratch */
+} proto_welcome;
+
+typedef struct proto_submit {
+  uint32_t local_id;
+  mdl_txn txn;
+} proto_submit;
+
+typedef struct proto_ack {
+  uint32_t local_id;
+  uint64_t seq;
+} proto_ack;
+
+typedef struct proto_reject {
+  uint32_t local_id;
+  int16_t code; /* an mdl_err or proto_err */
+  const char *reason;
+  uint32_t reason_len;
+} proto_reject;
+
+typedef struct proto_broadcast {
+  uint64_t seq;
+  uint32_t origin;
+  mdl_txn txn;
+} proto_broadcast;
+
+typedef struct proto_presence {
+  uint32_t client_id;
+  const char *name;
+  uint32_t name_len;
+  uint32_t colour;
+  uint64_t selection; /* an mdl_id or 0 */
+  bool online;
+} proto_presence;
+
+typedef struct proto_meter {
+  uint64_t track_id; /* 0 = master */
+  float peak, rms;   /* linear, 0..~4 */
+} proto_meter;
+
+typedef struct proto_meters {
+  uint64_t position; /* frames since the start of the song */
+  bool playing;
+  uint8_t n;
+  proto_meter m[PROTO_MAX_METERS];
+} proto_meters;
+
+typedef struct proto_transport {
+  uint8_t command; /* 1 = play, 2 = stop */
+} proto_transport;
+
+/* One decoded message. */
+typedef struct proto_msg {
+  uint8_t type; /* proto_type */
+  union {
+    proto_hello hello;
+    proto_welcome welcome;
+    proto_submit submit;
+    proto_ack ack;
+    proto_reject reject;
+    proto_broadcast broadcast;
+    proto_presence presence;
+    proto_meters meters;
+    proto_transport transport;
+  } u;
+} proto_msg;
+
+/* Room for what a decoded message points at. Large (~60 kB): allocate it
+ * once per connection or thread, not on a small stack. */
+typedef struct proto_scratch {
+  mdl_op ops[MDL_TXN_MAX_OPS];
+  mdl_prop_value props[PROTO_MAX_PROPS];
+  mdl_project project;
+} proto_scratch;
+
+/* Decodes the message in DATA[0..LEN) into *out. Strings and ops borrow from
+ * DATA and SCRATCH, valid while both are. On error *out is unspecified and
+ * the return says what was wrong; *at (if not NULL) gets the byte offset.
+ * Values are checked for wire-level sanity (known kinds, finite reals,
+ * UTF-8 text, counts within limits); model rules are checked on apply.
+ * Possible errors: every PROTO_ERR_* but NO_SPACE. */
+int proto_decode(const void *data, size_t len, proto_scratch *scratch, proto_msg *out, size_t *at);
+
+/* Encodes MSG into BUF[0..CAP); returns the length (> 0) or a negative
+ * proto_err (PROTO_ERR_NO_SPACE, PROTO_ERR_TOO_BIG, PROTO_ERR_UNKNOWN_TYPE). */
+int proto_encode(const proto_msg *msg, void *buf, size_t cap);
+
+/* The transaction alone, as stored in the op log and inside SUBMIT and
+ * BROADCAST: u16 n_ops then the ops. Same contracts as above. */
+int proto_encode_txn(const mdl_txn *txn, void *buf, size_t cap);
+int proto_decode_txn(const void *data, size_t len, proto_scratch *scratch, mdl_txn *out);
+
+/* A project snapshot (the canonical state) alone; used by WELCOME and by
+ * storage's snapshots. */
+int proto_encode_project(const mdl_project *p, void *buf, size_t cap);
+int proto_decode_project(const void *data, size_t len, mdl_project *out);
+
+#endif

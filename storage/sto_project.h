@@ -1,0 +1,53 @@
+/* sto_project: one project = one SQLite file (WAL) holding its op log.
+ *
+ *   meta(key TEXT PRIMARY KEY, value)      schema version, project id, counters
+ *   ops(seq INTEGER PRIMARY KEY, origin INTEGER, txn BLOB)
+ *
+ * A transaction is stored in its wire encoding (proto_encode_txn) under its
+ * sequence number, and sto_project_append returns only once it is durable
+ * (synchronous=FULL): the server acknowledges after that, never before.
+ * Reopening a project and replaying the log reaches the same state hash.
+ *
+ * Not thread-safe: one thread (the server's control thread) owns a
+ * sto_project. Never used from the RT thread. */
+#ifndef STO_PROJECT_H
+#define STO_PROJECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define STO_SCHEMA_VERSION 1
+
+typedef struct sto_project sto_project;
+
+typedef enum { STO_OPEN_EXISTING = 0, STO_OPEN_CREATE = 1 } sto_open_mode;
+
+/* Opens (or with STO_OPEN_CREATE, creates) the project database at PATH.
+ * A file that is not SQLite or has no Backline schema is refused
+ * (STO_ERR_NOT_PROJECT), a newer schema too (STO_ERR_TOO_NEW); err gets a
+ * sentence naming the file. On failure *out is NULL. Allocates.
+ * Possible errors: STO_ERR_IO, STO_ERR_NOT_PROJECT, STO_ERR_TOO_NEW, STO_ERR_NOT_FOUND. */
+int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, char *err, size_t err_len);
+void sto_project_close(sto_project *sp); /* NULL ok */
+
+/* Appends one transaction at SEQ (must be last_seq + 1), durably.
+ * Possible errors: STO_ERR_SEQ, STO_ERR_IO. */
+int sto_project_append(sto_project *sp, uint64_t seq, uint32_t origin, const void *txn, size_t len);
+
+/* Calls CB for every stored transaction with seq > AFTER, in order. CB's
+ * data is borrowed for the call. A nonzero return from CB stops the replay
+ * and is returned. Possible errors: STO_ERR_IO, or CB's code. */
+typedef int (*sto_replay_cb)(void *ud, uint64_t seq, uint32_t origin, const void *txn, size_t len);
+int sto_project_replay(sto_project *sp, uint64_t after, sto_replay_cb cb, void *ud);
+
+uint64_t sto_project_last_seq(const sto_project *sp);
+
+/* Small integer settings kept with the project (e.g. "next_client"). A
+ * missing key reads as DEFAULT. Possible errors: STO_ERR_IO. */
+int64_t sto_project_meta_int(sto_project *sp, const char *key, int64_t def);
+int sto_project_set_meta_int(sto_project *sp, const char *key, int64_t value);
+
+/* The last SQLite error message, for logs. Borrowed. */
+const char *sto_project_last_error(const sto_project *sp);
+
+#endif

@@ -1,0 +1,209 @@
+/* Protocol: round trips, and refusal of truncated, oversized and garbage input. */
+#include "../shared/test_util.h"
+#include "protocol/proto_err.h"
+#include "protocol/proto_json.h"
+#include "protocol/proto_msg.h"
+#include "shared/mdl_err.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+static proto_scratch *S;
+static uint8_t buf[PROTO_MAX_MSG];
+static void setup(void) { S = calloc(1, sizeof *S); }
+static void teardown(void) { free(S); }
+TestSuite(proto_msg, .init = setup, .fini = teardown);
+TestSuite(proto_json, .init = setup, .fini = teardown);
+
+static const mdl_id A = MDL_ID_MAKE(3, 1);
+
+static mdl_txn sample_txn(void) {
+  static mdl_prop_value pv[2];
+  static mdl_op ops[4];
+  pv[0] = (mdl_prop_value){MDL_PROP_NAME, v_str("Drums é")};
+  pv[1] = (mdl_prop_value){MDL_PROP_SOLO, v_bool(true)};
+  ops[0] = op_create(A);
+  ops[0].n_props = 2, ops[0].props = pv;
+  ops[1] = op_set(A, MDL_PROP_GAIN, v_real(0.75));
+  ops[2] = op_move(A, MDL_ID_NONE);
+  ops[3] = op_set(MDL_ID_PROJECT, MDL_PROP_TS_NUM, v_int(3));
+  return (mdl_txn){4, ops};
+}
+
+Test(proto_msg, submit_round_trips_and_applies_identically) {
+  proto_msg m = {.type = PROTO_SUBMIT};
+  m.u.submit.local_id = 42;
+  m.u.submit.txn = sample_txn();
+  int n = proto_encode(&m, buf, sizeof buf);
+  cr_assert_gt(n, 0);
+  proto_msg d;
+  cr_assert_eq(proto_decode(buf, (size_t) n, S, &d, NULL), 0);
+  cr_assert_eq(d.type, PROTO_SUBMIT);
+  cr_assert_eq(d.u.submit.local_id, 42);
+  mdl_project p1, p2, scratch;
+  mdl_project_init(&p1, "x");
+  mdl_project_init(&p2, "x");
+  cr_assert_eq(mdl_txn_apply(&p1, &m.u.submit.txn, 3, &scratch, NULL), 0);
+  cr_assert_eq(mdl_txn_apply(&p2, &d.u.submit.txn, 3, &scratch, NULL), 0);
+  cr_assert_eq(mdl_project_hash(&p1), mdl_project_hash(&p2));
+  cr_assert_str_eq(p2.tracks[0].name, "Drums é");
+}
+
+Test(proto_msg, every_message_type_round_trips) {
+  mdl_project p, scratch;
+  mdl_project_init(&p, "Snap");
+  mdl_txn t = sample_txn();
+  cr_assert_eq(mdl_txn_apply(&p, &t, 3, &scratch, NULL), 0);
+  proto_msg ms[9] = {0};
+  ms[0].type = PROTO_HELLO;
+  ms[0].u.hello = (proto_hello){PROTO_VERSION, "abc", 3, "Ann", 3, 0x123456, 7};
+  ms[1].type = PROTO_WELCOME;
+  ms[1].u.welcome = (proto_welcome){PROTO_VERSION, 7, 99, &p};
+  ms[2].type = PROTO_ACK;
+  ms[2].u.ack = (proto_ack){5, 1ULL << 40};
+  ms[3].type = PROTO_REJECT;
+  ms[3].u.reject = (proto_reject){5, MDL_ERR_RANGE, "gain 7 is out of range", 22};
+  ms[4].type = PROTO_BROADCAST;
+  ms[4].u.broadcast = (proto_broadcast){100, 3, t};
+  ms[5].type = PROTO_PRESENCE;
+  ms[5].u.presence = (proto_presence){7, "Ann", 3, 0xff00ff, A, true};
+  ms[6].type = PROTO_METERS;
+  ms[6].u.meters.position = 48000;
+  ms[6].u.meters.playing = true;
+  ms[6].u.meters.n = 2;
+  ms[6].u.meters.m[0] = (proto_meter){0, 0.5f, 0.25f};
+  ms[6].u.meters.m[1] = (proto_meter){A, 1.5f, 0.75f};
+  ms[7].type = PROTO_TRANSPORT;
+  ms[7].u.transport.command = 1;
+  ms[8].type = PROTO_SUBMIT;
+  ms[8].u.submit = (proto_submit){1, t};
+  for (int i = 0; i < 9; i++) {
+    int n = proto_encode(&ms[i], buf, sizeof buf);
+    cr_assert_gt(n, 0, "encode type %d", ms[i].type);
+    proto_msg d;
+    cr_assert_eq(proto_decode(buf, (size_t) n, S, &d, NULL), 0, "decode type %d", ms[i].type);
+    /* Re-encoding the decoded message gives the same bytes. */
+    static uint8_t again[PROTO_MAX_MSG];
+    cr_assert_eq(proto_encode(&d, again, sizeof again), n);
+    cr_assert_eq(memcmp(buf, again, (size_t) n), 0, "type %d", ms[i].type);
+  }
+  proto_msg d;
+  int n = proto_encode(&ms[1], buf, sizeof buf);
+  cr_assert_eq(proto_decode(buf, (size_t) n, S, &d, NULL), 0);
+  cr_assert_eq(mdl_project_hash(d.u.welcome.snapshot), mdl_project_hash(&p));
+}
+
+Test(proto_msg, every_truncation_and_extension_is_refused) {
+  proto_msg m = {.type = PROTO_BROADCAST};
+  m.u.broadcast = (proto_broadcast){1, 3, sample_txn()};
+  int n = proto_encode(&m, buf, sizeof buf);
+  proto_msg d;
+  for (int cut = 0; cut < n; cut++)
+    cr_assert_eq(proto_decode(buf, (size_t) cut, S, &d, NULL), PROTO_ERR_TRUNCATED, "cut at %d", cut);
+  buf[n] = 0;
+  cr_assert_eq(proto_decode(buf, (size_t) n + 1, S, &d, NULL), PROTO_ERR_TRAILING);
+}
+
+Test(proto_msg, garbage_is_refused_with_a_code_never_a_crash) {
+  proto_msg d;
+  uint8_t unknown[] = {77, 1, 2};
+  cr_assert_eq(proto_decode(unknown, sizeof unknown, S, &d, NULL), PROTO_ERR_UNKNOWN_TYPE);
+  cr_assert_eq(proto_decode(buf, PROTO_MAX_MSG + 1, S, &d, NULL), PROTO_ERR_TOO_BIG);
+  /* Zero ops, too many ops, a bad value kind, a NaN, bad UTF-8. */
+  uint8_t zero_ops[] = {PROTO_SUBMIT, 1, 0, 0, 0, 0, 0};
+  cr_assert_eq(proto_decode(zero_ops, sizeof zero_ops, S, &d, NULL), PROTO_ERR_RANGE);
+  uint8_t many_ops[] = {PROTO_SUBMIT, 1, 0, 0, 0, 0xff, 0xff};
+  cr_assert_eq(proto_decode(many_ops, sizeof many_ops, S, &d, NULL), PROTO_ERR_RANGE);
+  uint8_t bad_kind[] = {PROTO_SUBMIT, 1, 0, 0, 0, 1, 0, MDL_OP_SET, 1, 0, 0, 0, 3, 0, 0, 0, 7, 9};
+  cr_assert_eq(proto_decode(bad_kind, sizeof bad_kind, S, &d, NULL), PROTO_ERR_RANGE);
+  uint8_t nan[] = {PROTO_SUBMIT, 1, 0, 0, 0, 1, 0, MDL_OP_SET, 1, 0, 0, 0, 3, 0, 0, 0, 7, MDL_VAL_REAL,
+                   0, 0, 0, 0, 0, 0, 0xf8, 0x7f};
+  cr_assert_eq(proto_decode(nan, sizeof nan, S, &d, NULL), PROTO_ERR_RANGE);
+  uint8_t bad_text[] = {PROTO_SUBMIT, 1, 0, 0, 0, 1, 0, MDL_OP_SET, 1, 0, 0, 0, 3, 0, 0, 0, 1, MDL_VAL_STR, 2, 0, 0xc3, 0x28};
+  cr_assert_eq(proto_decode(bad_text, sizeof bad_text, S, &d, NULL), PROTO_ERR_BAD_TEXT);
+  /* Random bytes: always a clean verdict. */
+  unsigned seed = 7;
+  for (int i = 0; i < 20000; i++) {
+    size_t len = (seed = seed * 1103515245u + 12345u) % 64;
+    for (size_t k = 0; k < len; k++) buf[k] = (uint8_t) ((seed = seed * 1103515245u + 12345u) >> 16);
+    if (len) buf[0] = (uint8_t) (1 + buf[0] % 9);
+    int rc = proto_decode(buf, len, S, &d, NULL);
+    cr_assert(rc == 0 || (rc <= -301 && rc >= -310));
+  }
+}
+
+Test(proto_msg, snapshot_with_out_of_range_values_is_refused) {
+  mdl_project p;
+  mdl_project_init(&p, "x");
+  p.tempo = 5000; /* impossible through ops */
+  int n = proto_encode_project(&p, buf, sizeof buf);
+  mdl_project q;
+  cr_assert_eq(proto_decode_project(buf, (size_t) n, &q), PROTO_ERR_RANGE);
+}
+
+Test(proto_msg, encode_refuses_small_buffers) {
+  proto_msg m = {.type = PROTO_SUBMIT};
+  m.u.submit.txn = sample_txn();
+  cr_assert_eq(proto_encode(&m, buf, 10), PROTO_ERR_NO_SPACE);
+}
+
+Test(proto_json, transaction_parses_and_assigns_ids_in_senders_space) {
+  const char *j = "{\"ops\":[{\"op\":\"create\",\"type\":\"track\",\"props\":{\"name\":\"Bass\",\"gain\":0.5}},"
+                  "{\"op\":\"set\",\"id\":\"project\",\"prop\":\"tempo\",\"value\":128},"
+                  "{\"op\":\"move\",\"id\":\"300000001\",\"after\":null},"
+                  "{\"op\":\"delete\",\"id\":\"300000001\"}]}";
+  void *tree;
+  mdl_txn t;
+  char err[200];
+  uint32_t counter = 5;
+  cr_assert_eq(proto_json_parse_txn(j, strlen(j), 3, &counter, S, &tree, &t, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(t.n_ops, 4);
+  cr_assert_eq(t.ops[0].id, MDL_ID_MAKE(3, 5));
+  cr_assert_eq(counter, 6);
+  cr_assert_eq(t.ops[1].id, MDL_ID_PROJECT);
+  cr_assert_eq(t.ops[1].value.kind, MDL_VAL_REAL);
+  cr_assert_eq(t.ops[2].id, MDL_ID_MAKE(3, 1));
+  proto_json_free(tree);
+}
+
+Test(proto_json, bad_transactions_say_what_was_wrong) {
+  const char *cases[][2] = {
+      {"{\"ops\":[", "the body is not valid JSON"},
+      {"[]", "expected an object with an \"ops\" array"},
+      {"{\"ops\":[]}", "\"ops\" is empty"},
+      {"{\"ops\":[{\"op\":\"fly\"}]}", "op 0: unknown op \"fly\" (create, set, move, delete)"},
+      {"{\"ops\":[{\"op\":\"set\",\"id\":\"zz\",\"prop\":\"gain\",\"value\":1}]}", "op 0: \"id\" must be an id string"},
+      {"{\"ops\":[{\"op\":\"set\",\"id\":\"5\",\"prop\":\"volume\",\"value\":1}]}", "op 0: a track has no property \"volume\""},
+      {"{\"ops\":[{\"op\":\"set\",\"id\":\"5\",\"prop\":\"mute\",\"value\":1}]}", "op 0: mute must be true or false"},
+      {"{\"ops\":[{\"op\":\"set\",\"id\":\"project\",\"prop\":\"ts_num\",\"value\":2.5}]}", "op 0: ts_num must be an integer"},
+      {"{\"ops\":[{\"op\":\"create\",\"type\":\"bus\"}]}", "op 0: \"type\" must be \"track\""},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    void *tree;
+    mdl_txn t;
+    char err[200] = "";
+    uint32_t counter = 1;
+    cr_assert_neq(proto_json_parse_txn(cases[i][0], strlen(cases[i][0]), 3, &counter, S, &tree, &t, err, sizeof err), 0);
+    cr_assert_str_eq(err, cases[i][1]);
+    proto_json_free(tree);
+  }
+}
+
+Test(proto_json, project_dump_lists_tracks_in_order_with_hash) {
+  mdl_project p, scratch;
+  mdl_project_init(&p, "Dump");
+  mdl_txn t = sample_txn();
+  cr_assert_eq(mdl_txn_apply(&p, &t, 3, &scratch, NULL), 0);
+  char *s = proto_json_project(&p, "abc", 4);
+  cr_assert_not_null(s);
+  cr_assert(strstr(s, "\"tracks\":[{\"id\":\"300000001\",\"name\":\"Drums é\""), "%s", s);
+  char hex[17];
+  mdl_hash_hex(mdl_project_hash(&p), hex);
+  cr_assert(strstr(s, hex));
+  free(s);
+  char id[17];
+  proto_json_id(MDL_ID_PROJECT, id);
+  cr_assert_str_eq(id, "project");
+  cr_assert_eq(proto_json_parse_id("300000001"), A);
+  cr_assert_eq(proto_json_parse_id("12345678901234567"), MDL_ID_NONE);
+}

@@ -1,0 +1,102 @@
+/* Storage: durable append, replay to the same hash, refusal of foreign files. */
+#include "../shared/test_util.h"
+#include "protocol/proto_msg.h"
+#include "storage/sto_err.h"
+#include "storage/sto_project.h"
+
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char dir[64], path[128];
+static void setup(void) {
+  strcpy(dir, "/tmp/backline-sto-XXXXXX");
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/p.backline", dir);
+}
+static void teardown(void) {
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_assert_eq(system(cmd), 0);
+}
+TestSuite(sto_project, .init = setup, .fini = teardown);
+
+typedef struct replay_ctx {
+  mdl_project p, scratch;
+  proto_scratch *s;
+  uint64_t last;
+} replay_ctx;
+
+static int apply_cb(void *ud, uint64_t seq, uint32_t origin, const void *data, size_t len) {
+  replay_ctx *c = ud;
+  mdl_txn t;
+  cr_assert_eq(seq, c->last + 1);
+  c->last = seq;
+  cr_assert_eq(proto_decode_txn(data, len, c->s, &t), 0);
+  return mdl_txn_apply(&c->p, &t, origin, &c->scratch, NULL);
+}
+
+Test(sto_project, append_then_reopen_replays_to_same_hash) {
+  char err[256];
+  sto_project *sp;
+  cr_assert_eq(sto_project_open(path, STO_OPEN_CREATE, &sp, err, sizeof err), 0, "%s", err);
+  mdl_project live, scratch;
+  mdl_project_init(&live, NULL);
+  uint8_t buf[4096];
+  for (uint32_t i = 1; i <= 150; i++) {
+    mdl_op op = i % 3 == 1 ? op_create(MDL_ID_MAKE(2, i)) : op_set(MDL_ID_MAKE(2, i - (i - 1) % 3), MDL_PROP_GAIN, v_real(i / 100.0));
+    mdl_txn t = {1, &op};
+    cr_assert_eq(mdl_txn_apply(&live, &t, 2, &scratch, NULL), 0);
+    int n = proto_encode_txn(&t, buf, sizeof buf);
+    cr_assert_gt(n, 0);
+    cr_assert_eq(sto_project_append(sp, i, 2, buf, (size_t) n), 0);
+  }
+  cr_assert_eq(sto_project_append(sp, 500, 2, buf, 3), STO_ERR_SEQ);
+  cr_assert_eq(sto_project_set_meta_int(sp, "next_client", 17), 0);
+  sto_project_close(sp);
+
+  cr_assert_eq(sto_project_open(path, STO_OPEN_EXISTING, &sp, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(sto_project_last_seq(sp), 150);
+  cr_assert_eq(sto_project_meta_int(sp, "next_client", 0), 17);
+  replay_ctx *c = calloc(1, sizeof *c);
+  c->s = calloc(1, sizeof *c->s);
+  mdl_project_init(&c->p, NULL);
+  cr_assert_eq(sto_project_replay(sp, 0, apply_cb, c), 0);
+  cr_assert_eq(c->last, 150);
+  cr_assert_eq(mdl_project_hash(&c->p), mdl_project_hash(&live));
+  c->last = 100;
+  mdl_project_init(&c->p, NULL);
+  cr_assert_neq(sto_project_replay(sp, 100, apply_cb, c), 0, "a suffix alone does not apply");
+  free(c->s);
+  free(c);
+  sto_project_close(sp);
+}
+
+Test(sto_project, foreign_files_are_refused_with_a_clear_message) {
+  char err[256];
+  sto_project *sp;
+  cr_assert_eq(sto_project_open(path, STO_OPEN_EXISTING, &sp, err, sizeof err), STO_ERR_NOT_FOUND);
+  cr_assert_null(sp);
+  FILE *f = fopen(path, "w");
+  fputs("this is not a database, it is a shopping list\n", f);
+  fclose(f);
+  cr_assert_eq(sto_project_open(path, STO_OPEN_EXISTING, &sp, err, sizeof err), STO_ERR_NOT_PROJECT);
+  cr_assert(strstr(err, "is not a Backline project"), "%s", err);
+  unlink(path);
+  char cmd[256];
+  snprintf(cmd, sizeof cmd, "sqlite3 %s 'CREATE TABLE t(x)'", path);
+  if (system(cmd) == 0) {
+    cr_assert_eq(sto_project_open(path, STO_OPEN_CREATE, &sp, err, sizeof err), STO_ERR_NOT_PROJECT, "%s", err);
+  }
+}
+
+Test(sto_project, newer_schema_is_refused) {
+  char err[256];
+  sto_project *sp;
+  cr_assert_eq(sto_project_open(path, STO_OPEN_CREATE, &sp, err, sizeof err), 0);
+  cr_assert_eq(sto_project_set_meta_int(sp, "schema_version", STO_SCHEMA_VERSION + 1), 0);
+  sto_project_close(sp);
+  cr_assert_eq(sto_project_open(path, STO_OPEN_EXISTING, &sp, err, sizeof err), STO_ERR_TOO_NEW);
+  cr_assert(strstr(err, "newer Backline"), "%s", err);
+}
