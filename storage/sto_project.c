@@ -1,6 +1,7 @@
 /* sto_project: the op log in SQLite. */
 #include "storage/sto_project.h"
 #include "storage/sto_err.h"
+#include "protocol/proto_msg.h"
 
 #include <sqlite3.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 struct sto_project {
+  char path[512];
   sqlite3 *db;
   sqlite3_stmt *append;
   uint64_t last_seq;
@@ -45,6 +47,7 @@ int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, ch
     snprintf(err, err_len, "out of memory");
     return STO_ERR_NOMEM;
   }
+  snprintf(sp->path, sizeof sp->path, "%s", path);
   int flags = SQLITE_OPEN_READWRITE | (mode == STO_OPEN_CREATE ? SQLITE_OPEN_CREATE : 0);
   int rc = sqlite3_open_v2(path, &sp->db, flags, NULL);
   int code = STO_ERR_IO;
@@ -165,3 +168,39 @@ int sto_project_set_meta_int(sto_project *sp, const char *key, int64_t value) {
 }
 
 const char *sto_project_last_error(const sto_project *sp) { return sp->last_error; }
+
+typedef struct load_ctx {
+  mdl_project *model, scratch;
+  proto_scratch s;
+  uint64_t seq;
+  int why; /* the decode or apply error */
+} load_ctx;
+
+static int load_one(void *ud, uint64_t seq, uint32_t origin, const void *data, size_t len) {
+  load_ctx *l = ud;
+  mdl_txn txn;
+  int rc = proto_decode_txn(data, len, &l->s, &txn);
+  if (!rc) rc = mdl_txn_apply(l->model, &txn, origin, &l->scratch, NULL);
+  if (rc) return l->why = rc, STO_ERR_NOT_PROJECT;
+  if (seq != l->seq + 1) return l->why = STO_ERR_SEQ, STO_ERR_NOT_PROJECT;
+  l->seq = seq;
+  return 0;
+}
+
+int sto_project_load_model(sto_project *sp, mdl_project *model, uint64_t *seq, char *err, size_t err_len) {
+  load_ctx *l = calloc(1, sizeof *l);
+  *seq = 0;
+  mdl_project_init(model, NULL);
+  if (!l) return snprintf(err, err_len, "out of memory"), STO_ERR_NOMEM;
+  l->model = model;
+  int rc = sto_project_replay(sp, 0, load_one, l);
+  if (rc == STO_ERR_IO)
+    snprintf(err, err_len, "%s: %s", sp->path, sp->last_error);
+  else if (rc)
+    snprintf(err, err_len, "%s: its op log does not replay at seq %llu (error %d)", sp->path,
+             (unsigned long long) l->seq + 1, l->why);
+  if (rc) mdl_project_init(model, NULL);
+  else *seq = l->seq;
+  free(l);
+  return rc;
+}

@@ -47,6 +47,13 @@ uint64_t sto_project_last_seq(const sto_project *sp);
 int64_t sto_project_meta_int(sto_project *sp, const char *key, int64_t def);
 int sto_project_set_meta_int(sto_project *sp, const char *key, int64_t value);
 
+/* Replays the whole log into *model (initialised here) and sets *seq to
+ * the last sequence number. A log that does not replay is refused with a
+ * sentence naming the file and the first bad sequence number. Allocates
+ * (temporarily). Possible errors: STO_ERR_IO, STO_ERR_NOT_PROJECT, STO_ERR_NOMEM. */
+struct mdl_project;
+int sto_project_load_model(sto_project *sp, struct mdl_project *model, uint64_t *seq, char *err, size_t err_len);
+
 /* The last SQLite error message, for logs. Borrowed. */
 const char *sto_project_last_error(const sto_project *sp);
 

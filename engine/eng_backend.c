@@ -1,0 +1,39 @@
+/* eng_backend.c: backend selection (see eng_backend.h). */
+#include "engine/eng_backend.h"
+#include "engine/eng_backend_int.h"
+#include "engine/eng_err.h"
+
+#include <stdio.h>
+
+int eng_backend_open(eng_engine *e, eng_backend_kind kind, eng_backend **out, char *msg,
+                     size_t msg_len) {
+  if (msg && msg_len) msg[0] = '\0';
+  if (!out) return ENG_ERR_INVALID;
+  *out = NULL;
+  if (!e) return ENG_ERR_INVALID;
+  switch (kind) {
+    case ENG_BACKEND_NULL:
+      return eng__backend_null_vt.open(e, out, msg, msg_len);
+    case ENG_BACKEND_PORTAUDIO:
+      return eng__backend_pa_vt.open(e, out, msg, msg_len);
+    case ENG_BACKEND_AUTO: {
+      char why[256];
+      int rc = eng__backend_pa_vt.open(e, out, why, sizeof why);
+      if (rc == ENG_OK) return rc;
+      rc = eng__backend_null_vt.open(e, out, msg, msg_len);
+      if (rc == ENG_OK && msg && msg_len)
+        snprintf(msg, msg_len, "%s; playing on the null device", why);
+      return rc;
+    }
+  }
+  if (msg && msg_len) snprintf(msg, msg_len, "unknown backend kind %d", (int) kind);
+  return ENG_ERR_INVALID;
+}
+
+const char *eng_backend_name(const eng_backend *b) {
+  return b->name;
+}
+
+void eng_backend_close(eng_backend *b) {
+  if (b) b->vt->close(b);
+}

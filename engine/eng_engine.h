@@ -1,0 +1,151 @@
+/* eng_engine.h: the real-time engine: transport, plan execution, meters.
+ *
+ * Threads (STYLE.md §6):
+ *  - control thread: create/destroy, set_plan, collect, set_playing, locate.
+ *    These are one producer of the command queue: call them from ONE thread
+ *    at a time (or serialise them yourself).
+ *  - RT thread: eng_engine_process, called by a backend (eng_backend.h) or by
+ *    an offline renderer. It drains commands, swaps in a new plan if one is
+ *    pending, runs the plan and pushes meter frames. It never allocates,
+ *    locks, logs or does I/O; when it cannot do something it degrades and
+ *    counts (eng_engine_stats).
+ *  - meter reader: any ONE thread calls eng_engine_read_meters.
+ *  - any thread: eng_engine_stats, eng_engine_position.
+ *
+ * Plans travel by atomic pointer swap. The plan the RT thread stops using is
+ * handed back through a queue and freed by eng_engine_collect on the control
+ * thread, never while the RT thread may still read it.
+ *
+ * Transport: position in frames. Beats are computed from the plan's tempo
+ * sample-accurately: beat k starts at frame ceil(k * 60 / bpm * sample_rate),
+ * even in the middle of a block. Commands take effect at the start of the
+ * next processed block. */
+#ifndef ENG_ENGINE_H
+#define ENG_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/eng_plan.h"
+
+#define ENG_DEFAULT_SAMPLE_RATE  48000 /* Hz */
+#define ENG_DEFAULT_BLOCK_FRAMES 128   /* frames per backend callback */
+#define ENG_MAX_BLOCK_FRAMES     8192  /* largest block_frames accepted */
+#define ENG_METER_WINDOW_MS      25    /* one meter frame per ~25 ms of audio (whole blocks) */
+#define ENG_STOP_FADE_FRAMES     256   /* de-click fade after stop, frames */
+
+typedef struct eng_config {
+  uint32_t sample_rate;  /* Hz, ENG_MIN_SAMPLE_RATE..ENG_MAX_SAMPLE_RATE */
+  uint32_t block_frames; /* frames per backend block, 1..ENG_MAX_BLOCK_FRAMES */
+} eng_config;
+
+typedef struct eng_engine eng_engine; /* opaque */
+
+typedef struct eng_meter {
+  uint64_t track_id; /* track_id from the plan, 0 = master */
+  float peak;        /* max |sample| over both channels in the window, post-fader */
+  float rms;         /* RMS over both channels in the window; rms <= peak */
+} eng_meter;
+
+typedef struct eng_meter_frame {
+  uint64_t position;                /* transport position at the end of the window, frames */
+  bool playing;                     /* transport state at the end of the window */
+  uint32_t n;                       /* valid entries: master first, then tracks in plan order */
+  eng_meter meters[ENG_MAX_METERS]; /* meters[0] is master */
+} eng_meter_frame;
+
+typedef struct eng_stats {
+  uint64_t blocks;              /* eng_engine_process calls */
+  uint64_t frames;              /* frames processed */
+  uint64_t xruns;               /* blocks a backend could not deliver in time */
+  uint64_t blocks_without_plan; /* blocks rendered as silence because no plan was set */
+  uint64_t plan_swaps;          /* plans taken over by the RT thread */
+  uint64_t plans_deferred;      /* swaps postponed a block because the retire queue was full */
+  uint64_t meters_pushed;       /* meter frames queued */
+  uint64_t meters_dropped;      /* meter frames dropped because the queue was full */
+} eng_stats;
+
+/* --- lifetime (control thread) --- */
+
+/* Returns {ENG_DEFAULT_SAMPLE_RATE, ENG_DEFAULT_BLOCK_FRAMES}. RT-safe: yes. */
+eng_config eng_config_default(void);
+
+/* Creates a stopped engine at position 0 with no plan (it outputs silence
+ * until eng_engine_set_plan). `cfg` is copied. On success *out is owned by
+ * the caller: free it with eng_engine_destroy. On failure *out is NULL.
+ * RT-safe: no (allocates).
+ * Possible errors: ENG_ERR_INVALID (NULL argument, sample_rate or block_frames
+ * out of range), ENG_ERR_NOMEM. */
+int eng_engine_create(const eng_config *cfg, eng_engine **out);
+
+/* Frees the engine, its current, pending and retired plans and its queues.
+ * NULL is a no-op. The RT thread must be stopped first (eng_backend_close).
+ * RT-safe: no (frees). */
+void eng_engine_destroy(eng_engine *e);
+
+/* The configuration the engine was created with. Any thread. RT-safe: yes. */
+eng_config eng_engine_config(const eng_engine *e);
+
+/* --- control thread --- */
+
+/* Hands plan `p` to the engine; the RT thread starts using it at its next
+ * block. Takes ownership of `p` even on failure. Calls eng_engine_collect
+ * first. If an earlier plan was set but not yet taken by the RT thread, that
+ * plan is freed at once (the RT thread never saw it).
+ * RT-safe: no (may free).
+ * Possible errors: ENG_ERR_INVALID (e or p NULL, p's sample_rate differs from
+ * the engine's; p is freed). */
+int eng_engine_set_plan(eng_engine *e, eng_plan *p);
+
+/* Frees the plans the RT thread has retired since the last call.
+ * RT-safe: no (frees). */
+void eng_engine_collect(eng_engine *e);
+
+/* Queues play (from the current position) or stop (keeping the position;
+ * ringing notes fade out over ENG_STOP_FADE_FRAMES).
+ * RT-safe: yes (wait-free), but meant for the control thread.
+ * Possible errors: ENG_ERR_INVALID (e NULL), ENG_ERR_FULL (command queue full,
+ * nothing queued: the RT thread is not running or far behind). */
+int eng_engine_set_playing(eng_engine *e, bool playing);
+
+/* Queues a jump of the transport to `frame`, playing or not.
+ * RT-safe: yes (wait-free), but meant for the control thread.
+ * Possible errors: ENG_ERR_INVALID, ENG_ERR_FULL (as eng_engine_set_playing). */
+int eng_engine_locate(eng_engine *e, uint64_t frame);
+
+/* --- RT thread --- */
+
+/* Renders `frames` frames of stereo interleaved float into `out`
+ * (2 * frames floats, overwritten). Drains commands, swaps in a pending plan,
+ * runs the current plan, advances the transport if playing and pushes a
+ * meter frame each time a meter window is complete (dropping and counting
+ * it if the queue is full). Any `frames` value works; backends use
+ * block_frames. Only one thread may call it at a time.
+ * RT-safe: yes (no allocation, locks, logging, I/O or blocking calls;
+ * proved by tests/engine/test_eng_rt.c). */
+void eng_engine_process(eng_engine *e, float *out, uint32_t frames);
+
+/* Counts one xrun (a block a backend could not deliver in time). Called by
+ * backends from their RT thread. RT-safe: yes. */
+void eng_engine_count_xrun(eng_engine *e);
+
+/* --- meter reader (any ONE thread) --- */
+
+/* Copies the oldest queued meter frame into *out. Returns 1 if a frame was
+ * read, 0 if none was queued (out untouched), ENG_ERR_INVALID for NULL
+ * arguments. Frames come roughly every ENG_METER_WINDOW_MS of processed
+ * audio, whether playing or not; peak and RMS cover that window.
+ * RT-safe: yes (wait-free). */
+int eng_engine_read_meters(eng_engine *e, eng_meter_frame *out);
+
+/* --- any thread --- */
+
+/* Snapshot of the counters (each read atomically, not all at one instant).
+ * RT-safe: yes. */
+void eng_engine_stats(const eng_engine *e, eng_stats *out);
+
+/* Transport position in frames as of the last processed block.
+ * RT-safe: yes. */
+uint64_t eng_engine_position(const eng_engine *e);
+
+#endif /* ENG_ENGINE_H */

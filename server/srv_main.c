@@ -1,0 +1,275 @@
+/* backline: the server process. Parses the command line, wires the engine,
+ * the control thread, the studio front (libwebsockets) and the operator
+ * port (CivetWeb) together, and waits for SIGINT/SIGTERM to stop cleanly.
+ * `backline render` renders a stored project offline instead. */
+#include "engine/eng_backend.h"
+#include "engine/eng_render.h"
+#include "protocol/proto_msg.h"
+#include "server/srv_control.h"
+#include "server/srv_err.h"
+#include "server/srv_http.h"
+#include "server/srv_ops.h"
+#include "server/srv_tls.h"
+#include "storage/sto_project.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAX_HOSTS 16
+
+typedef struct options {
+  const char *data, *bind, *cert, *key, *web, *wasm;
+  int port, https_port, ops_port;
+  bool headless;
+  const char *hosts[MAX_HOSTS];
+  size_t n_hosts;
+} options;
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: backline [options]            serve the studio\n"
+          "       backline render [--data DIR] PROJECT OUT.wav --seconds S\n"
+          "\n"
+          "options:\n"
+          "  --data DIR         data folder: projects, certificates (default ./data)\n"
+          "  --port N           studio over HTTP (default 8080; 0 = off)\n"
+          "  --https-port N     studio over HTTPS (default 8443; 0 = off)\n"
+          "  --ops-port N       operator port: health, metrics, CA certificate (default 8090; 0 = off)\n"
+          "  --bind ADDR        listen on this address only (default: all)\n"
+          "  --host NAME        extra host name or address for the certificate (repeatable)\n"
+          "  --cert FILE --key FILE   use this certificate for HTTPS instead of the studio's own CA\n"
+          "  --headless         no sound card: play on the null device\n"
+          "  --web DIR          serve the studio pages from DIR (default: the source tree's web/)\n"
+          "  --wasm DIR         serve the wasm model from DIR (default: the build's wasm/)\n"
+          "  --help             this text\n"
+          "  --version          print the version\n"
+          "\n"
+          "render:\n"
+          "  PROJECT is a project file (.backline) or a project id inside --data DIR.\n"
+          "  Writes a 48 kHz stereo WAV of S seconds, as fast as the CPU allows.\n");
+}
+
+/* Parses a port number; refuses anything but 0..65535. */
+static bool parse_port(const char *opt, const char *s, int *out) {
+  char *end;
+  errno = 0;
+  long v = s ? strtol(s, &end, 10) : -1;
+  if (!s || errno || *end || v < 0 || v > 65535) {
+    fprintf(stderr, "backline: %s needs a port number from 0 to 65535, not \"%s\"\n", opt, s ? s : "");
+    return false;
+  }
+  *out = (int) v;
+  return true;
+}
+
+static int parse(int argc, char **argv, options *o) {
+  *o = (options){.data = "data", .port = 8080, .https_port = 8443, .ops_port = 8090};
+  o->web = BACKLINE_WEB_DIR;
+  o->wasm = BACKLINE_WASM_DIR;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+    bool takes = true;
+    if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+      usage(stdout);
+      exit(0);
+    } else if (strcmp(a, "--version") == 0) {
+      printf("backline %s\n", BACKLINE_VERSION);
+      exit(0);
+    } else if (strcmp(a, "--headless") == 0) {
+      o->headless = true, takes = false;
+    } else if (strcmp(a, "--port") == 0) {
+      if (!parse_port(a, v, &o->port)) return 2;
+    } else if (strcmp(a, "--https-port") == 0) {
+      if (!parse_port(a, v, &o->https_port)) return 2;
+    } else if (strcmp(a, "--ops-port") == 0) {
+      if (!parse_port(a, v, &o->ops_port)) return 2;
+    } else if (strcmp(a, "--data") == 0 || strcmp(a, "--bind") == 0 || strcmp(a, "--cert") == 0 ||
+               strcmp(a, "--key") == 0 || strcmp(a, "--web") == 0 || strcmp(a, "--wasm") == 0 ||
+               strcmp(a, "--host") == 0) {
+      if (!v || !*v) {
+        fprintf(stderr, "backline: %s needs a value\n", a);
+        return 2;
+      }
+      if (strcmp(a, "--data") == 0) o->data = v;
+      else if (strcmp(a, "--bind") == 0) o->bind = v;
+      else if (strcmp(a, "--cert") == 0) o->cert = v;
+      else if (strcmp(a, "--key") == 0) o->key = v;
+      else if (strcmp(a, "--web") == 0) o->web = v;
+      else if (strcmp(a, "--wasm") == 0) o->wasm = v;
+      else if (o->n_hosts < MAX_HOSTS) o->hosts[o->n_hosts++] = v;
+      else {
+        fprintf(stderr, "backline: at most %d --host options\n", MAX_HOSTS);
+        return 2;
+      }
+    } else {
+      fprintf(stderr, "backline: unknown option \"%s\" (see backline --help)\n", a);
+      return 2;
+    }
+    if (takes) i++;
+  }
+  if (!o->cert != !o->key) {
+    fprintf(stderr, "backline: --cert and --key go together\n");
+    return 2;
+  }
+  if (o->port && (o->port == o->https_port || o->port == o->ops_port)) {
+    fprintf(stderr, "backline: the HTTP, HTTPS and operator ports must differ\n");
+    return 2;
+  }
+  if (o->https_port && o->https_port == o->ops_port) {
+    fprintf(stderr, "backline: the HTTPS and operator ports must differ\n");
+    return 2;
+  }
+  return 0;
+}
+
+/* ---- render ------------------------------------------------------------------- */
+
+static int render_main(int argc, char **argv) {
+  const char *data = "data", *project = NULL, *out = NULL;
+  double seconds = -1;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
+      data = argv[++i];
+    } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
+      char *end;
+      seconds = strtod(argv[++i], &end);
+      if (*end || !(seconds > 0 && seconds <= 3600)) {
+        fprintf(stderr, "backline render: --seconds needs a number from 0 to 3600, not \"%s\"\n", argv[i]);
+        return 2;
+      }
+    } else if (strcmp(argv[i], "--help") == 0) {
+      usage(stdout);
+      return 0;
+    } else if (argv[i][0] == '-' && argv[i][1]) {
+      fprintf(stderr, "backline render: unknown option \"%s\"\n", argv[i]);
+      return 2;
+    } else if (!project) {
+      project = argv[i];
+    } else if (!out) {
+      out = argv[i];
+    } else {
+      fprintf(stderr, "backline render: unexpected argument \"%s\"\n", argv[i]);
+      return 2;
+    }
+  }
+  if (!project || !out || seconds < 0) {
+    fprintf(stderr, "usage: backline render [--data DIR] PROJECT OUT.wav --seconds S\n");
+    return 2;
+  }
+  char path[PATH_MAX], err[600];
+  struct stat st;
+  if (strchr(project, '/') || stat(project, &st) == 0)
+    snprintf(path, sizeof path, "%s", project);
+  else
+    snprintf(path, sizeof path, "%s/projects/%s.backline", data, project);
+  sto_project *sp;
+  int rc = sto_project_open(path, STO_OPEN_EXISTING, &sp, err, sizeof err);
+  mdl_project *m = malloc(sizeof *m);
+  uint64_t seq = 0;
+  if (!rc && !m) rc = SRV_ERR_NOMEM, snprintf(err, sizeof err, "out of memory");
+  if (!rc) rc = sto_project_load_model(sp, m, &seq, err, sizeof err);
+  sto_project_close(sp);
+  if (rc) {
+    fprintf(stderr, "backline render: %s\n", err);
+    free(m);
+    return 1;
+  }
+  eng_track_desc tracks[MDL_TRACKS_MAX];
+  eng_plan_desc d;
+  srv_plan_describe(m, 48000, tracks, &d);
+  rc = eng_render_wav(&d, out, seconds, err, sizeof err);
+  if (rc)
+    fprintf(stderr, "backline render: %s\n", err);
+  else
+    printf("rendered \"%s\" (%u tracks, %.1f BPM, seq %llu) to %s: %.2f s at 48 kHz\n", m->name, m->n_tracks,
+           m->tempo, (unsigned long long) seq, out, seconds);
+  free(m);
+  return rc ? 1 : 0;
+}
+
+/* ---- serve --------------------------------------------------------------------- */
+
+int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "render") == 0) return render_main(argc, argv);
+  options o;
+  int rc = parse(argc, argv, &o);
+  if (rc) return rc;
+
+  /* Signals are taken by sigwait in this thread only; threads inherit the mask. */
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+  signal(SIGPIPE, SIG_IGN);
+  setvbuf(stdout, NULL, _IOLBF, 0);
+
+  char err[600], audio_msg[256] = "";
+  eng_engine *engine = NULL;
+  eng_backend *backend = NULL;
+  eng_config ecfg = eng_config_default();
+  rc = eng_engine_create(&ecfg, &engine);
+  if (!rc) rc = eng_backend_open(engine, o.headless ? ENG_BACKEND_NULL : ENG_BACKEND_AUTO, &backend, audio_msg, sizeof audio_msg);
+  if (rc) {
+    fprintf(stderr, "backline: audio engine: %s\n", audio_msg[0] ? audio_msg : srv_strerror(rc));
+    eng_engine_destroy(engine);
+    return 1;
+  }
+
+  srv_tls_paths tls = {0};
+  int https_port = o.https_port;
+  if (mkdir(o.data, 0755) && errno != EEXIST) {
+    fprintf(stderr, "backline: cannot create data folder %s: %s\n", o.data, strerror(errno));
+    rc = 1;
+  }
+  if (!rc && https_port) {
+    int t = o.cert ? srv_tls_use_given(o.cert, o.key, &tls, err, sizeof err)
+                   : srv_tls_ensure(o.data, o.hosts, o.n_hosts, &tls, err, sizeof err);
+    if (t) {
+      fprintf(stderr, "backline: HTTPS is off: %s\n", err);
+      https_port = 0;
+    }
+  }
+
+  srv_http *http = NULL;
+  srv_control *control = NULL;
+  srv_ops *ops = NULL;
+  srv_http_config hcfg = {o.bind, o.port, https_port, tls.cert, tls.key, o.web, o.wasm};
+  if (!rc && (rc = srv_http_create(&hcfg, &http, err, sizeof err))) fprintf(stderr, "backline: %s\n", err);
+  srv_control_config ccfg = {o.data, engine, backend ? eng_backend_name(backend) : "none"};
+  if (!rc && (rc = srv_control_create(&ccfg, srv_http_sink(http), &control, err, sizeof err)))
+    fprintf(stderr, "backline: %s\n", err);
+  if (!rc && (rc = srv_http_start(http, control))) fprintf(stderr, "backline: cannot start the network thread\n");
+  srv_ops_config ocfg = {o.ops_port, o.bind, tls.ca_cert, https_port, srv_control_readonly, control};
+  if (!rc && o.ops_port && (rc = srv_ops_start(&ocfg, &ops, err, sizeof err))) fprintf(stderr, "backline: operator port: %s\n", err);
+
+  if (!rc) {
+    char host[256] = "localhost";
+    if (o.bind && strcmp(o.bind, "0.0.0.0") != 0 && strcmp(o.bind, "::") != 0) snprintf(host, sizeof host, "%s", o.bind);
+    char real_data[PATH_MAX];
+    printf("Backline %s\n", BACKLINE_VERSION);
+    if (audio_msg[0]) printf("  audio:   %s\n", audio_msg);
+    else printf("  audio:   %s\n", eng_backend_name(backend));
+    if (o.port) printf("  studio:  http://%s:%d/\n", host, o.port);
+    if (https_port) printf("  secure:  https://%s:%d/  (phones and other machines: trust the studio's CA first)\n", host, https_port);
+    if (o.ops_port) printf("  trust:   http://%s:%d/  (CA certificate, health, metrics)\n", host, o.ops_port);
+    printf("  data:    %s\n", realpath(o.data, real_data) ? real_data : o.data);
+    printf("Press Ctrl-C to stop.\n");
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    printf("\nbackline: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  }
+  srv_ops_stop(ops);
+  srv_control_stop(control);
+  srv_http_destroy(http);
+  srv_control_destroy(control);
+  eng_backend_close(backend);
+  eng_engine_destroy(engine);
+  return rc ? 1 : 0;
+}
