@@ -27,14 +27,23 @@ static uint64_t get_le(proto_reader *r, int n) {
   const uint8_t *b = take(r, (size_t) n);
   uint64_t v = 0;
   if (!b) return 0;
-  for (int i = n - 1; i >= 0; i--) v = (v << 8) | b[i];
+  for (int i = n - 1; i >= 0; i--)
+    v = (v << 8) | b[i];
   return v;
 }
 
-uint8_t proto_get_u8(proto_reader *r) { return (uint8_t) get_le(r, 1); }
-uint16_t proto_get_u16(proto_reader *r) { return (uint16_t) get_le(r, 2); }
-uint32_t proto_get_u32(proto_reader *r) { return (uint32_t) get_le(r, 4); }
-uint64_t proto_get_u64(proto_reader *r) { return get_le(r, 8); }
+uint8_t proto_get_u8(proto_reader *r) {
+  return (uint8_t) get_le(r, 1);
+}
+uint16_t proto_get_u16(proto_reader *r) {
+  return (uint16_t) get_le(r, 2);
+}
+uint32_t proto_get_u32(proto_reader *r) {
+  return (uint32_t) get_le(r, 4);
+}
+uint64_t proto_get_u64(proto_reader *r) {
+  return get_le(r, 8);
+}
 
 float proto_get_f32(proto_reader *r) {
   uint32_t bits = proto_get_u32(r);
@@ -83,13 +92,22 @@ static uint8_t *reserve(proto_writer *w, size_t n) {
 static void put_le(proto_writer *w, uint64_t v, int n) {
   uint8_t *b = reserve(w, (size_t) n);
   if (!b) return;
-  for (int i = 0; i < n; i++, v >>= 8) b[i] = (uint8_t) v;
+  for (int i = 0; i < n; i++, v >>= 8)
+    b[i] = (uint8_t) v;
 }
 
-void proto_put_u8(proto_writer *w, uint8_t v) { put_le(w, v, 1); }
-void proto_put_u16(proto_writer *w, uint16_t v) { put_le(w, v, 2); }
-void proto_put_u32(proto_writer *w, uint32_t v) { put_le(w, v, 4); }
-void proto_put_u64(proto_writer *w, uint64_t v) { put_le(w, v, 8); }
+void proto_put_u8(proto_writer *w, uint8_t v) {
+  put_le(w, v, 1);
+}
+void proto_put_u16(proto_writer *w, uint16_t v) {
+  put_le(w, v, 2);
+}
+void proto_put_u32(proto_writer *w, uint32_t v) {
+  put_le(w, v, 4);
+}
+void proto_put_u64(proto_writer *w, uint64_t v) {
+  put_le(w, v, 8);
+}
 
 void proto_put_f32(proto_writer *w, float v) {
   uint32_t bits;

@@ -4,8 +4,8 @@
 
 const char *proto_strerror(int err) {
   if (err <= -200 && err > -300) return mdl_strerror(err);
-#define PROTO_ERR_CASE_(name, val, msg) \
-  case name:                            \
+#define PROTO_ERR_CASE_(name, val, msg)                                                            \
+  case name:                                                                                       \
     return msg;
   switch ((proto_err) err) { PROTO_ERR_MAP(PROTO_ERR_CASE_) }
 #undef PROTO_ERR_CASE_

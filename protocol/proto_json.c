@@ -59,7 +59,8 @@ static int to_value(const cJSON *j, int prop, mdl_value *v, char *err, size_t er
       v->u.b = cJSON_IsTrue(j);
       return 0;
     case MDL_VAL_INT:
-      if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) || fabs(j->valuedouble) > 9e15)
+      if (!cJSON_IsNumber(j) || j->valuedouble != floor(j->valuedouble) ||
+          fabs(j->valuedouble) > 9e15)
         break;
       v->kind = MDL_VAL_INT;
       v->u.i = (int64_t) j->valuedouble;
@@ -71,7 +72,8 @@ static int to_value(const cJSON *j, int prop, mdl_value *v, char *err, size_t er
       return 0;
   }
   static const char *kinds[] = {"", "an integer", "a number", "true or false", "a string"};
-  return fail(err, err_len, MDL_ERR_BAD_VALUE, "op %u: %s must be %s", i, info->name, kinds[info->kind]);
+  return fail(err, err_len, MDL_ERR_BAD_VALUE, "op %u: %s must be %s", i, info->name,
+              kinds[info->kind]);
 }
 
 static const char *str_field(const cJSON *o, const char *name) {
@@ -92,7 +94,8 @@ int proto_json_parse_txn(const char *json, size_t len, uint32_t origin, uint32_t
   int n = cJSON_GetArraySize(ops);
   if (n == 0) return fail(err, err_len, PROTO_ERR_RANGE, "\"ops\" is empty");
   if (n > MDL_TXN_MAX_OPS)
-    return fail(err, err_len, PROTO_ERR_TOO_BIG, "%d ops in one transaction; at most %d", n, MDL_TXN_MAX_OPS);
+    return fail(err, err_len, PROTO_ERR_TOO_BIG, "%d ops in one transaction; at most %d", n,
+                MDL_TXN_MAX_OPS);
   size_t used_props = 0;
   unsigned i = 0;
   const cJSON *jo;
@@ -120,14 +123,16 @@ int proto_json_parse_txn(const char *json, size_t len, uint32_t origin, uint32_t
           return fail(err, err_len, PROTO_ERR_TOO_BIG, "op %u: too many properties", i);
         int prop = mdl_prop_lookup(MDL_TYPE_TRACK, jp->string, strlen(jp->string));
         if (!prop)
-          return fail(err, err_len, MDL_ERR_BAD_PROP, "op %u: a track has no property \"%.40s\"", i, jp->string);
+          return fail(err, err_len, MDL_ERR_BAD_PROP, "op %u: a track has no property \"%.40s\"", i,
+                      jp->string);
         s->props[used_props].prop = (uint8_t) prop;
         int rc = to_value(jp, prop, &s->props[used_props].value, err, err_len, i);
         if (rc) return rc;
         used_props++;
         op->n_props++;
       }
-    } else if (strcmp(kind, "set") == 0 || strcmp(kind, "delete") == 0 || strcmp(kind, "move") == 0) {
+    } else if (strcmp(kind, "set") == 0 || strcmp(kind, "delete") == 0 ||
+               strcmp(kind, "move") == 0) {
       op->id = proto_json_parse_id(id);
       if (op->id == MDL_ID_NONE)
         return fail(err, err_len, PROTO_ERR_RANGE, "op %u: \"id\" must be an id string", i);
@@ -155,7 +160,8 @@ int proto_json_parse_txn(const char *json, size_t len, uint32_t origin, uint32_t
         }
       }
     } else {
-      return fail(err, err_len, MDL_ERR_BAD_OP, "op %u: unknown op \"%.20s\" (create, set, move, delete)", i, kind);
+      return fail(err, err_len, MDL_ERR_BAD_OP,
+                  "op %u: unknown op \"%.20s\" (create, set, move, delete)", i, kind);
     }
     i++;
   }
@@ -164,7 +170,9 @@ int proto_json_parse_txn(const char *json, size_t len, uint32_t origin, uint32_t
   return 0;
 }
 
-void proto_json_free(void *tree) { cJSON_Delete(tree); }
+void proto_json_free(void *tree) {
+  cJSON_Delete(tree);
+}
 
 char *proto_json_project(const mdl_project *p, const char *project_id, uint64_t seq) {
   char hex[17], id[17];

@@ -11,11 +11,21 @@
 static void put_value(proto_writer *w, const mdl_value *v) {
   proto_put_u8(w, v->kind);
   switch (v->kind) {
-    case MDL_VAL_INT: proto_put_u64(w, (uint64_t) v->u.i); break;
-    case MDL_VAL_REAL: proto_put_f64(w, v->u.r); break;
-    case MDL_VAL_BOOL: proto_put_u8(w, v->u.b); break;
-    case MDL_VAL_STR: proto_put_str(w, true, v->u.s.ptr, v->u.s.len); break;
-    default: if (!w->err) w->err = PROTO_ERR_RANGE; break;
+    case MDL_VAL_INT:
+      proto_put_u64(w, (uint64_t) v->u.i);
+      break;
+    case MDL_VAL_REAL:
+      proto_put_f64(w, v->u.r);
+      break;
+    case MDL_VAL_BOOL:
+      proto_put_u8(w, v->u.b);
+      break;
+    case MDL_VAL_STR:
+      proto_put_str(w, true, v->u.s.ptr, v->u.s.len);
+      break;
+    default:
+      if (!w->err) w->err = PROTO_ERR_RANGE;
+      break;
   }
 }
 
@@ -23,7 +33,9 @@ static void get_value(proto_reader *r, mdl_value *v) {
   memset(v, 0, sizeof *v);
   v->kind = proto_get_u8(r);
   switch (v->kind) {
-    case MDL_VAL_INT: v->u.i = (int64_t) proto_get_u64(r); break;
+    case MDL_VAL_INT:
+      v->u.i = (int64_t) proto_get_u64(r);
+      break;
     case MDL_VAL_REAL:
       v->u.r = proto_get_f64(r);
       if (!r->err && !(v->u.r - v->u.r == 0)) r->err = PROTO_ERR_RANGE; /* NaN or infinity */
@@ -68,9 +80,14 @@ static void put_txn(proto_writer *w, const mdl_txn *txn) {
         proto_put_u8(w, op->prop);
         put_value(w, &op->value);
         break;
-      case MDL_OP_DELETE: break;
-      case MDL_OP_MOVE: proto_put_u64(w, op->after); break;
-      default: if (!w->err) w->err = PROTO_ERR_RANGE; break;
+      case MDL_OP_DELETE:
+        break;
+      case MDL_OP_MOVE:
+        proto_put_u64(w, op->after);
+        break;
+      default:
+        if (!w->err) w->err = PROTO_ERR_RANGE;
+        break;
     }
   }
 }
@@ -109,8 +126,11 @@ static void get_txn(proto_reader *r, proto_scratch *s, mdl_txn *txn) {
         op->prop = proto_get_u8(r);
         get_value(r, &op->value);
         break;
-      case MDL_OP_DELETE: break;
-      case MDL_OP_MOVE: op->after = proto_get_u64(r); break;
+      case MDL_OP_DELETE:
+        break;
+      case MDL_OP_MOVE:
+        op->after = proto_get_u64(r);
+        break;
       default:
         if (!r->err) r->err = PROTO_ERR_RANGE;
         break;
@@ -148,8 +168,12 @@ static void get_checked(proto_reader *r, int type, int prop, mdl_value *v) {
   memset(v, 0, sizeof *v);
   v->kind = info->kind;
   switch (info->kind) {
-    case MDL_VAL_STR: v->u.s.ptr = proto_get_str(r, false, &v->u.s.len); break;
-    case MDL_VAL_REAL: v->u.r = proto_get_f64(r); break;
+    case MDL_VAL_STR:
+      v->u.s.ptr = proto_get_str(r, false, &v->u.s.len);
+      break;
+    case MDL_VAL_REAL:
+      v->u.r = proto_get_f64(r);
+      break;
     case MDL_VAL_BOOL: {
       uint8_t b = proto_get_u8(r);
       if (b > 1 && !r->err) r->err = PROTO_ERR_RANGE;
@@ -258,8 +282,11 @@ int proto_encode(const proto_msg *m, void *buf, size_t cap) {
         proto_put_f32(&w, m->u.meters.m[i].rms);
       }
       break;
-    case PROTO_TRANSPORT: proto_put_u8(&w, m->u.transport.command); break;
-    default: return PROTO_ERR_UNKNOWN_TYPE;
+    case PROTO_TRANSPORT:
+      proto_put_u8(&w, m->u.transport.command);
+      break;
+    default:
+      return PROTO_ERR_UNKNOWN_TYPE;
   }
   if (w.err) return w.err == PROTO_ERR_NO_SPACE && cap >= PROTO_MAX_MSG ? PROTO_ERR_TOO_BIG : w.err;
   return (int) w.len;
@@ -351,7 +378,8 @@ int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, s
     }
     case PROTO_TRANSPORT:
       m->u.transport.command = proto_get_u8(&r);
-      if (!r.err && (m->u.transport.command < 1 || m->u.transport.command > 2)) r.err = PROTO_ERR_RANGE;
+      if (!r.err && (m->u.transport.command < 1 || m->u.transport.command > 2))
+        r.err = PROTO_ERR_RANGE;
       break;
     default:
       if (!r.err) r.err = PROTO_ERR_UNKNOWN_TYPE;

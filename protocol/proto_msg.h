@@ -15,11 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 1
-#define PROTO_MAX_MSG 65536   /* largest message either side accepts, bytes */
-#define PROTO_MAX_PROPS 1024  /* create properties across one transaction */
+#define PROTO_VERSION        1
+#define PROTO_MAX_MSG        65536 /* largest message either side accepts, bytes */
+#define PROTO_MAX_PROPS      1024  /* create properties across one transaction */
 #define PROTO_PROJECT_ID_MAX 64
-#define PROTO_MAX_METERS 65   /* 64 tracks + master (track id 0) */
+#define PROTO_MAX_METERS     65 /* 64 tracks + master (track id 0) */
 
 /* Message types. Frozen: never renumber. */
 typedef enum {
@@ -47,7 +47,7 @@ typedef struct proto_hello {
 typedef struct proto_welcome {
   uint16_t version;
   uint32_t client_id;
-  uint64_t seq; /* the snapshot's sequence number; broadcasts after it follow */
+  uint64_t seq;                /* the snapshot's sequence number; broadcasts after it follow */
   const mdl_project *snapshot; /* encode: borrowed; decode: points at scratch */
 } proto_welcome;
 

@@ -26,12 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_PROJECTS 256
-#define MAX_CLIENTS 1024
-#define SNAPSHOT_EVERY 256   /* ops between welcome snapshots */
-#define METER_PERIOD_MS 50   /* meters to clients at 20 Hz */
-#define SERVER_ORIGIN 1      /* id space of objects the server makes itself */
-#define FIRST_CLIENT 2
+#define MAX_PROJECTS    256
+#define MAX_CLIENTS     1024
+#define SNAPSHOT_EVERY  256 /* ops between welcome snapshots */
+#define METER_PERIOD_MS 50  /* meters to clients at 20 Hz */
+#define SERVER_ORIGIN   1   /* id space of objects the server makes itself */
+#define FIRST_CLIENT    2
 
 typedef struct project {
   char id[PROTO_PROJECT_ID_MAX + 1];
@@ -127,7 +127,8 @@ static void send_msg(srv_control *c, uint64_t conn, const proto_msg *m) {
   if (n) send_ws(c, conn, c->msg, n, m->type == PROTO_METERS);
 }
 
-static void send_reject(srv_control *c, uint64_t conn, uint32_t local_id, int code, const char *reason) {
+static void send_reject(srv_control *c, uint64_t conn, uint32_t local_id, int code,
+                        const char *reason) {
   proto_msg m = {.type = PROTO_REJECT};
   m.u.reject.local_id = local_id;
   m.u.reject.code = (int16_t) code;
@@ -175,14 +176,16 @@ static bool valid_project_id(const char *id, size_t len) {
   if (len == 0 || len > PROTO_PROJECT_ID_MAX) return false;
   for (size_t i = 0; i < len; i++) {
     char ch = id[i];
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_')) return false;
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
+      return false;
   }
   return true;
 }
 
 static project *find_project(srv_control *c, const char *id, size_t len) {
   for (size_t i = 0; i < c->n_projects; i++)
-    if (strlen(c->projects[i]->id) == len && memcmp(c->projects[i]->id, id, len) == 0) return c->projects[i];
+    if (strlen(c->projects[i]->id) == len && memcmp(c->projects[i]->id, id, len) == 0)
+      return c->projects[i];
   return NULL;
 }
 
@@ -193,14 +196,16 @@ static void project_free(project *p) {
 }
 
 /* Opens DATA/projects/ID.backline and replays its log. */
-static int project_open(srv_control *c, const char *id, bool create, project **out, char *err, size_t err_len) {
+static int project_open(srv_control *c, const char *id, bool create, project **out, char *err,
+                        size_t err_len) {
   char path[700];
   *out = NULL;
   project *p = calloc(1, sizeof *p);
   if (!p) return snprintf(err, err_len, "out of memory"), SRV_ERR_NOMEM;
   snprintf(p->id, sizeof p->id, "%s", id);
   snprintf(path, sizeof path, "%s/projects/%s.backline", c->data_dir, id);
-  int rc = sto_project_open(path, create ? STO_OPEN_CREATE : STO_OPEN_EXISTING, &p->sto, err, err_len);
+  int rc =
+      sto_project_open(path, create ? STO_OPEN_CREATE : STO_OPEN_EXISTING, &p->sto, err, err_len);
   if (rc) {
     free(p);
     return rc;
@@ -240,8 +245,10 @@ static int commit(srv_control *c, project *p, const mdl_txn *txn, uint32_t origi
   }
   rc = sto_project_append(p->sto, p->seq + 1, origin, c->msg, (size_t) n);
   if (rc) {
-    fprintf(stderr, "backline: project %s: cannot save: %s\n", p->id, sto_project_last_error(p->sto));
-    snprintf(fail->reason, sizeof fail->reason, "the server could not save the edit (%s); nothing changed",
+    fprintf(stderr, "backline: project %s: cannot save: %s\n", p->id,
+            sto_project_last_error(p->sto));
+    snprintf(fail->reason, sizeof fail->reason,
+             "the server could not save the edit (%s); nothing changed",
              sto_project_last_error(p->sto));
     return fail->code = SRV_ERR_STORAGE;
   }
@@ -254,8 +261,8 @@ static int commit(srv_control *c, project *p, const mdl_txn *txn, uint32_t origi
 }
 
 /* Sends the accepted transaction to every client of P but ORIGIN_CONN. */
-static void broadcast(srv_control *c, project *p, uint64_t origin_conn, uint32_t origin, uint64_t seq,
-                      const mdl_txn *txn) {
+static void broadcast(srv_control *c, project *p, uint64_t origin_conn, uint32_t origin,
+                      uint64_t seq, const mdl_txn *txn) {
   proto_msg m = {.type = PROTO_BROADCAST};
   m.u.broadcast.seq = seq;
   m.u.broadcast.origin = origin;
@@ -264,19 +271,25 @@ static void broadcast(srv_control *c, project *p, uint64_t origin_conn, uint32_t
   if (!n) return;
   for (size_t i = 0; i < MAX_CLIENTS; i++) {
     client *cl = &c->clients[i];
-    if (cl->conn && cl->proj == p && cl->conn != origin_conn) send_ws(c, cl->conn, c->msg, n, false);
+    if (cl->conn && cl->proj == p && cl->conn != origin_conn)
+      send_ws(c, cl->conn, c->msg, n, false);
   }
 }
 
-static int create_project(srv_control *c, const char *name, project **out, char *err, size_t err_len) {
+static int create_project(srv_control *c, const char *name, project **out, char *err,
+                          size_t err_len) {
   char id[16];
   static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
   unsigned char rnd[10];
   *out = NULL;
-  if (c->n_projects >= MAX_PROJECTS) return snprintf(err, err_len, "this studio holds at most %d projects", MAX_PROJECTS), SRV_ERR_BUSY;
+  if (c->n_projects >= MAX_PROJECTS)
+    return snprintf(err, err_len, "this studio holds at most %d projects", MAX_PROJECTS),
+           SRV_ERR_BUSY;
   do {
-    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd) return snprintf(err, err_len, "no randomness"), SRV_ERR_START;
-    for (size_t i = 0; i < sizeof rnd; i++) id[i] = alphabet[rnd[i] % 32];
+    if (getrandom(rnd, sizeof rnd, 0) != (ssize_t) sizeof rnd)
+      return snprintf(err, err_len, "no randomness"), SRV_ERR_START;
+    for (size_t i = 0; i < sizeof rnd; i++)
+      id[i] = alphabet[rnd[i] % 32];
     id[sizeof rnd] = 0;
   } while (find_project(c, id, strlen(id)));
   project *p;
@@ -339,7 +352,8 @@ static int load_projects(srv_control *c, char *err, size_t err_len) {
   char dir[600];
   snprintf(dir, sizeof dir, "%s/projects", c->data_dir);
   if (mkdir(c->data_dir, 0755) && errno != EEXIST)
-    return snprintf(err, err_len, "cannot create data folder %s: %s", c->data_dir, strerror(errno)), SRV_ERR_START;
+    return snprintf(err, err_len, "cannot create data folder %s: %s", c->data_dir, strerror(errno)),
+           SRV_ERR_START;
   if (mkdir(dir, 0755) && errno != EEXIST)
     return snprintf(err, err_len, "cannot create %s: %s", dir, strerror(errno)), SRV_ERR_START;
   DIR *d = opendir(dir);
@@ -365,7 +379,8 @@ static int load_projects(srv_control *c, char *err, size_t err_len) {
 
 /* ---- Engine ------------------------------------------------------------------- */
 
-void srv_plan_describe(const mdl_project *m, uint32_t sample_rate, eng_track_desc *tracks, eng_plan_desc *out) {
+void srv_plan_describe(const mdl_project *m, uint32_t sample_rate, eng_track_desc *tracks,
+                       eng_plan_desc *out) {
   for (uint32_t i = 0; i < m->n_tracks; i++) {
     const mdl_track *t = &m->tracks[i];
     tracks[i] = (eng_track_desc){t->id, (float) t->gain, (float) t->pan, t->mute, t->solo};
@@ -392,7 +407,8 @@ static void relay_meters(srv_control *c) {
   eng_meter_frame f;
   bool have = false;
   static eng_meter_frame latest;
-  while (eng_engine_read_meters(c->engine, &f) == 1) latest = f, have = true;
+  while (eng_engine_read_meters(c->engine, &f) == 1)
+    latest = f, have = true;
   eng_engine_collect(c->engine);
   eng_stats st;
   eng_engine_stats(c->engine, &st);
@@ -400,7 +416,8 @@ static void relay_meters(srv_control *c) {
   atomic_store(&c->meters_dropped, st.meters_dropped);
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
-  long ms = (now.tv_sec - c->last_meters.tv_sec) * 1000 + (now.tv_nsec - c->last_meters.tv_nsec) / 1000000;
+  long ms = (now.tv_sec - c->last_meters.tv_sec) * 1000 +
+            (now.tv_nsec - c->last_meters.tv_nsec) / 1000000;
   if (!have || ms < METER_PERIOD_MS || !c->playing) return;
   c->last_meters = now;
   proto_msg m = {.type = PROTO_METERS};
@@ -408,10 +425,12 @@ static void relay_meters(srv_control *c) {
   m.u.meters.playing = latest.playing;
   m.u.meters.n = (uint8_t) (latest.n > PROTO_MAX_METERS ? PROTO_MAX_METERS : latest.n);
   for (uint32_t i = 0; i < m.u.meters.n; i++)
-    m.u.meters.m[i] = (proto_meter){latest.meters[i].track_id, latest.meters[i].peak, latest.meters[i].rms};
+    m.u.meters.m[i] =
+        (proto_meter){latest.meters[i].track_id, latest.meters[i].peak, latest.meters[i].rms};
   size_t n = encode(c, &m);
   for (size_t i = 0; n && i < MAX_CLIENTS; i++)
-    if (c->clients[i].conn && c->clients[i].proj == c->playing) send_ws(c, c->clients[i].conn, c->msg, n, true);
+    if (c->clients[i].conn && c->clients[i].proj == c->playing)
+      send_ws(c, c->clients[i].conn, c->msg, n, true);
 }
 
 static void transport(srv_control *c, project *p, bool play) {
@@ -429,8 +448,9 @@ static void transport(srv_control *c, project *p, bool play) {
 
 static void presence_to(srv_control *c, uint64_t conn, const client *about, bool online) {
   proto_msg m = {.type = PROTO_PRESENCE};
-  m.u.presence = (proto_presence){about->client_id, about->name, (uint32_t) strlen(about->name), about->colour,
-                                  about->selection, online};
+  m.u.presence =
+      (proto_presence){about->client_id, about->name,      (uint32_t) strlen(about->name),
+                       about->colour,    about->selection, online};
   send_msg(c, conn, &m);
 }
 
@@ -454,8 +474,10 @@ static int send_catchup(void *ud, uint64_t seq, uint32_t origin, const void *dat
   srv_out *o = out_new(SRV_OUT_WS, k->conn, NULL, 13 + len);
   if (!o) return SRV_ERR_NOMEM;
   buf[0] = PROTO_BROADCAST;
-  for (int i = 0; i < 8; i++) buf[1 + i] = (unsigned char) (seq >> (8 * i));
-  for (int i = 0; i < 4; i++) buf[9 + i] = (unsigned char) (origin >> (8 * i));
+  for (int i = 0; i < 8; i++)
+    buf[1 + i] = (unsigned char) (seq >> (8 * i));
+  for (int i = 0; i < 4; i++)
+    buf[9 + i] = (unsigned char) (origin >> (8 * i));
   memcpy(o->buf + SRV_OUT_PRE, buf, 13);
   memcpy(o->buf + SRV_OUT_PRE + 13, data, len);
   k->c->sink.send(k->c->sink.ud, o);
@@ -465,7 +487,8 @@ static int send_catchup(void *ud, uint64_t seq, uint32_t origin, const void *dat
 static void on_hello(srv_control *c, client *cl, const proto_hello *h) {
   if (h->version != PROTO_VERSION) {
     char why[96];
-    snprintf(why, sizeof why, "protocol version %u is not supported; this server speaks %d", h->version, PROTO_VERSION);
+    snprintf(why, sizeof why, "protocol version %u is not supported; this server speaks %d",
+             h->version, PROTO_VERSION);
     send_reject(c, cl->conn, 0, PROTO_ERR_VERSION, why);
     return;
   }
@@ -511,9 +534,14 @@ static void on_ws_message(srv_control *c, srv_in *in) {
   int rc = proto_decode(in->data, in->len, c->scratch, &m, &at);
   if (rc) {
     char why[160];
-    snprintf(why, sizeof why, "malformed message (type %u, %zu bytes): %s at byte %zu", in->len ? in->data[0] : 0,
-             in->len, proto_strerror(rc), at);
-    send_reject(c, in->conn, m.type == PROTO_SUBMIT && in->len >= 5 ? (uint32_t) in->data[1] | (uint32_t) in->data[2] << 8 | (uint32_t) in->data[3] << 16 | (uint32_t) in->data[4] << 24 : 0, rc, why);
+    snprintf(why, sizeof why, "malformed message (type %u, %zu bytes): %s at byte %zu",
+             in->len ? (unsigned) in->data[0] : 0u, in->len, proto_strerror(rc), at);
+    send_reject(c, in->conn,
+                m.type == PROTO_SUBMIT && in->len >= 5
+                    ? (uint32_t) in->data[1] | (uint32_t) in->data[2] << 8 |
+                          (uint32_t) in->data[3] << 16 | (uint32_t) in->data[4] << 24
+                    : 0,
+                rc, why);
     return;
   }
   if (!cl->proj && m.type != PROTO_HELLO) {
@@ -522,8 +550,11 @@ static void on_ws_message(srv_control *c, srv_in *in) {
   }
   switch (m.type) {
     case PROTO_HELLO:
-      if (cl->proj) send_reject(c, in->conn, 0, PROTO_ERR_UNEXPECTED, "HELLO was already said on this connection");
-      else on_hello(c, cl, &m.u.hello);
+      if (cl->proj)
+        send_reject(c, in->conn, 0, PROTO_ERR_UNEXPECTED,
+                    "HELLO was already said on this connection");
+      else
+        on_hello(c, cl, &m.u.hello);
       break;
     case PROTO_SUBMIT: {
       mdl_fail fail;
@@ -539,7 +570,9 @@ static void on_ws_message(srv_control *c, srv_in *in) {
       broadcast(c, cl->proj, in->conn, cl->client_id, seq, &m.u.submit.txn);
       break;
     }
-    case PROTO_TRANSPORT: transport(c, cl->proj, m.u.transport.command == 1); break;
+    case PROTO_TRANSPORT:
+      transport(c, cl->proj, m.u.transport.command == 1);
+      break;
     case PROTO_PRESENCE:
       cl->selection = m.u.presence.selection;
       presence_all(c, cl, true);
@@ -587,9 +620,10 @@ static char *rest_ops(srv_control *c, project *p, srv_in *in, int *status) {
   void *tree = NULL;
   mdl_txn txn;
   uint32_t origin = take_client_id(p), counter = 1;
-  if (!origin) return *status = 507, json_error(SRV_ERR_STORAGE, "the server could not save a new client id");
-  int rc = proto_json_parse_txn((const char *) in->data, in->len, origin, &counter, c->scratch, &tree, &txn, err,
-                                sizeof err);
+  if (!origin)
+    return *status = 507, json_error(SRV_ERR_STORAGE, "the server could not save a new client id");
+  int rc = proto_json_parse_txn((const char *) in->data, in->len, origin, &counter, c->scratch,
+                                &tree, &txn, err, sizeof err);
   if (rc) {
     proto_json_free(tree);
     atomic_fetch_add(&c->rejects, 1);
@@ -637,9 +671,10 @@ static void on_http(srv_control *c, srv_in *in) {
       int rc = SRV_ERR_BAD_REQUEST;
       if (!cJSON_IsString(name))
         snprintf(err, sizeof err, "expected {\"name\": \"...\"}");
-      else if (!mdl_utf8_valid(name->valuestring, strlen(name->valuestring)) || !name->valuestring[0] ||
-               strlen(name->valuestring) > MDL_NAME_MAX)
-        snprintf(err, sizeof err, "a project name must be 1 to %d bytes of text", MDL_NAME_MAX), rc = MDL_ERR_RANGE;
+      else if (!mdl_utf8_valid(name->valuestring, strlen(name->valuestring)) ||
+               !name->valuestring[0] || strlen(name->valuestring) > MDL_NAME_MAX)
+        snprintf(err, sizeof err, "a project name must be 1 to %d bytes of text", MDL_NAME_MAX),
+            rc = MDL_ERR_RANGE;
       else
         rc = create_project(c, name->valuestring, &p, err, sizeof err);
       cJSON_Delete(body);
@@ -667,7 +702,9 @@ static void on_http(srv_control *c, srv_in *in) {
     rest = rest ? rest : "";
     project *p = valid_project_id(id, id_len) ? find_project(c, id, id_len) : NULL;
     if (!p) {
-      http_reply(c, in->conn, 404, json_error(SRV_ERR_NO_PROJECT, "no project \"%.*s\" in this studio", (int) (id_len > 64 ? 64 : id_len), id));
+      http_reply(c, in->conn, 404,
+                 json_error(SRV_ERR_NO_PROJECT, "no project \"%.*s\" in this studio",
+                            (int) (id_len > 64 ? 64 : id_len), id));
       return;
     }
     if (!*rest && get) {
@@ -687,14 +724,18 @@ static void on_http(srv_control *c, srv_in *in) {
       const char *cmd = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "command"));
       if (cmd && (strcmp(cmd, "play") == 0 || strcmp(cmd, "stop") == 0)) {
         transport(c, p, cmd[1] == 'l');
-        out = c->engine ? strdup("{\"ok\":true}") : json_error(SRV_ERR_START, "this server runs without audio");
+        out = c->engine ? strdup("{\"ok\":true}")
+                        : json_error(SRV_ERR_START, "this server runs without audio");
         status = c->engine ? 200 : 503;
       } else {
-        status = 400, out = json_error(SRV_ERR_BAD_REQUEST, "expected {\"command\": \"play\" or \"stop\"}");
+        status = 400,
+        out = json_error(SRV_ERR_BAD_REQUEST, "expected {\"command\": \"play\" or \"stop\"}");
       }
       cJSON_Delete(body);
-    } else if (!*rest || strcmp(rest, "/state") == 0 || strcmp(rest, "/ops") == 0 || strcmp(rest, "/transport") == 0) {
-      status = 405, out = json_error(SRV_ERR_METHOD, "method %s is not allowed on %s", in->method, path);
+    } else if (!*rest || strcmp(rest, "/state") == 0 || strcmp(rest, "/ops") == 0 ||
+               strcmp(rest, "/transport") == 0) {
+      status = 405,
+      out = json_error(SRV_ERR_METHOD, "method %s is not allowed on %s", in->method, path);
     } else {
       status = 404, out = json_error(SRV_ERR_NO_ROUTE, "no route %s", path);
     }
@@ -727,9 +768,14 @@ static void handle(srv_control *c, srv_in *in) {
       memset(cl, 0, sizeof *cl);
       atomic_fetch_sub(&c->n_clients, 1);
       break;
-    case SRV_IN_WS_MSG: on_ws_message(c, in); break;
-    case SRV_IN_HTTP: on_http(c, in); break;
-    default: break;
+    case SRV_IN_WS_MSG:
+      on_ws_message(c, in);
+      break;
+    case SRV_IN_HTTP:
+      on_http(c, in);
+      break;
+    default:
+      break;
   }
 }
 
@@ -773,7 +819,8 @@ void srv_control_post(srv_control *c, srv_in *in) {
   pthread_mutex_unlock(&c->lock);
 }
 
-int srv_control_create(const srv_control_config *cfg, srv_sink sink, srv_control **out, char *err, size_t err_len) {
+int srv_control_create(const srv_control_config *cfg, srv_sink sink, srv_control **out, char *err,
+                       size_t err_len) {
   *out = NULL;
   srv_control *c = calloc(1, sizeof *c);
   if (!c) return snprintf(err, err_len, "out of memory"), SRV_ERR_NOMEM;
@@ -786,7 +833,8 @@ int srv_control_create(const srv_control_config *cfg, srv_sink sink, srv_control
   pthread_cond_init(&c->wake, NULL);
   c->scratch = calloc(1, sizeof *c->scratch);
   c->msg = malloc(PROTO_MAX_MSG);
-  int rc = c->scratch && c->msg ? load_projects(c, err, err_len) : (snprintf(err, err_len, "out of memory"), SRV_ERR_NOMEM);
+  int rc = c->scratch && c->msg ? load_projects(c, err, err_len)
+                                : (snprintf(err, err_len, "out of memory"), SRV_ERR_NOMEM);
   if (!rc) {
     c->playing = c->projects[0];
     update_plan(c);
@@ -823,7 +871,8 @@ void srv_control_destroy(srv_control *c) {
     free(c->in_head);
     c->in_head = next;
   }
-  for (size_t i = 0; i < c->n_projects; i++) project_free(c->projects[i]);
+  for (size_t i = 0; i < c->n_projects; i++)
+    project_free(c->projects[i]);
   pthread_mutex_destroy(&c->lock);
   pthread_cond_destroy(&c->wake);
   free(c->scratch);
@@ -853,11 +902,12 @@ int srv_control_readonly(void *ud, const char *method, const char *path, srv_res
   char buf[1024];
   int n;
   if (strcmp(path, "/api/health") == 0) {
-    n = snprintf(buf, sizeof buf,
-                 "{\"status\":\"ok\",\"version\":\"%s\",\"protocol\":%d,\"audio\":\"%s\",\"uptime_s\":%llu,"
-                 "\"projects\":%llu,\"clients\":%llu}",
-                 BACKLINE_VERSION, PROTO_VERSION, s.audio, (unsigned long long) s.uptime_s,
-                 (unsigned long long) s.projects, (unsigned long long) s.clients);
+    n = snprintf(
+        buf, sizeof buf,
+        "{\"status\":\"ok\",\"version\":\"%s\",\"protocol\":%d,\"audio\":\"%s\",\"uptime_s\":%llu,"
+        "\"projects\":%llu,\"clients\":%llu}",
+        BACKLINE_VERSION, PROTO_VERSION, s.audio, (unsigned long long) s.uptime_s,
+        (unsigned long long) s.projects, (unsigned long long) s.clients);
     out->content_type = "application/json";
   } else if (strcmp(path, "/metrics") == 0) {
     n = snprintf(buf, sizeof buf,
@@ -874,10 +924,12 @@ int srv_control_readonly(void *ud, const char *method, const char *path, srv_res
                  "# HELP backline_engine_xruns_total Audio blocks not delivered in time.\n"
                  "# TYPE backline_engine_xruns_total counter\nbackline_engine_xruns_total %llu\n"
                  "# HELP backline_engine_meters_dropped_total Meter frames dropped (queue full).\n"
-                 "# TYPE backline_engine_meters_dropped_total counter\nbackline_engine_meters_dropped_total %llu\n",
+                 "# TYPE backline_engine_meters_dropped_total "
+                 "counter\nbackline_engine_meters_dropped_total %llu\n",
                  (unsigned long long) s.uptime_s, (unsigned long long) s.clients,
-                 (unsigned long long) s.projects, (unsigned long long) s.ops, (unsigned long long) s.rejects,
-                 (unsigned long long) s.xruns, (unsigned long long) s.meters_dropped);
+                 (unsigned long long) s.projects, (unsigned long long) s.ops,
+                 (unsigned long long) s.rejects, (unsigned long long) s.xruns,
+                 (unsigned long long) s.meters_dropped);
     out->content_type = "text/plain; version=0.0.4";
   } else {
     return -1;

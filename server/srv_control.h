@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SRV_OUT_PRE 16             /* headroom before payloads; >= LWS_PRE (checked in srv_http.c) */
-#define SRV_MAX_BODY (256 * 1024)  /* largest REST request body, bytes */
+#define SRV_OUT_PRE  16           /* headroom before payloads; >= LWS_PRE (checked in srv_http.c) */
+#define SRV_MAX_BODY (256 * 1024) /* largest REST request body, bytes */
 
 typedef enum {
   SRV_IN_WS_OPEN = 1, /* a WebSocket connection was established */
@@ -35,12 +35,12 @@ typedef enum {
 /* A request to the control thread; one allocation, owned by whoever holds
  * it (srv_control_post takes it). */
 typedef struct srv_in {
-  struct srv_in *next; /* private: queue link */
-  uint8_t kind;        /* srv_in_kind */
-  uint64_t conn;       /* connection id given by the front */
-  char method[8];      /* HTTP only: "GET", "POST", ... */
-  char path[256];      /* HTTP only */
-  size_t len;          /* bytes in data */
+  struct srv_in *next;  /* private: queue link */
+  uint8_t kind;         /* srv_in_kind */
+  uint64_t conn;        /* connection id given by the front */
+  char method[8];       /* HTTP only: "GET", "POST", ... */
+  char path[256];       /* HTTP only */
+  size_t len;           /* bytes in data */
   unsigned char data[]; /* message or body */
 } srv_in;
 
@@ -107,6 +107,7 @@ int srv_control_readonly(void *c, const char *method, const char *path, srv_resp
 
 /* Describes project M for the engine: TRACKS must hold MDL_TRACKS_MAX
  * entries and outlives *out's use. Does not allocate; any thread. */
-void srv_plan_describe(const mdl_project *m, uint32_t sample_rate, eng_track_desc *tracks, eng_plan_desc *out);
+void srv_plan_describe(const mdl_project *m, uint32_t sample_rate, eng_track_desc *tracks,
+                       eng_plan_desc *out);
 
 #endif

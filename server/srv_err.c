@@ -8,8 +8,8 @@ const char *srv_strerror(int err) {
   if (err <= -100 && err > -200) return eng_strerror(err);
   if (err <= -200 && err > -400) return proto_strerror(err); /* covers mdl too */
   if (err <= -400 && err > -500) return sto_strerror(err);
-#define SRV_ERR_CASE_(name, val, msg) \
-  case name:                          \
+#define SRV_ERR_CASE_(name, val, msg)                                                              \
+  case name:                                                                                       \
     return msg;
   switch ((srv_err) err) { SRV_ERR_MAP(SRV_ERR_CASE_) }
 #undef SRV_ERR_CASE_

@@ -14,9 +14,9 @@
 
 _Static_assert(LWS_PRE <= SRV_OUT_PRE, "SRV_OUT_PRE must leave room for LWS_PRE");
 
-#define MAX_CONNS 1024
-#define QUEUE_SOFT 512   /* beyond this many queued messages, meters are dropped */
-#define QUEUE_HARD 8192  /* beyond this, the client is too slow: close it */
+#define MAX_CONNS  1024
+#define QUEUE_SOFT 512  /* beyond this many queued messages, meters are dropped */
+#define QUEUE_HARD 8192 /* beyond this, the client is too slow: close it */
 
 /* Per-connection state, lws-thread only. */
 typedef struct conn {
@@ -66,7 +66,9 @@ static void sink_send(void *ud, srv_out *o) {
   lws_cancel_service(h->ctx);
 }
 
-srv_sink srv_http_sink(srv_http *h) { return (srv_sink){sink_send, h}; }
+srv_sink srv_http_sink(srv_http *h) {
+  return (srv_sink){sink_send, h};
+}
 
 static conn *find_conn(srv_http *h, uint64_t id) {
   for (size_t i = 0; i < MAX_CONNS; i++)
@@ -151,9 +153,15 @@ static void remove_conn(srv_http *h, conn *c) {
 static const char *mime_for(const char *path) {
   static const struct {
     const char *ext, *mime;
-  } types[] = {{".html", "text/html; charset=utf-8"}, {".js", "text/javascript"}, {".mjs", "text/javascript"},
-               {".css", "text/css"}, {".wasm", "application/wasm"}, {".png", "image/png"},
-               {".svg", "image/svg+xml"}, {".json", "application/json"}, {".ico", "image/x-icon"},
+  } types[] = {{".html", "text/html; charset=utf-8"},
+               {".js", "text/javascript"},
+               {".mjs", "text/javascript"},
+               {".css", "text/css"},
+               {".wasm", "application/wasm"},
+               {".png", "image/png"},
+               {".svg", "image/svg+xml"},
+               {".json", "application/json"},
+               {".ico", "image/x-icon"},
                {".txt", "text/plain; charset=utf-8"}};
   const char *dot = strrchr(path, '.');
   for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
@@ -166,20 +174,23 @@ static bool safe_path(const char *p) {
   if (strstr(p, "..") || strstr(p, "//")) return false;
   for (; *p; p++) {
     char ch = *p;
-    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-          ch == '_' || ch == '.' || ch == '/'))
+    if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+          ch == '-' || ch == '_' || ch == '.' || ch == '/'))
       return false;
   }
   return true;
 }
 
 /* Writes a complete response now (headers + body). Returns the lws verdict. */
-static int write_response(struct lws *wsi, int status, const char *ctype, const void *body, size_t len) {
-  unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start, *end = hdr + sizeof hdr - 1;
-  if (lws_add_http_common_headers(wsi, (unsigned int) status, ctype ? ctype : "text/plain; charset=utf-8",
-                                  (lws_filepos_t) len, &p, end) ||
-      lws_add_http_header_by_name(wsi, (const unsigned char *) "cache-control:", (const unsigned char *) "no-store",
-                                  8, &p, end) ||
+static int write_response(struct lws *wsi, int status, const char *ctype, const void *body,
+                          size_t len) {
+  unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
+                                     *end = hdr + sizeof hdr - 1;
+  if (lws_add_http_common_headers(wsi, (unsigned int) status,
+                                  ctype ? ctype : "text/plain; charset=utf-8", (lws_filepos_t) len,
+                                  &p, end) ||
+      lws_add_http_header_by_name(wsi, (const unsigned char *) "cache-control:",
+                                  (const unsigned char *) "no-store", 8, &p, end) ||
       lws_finalize_write_http_header(wsi, start, &p, end))
     return -1;
   if (len) {
@@ -242,7 +253,8 @@ static void post_http(srv_http *h, conn *c) {
 static int on_http(srv_http *h, struct lws *wsi, conn *c, const char *uri) {
   char *u;
   int ulen, method = lws_http_get_uri_and_method(wsi, &u, &ulen);
-  static const char *names[] = {"GET", "POST", "OPTIONS", "PUT", "PATCH", "DELETE", "CONNECT", "HEAD"};
+  static const char *names[] = {"GET",   "POST",   "OPTIONS", "PUT",
+                                "PATCH", "DELETE", "CONNECT", "HEAD"};
   c->body_len = 0;
   c->body_expected = 0;
   snprintf(c->method, sizeof c->method, "%s", method >= 0 && method < 8 ? names[method] : "?");
@@ -255,7 +267,8 @@ static int on_http(srv_http *h, struct lws *wsi, conn *c, const char *uri) {
     return serve_static(h, wsi, uri);
   }
   srv_response r;
-  if ((method == LWSHUMETH_GET || method == LWSHUMETH_HEAD) && srv_control_readonly(h->control, c->method, uri, &r) == 0) {
+  if ((method == LWSHUMETH_GET || method == LWSHUMETH_HEAD) &&
+      srv_control_readonly(h->control, c->method, uri, &r) == 0) {
     int rc = write_response(wsi, r.status, r.content_type, r.body, r.len);
     free(r.body);
     return rc;
@@ -270,7 +283,8 @@ static int on_http(srv_http *h, struct lws *wsi, conn *c, const char *uri) {
     unsigned long long n = strtoull(len_s, &end, 10);
     if (*end || n > SRV_MAX_BODY) {
       char why[96];
-      snprintf(why, sizeof why, "request body of %s bytes is larger than the limit of %d", len_s, SRV_MAX_BODY);
+      snprintf(why, sizeof why, "request body of %s bytes is larger than the limit of %d", len_s,
+               SRV_MAX_BODY);
       local_reply(c, 413, SRV_ERR_TOO_BIG, why);
       c->body_expected = (size_t) -1; /* ignore whatever body follows */
       return 0;
@@ -306,14 +320,18 @@ static int write_next(conn *c) {
   return rc;
 }
 
-static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len) {
+static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                    size_t len) {
   srv_http *h = lws_context_user(lws_get_context(wsi));
   conn **pc = user, *c = pc ? *pc : NULL;
   switch (reason) {
-    case LWS_CALLBACK_EVENT_WAIT_CANCELLED: drain_outbox(h); return 0;
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+      drain_outbox(h);
+      return 0;
 
     case LWS_CALLBACK_HTTP:
-      if (!c && !(c = *pc = add_conn(h, wsi, false))) return write_response(wsi, 503, NULL, "busy\n", 5);
+      if (!c && !(c = *pc = add_conn(h, wsi, false)))
+        return write_response(wsi, 503, NULL, "busy\n", 5);
       return on_http(h, wsi, c, in);
     case LWS_CALLBACK_HTTP_BODY:
       if (!c || c->body_expected == (size_t) -1) return 0;
@@ -322,15 +340,18 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         c->body_expected = (size_t) -1;
         return 0;
       }
-      if (!c->body && !(c->body = malloc(c->body_expected))) return -1; /* announced size, checked above */
+      if (!c->body && !(c->body = malloc(c->body_expected)))
+        return -1; /* announced size, checked above */
       memcpy(c->body + c->body_len, in, len);
       c->body_len += len;
       return 0;
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
       if (c && c->body_expected != (size_t) -1 && c->body_expected) post_http(h, c);
       return 0;
-    case LWS_CALLBACK_HTTP_WRITEABLE: return c ? write_next(c) : 0;
-    case LWS_CALLBACK_HTTP_FILE_COMPLETION: return lws_http_transaction_completed(wsi) ? -1 : 0;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+      return c ? write_next(c) : 0;
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+      return lws_http_transaction_completed(wsi) ? -1 : 0;
     case LWS_CALLBACK_CLOSED_HTTP:
       if (c) remove_conn(h, c), *pc = NULL;
       return 0;
@@ -371,7 +392,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
       }
       return 0;
     }
-    case LWS_CALLBACK_SERVER_WRITEABLE: return c ? write_next(c) : 0;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+      return c ? write_next(c) : 0;
     case LWS_CALLBACK_CLOSED:
       if (c) {
         srv_control_post(h->control, srv_in_new(SRV_IN_WS_CLOSE, c->id, NULL, 0));
@@ -379,7 +401,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         *pc = NULL;
       }
       return 0;
-    default: break;
+    default:
+      break;
   }
   return lws_callback_http_dummy(wsi, reason, user, in, len);
 }
@@ -399,7 +422,8 @@ static void *service_main(void *arg) {
   return NULL;
 }
 
-static bool add_vhost(srv_http *h, const char *name, int port, bool tls, char *err, size_t err_len) {
+static bool add_vhost(srv_http *h, const char *name, int port, bool tls, char *err,
+                      size_t err_len) {
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
   info.vhost_name = name;
@@ -407,12 +431,14 @@ static bool add_vhost(srv_http *h, const char *name, int port, bool tls, char *e
   info.iface = h->cfg.bind;
   info.protocols = protocols;
   if (tls) {
-    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* without it the vhost speaks plain HTTP */
+    info.options =
+        LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* without it the vhost speaks plain HTTP */
     info.ssl_cert_filepath = h->cfg.cert;
     info.ssl_private_key_filepath = h->cfg.key;
   }
   if (!lws_create_vhost(h->ctx, &info)) {
-    snprintf(err, err_len, "cannot listen on %s port %d (in use, or not permitted)", tls ? "HTTPS" : "HTTP", port);
+    snprintf(err, err_len, "cannot listen on %s port %d (in use, or not permitted)",
+             tls ? "HTTPS" : "HTTP", port);
     return false;
   }
   return true;

@@ -17,10 +17,10 @@
 typedef struct srv_http srv_http;
 
 typedef struct srv_http_config {
-  const char *bind;     /* interface address, NULL = all */
-  int port;             /* plain HTTP port, 0 = off */
-  int https_port;       /* HTTPS port, 0 = off */
-  const char *cert;     /* PEM paths for HTTPS */
+  const char *bind; /* interface address, NULL = all */
+  int port;         /* plain HTTP port, 0 = off */
+  int https_port;   /* HTTPS port, 0 = off */
+  const char *cert; /* PEM paths for HTTPS */
   const char *key;
   const char *web_dir;  /* static files */
   const char *wasm_dir; /* model.mjs and model.wasm, served under /wasm/ */

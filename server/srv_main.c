@@ -32,27 +32,29 @@ typedef struct options {
 } options;
 
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: backline [options]            serve the studio\n"
-          "       backline render [--data DIR] PROJECT OUT.wav --seconds S\n"
-          "\n"
-          "options:\n"
-          "  --data DIR         data folder: projects, certificates (default ./data)\n"
-          "  --port N           studio over HTTP (default 8080; 0 = off)\n"
-          "  --https-port N     studio over HTTPS (default 8443; 0 = off)\n"
-          "  --ops-port N       operator port: health, metrics, CA certificate (default 8090; 0 = off)\n"
-          "  --bind ADDR        listen on this address only (default: all)\n"
-          "  --host NAME        extra host name or address for the certificate (repeatable)\n"
-          "  --cert FILE --key FILE   use this certificate for HTTPS instead of the studio's own CA\n"
-          "  --headless         no sound card: play on the null device\n"
-          "  --web DIR          serve the studio pages from DIR (default: the source tree's web/)\n"
-          "  --wasm DIR         serve the wasm model from DIR (default: the build's wasm/)\n"
-          "  --help             this text\n"
-          "  --version          print the version\n"
-          "\n"
-          "render:\n"
-          "  PROJECT is a project file (.backline) or a project id inside --data DIR.\n"
-          "  Writes a 48 kHz stereo WAV of S seconds, as fast as the CPU allows.\n");
+  fprintf(
+      f,
+      "usage: backline [options]            serve the studio\n"
+      "       backline render [--data DIR] PROJECT OUT.wav --seconds S\n"
+      "\n"
+      "options:\n"
+      "  --data DIR         data folder: projects, certificates (default ./data)\n"
+      "  --port N           studio over HTTP (default 8080; 0 = off)\n"
+      "  --https-port N     studio over HTTPS (default 8443; 0 = off)\n"
+      "  --ops-port N       operator port: health, metrics, CA certificate (default 8090; 0 = "
+      "off)\n"
+      "  --bind ADDR        listen on this address only (default: all)\n"
+      "  --host NAME        extra host name or address for the certificate (repeatable)\n"
+      "  --cert FILE --key FILE   use this certificate for HTTPS instead of the studio's own CA\n"
+      "  --headless         no sound card: play on the null device\n"
+      "  --web DIR          serve the studio pages from DIR (default: the source tree's web/)\n"
+      "  --wasm DIR         serve the wasm model from DIR (default: the build's wasm/)\n"
+      "  --help             this text\n"
+      "  --version          print the version\n"
+      "\n"
+      "render:\n"
+      "  PROJECT is a project file (.backline) or a project id inside --data DIR.\n"
+      "  Writes a 48 kHz stereo WAV of S seconds, as fast as the CPU allows.\n");
 }
 
 /* Parses a port number; refuses anything but 0..65535. */
@@ -61,7 +63,8 @@ static bool parse_port(const char *opt, const char *s, int *out) {
   errno = 0;
   long v = s ? strtol(s, &end, 10) : -1;
   if (!s || errno || *end || v < 0 || v > 65535) {
-    fprintf(stderr, "backline: %s needs a port number from 0 to 65535, not \"%s\"\n", opt, s ? s : "");
+    fprintf(stderr, "backline: %s needs a port number from 0 to 65535, not \"%s\"\n", opt,
+            s ? s : "");
     return false;
   }
   *out = (int) v;
@@ -96,13 +99,20 @@ static int parse(int argc, char **argv, options *o) {
         fprintf(stderr, "backline: %s needs a value\n", a);
         return 2;
       }
-      if (strcmp(a, "--data") == 0) o->data = v;
-      else if (strcmp(a, "--bind") == 0) o->bind = v;
-      else if (strcmp(a, "--cert") == 0) o->cert = v;
-      else if (strcmp(a, "--key") == 0) o->key = v;
-      else if (strcmp(a, "--web") == 0) o->web = v;
-      else if (strcmp(a, "--wasm") == 0) o->wasm = v;
-      else if (o->n_hosts < MAX_HOSTS) o->hosts[o->n_hosts++] = v;
+      if (strcmp(a, "--data") == 0)
+        o->data = v;
+      else if (strcmp(a, "--bind") == 0)
+        o->bind = v;
+      else if (strcmp(a, "--cert") == 0)
+        o->cert = v;
+      else if (strcmp(a, "--key") == 0)
+        o->key = v;
+      else if (strcmp(a, "--web") == 0)
+        o->web = v;
+      else if (strcmp(a, "--wasm") == 0)
+        o->wasm = v;
+      else if (o->n_hosts < MAX_HOSTS)
+        o->hosts[o->n_hosts++] = v;
       else {
         fprintf(stderr, "backline: at most %d --host options\n", MAX_HOSTS);
         return 2;
@@ -140,7 +150,8 @@ static int render_main(int argc, char **argv) {
       char *end;
       seconds = strtod(argv[++i], &end);
       if (*end || !(seconds > 0 && seconds <= 3600)) {
-        fprintf(stderr, "backline render: --seconds needs a number from 0 to 3600, not \"%s\"\n", argv[i]);
+        fprintf(stderr, "backline render: --seconds needs a number from 0 to 3600, not \"%s\"\n",
+                argv[i]);
         return 2;
       }
     } else if (strcmp(argv[i], "--help") == 0) {
@@ -187,8 +198,8 @@ static int render_main(int argc, char **argv) {
   if (rc)
     fprintf(stderr, "backline render: %s\n", err);
   else
-    printf("rendered \"%s\" (%u tracks, %.1f BPM, seq %llu) to %s: %.2f s at 48 kHz\n", m->name, m->n_tracks,
-           m->tempo, (unsigned long long) seq, out, seconds);
+    printf("rendered \"%s\" (%u tracks, %.1f BPM, seq %llu) to %s: %.2f s at 48 kHz\n", m->name,
+           m->n_tracks, m->tempo, (unsigned long long) seq, out, seconds);
   free(m);
   return rc ? 1 : 0;
 }
@@ -215,7 +226,9 @@ int main(int argc, char **argv) {
   eng_backend *backend = NULL;
   eng_config ecfg = eng_config_default();
   rc = eng_engine_create(&ecfg, &engine);
-  if (!rc) rc = eng_backend_open(engine, o.headless ? ENG_BACKEND_NULL : ENG_BACKEND_AUTO, &backend, audio_msg, sizeof audio_msg);
+  if (!rc)
+    rc = eng_backend_open(engine, o.headless ? ENG_BACKEND_NULL : ENG_BACKEND_AUTO, &backend,
+                          audio_msg, sizeof audio_msg);
   if (rc) {
     fprintf(stderr, "backline: audio engine: %s\n", audio_msg[0] ? audio_msg : srv_strerror(rc));
     eng_engine_destroy(engine);
@@ -241,24 +254,35 @@ int main(int argc, char **argv) {
   srv_control *control = NULL;
   srv_ops *ops = NULL;
   srv_http_config hcfg = {o.bind, o.port, https_port, tls.cert, tls.key, o.web, o.wasm};
-  if (!rc && (rc = srv_http_create(&hcfg, &http, err, sizeof err))) fprintf(stderr, "backline: %s\n", err);
+  if (!rc && (rc = srv_http_create(&hcfg, &http, err, sizeof err)))
+    fprintf(stderr, "backline: %s\n", err);
   srv_control_config ccfg = {o.data, engine, backend ? eng_backend_name(backend) : "none"};
   if (!rc && (rc = srv_control_create(&ccfg, srv_http_sink(http), &control, err, sizeof err)))
     fprintf(stderr, "backline: %s\n", err);
-  if (!rc && (rc = srv_http_start(http, control))) fprintf(stderr, "backline: cannot start the network thread\n");
-  srv_ops_config ocfg = {o.ops_port, o.bind, tls.ca_cert, https_port, srv_control_readonly, control};
-  if (!rc && o.ops_port && (rc = srv_ops_start(&ocfg, &ops, err, sizeof err))) fprintf(stderr, "backline: operator port: %s\n", err);
+  if (!rc && (rc = srv_http_start(http, control)))
+    fprintf(stderr, "backline: cannot start the network thread\n");
+  srv_ops_config ocfg = {o.ops_port,           o.bind, tls.ca_cert, https_port,
+                         srv_control_readonly, control};
+  if (!rc && o.ops_port && (rc = srv_ops_start(&ocfg, &ops, err, sizeof err)))
+    fprintf(stderr, "backline: operator port: %s\n", err);
 
   if (!rc) {
     char host[256] = "localhost";
-    if (o.bind && strcmp(o.bind, "0.0.0.0") != 0 && strcmp(o.bind, "::") != 0) snprintf(host, sizeof host, "%s", o.bind);
+    if (o.bind && strcmp(o.bind, "0.0.0.0") != 0 && strcmp(o.bind, "::") != 0)
+      snprintf(host, sizeof host, "%s", o.bind);
     char real_data[PATH_MAX];
     printf("Backline %s\n", BACKLINE_VERSION);
-    if (audio_msg[0]) printf("  audio:   %s\n", audio_msg);
-    else printf("  audio:   %s\n", eng_backend_name(backend));
+    if (audio_msg[0])
+      printf("  audio:   %s\n", audio_msg);
+    else
+      printf("  audio:   %s\n", eng_backend_name(backend));
     if (o.port) printf("  studio:  http://%s:%d/\n", host, o.port);
-    if (https_port) printf("  secure:  https://%s:%d/  (phones and other machines: trust the studio's CA first)\n", host, https_port);
-    if (o.ops_port) printf("  trust:   http://%s:%d/  (CA certificate, health, metrics)\n", host, o.ops_port);
+    if (https_port)
+      printf(
+          "  secure:  https://%s:%d/  (phones and other machines: trust the studio's CA first)\n",
+          host, https_port);
+    if (o.ops_port)
+      printf("  trust:   http://%s:%d/  (CA certificate, health, metrics)\n", host, o.ops_port);
     printf("  data:    %s\n", realpath(o.data, real_data) ? real_data : o.data);
     printf("Press Ctrl-C to stop.\n");
     int sig = 0;

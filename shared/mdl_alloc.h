@@ -9,8 +9,8 @@
 #include <stddef.h>
 
 typedef struct mdl_alloc {
-  void *ud;                                      /* passed back to both callbacks */
-  void *(*alloc)(void *ud, size_t size);         /* returns NULL on failure */
+  void *ud;                                       /* passed back to both callbacks */
+  void *(*alloc)(void *ud, size_t size);          /* returns NULL on failure */
   void (*free)(void *ud, void *ptr, size_t size); /* ptr may be NULL */
 } mdl_alloc;
 

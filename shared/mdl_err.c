@@ -2,8 +2,8 @@
 #include "shared/mdl_err.h"
 
 const char *mdl_strerror(int err) {
-#define MDL_ERR_CASE_(name, val, msg) \
-  case name:                          \
+#define MDL_ERR_CASE_(name, val, msg)                                                              \
+  case name:                                                                                       \
     return msg;
   switch ((mdl_err) err) { MDL_ERR_MAP(MDL_ERR_CASE_) }
 #undef MDL_ERR_CASE_

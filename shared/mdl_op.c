@@ -12,7 +12,8 @@ typedef struct sbuf {
 } sbuf;
 
 static void sb_str(sbuf *sb, const char *s) {
-  while (*s && sb->len + 1 < sb->cap) sb->buf[sb->len++] = *s++;
+  while (*s && sb->len + 1 < sb->cap)
+    sb->buf[sb->len++] = *s++;
   if (sb->cap) sb->buf[sb->len] = '\0';
 }
 
@@ -20,11 +21,13 @@ static void sb_int(sbuf *sb, long long v) {
   char tmp[24];
   int n = 0;
   unsigned long long u = v < 0 ? 0ULL - (unsigned long long) v : (unsigned long long) v;
-  do tmp[n++] = (char) ('0' + u % 10);
+  do
+    tmp[n++] = (char) ('0' + u % 10);
   while ((u /= 10) && n < 22);
   if (v < 0) tmp[n++] = '-';
   char out[24];
-  for (int i = 0; i < n; i++) out[i] = tmp[n - 1 - i];
+  for (int i = 0; i < n; i++)
+    out[i] = tmp[n - 1 - i];
   out[n] = '\0';
   sb_str(sb, out);
 }
@@ -47,7 +50,8 @@ static void sb_real(sbuf *sb, double r) {
   if (frac) {
     char d[5] = {'.', (char) ('0' + frac / 100), (char) ('0' + frac / 10 % 10),
                  (char) ('0' + frac % 10), 0};
-    for (int i = 3; i > 1 && d[i] == '0'; i--) d[i] = 0;
+    for (int i = 3; i > 1 && d[i] == '0'; i--)
+      d[i] = 0;
     sb_str(sb, d);
   }
 }
@@ -93,9 +97,14 @@ int mdl_value_check(int type, int prop, const mdl_value *v, char *reason, size_t
         return MDL_ERR_BAD_VALUE;
       }
       return MDL_OK;
-    case MDL_VAL_BOOL: return MDL_OK;
-    case MDL_VAL_INT: x = (double) v->u.i; break;
-    default: x = v->kind == MDL_VAL_INT ? (double) v->u.i : v->u.r; break;
+    case MDL_VAL_BOOL:
+      return MDL_OK;
+    case MDL_VAL_INT:
+      x = (double) v->u.i;
+      break;
+    default:
+      x = v->kind == MDL_VAL_INT ? (double) v->u.i : v->u.r;
+      break;
   }
   bool ok = x >= info->min && x <= info->max; /* false for NaN */
   if (ok && prop == MDL_PROP_TS_DEN) ok = (v->u.i & (v->u.i - 1)) == 0;
@@ -129,17 +138,38 @@ static void set_name(char dst[MDL_NAME_MAX + 1], const mdl_value *v) {
 /* Stores an already checked value. */
 static void store(mdl_project *p, mdl_track *t, int prop, const mdl_value *v) {
   switch (prop) {
-    case MDL_PROP_NAME: set_name(t ? t->name : p->name, v); break;
-    case MDL_PROP_TEMPO: p->tempo = real_of(v); break;
-    case MDL_PROP_TS_NUM: p->ts_num = (uint8_t) v->u.i; break;
-    case MDL_PROP_TS_DEN: p->ts_den = (uint8_t) v->u.i; break;
-    case MDL_PROP_METRONOME: p->metronome = v->u.b; break;
-    case MDL_PROP_COLOUR: t->colour = (uint32_t) v->u.i; break;
-    case MDL_PROP_GAIN: t->gain = real_of(v); break;
-    case MDL_PROP_PAN: t->pan = real_of(v); break;
-    case MDL_PROP_MUTE: t->mute = v->u.b; break;
-    case MDL_PROP_SOLO: t->solo = v->u.b; break;
-    default: break;
+    case MDL_PROP_NAME:
+      set_name(t ? t->name : p->name, v);
+      break;
+    case MDL_PROP_TEMPO:
+      p->tempo = real_of(v);
+      break;
+    case MDL_PROP_TS_NUM:
+      p->ts_num = (uint8_t) v->u.i;
+      break;
+    case MDL_PROP_TS_DEN:
+      p->ts_den = (uint8_t) v->u.i;
+      break;
+    case MDL_PROP_METRONOME:
+      p->metronome = v->u.b;
+      break;
+    case MDL_PROP_COLOUR:
+      t->colour = (uint32_t) v->u.i;
+      break;
+    case MDL_PROP_GAIN:
+      t->gain = real_of(v);
+      break;
+    case MDL_PROP_PAN:
+      t->pan = real_of(v);
+      break;
+    case MDL_PROP_MUTE:
+      t->mute = v->u.b;
+      break;
+    case MDL_PROP_SOLO:
+      t->solo = v->u.b;
+      break;
+    default:
+      break;
   }
 }
 
@@ -231,7 +261,8 @@ static int apply_op(mdl_project *p, const mdl_op *op, uint32_t origin, sbuf *sb)
     case MDL_OP_MOVE: {
       idx = mdl_project_track_index(p, op->id);
       if (idx < 0) {
-        sb_str(sb, op->id == MDL_ID_PROJECT ? "the project cannot be moved" : "no object with that id");
+        sb_str(sb,
+               op->id == MDL_ID_PROJECT ? "the project cannot be moved" : "no object with that id");
         return op->id == MDL_ID_PROJECT ? MDL_ERR_FORBIDDEN : MDL_ERR_NOT_FOUND;
       }
       if (op->after == op->id) {
@@ -247,7 +278,8 @@ static int apply_op(mdl_project *p, const mdl_op *op, uint32_t origin, sbuf *sb)
               (p->n_tracks - (uint32_t) idx - 1) * sizeof p->tracks[0]);
       p->n_tracks--;
       int at = op->after == MDL_ID_NONE ? 0 : mdl_project_track_index(p, op->after) + 1;
-      memmove(&p->tracks[at + 1], &p->tracks[at], (p->n_tracks - (uint32_t) at) * sizeof p->tracks[0]);
+      memmove(&p->tracks[at + 1], &p->tracks[at],
+              (p->n_tracks - (uint32_t) at) * sizeof p->tracks[0]);
       p->tracks[at] = moving;
       p->n_tracks++;
       return MDL_OK;
@@ -261,7 +293,7 @@ static int apply_op(mdl_project *p, const mdl_op *op, uint32_t origin, sbuf *sb)
 
 int mdl_txn_apply(mdl_project *p, const mdl_txn *txn, uint32_t origin, mdl_project *scratch,
                   mdl_fail *fail) {
-  char tmp[sizeof fail->reason];
+  char tmp[MDL_REASON_MAX];
   sbuf sb = {fail ? fail->reason : tmp, sizeof tmp, 0};
   sb.buf[0] = '\0';
   if (fail) fail->code = MDL_OK, fail->op_index = 0;
@@ -282,7 +314,8 @@ int mdl_txn_apply(mdl_project *p, const mdl_txn *txn, uint32_t origin, mdl_proje
     sb_str(&msg, ": ");
     int rc = apply_op(p, &txn->ops[i], origin, &msg);
     /* A create may have written the slot past n_tracks even when it failed. */
-    if (p->n_tracks + 1 > high) high = p->n_tracks + 1 > MDL_TRACKS_MAX ? MDL_TRACKS_MAX : p->n_tracks + 1;
+    if (p->n_tracks + 1 > high)
+      high = p->n_tracks + 1 > MDL_TRACKS_MAX ? MDL_TRACKS_MAX : p->n_tracks + 1;
     if (rc) {
       /* Invariant: slots at and after n_tracks are all zero, so equal
        * projects are equal byte for byte. */
@@ -303,7 +336,9 @@ typedef struct clone_hdr {
   size_t size;
 } clone_hdr;
 
-static size_t str_bytes(const mdl_value *v) { return v->kind == MDL_VAL_STR ? v->u.s.len : 0; }
+static size_t str_bytes(const mdl_value *v) {
+  return v->kind == MDL_VAL_STR ? v->u.s.len : 0;
+}
 
 mdl_txn *mdl_txn_clone(const mdl_alloc *a, const mdl_txn *txn) {
   size_t n_props = 0, n_str = 0;
@@ -312,10 +347,12 @@ mdl_txn *mdl_txn_clone(const mdl_alloc *a, const mdl_txn *txn) {
     n_str += str_bytes(&op->value);
     if (op->kind == MDL_OP_CREATE) {
       n_props += op->n_props;
-      for (uint16_t k = 0; k < op->n_props; k++) n_str += str_bytes(&op->props[k].value);
+      for (uint16_t k = 0; k < op->n_props; k++)
+        n_str += str_bytes(&op->props[k].value);
     }
   }
-  size_t size = sizeof(clone_hdr) + txn->n_ops * sizeof(mdl_op) + n_props * sizeof(mdl_prop_value) + n_str;
+  size_t size =
+      sizeof(clone_hdr) + txn->n_ops * sizeof(mdl_op) + n_props * sizeof(mdl_prop_value) + n_str;
   clone_hdr *h = a->alloc(a->ud, size);
   if (!h) return NULL;
   mdl_op *ops = (mdl_op *) (h + 1);

@@ -13,8 +13,9 @@
 #include "shared/mdl_alloc.h"
 #include "shared/mdl_project.h"
 
-#define MDL_TXN_MAX_OPS 256     /* ops in one transaction */
-#define MDL_CREATE_MAX_PROPS 16 /* initial properties in one create */
+#define MDL_TXN_MAX_OPS      256 /* ops in one transaction */
+#define MDL_CREATE_MAX_PROPS 16  /* initial properties in one create */
+#define MDL_REASON_MAX       160 /* bytes of a refusal reason, with its NUL */
 
 /* Op kinds. On the wire: frozen. */
 typedef enum { MDL_OP_CREATE = 1, MDL_OP_SET = 2, MDL_OP_DELETE = 3, MDL_OP_MOVE = 4 } mdl_op_kind;
@@ -25,11 +26,11 @@ typedef struct mdl_prop_value {
 } mdl_prop_value;
 
 typedef struct mdl_op {
-  uint8_t kind;  /* mdl_op_kind */
-  uint8_t type;  /* create: mdl_type of the new object */
-  uint8_t prop;  /* set: the property */
-  mdl_id id;     /* create: the new id; others: the target */
-  mdl_id after;  /* move: place after this sibling, MDL_ID_NONE = first */
+  uint8_t kind;                /* mdl_op_kind */
+  uint8_t type;                /* create: mdl_type of the new object */
+  uint8_t prop;                /* set: the property */
+  mdl_id id;                   /* create: the new id; others: the target */
+  mdl_id after;                /* move: place after this sibling, MDL_ID_NONE = first */
   mdl_value value;             /* set: the new value (strings borrowed) */
   uint16_t n_props;            /* create: initial properties */
   const mdl_prop_value *props; /* create: borrowed */
@@ -42,9 +43,9 @@ typedef struct mdl_txn {
 
 /* Why a transaction was refused. */
 typedef struct mdl_fail {
-  int code;          /* mdl_err */
-  uint32_t op_index; /* which op failed */
-  char reason[160];  /* one sentence, e.g. "op 1: gain 7 is out of range (0 to 4)" */
+  int code;                    /* mdl_err */
+  uint32_t op_index;           /* which op failed */
+  char reason[MDL_REASON_MAX]; /* one sentence, e.g. "op 1: gain 7 is out of range (0 to 4)" */
 } mdl_fail;
 
 /* Applies TXN to P atomically. ORIGIN is the id space of the sender: new ids

@@ -60,7 +60,8 @@ bool mdl_utf8_valid(const char *s, size_t len) {
  * into DST, NUL-terminated; returns its length. */
 static size_t copy_name(char dst[MDL_NAME_MAX + 1], const char *src, size_t len) {
   if (len > MDL_NAME_MAX) len = MDL_NAME_MAX;
-  while (len > 0 && !mdl_utf8_valid(src, len)) len--;
+  while (len > 0 && !mdl_utf8_valid(src, len))
+    len--;
   memcpy(dst, src, len);
   dst[len] = '\0';
   return len;
@@ -119,24 +120,48 @@ int mdl_project_get(const mdl_project *p, mdl_id id, int prop, mdl_value *out) {
   memset(out, 0, sizeof *out);
   if (id == MDL_ID_PROJECT) {
     switch (prop) {
-      case MDL_PROP_NAME: *out = str_value(p->name); return MDL_OK;
-      case MDL_PROP_TEMPO: out->kind = MDL_VAL_REAL, out->u.r = p->tempo; return MDL_OK;
-      case MDL_PROP_TS_NUM: out->kind = MDL_VAL_INT, out->u.i = p->ts_num; return MDL_OK;
-      case MDL_PROP_TS_DEN: out->kind = MDL_VAL_INT, out->u.i = p->ts_den; return MDL_OK;
-      case MDL_PROP_METRONOME: out->kind = MDL_VAL_BOOL, out->u.b = p->metronome; return MDL_OK;
-      default: return MDL_ERR_BAD_PROP;
+      case MDL_PROP_NAME:
+        *out = str_value(p->name);
+        return MDL_OK;
+      case MDL_PROP_TEMPO:
+        out->kind = MDL_VAL_REAL, out->u.r = p->tempo;
+        return MDL_OK;
+      case MDL_PROP_TS_NUM:
+        out->kind = MDL_VAL_INT, out->u.i = p->ts_num;
+        return MDL_OK;
+      case MDL_PROP_TS_DEN:
+        out->kind = MDL_VAL_INT, out->u.i = p->ts_den;
+        return MDL_OK;
+      case MDL_PROP_METRONOME:
+        out->kind = MDL_VAL_BOOL, out->u.b = p->metronome;
+        return MDL_OK;
+      default:
+        return MDL_ERR_BAD_PROP;
     }
   }
   const mdl_track *t = mdl_project_track(p, id);
   if (!t) return MDL_ERR_NOT_FOUND;
   switch (prop) {
-    case MDL_PROP_NAME: *out = str_value(t->name); return MDL_OK;
-    case MDL_PROP_COLOUR: out->kind = MDL_VAL_INT, out->u.i = t->colour; return MDL_OK;
-    case MDL_PROP_GAIN: out->kind = MDL_VAL_REAL, out->u.r = t->gain; return MDL_OK;
-    case MDL_PROP_PAN: out->kind = MDL_VAL_REAL, out->u.r = t->pan; return MDL_OK;
-    case MDL_PROP_MUTE: out->kind = MDL_VAL_BOOL, out->u.b = t->mute; return MDL_OK;
-    case MDL_PROP_SOLO: out->kind = MDL_VAL_BOOL, out->u.b = t->solo; return MDL_OK;
-    default: return MDL_ERR_BAD_PROP;
+    case MDL_PROP_NAME:
+      *out = str_value(t->name);
+      return MDL_OK;
+    case MDL_PROP_COLOUR:
+      out->kind = MDL_VAL_INT, out->u.i = t->colour;
+      return MDL_OK;
+    case MDL_PROP_GAIN:
+      out->kind = MDL_VAL_REAL, out->u.r = t->gain;
+      return MDL_OK;
+    case MDL_PROP_PAN:
+      out->kind = MDL_VAL_REAL, out->u.r = t->pan;
+      return MDL_OK;
+    case MDL_PROP_MUTE:
+      out->kind = MDL_VAL_BOOL, out->u.b = t->mute;
+      return MDL_OK;
+    case MDL_PROP_SOLO:
+      out->kind = MDL_VAL_BOOL, out->u.b = t->solo;
+      return MDL_OK;
+    default:
+      return MDL_ERR_BAD_PROP;
   }
 }
 
@@ -158,7 +183,8 @@ static void h_bytes(hasher *hs, const void *data, size_t len) {
  * the host's byte order. */
 static void h_u64(hasher *hs, uint64_t v) {
   unsigned char b[8];
-  for (int i = 0; i < 8; i++) b[i] = (unsigned char) (v >> (8 * i));
+  for (int i = 0; i < 8; i++)
+    b[i] = (unsigned char) (v >> (8 * i));
   h_bytes(hs, b, 8);
 }
 
@@ -199,6 +225,7 @@ uint64_t mdl_project_hash(const mdl_project *p) {
 
 void mdl_hash_hex(uint64_t hash, char out[17]) {
   static const char digits[] = "0123456789abcdef";
-  for (int i = 15; i >= 0; i--, hash >>= 4) out[i] = digits[hash & 15];
+  for (int i = 15; i >= 0; i--, hash >>= 4)
+    out[i] = digits[hash & 15];
   out[16] = '\0';
 }

@@ -15,17 +15,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MDL_SCHEMA_VERSION 1 /* bumped when the canonical form changes */
-#define MDL_NAME_MAX 64      /* bytes of UTF-8, excluding the terminator */
-#define MDL_TRACKS_MAX 64    /* the engine meters up to 64 tracks + master */
+#define MDL_SCHEMA_VERSION 1  /* bumped when the canonical form changes */
+#define MDL_NAME_MAX       64 /* bytes of UTF-8, excluding the terminator */
+#define MDL_TRACKS_MAX     64 /* the engine meters up to 64 tracks + master */
 
 /* Ids never collide: the high 32 bits are the id space of the client that
  * created the object (given by the server), the low 32 bits its counter. */
 typedef uint64_t mdl_id;
-#define MDL_ID_NONE 0
-#define MDL_ID_PROJECT 1 /* the project object itself (id space 0) */
+#define MDL_ID_NONE                  0
+#define MDL_ID_PROJECT               1 /* the project object itself (id space 0) */
 #define MDL_ID_MAKE(client, counter) (((uint64_t) (client) << 32) | (uint32_t) (counter))
-#define MDL_ID_CLIENT(id) ((uint32_t) ((id) >> 32))
+#define MDL_ID_CLIENT(id)            ((uint32_t) ((id) >> 32))
 
 /* Object types. On the wire: frozen. */
 typedef enum { MDL_TYPE_PROJECT = 1, MDL_TYPE_TRACK = 2 } mdl_type;
@@ -45,7 +45,13 @@ typedef enum {
   MDL_PROP_COUNT_ = 11
 } mdl_prop;
 
-typedef enum { MDL_VAL_NONE = 0, MDL_VAL_INT = 1, MDL_VAL_REAL = 2, MDL_VAL_BOOL = 3, MDL_VAL_STR = 4 } mdl_val_kind;
+typedef enum {
+  MDL_VAL_NONE = 0,
+  MDL_VAL_INT = 1,
+  MDL_VAL_REAL = 2,
+  MDL_VAL_BOOL = 3,
+  MDL_VAL_STR = 4
+} mdl_val_kind;
 
 /* A value as carried by an op. Strings are borrowed (not terminated). */
 typedef struct mdl_value {

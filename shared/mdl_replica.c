@@ -44,7 +44,9 @@ void mdl_replica_destroy(mdl_replica *r) {
   a.free(a.ud, r, sizeof *r);
 }
 
-static pending *at(mdl_replica *r, uint32_t i) { return &r->queue[(r->head + i) % PENDING_MAX]; }
+static pending *at(mdl_replica *r, uint32_t i) {
+  return &r->queue[(r->head + i) % PENDING_MAX];
+}
 
 /* view = confirmed + every pending transaction that still applies. */
 static void rebuild(mdl_replica *r) {
@@ -53,7 +55,8 @@ static void rebuild(mdl_replica *r) {
     (void) mdl_txn_apply(&r->view, at(r, i)->txn, 0, &r->scratch, NULL);
 }
 
-void mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *snapshot, uint64_t seq) {
+void mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *snapshot,
+                       uint64_t seq) {
   if (client_id != r->client_id) r->next_counter = 1;
   r->client_id = client_id;
   r->seq = seq;
@@ -80,7 +83,8 @@ int mdl_replica_submit(mdl_replica *r, const mdl_txn *txn, uint32_t *local_id, m
   mdl_txn *copy = mdl_txn_clone(&r->alloc, txn);
   if (!copy) {
     rebuild(r);
-    if (fail) fail->code = MDL_ERR_NOMEM, fail->op_index = 0, memcpy(fail->reason, "out of memory", 14);
+    if (fail)
+      fail->code = MDL_ERR_NOMEM, fail->op_index = 0, memcpy(fail->reason, "out of memory", 14);
     return MDL_ERR_NOMEM;
   }
   pending *p = at(r, r->n_pending++);
@@ -111,7 +115,8 @@ int mdl_replica_on_reject(mdl_replica *r, uint32_t local_id) {
   for (uint32_t i = 0; i < r->n_pending; i++) {
     if (at(r, i)->local_id != local_id) continue;
     mdl_txn_free(&r->alloc, at(r, i)->txn);
-    for (uint32_t k = i; k + 1 < r->n_pending; k++) *at(r, k) = *at(r, k + 1);
+    for (uint32_t k = i; k + 1 < r->n_pending; k++)
+      *at(r, k) = *at(r, k + 1);
     r->n_pending--;
     rebuild(r);
     return MDL_OK;
@@ -127,11 +132,21 @@ int mdl_replica_on_remote(mdl_replica *r, uint64_t seq, const mdl_txn *txn, mdl_
   return MDL_OK;
 }
 
-const mdl_project *mdl_replica_view(const mdl_replica *r) { return &r->view; }
-const mdl_project *mdl_replica_confirmed(const mdl_replica *r) { return &r->confirmed; }
-uint64_t mdl_replica_seq(const mdl_replica *r) { return r->seq; }
-uint32_t mdl_replica_client_id(const mdl_replica *r) { return r->client_id; }
-uint32_t mdl_replica_n_pending(const mdl_replica *r) { return r->n_pending; }
+const mdl_project *mdl_replica_view(const mdl_replica *r) {
+  return &r->view;
+}
+const mdl_project *mdl_replica_confirmed(const mdl_replica *r) {
+  return &r->confirmed;
+}
+uint64_t mdl_replica_seq(const mdl_replica *r) {
+  return r->seq;
+}
+uint32_t mdl_replica_client_id(const mdl_replica *r) {
+  return r->client_id;
+}
+uint32_t mdl_replica_n_pending(const mdl_replica *r) {
+  return r->n_pending;
+}
 
 const mdl_txn *mdl_replica_pending(const mdl_replica *r, uint32_t i, uint32_t *local_id) {
   if (i >= r->n_pending) return NULL;

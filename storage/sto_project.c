@@ -18,8 +18,8 @@ struct sto_project {
 };
 
 const char *sto_strerror(int err) {
-#define STO_ERR_CASE_(name, val, msg) \
-  case name:                          \
+#define STO_ERR_CASE_(name, val, msg)                                                              \
+  case name:                                                                                       \
     return msg;
   switch ((sto_err) err) { STO_ERR_MAP(STO_ERR_CASE_) }
 #undef STO_ERR_CASE_
@@ -36,7 +36,8 @@ static const char schema[] =
     "CREATE TABLE IF NOT EXISTS ops(seq INTEGER PRIMARY KEY, origin INTEGER NOT NULL,"
     " txn BLOB NOT NULL) STRICT;";
 
-int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, char *err, size_t err_len) {
+int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, char *err,
+                     size_t err_len) {
   *out = NULL;
   if (mode == STO_OPEN_EXISTING && access(path, F_OK) != 0) {
     snprintf(err, err_len, "%s: no such project file", path);
@@ -52,12 +53,14 @@ int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, ch
   int rc = sqlite3_open_v2(path, &sp->db, flags, NULL);
   int code = STO_ERR_IO;
   if (rc == SQLITE_OK) rc = sqlite3_extended_result_codes(sp->db, 1);
-  if (rc == SQLITE_OK) rc = sqlite3_exec(sp->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", 0, 0, 0);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(sp->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", 0, 0, 0);
   if (rc == SQLITE_NOTADB) code = STO_ERR_NOT_PROJECT;
   /* Is it empty (new), ours, or something else? */
   int n_tables = -1;
   sqlite3_stmt *st = NULL;
-  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(sp->db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(sp->db, "SELECT count(*) FROM sqlite_schema", -1, &st, NULL);
   if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) n_tables = sqlite3_column_int(st, 0);
   sqlite3_finalize(st);
   if (rc == SQLITE_NOTADB) code = STO_ERR_NOT_PROJECT;
@@ -68,27 +71,32 @@ int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, ch
       rc = sqlite3_exec(sp->db, schema, 0, 0, 0);
       if (rc == SQLITE_OK) {
         char sql[96];
-        snprintf(sql, sizeof sql, "INSERT INTO meta VALUES('schema_version', %d)", STO_SCHEMA_VERSION);
+        snprintf(sql, sizeof sql, "INSERT INTO meta VALUES('schema_version', %d)",
+                 STO_SCHEMA_VERSION);
         rc = sqlite3_exec(sp->db, sql, 0, 0, 0);
       }
     }
   }
   if (rc == SQLITE_OK) {
     int64_t version = sto_project_meta_int(sp, "schema_version", -1);
-    if (version < 1) code = STO_ERR_NOT_PROJECT, rc = SQLITE_ERROR;
-    else if (version > STO_SCHEMA_VERSION) code = STO_ERR_TOO_NEW, rc = SQLITE_ERROR;
+    if (version < 1)
+      code = STO_ERR_NOT_PROJECT, rc = SQLITE_ERROR;
+    else if (version > STO_SCHEMA_VERSION)
+      code = STO_ERR_TOO_NEW, rc = SQLITE_ERROR;
   }
   if (rc == SQLITE_OK)
     rc = sqlite3_prepare_v2(sp->db, "INSERT INTO ops(seq, origin, txn) VALUES(?1, ?2, ?3)", -1,
                             &sp->append, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(sp->db, "SELECT max(seq) FROM ops", -1, &st, NULL);
-  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) sp->last_seq = (uint64_t) sqlite3_column_int64(st, 0);
+  if (rc == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    sp->last_seq = (uint64_t) sqlite3_column_int64(st, 0);
   if (rc == SQLITE_OK) sqlite3_finalize(st);
   if (rc != SQLITE_OK) {
     if (code == STO_ERR_NOT_PROJECT)
       snprintf(err, err_len, "%s is not a Backline project", path);
     else if (code == STO_ERR_TOO_NEW)
-      snprintf(err, err_len, "%s was saved by a newer Backline (schema %lld; this one reads up to %d)", path,
+      snprintf(err, err_len,
+               "%s was saved by a newer Backline (schema %lld; this one reads up to %d)", path,
                (long long) sto_project_meta_int(sp, "schema_version", 0), STO_SCHEMA_VERSION);
     else
       snprintf(err, err_len, "%s: %s", path, sp->db ? sqlite3_errmsg(sp->db) : "cannot open");
@@ -106,7 +114,8 @@ void sto_project_close(sto_project *sp) {
   free(sp);
 }
 
-int sto_project_append(sto_project *sp, uint64_t seq, uint32_t origin, const void *txn, size_t len) {
+int sto_project_append(sto_project *sp, uint64_t seq, uint32_t origin, const void *txn,
+                       size_t len) {
   if (seq != sp->last_seq + 1) {
     snprintf(sp->last_error, sizeof sp->last_error, "append of seq %llu after %llu",
              (unsigned long long) seq, (unsigned long long) sp->last_seq);
@@ -126,8 +135,8 @@ int sto_project_append(sto_project *sp, uint64_t seq, uint32_t origin, const voi
 
 int sto_project_replay(sto_project *sp, uint64_t after, sto_replay_cb cb, void *ud) {
   sqlite3_stmt *st;
-  if (sqlite3_prepare_v2(sp->db, "SELECT seq, origin, txn FROM ops WHERE seq > ?1 ORDER BY seq", -1, &st,
-                         NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(sp->db, "SELECT seq, origin, txn FROM ops WHERE seq > ?1 ORDER BY seq", -1,
+                         &st, NULL) != SQLITE_OK)
     return io_fail(sp, STO_ERR_IO);
   sqlite3_bind_int64(st, 1, (sqlite3_int64) after);
   int rc, result = STO_OK;
@@ -141,12 +150,15 @@ int sto_project_replay(sto_project *sp, uint64_t after, sto_replay_cb cb, void *
   return result;
 }
 
-uint64_t sto_project_last_seq(const sto_project *sp) { return sp->last_seq; }
+uint64_t sto_project_last_seq(const sto_project *sp) {
+  return sp->last_seq;
+}
 
 int64_t sto_project_meta_int(sto_project *sp, const char *key, int64_t def) {
   sqlite3_stmt *st;
   int64_t v = def;
-  if (sqlite3_prepare_v2(sp->db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(sp->db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) !=
+      SQLITE_OK)
     return def;
   sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
   if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) == SQLITE_INTEGER)
@@ -167,7 +179,9 @@ int sto_project_set_meta_int(sto_project *sp, const char *key, int64_t value) {
   return rc == SQLITE_DONE ? STO_OK : io_fail(sp, STO_ERR_IO);
 }
 
-const char *sto_project_last_error(const sto_project *sp) { return sp->last_error; }
+const char *sto_project_last_error(const sto_project *sp) {
+  return sp->last_error;
+}
 
 typedef struct load_ctx {
   mdl_project *model, scratch;
@@ -187,7 +201,8 @@ static int load_one(void *ud, uint64_t seq, uint32_t origin, const void *data, s
   return 0;
 }
 
-int sto_project_load_model(sto_project *sp, mdl_project *model, uint64_t *seq, char *err, size_t err_len) {
+int sto_project_load_model(sto_project *sp, mdl_project *model, uint64_t *seq, char *err,
+                           size_t err_len) {
   load_ctx *l = calloc(1, sizeof *l);
   *seq = 0;
   mdl_project_init(model, NULL);
@@ -199,8 +214,10 @@ int sto_project_load_model(sto_project *sp, mdl_project *model, uint64_t *seq, c
   else if (rc)
     snprintf(err, err_len, "%s: its op log does not replay at seq %llu (error %d)", sp->path,
              (unsigned long long) l->seq + 1, l->why);
-  if (rc) mdl_project_init(model, NULL);
-  else *seq = l->seq;
+  if (rc)
+    mdl_project_init(model, NULL);
+  else
+    *seq = l->seq;
   free(l);
   return rc;
 }

@@ -27,7 +27,8 @@ typedef enum { STO_OPEN_EXISTING = 0, STO_OPEN_CREATE = 1 } sto_open_mode;
  * (STO_ERR_NOT_PROJECT), a newer schema too (STO_ERR_TOO_NEW); err gets a
  * sentence naming the file. On failure *out is NULL. Allocates.
  * Possible errors: STO_ERR_IO, STO_ERR_NOT_PROJECT, STO_ERR_TOO_NEW, STO_ERR_NOT_FOUND. */
-int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, char *err, size_t err_len);
+int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, char *err,
+                     size_t err_len);
 void sto_project_close(sto_project *sp); /* NULL ok */
 
 /* Appends one transaction at SEQ (must be last_seq + 1), durably.
@@ -52,7 +53,8 @@ int sto_project_set_meta_int(sto_project *sp, const char *key, int64_t value);
  * sentence naming the file and the first bad sequence number. Allocates
  * (temporarily). Possible errors: STO_ERR_IO, STO_ERR_NOT_PROJECT, STO_ERR_NOMEM. */
 struct mdl_project;
-int sto_project_load_model(sto_project *sp, struct mdl_project *model, uint64_t *seq, char *err, size_t err_len);
+int sto_project_load_model(sto_project *sp, struct mdl_project *model, uint64_t *seq, char *err,
+                           size_t err_len);
 
 /* The last SQLite error message, for logs. Borrowed. */
 const char *sto_project_last_error(const sto_project *sp);
