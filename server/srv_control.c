@@ -43,6 +43,7 @@ typedef struct project {
   mdl_project snapshot; /* state at snap_seq, sent to joining clients */
   uint64_t snap_seq;
   uint32_t next_client; /* next id space to hand out (persisted) */
+  int64_t created;      /* unix time, for listing newest first */
 } project;
 
 typedef struct client {
@@ -218,6 +219,7 @@ static int project_open(srv_control *c, const char *id, bool create, project **o
   p->snapshot = p->model;
   p->snap_seq = p->seq;
   p->next_client = (uint32_t) sto_project_meta_int(p->sto, "next_client", FIRST_CLIENT);
+  p->created = sto_project_meta_int(p->sto, "created", 0);
   *out = p;
   return 0;
 }
@@ -296,6 +298,8 @@ static int create_project(srv_control *c, const char *name, project **out, char 
   int rc = project_open(c, id, true, &p, err, err_len);
   if (rc) return rc;
   sto_project_set_meta_int(p->sto, "next_client", FIRST_CLIENT);
+  p->created = (int64_t) time(NULL);
+  sto_project_set_meta_int(p->sto, "created", p->created);
   /* The name is the first op of the log, so a replay restores it. */
   mdl_op op = {.kind = MDL_OP_SET, .id = MDL_ID_PROJECT, .prop = MDL_PROP_NAME};
   op.value.kind = MDL_VAL_STR;
@@ -313,7 +317,10 @@ static int create_project(srv_control *c, const char *name, project **out, char 
     unlink(path);
     return rc;
   }
-  c->projects[c->n_projects++] = p;
+  memmove(&c->projects[1], &c->projects[0],
+          c->n_projects * sizeof c->projects[0]); /* newest first */
+  c->projects[0] = p;
+  c->n_projects++;
   atomic_store(&c->n_projects_pub, c->n_projects);
   *out = p;
   return 0;
@@ -348,6 +355,12 @@ static int create_default_project(srv_control *c, char *err, size_t err_len) {
   return rc;
 }
 
+static int newest_first(const void *a, const void *b) {
+  const project *x = *(project *const *) a, *y = *(project *const *) b;
+  if (x->created != y->created) return x->created < y->created ? 1 : -1;
+  return strcmp(x->id, y->id);
+}
+
 static int load_projects(srv_control *c, char *err, size_t err_len) {
   char dir[600];
   snprintf(dir, sizeof dir, "%s/projects", c->data_dir);
@@ -372,6 +385,7 @@ static int load_projects(srv_control *c, char *err, size_t err_len) {
     if (!rc) c->projects[c->n_projects++] = p;
   }
   closedir(d);
+  qsort(c->projects, c->n_projects, sizeof c->projects[0], newest_first);
   if (!rc && c->n_projects == 0) rc = create_default_project(c, err, err_len);
   atomic_store(&c->n_projects_pub, c->n_projects);
   return rc;
