@@ -102,7 +102,7 @@ static srv_out *out_new(srv_out_kind kind, uint64_t conn, const void *data, size
   o->kind = (uint8_t) kind;
   o->conn = conn;
   o->len = len;
-  if (len) memcpy(o->buf + SRV_OUT_PRE, data, len);
+  if (data && len) memcpy(o->buf + SRV_OUT_PRE, data, len);
   return o;
 }
 

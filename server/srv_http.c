@@ -457,6 +457,7 @@ int srv_http_create(const srv_http_config *cfg, srv_http **out, char *err, size_
   memset(&info, 0, sizeof info);
   info.options = LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
   info.user = h;
+  info.alpn = "http/1.1";
   info.pt_serv_buf_size = 32 * 1024;
   h->ctx = lws_create_context(&info);
   bool ok = h->ctx != NULL;

@@ -10,8 +10,12 @@
 
 static proto_scratch *S;
 static uint8_t buf[PROTO_MAX_MSG];
-static void setup(void) { S = calloc(1, sizeof *S); }
-static void teardown(void) { free(S); }
+static void setup(void) {
+  S = calloc(1, sizeof *S);
+}
+static void teardown(void) {
+  free(S);
+}
 TestSuite(proto_msg, .init = setup, .fini = teardown);
 TestSuite(proto_json, .init = setup, .fini = teardown);
 
@@ -99,7 +103,8 @@ Test(proto_msg, every_truncation_and_extension_is_refused) {
   int n = proto_encode(&m, buf, sizeof buf);
   proto_msg d;
   for (int cut = 0; cut < n; cut++)
-    cr_assert_eq(proto_decode(buf, (size_t) cut, S, &d, NULL), PROTO_ERR_TRUNCATED, "cut at %d", cut);
+    cr_assert_eq(proto_decode(buf, (size_t) cut, S, &d, NULL), PROTO_ERR_TRUNCATED, "cut at %d",
+                 cut);
   buf[n] = 0;
   cr_assert_eq(proto_decode(buf, (size_t) n + 1, S, &d, NULL), PROTO_ERR_TRAILING);
 }
@@ -116,16 +121,18 @@ Test(proto_msg, garbage_is_refused_with_a_code_never_a_crash) {
   cr_assert_eq(proto_decode(many_ops, sizeof many_ops, S, &d, NULL), PROTO_ERR_RANGE);
   uint8_t bad_kind[] = {PROTO_SUBMIT, 1, 0, 0, 0, 1, 0, MDL_OP_SET, 1, 0, 0, 0, 3, 0, 0, 0, 7, 9};
   cr_assert_eq(proto_decode(bad_kind, sizeof bad_kind, S, &d, NULL), PROTO_ERR_RANGE);
-  uint8_t nan[] = {PROTO_SUBMIT, 1, 0, 0, 0, 1, 0, MDL_OP_SET, 1, 0, 0, 0, 3, 0, 0, 0, 7, MDL_VAL_REAL,
-                   0, 0, 0, 0, 0, 0, 0xf8, 0x7f};
+  uint8_t nan[] = {PROTO_SUBMIT, 1, 0, 0, 0, 1, 0, MDL_OP_SET, 1,   0, 0, 0, 3, 0, 0, 0, 7,
+                   MDL_VAL_REAL, 0, 0, 0, 0, 0, 0, 0xf8,       0x7f};
   cr_assert_eq(proto_decode(nan, sizeof nan, S, &d, NULL), PROTO_ERR_RANGE);
-  uint8_t bad_text[] = {PROTO_SUBMIT, 1, 0, 0, 0, 1, 0, MDL_OP_SET, 1, 0, 0, 0, 3, 0, 0, 0, 1, MDL_VAL_STR, 2, 0, 0xc3, 0x28};
+  uint8_t bad_text[] = {PROTO_SUBMIT, 1, 0, 0,    0,   1, 0, MDL_OP_SET, 1, 0, 0, 0, 3, 0, 0, 0, 1,
+                        MDL_VAL_STR,  2, 0, 0xc3, 0x28};
   cr_assert_eq(proto_decode(bad_text, sizeof bad_text, S, &d, NULL), PROTO_ERR_BAD_TEXT);
   /* Random bytes: always a clean verdict. */
   unsigned seed = 7;
   for (int i = 0; i < 20000; i++) {
     size_t len = (seed = seed * 1103515245u + 12345u) % 64;
-    for (size_t k = 0; k < len; k++) buf[k] = (uint8_t) ((seed = seed * 1103515245u + 12345u) >> 16);
+    for (size_t k = 0; k < len; k++)
+      buf[k] = (uint8_t) ((seed = seed * 1103515245u + 12345u) >> 16);
     if (len) buf[0] = (uint8_t) (1 + buf[0] % 9);
     int rc = proto_decode(buf, len, S, &d, NULL);
     cr_assert(rc == 0 || (rc <= -301 && rc >= -310));
@@ -148,15 +155,17 @@ Test(proto_msg, encode_refuses_small_buffers) {
 }
 
 Test(proto_json, transaction_parses_and_assigns_ids_in_senders_space) {
-  const char *j = "{\"ops\":[{\"op\":\"create\",\"type\":\"track\",\"props\":{\"name\":\"Bass\",\"gain\":0.5}},"
-                  "{\"op\":\"set\",\"id\":\"project\",\"prop\":\"tempo\",\"value\":128},"
-                  "{\"op\":\"move\",\"id\":\"300000001\",\"after\":null},"
-                  "{\"op\":\"delete\",\"id\":\"300000001\"}]}";
+  const char *j =
+      "{\"ops\":[{\"op\":\"create\",\"type\":\"track\",\"props\":{\"name\":\"Bass\",\"gain\":0.5}},"
+      "{\"op\":\"set\",\"id\":\"project\",\"prop\":\"tempo\",\"value\":128},"
+      "{\"op\":\"move\",\"id\":\"300000001\",\"after\":null},"
+      "{\"op\":\"delete\",\"id\":\"300000001\"}]}";
   void *tree;
   mdl_txn t;
   char err[200];
   uint32_t counter = 5;
-  cr_assert_eq(proto_json_parse_txn(j, strlen(j), 3, &counter, S, &tree, &t, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(proto_json_parse_txn(j, strlen(j), 3, &counter, S, &tree, &t, err, sizeof err), 0,
+               "%s", err);
   cr_assert_eq(t.n_ops, 4);
   cr_assert_eq(t.ops[0].id, MDL_ID_MAKE(3, 5));
   cr_assert_eq(counter, 6);
@@ -172,10 +181,14 @@ Test(proto_json, bad_transactions_say_what_was_wrong) {
       {"[]", "expected an object with an \"ops\" array"},
       {"{\"ops\":[]}", "\"ops\" is empty"},
       {"{\"ops\":[{\"op\":\"fly\"}]}", "op 0: unknown op \"fly\" (create, set, move, delete)"},
-      {"{\"ops\":[{\"op\":\"set\",\"id\":\"zz\",\"prop\":\"gain\",\"value\":1}]}", "op 0: \"id\" must be an id string"},
-      {"{\"ops\":[{\"op\":\"set\",\"id\":\"5\",\"prop\":\"volume\",\"value\":1}]}", "op 0: a track has no property \"volume\""},
-      {"{\"ops\":[{\"op\":\"set\",\"id\":\"5\",\"prop\":\"mute\",\"value\":1}]}", "op 0: mute must be true or false"},
-      {"{\"ops\":[{\"op\":\"set\",\"id\":\"project\",\"prop\":\"ts_num\",\"value\":2.5}]}", "op 0: ts_num must be an integer"},
+      {"{\"ops\":[{\"op\":\"set\",\"id\":\"zz\",\"prop\":\"gain\",\"value\":1}]}",
+       "op 0: \"id\" must be an id string"},
+      {"{\"ops\":[{\"op\":\"set\",\"id\":\"5\",\"prop\":\"volume\",\"value\":1}]}",
+       "op 0: a track has no property \"volume\""},
+      {"{\"ops\":[{\"op\":\"set\",\"id\":\"5\",\"prop\":\"mute\",\"value\":1}]}",
+       "op 0: mute must be true or false"},
+      {"{\"ops\":[{\"op\":\"set\",\"id\":\"project\",\"prop\":\"ts_num\",\"value\":2.5}]}",
+       "op 0: ts_num must be an integer"},
       {"{\"ops\":[{\"op\":\"create\",\"type\":\"bus\"}]}", "op 0: \"type\" must be \"track\""},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -183,7 +196,9 @@ Test(proto_json, bad_transactions_say_what_was_wrong) {
     mdl_txn t;
     char err[200] = "";
     uint32_t counter = 1;
-    cr_assert_neq(proto_json_parse_txn(cases[i][0], strlen(cases[i][0]), 3, &counter, S, &tree, &t, err, sizeof err), 0);
+    cr_assert_neq(proto_json_parse_txn(cases[i][0], strlen(cases[i][0]), 3, &counter, S, &tree, &t,
+                                       err, sizeof err),
+                  0);
     cr_assert_str_eq(err, cases[i][1]);
     proto_json_free(tree);
   }

@@ -8,10 +8,14 @@
 static mdl_project p, scratch;
 static const mdl_id A = MDL_ID_MAKE(2, 1), B = MDL_ID_MAKE(2, 2), C = MDL_ID_MAKE(2, 3);
 
-static void setup(void) { mdl_project_init(&p, "Song"); }
+static void setup(void) {
+  mdl_project_init(&p, "Song");
+}
 TestSuite(mdl_op, .init = setup);
 
-static int apply(mdl_txn t, mdl_fail *f) { return mdl_txn_apply(&p, &t, 2, &scratch, f); }
+static int apply(mdl_txn t, mdl_fail *f) {
+  return mdl_txn_apply(&p, &t, 2, &scratch, f);
+}
 
 Test(mdl_op, create_appends_track_with_defaults_and_props) {
   mdl_prop_value pv[] = {{MDL_PROP_NAME, v_str("Bass")}, {MDL_PROP_GAIN, v_real(0.5)}};
@@ -25,7 +29,8 @@ Test(mdl_op, create_appends_track_with_defaults_and_props) {
 }
 
 Test(mdl_op, set_changes_project_and_track_properties) {
-  cr_assert_eq(apply(TXN(op_create(A), op_set(A, MDL_PROP_PAN, v_real(-1)), op_set(A, MDL_PROP_MUTE, v_bool(true)),
+  cr_assert_eq(apply(TXN(op_create(A), op_set(A, MDL_PROP_PAN, v_real(-1)),
+                         op_set(A, MDL_PROP_MUTE, v_bool(true)),
                          op_set(MDL_ID_PROJECT, MDL_PROP_TEMPO, v_real(96.5)),
                          op_set(MDL_ID_PROJECT, MDL_PROP_TS_NUM, v_int(7))),
                      NULL),
@@ -50,8 +55,8 @@ Test(mdl_op, failed_transaction_leaves_project_byte_identical) {
   cr_assert_eq(apply(TXN(op_create(A)), NULL), MDL_OK);
   mdl_project before = p;
   mdl_fail f;
-  int rc = apply(TXN(op_create(B), op_set(B, MDL_PROP_GAIN, v_real(0.25)), op_delete(A), op_create(C),
-                     op_set(C, MDL_PROP_GAIN, v_real(7))),
+  int rc = apply(TXN(op_create(B), op_set(B, MDL_PROP_GAIN, v_real(0.25)), op_delete(A),
+                     op_create(C), op_set(C, MDL_PROP_GAIN, v_real(7))),
                  &f);
   cr_assert_eq(rc, MDL_ERR_RANGE);
   cr_assert_eq(f.op_index, 4);
@@ -63,13 +68,17 @@ Test(mdl_op, refusals_name_what_was_wrong) {
   mdl_fail f;
   cr_assert_eq(apply(TXN(op_set(A, MDL_PROP_GAIN, v_real(1))), &f), MDL_ERR_NOT_FOUND);
   cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_GAIN, v_real(1))), &f), MDL_ERR_BAD_PROP);
-  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_TEMPO, v_str("fast"))), &f), MDL_ERR_BAD_VALUE);
+  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_TEMPO, v_str("fast"))), &f),
+               MDL_ERR_BAD_VALUE);
   cr_assert_str_eq(f.reason, "op 0: tempo must be a number");
   cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_TS_DEN, v_int(3))), &f), MDL_ERR_RANGE);
   cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_NAME, v_str(""))), &f), MDL_ERR_RANGE);
-  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_NAME, v_str("bad\x01name"))), &f), MDL_ERR_BAD_VALUE);
-  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_NAME, v_str("\xc0\xaf"))), &f), MDL_ERR_BAD_VALUE);
-  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_TEMPO, v_real(0.0 / 0.0))), &f), MDL_ERR_RANGE);
+  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_NAME, v_str("bad\x01name"))), &f),
+               MDL_ERR_BAD_VALUE);
+  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_NAME, v_str("\xc0\xaf"))), &f),
+               MDL_ERR_BAD_VALUE);
+  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_TEMPO, v_real(0.0 / 0.0))), &f),
+               MDL_ERR_RANGE);
   cr_assert_eq(apply(TXN(op_create(MDL_ID_MAKE(3, 1))), &f), MDL_ERR_ID_SPACE);
   cr_assert_eq(apply(TXN(op_create(A), op_create(A)), &f), MDL_ERR_EXISTS);
   cr_assert_eq(apply(TXN(op_delete(MDL_ID_PROJECT)), &f), MDL_ERR_FORBIDDEN);
@@ -82,7 +91,8 @@ Test(mdl_op, refusals_name_what_was_wrong) {
 }
 
 Test(mdl_op, track_limit_is_enforced) {
-  for (uint32_t i = 1; i <= MDL_TRACKS_MAX; i++) cr_assert_eq(apply(TXN(op_create(MDL_ID_MAKE(2, i))), NULL), MDL_OK);
+  for (uint32_t i = 1; i <= MDL_TRACKS_MAX; i++)
+    cr_assert_eq(apply(TXN(op_create(MDL_ID_MAKE(2, i))), NULL), MDL_OK);
   cr_assert_eq(apply(TXN(op_create(MDL_ID_MAKE(2, 999))), NULL), MDL_ERR_FULL);
 }
 

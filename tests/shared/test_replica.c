@@ -49,7 +49,8 @@ Test(mdl_replica, remote_edit_rebases_pending_and_reject_drops) {
   cr_assert_eq(mdl_replica_submit(r, &g, &l1, NULL), 0);
   cr_assert_eq(mdl_replica_submit(r, &n, &l2, NULL), 0);
   /* Someone else renamed it first (server order): our pending rename wins in the view. */
-  mdl_txn other = TXN(op_set(t1, MDL_PROP_NAME, v_str("Theirs")), op_set(t1, MDL_PROP_PAN, v_real(1)));
+  mdl_txn other =
+      TXN(op_set(t1, MDL_PROP_NAME, v_str("Theirs")), op_set(t1, MDL_PROP_PAN, v_real(1)));
   cr_assert_eq(mdl_replica_on_remote(r, 2, &other, NULL), 0);
   cr_assert_str_eq(mdl_replica_view(r)->tracks[0].name, "Mine");
   cr_assert_eq(mdl_replica_view(r)->tracks[0].pan, 1.0);
@@ -98,7 +99,10 @@ Test(mdl_replica, random_clients_converge_with_server) {
   mdl_replica *c[N];
   /* In-flight submits per client, delivered to the server in random order
    * across clients but in order per client. */
-  typedef struct { uint32_t lid; mdl_txn *txn; } flight;
+  typedef struct {
+    uint32_t lid;
+    mdl_txn *txn;
+  } flight;
   flight q[N][64];
   int qn[N] = {0};
   /* Log of server-accepted transactions for delivering broadcasts. */
@@ -122,10 +126,18 @@ Test(mdl_replica, random_clients_converge_with_server) {
       } else {
         mdl_id target = v->tracks[RND(v->n_tracks)].id;
         switch (RND(4)) {
-          case 0: op = op_set(target, MDL_PROP_GAIN, v_real(RND(400) / 100.0)); break;
-          case 1: op = op_move(target, RND(2) ? MDL_ID_NONE : v->tracks[RND(v->n_tracks)].id); break;
-          case 2: op = op_delete(target); break;
-          default: op = op_set(target, MDL_PROP_NAME, v_str(RND(2) ? "a" : "b")); break;
+          case 0:
+            op = op_set(target, MDL_PROP_GAIN, v_real(RND(400) / 100.0));
+            break;
+          case 1:
+            op = op_move(target, RND(2) ? MDL_ID_NONE : v->tracks[RND(v->n_tracks)].id);
+            break;
+          case 2:
+            op = op_delete(target);
+            break;
+          default:
+            op = op_set(target, MDL_PROP_NAME, v_str(RND(2) ? "a" : "b"));
+            break;
         }
       }
       mdl_txn t = {1, &op};
@@ -190,10 +202,12 @@ Test(mdl_replica, random_clients_converge_with_server) {
       delivered[i]++;
     }
     cr_assert_eq(mdl_replica_n_pending(c[i]), 0);
-    cr_assert_eq(mdl_project_hash(mdl_replica_view(c[i])), mdl_project_hash(&s.p), "client %d diverged", i);
+    cr_assert_eq(mdl_project_hash(mdl_replica_view(c[i])), mdl_project_hash(&s.p),
+                 "client %d diverged", i);
     mdl_replica_destroy(c[i]);
   }
   cr_assert_gt(s.seq, 500);
-  for (uint64_t k = 0; k < s.seq; k++) mdl_txn_free(&a, log[k]);
+  for (uint64_t k = 0; k < s.seq; k++)
+    mdl_txn_free(&a, log[k]);
   cr_assert_eq(h.live, 0);
 }

@@ -70,7 +70,7 @@ static inline mdl_op op_move(mdl_id id, mdl_id after) {
   mdl_op op = {.kind = MDL_OP_MOVE, .id = id, .after = after};
   return op;
 }
-#define TXN(...)                                                        \
+#define TXN(...)                                                                                   \
   ((mdl_txn){sizeof((mdl_op[]){__VA_ARGS__}) / sizeof(mdl_op), (mdl_op[]){__VA_ARGS__}})
 
 #endif

@@ -45,7 +45,9 @@ Test(sto_project, append_then_reopen_replays_to_same_hash) {
   mdl_project_init(&live, NULL);
   uint8_t buf[4096];
   for (uint32_t i = 1; i <= 150; i++) {
-    mdl_op op = i % 3 == 1 ? op_create(MDL_ID_MAKE(2, i)) : op_set(MDL_ID_MAKE(2, i - (i - 1) % 3), MDL_PROP_GAIN, v_real(i / 100.0));
+    mdl_op op = i % 3 == 1
+                    ? op_create(MDL_ID_MAKE(2, i))
+                    : op_set(MDL_ID_MAKE(2, i - (i - 1) % 3), MDL_PROP_GAIN, v_real(i / 100.0));
     mdl_txn t = {1, &op};
     cr_assert_eq(mdl_txn_apply(&live, &t, 2, &scratch, NULL), 0);
     int n = proto_encode_txn(&t, buf, sizeof buf);
@@ -81,13 +83,15 @@ Test(sto_project, foreign_files_are_refused_with_a_clear_message) {
   FILE *f = fopen(path, "w");
   fputs("this is not a database, it is a shopping list\n", f);
   fclose(f);
-  cr_assert_eq(sto_project_open(path, STO_OPEN_EXISTING, &sp, err, sizeof err), STO_ERR_NOT_PROJECT);
+  cr_assert_eq(sto_project_open(path, STO_OPEN_EXISTING, &sp, err, sizeof err),
+               STO_ERR_NOT_PROJECT);
   cr_assert(strstr(err, "is not a Backline project"), "%s", err);
   unlink(path);
   char cmd[256];
   snprintf(cmd, sizeof cmd, "sqlite3 %s 'CREATE TABLE t(x)'", path);
   if (system(cmd) == 0) {
-    cr_assert_eq(sto_project_open(path, STO_OPEN_CREATE, &sp, err, sizeof err), STO_ERR_NOT_PROJECT, "%s", err);
+    cr_assert_eq(sto_project_open(path, STO_OPEN_CREATE, &sp, err, sizeof err), STO_ERR_NOT_PROJECT,
+                 "%s", err);
   }
 }
 

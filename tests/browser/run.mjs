@@ -1,0 +1,377 @@
+// Browser tests of the studio: node tests/browser/run.mjs
+//
+// Starts the real server (BACKLINE_BIN, default build/backline) on fixed
+// ports with a temporary data folder, drives headless Chromium through
+// playwright-core, stops the server. Prints "N passed, N failed" last and
+// exits non-zero on any failure.
+//
+// Environment: BACKLINE_BIN (server binary), BACKLINE_BUILD (build folder
+// holding wasm/, default: the binary's folder), BACKLINE_TEST_PORT (HTTP
+// port, default 18380; HTTPS is +1), CHROMIUM (default /usr/bin/chromium),
+// BACKLINE_UPDATE_SCREENSHOT=1 (also copy the studio shot to web/screenshot.png),
+// ONLY=substring (run only matching tests).
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const BIN = path.resolve(ROOT, process.env.BACKLINE_BIN || 'build/backline');
+const BUILD = path.resolve(ROOT, process.env.BACKLINE_BUILD || path.dirname(BIN));
+const PORT = Number(process.env.BACKLINE_TEST_PORT || 18380);
+const HTTPS_PORT = PORT + 1;
+const BASE = `http://127.0.0.1:${PORT}`;
+const OUT = path.join(ROOT, 'tests/browser/out');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
+  '--disable-component-update', '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'];
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+function check(cond, what) { if (!cond) throw new Error(what); }
+
+async function api(p, body) {
+  const res = await fetch(BASE + p, body === undefined ? {} : {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* checked by the caller */ }
+  if (!res.ok) throw new Error(`${p}: ${res.status} ${text}`);
+  return json;
+}
+
+// ---- Server --------------------------------------------------------------------
+let server = null;
+let serverLog = '';
+const DATA = fs.mkdtempSync(path.join(os.tmpdir(), 'backline-browser-'));
+
+async function startServer() {
+  check(fs.existsSync(BIN), `no server binary at ${BIN} (build first, or set BACKLINE_BIN)`);
+  const proc = spawn(BIN, ['--data', DATA, '--port', String(PORT), '--https-port', String(HTTPS_PORT),
+    '--ops-port', '0', '--headless'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  server = proc;
+  proc.stdout.on('data', (d) => { serverLog += d; });
+  proc.stderr.on('data', (d) => { serverLog += d; });
+  proc.done = new Promise((resolve) => proc.on('exit', (code, sig) => {
+    serverLog += `\n[server exited: ${code ?? sig}]\n`;
+    proc.exited = true;
+    resolve();
+  }));
+  for (let i = 0; i < 100; i++) {
+    if (proc.exited) break;
+    try {
+      const h = await api('/api/health');
+      if (h) return h;
+    } catch { /* not up yet */ }
+    await sleep(100);
+  }
+  throw new Error(`server did not become healthy on ${BASE}:\n${serverLog}`);
+}
+
+// Stops the server and waits for it to exit (SIGKILL after 5 s).
+async function stopServer() {
+  const proc = server;
+  server = null;
+  if (!proc || proc.exited) return;
+  proc.kill('SIGTERM');
+  const timer = setTimeout(() => proc.kill('SIGKILL'), 5000);
+  await proc.done;
+  clearTimeout(timer);
+}
+
+// ---- Browser pages with error capture --------------------------------------------
+let browser;
+const pageErrors = []; // every console error / page error, with its test
+
+async function newPage(test, context) {
+  const page = context ? await context.newPage() : await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('console', (m) => { if (m.type() === 'error') pageErrors.push(`${test}: console: ${m.text()}`); });
+  page.on('pageerror', (e) => pageErrors.push(`${test}: page error: ${e.message}`));
+  return page;
+}
+
+async function openStudio(test, id, context) {
+  const page = await newPage(test, context);
+  await page.goto(`${BASE}/?project=${id}`);
+  await page.waitForSelector('#conn[data-state=live]', { timeout: 10000 });
+  return page;
+}
+
+// Waits until the page has nothing pending and its confirmed state equals the server's.
+async function agreed(page, id, timeout = 5000) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    const s = await api(`/api/projects/${id}/state`);
+    const p = await page.evaluate(() => ({ seq: window.backline.seq(), hash: window.backline.hash(), pending: window.backline.pending() }));
+    last = { server: s, page: p };
+    if (p.pending === 0 && p.seq === s.seq && p.hash === s.hash) return s;
+    await sleep(100);
+  }
+  throw new Error(`page and server disagree: ${JSON.stringify(last)}`);
+}
+
+async function addTrack(page, name) {
+  await page.fill('#add-name', name);
+  await page.click('#add-btn');
+  await page.waitForFunction((n) => window.backline.project().tracks.some((t) => t.name === n), name);
+}
+
+const row = (page, name) => page.locator('.track', { has: page.locator(`input.tname[aria-label="Name of track ${name}"]`) });
+
+// ---- Tests -----------------------------------------------------------------------------
+const tests = [];
+const test = (name, fn) => tests.push({ name, fn });
+
+test('two pages: add + rename in A shows in B, gain in B shows in A, hashes agree', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Two pages' });
+  const a = await openStudio(t, id);
+  const b = await openStudio(t, id);
+  await addTrack(a, 'Guitar');
+  const name = row(a, 'Guitar').locator('input.tname');
+  await name.fill('Lead guitar');
+  await name.press('Enter');
+  await b.waitForFunction(() => window.backline.project().tracks.some((x) => x.name === 'Lead guitar'), null, { timeout: 5000 });
+  await b.waitForSelector('input.tname[aria-label="Name of track Lead guitar"]');
+  check(await b.inputValue('input.tname[aria-label="Name of track Lead guitar"]') === 'Lead guitar', 'B shows the new name');
+  // Gain in B: 10 key presses of -0.5 dB on the fader.
+  const gain = row(b, 'Lead guitar').locator('.gain input');
+  await gain.focus();
+  for (let i = 0; i < 10; i++) await b.keyboard.press('ArrowLeft');
+  await a.waitForFunction(() => Math.abs(window.backline.project().tracks[0].gain - 10 ** (-5 / 20)) < 1e-9, null, { timeout: 5000 });
+  const shown = await row(a, 'Lead guitar').locator('.gain output').textContent();
+  check(shown === '−5.0 dB', `A shows the gain as −5.0 dB, not ${shown}`);
+  const sa = await agreed(a, id);
+  const sb = await agreed(b, id);
+  check(sa.hash === sb.hash, 'both pages agree');
+  const footer = await a.getAttribute('#sync', 'data-hash');
+  check(footer === sa.hash, `the footer shows the confirmed hash ${sa.hash}, not ${footer}`);
+  await a.close();
+  await b.close();
+});
+
+test('a REST edit shows in an open page at once', async (t) => {
+  const { id } = await api('/api/projects', { name: 'REST edit' });
+  const page = await openStudio(t, id);
+  const t0 = Date.now();
+  const r = await api(`/api/projects/${id}/ops`, {
+    ops: [{ op: 'create', type: 'track', props: { name: 'From REST' } }, { op: 'set', id: 'project', prop: 'tempo', value: 133 }],
+  });
+  check(Array.isArray(r.ids) && r.ids.length === 1, `ops returns the new id: ${JSON.stringify(r)}`);
+  await page.waitForSelector('input.tname[aria-label="Name of track From REST"]', { timeout: 3000 });
+  await page.waitForFunction(() => document.getElementById('tempo').value === '133', null, { timeout: 3000 });
+  const ms = Date.now() - t0;
+  check(ms < 2000, `shown after ${ms} ms`);
+  const ids = await page.evaluate(() => window.backline.project().tracks.map((x) => x.id));
+  check(ids[0] === r.ids[0], `the page has the server's id ${r.ids[0]}: ${ids}`);
+  await agreed(page, id);
+  await page.close();
+});
+
+test('play moves the master and track meters, stop stops', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Meters' });
+  const page = await openStudio(t, id);
+  await addTrack(page, 'Click track');
+  const trackId = await page.evaluate(() => window.backline.project().tracks[0].id);
+  await page.click('#play');
+  await page.waitForFunction(() => window.backline.transport().playing, null, { timeout: 3000 });
+  await page.waitForFunction(() => (window.backline.meter('0')?.peak ?? 0) > 0.001, null, { timeout: 5000 });
+  await page.waitForFunction((tid) => (window.backline.meter(tid)?.level ?? 0) > 0.001, trackId, { timeout: 5000 });
+  // The master canvas has lit (green-ish) pixels.
+  const lit = await page.evaluate(() => {
+    const c = document.getElementById('master-meter');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 1] > 120 && d[i + 1] > d[i + 2]) n++;
+    return n;
+  });
+  check(lit > 20, `master meter draws a bar (${lit} lit pixels)`);
+  const p1 = await page.evaluate(() => window.backline.transport().position);
+  await sleep(400);
+  const p2 = await page.evaluate(() => window.backline.transport().position);
+  check(p2 > p1, `position advances while playing (${p1} -> ${p2})`);
+  const shown = await page.textContent('#position');
+  check(/^\d+\.\d+\.\d+$/.test(shown), `position shows bars.beats.sixteenths: ${shown}`);
+  await page.click('#stop');
+  await page.waitForFunction(() => !window.backline.transport().playing, null, { timeout: 3000 });
+  await page.close();
+});
+
+test('a refused edit (tempo 5000) shows a toast with the reason and changes nothing', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Refused' });
+  const page = await openStudio(t, id);
+  const before = await agreed(page, id);
+  await page.fill('#tempo', '5000');
+  await page.press('#tempo', 'Enter');
+  const toast = page.locator('.toast').first();
+  await toast.waitFor({ timeout: 3000 });
+  const text = await toast.textContent();
+  check(/tempo/i.test(text) && /range|999/i.test(text), `the toast gives the reason: "${text}"`);
+  check(await page.inputValue('#tempo') === '120', 'the tempo field shows 120 again');
+  const after = await agreed(page, id);
+  check(after.seq === before.seq && after.hash === before.hash, 'nothing changed on the server');
+  check((await page.evaluate(() => window.backline.project().tempo)) === 120, 'nothing changed in the page');
+  await page.close();
+});
+
+test('HTTPS: trusted CA loads as a secure context and goes live; untrusted fails', async (t) => {
+  const ca = path.join(DATA, 'tls/ca.pem');
+  for (let i = 0; i < 50 && !fs.existsSync(ca); i++) await sleep(100);
+  check(fs.existsSync(ca), `the server made ${ca}`);
+  const { id } = await api('/api/projects', { name: 'Secure' });
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'backline-home-'));
+  const nss = `sql:${home}/.pki/nssdb`;
+  fs.mkdirSync(path.join(home, '.pki/nssdb'), { recursive: true });
+  execFileSync('certutil', ['-d', nss, '-N', '--empty-password']);
+  execFileSync('certutil', ['-d', nss, '-A', '-t', 'C,,', '-n', 'backline', '-i', ca]);
+  const url = `https://127.0.0.1:${HTTPS_PORT}/?project=${id}`;
+  const ctx = await chromium.launchPersistentContext(path.join(home, 'profile'), {
+    executablePath: CHROMIUM, headless: true, args: ARGS, env: { ...process.env, HOME: home },
+    viewport: { width: 1280, height: 800 },
+  });
+  try {
+    const page = await newPage(t, ctx);
+    await page.goto(url);
+    check(await page.evaluate(() => window.isSecureContext), 'isSecureContext is true');
+    await page.waitForSelector('#conn[data-state=live]', { timeout: 10000 });
+  } finally {
+    await ctx.close();
+  }
+  const fresh = fs.mkdtempSync(path.join(os.tmpdir(), 'backline-home-'));
+  const ctx2 = await chromium.launchPersistentContext(path.join(fresh, 'profile'), {
+    executablePath: CHROMIUM, headless: true, args: ARGS, env: { ...process.env, HOME: fresh },
+  });
+  try {
+    const page = await ctx2.newPage();
+    let err = '';
+    try { await page.goto(url); } catch (e) { err = e.message; }
+    check(/ERR_CERT_AUTHORITY_INVALID/.test(err), `untrusted HOME fails with ERR_CERT_AUTHORITY_INVALID, got: ${err || 'success'}`);
+  } finally {
+    await ctx2.close();
+  }
+  fs.rmSync(home, { recursive: true, force: true });
+  fs.rmSync(fresh, { recursive: true, force: true });
+});
+
+test('offline edits survive a server restart and sync after the reconnect', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Reconnect' });
+  const page = await openStudio(t, id);
+  await addTrack(page, 'Before');
+  await agreed(page, id);
+  const mark = pageErrors.length;
+  await stopServer();
+  await page.waitForSelector('#conn[data-state=offline]', { timeout: 5000 });
+  await addTrack(page, 'While offline'); // shows at once, waits in the replica
+  check(await page.evaluate(() => window.backline.pending()) === 1, 'one edit pending while offline');
+  await startServer();
+  await page.waitForSelector('#conn[data-state=live]', { timeout: 10000 });
+  const s = await agreed(page, id, 8000);
+  const names = (await api(`/api/projects/${id}`)).tracks.map((x) => x.name);
+  check(names.join() === 'Before,While offline', `the server has both tracks: ${names}`);
+  check(s.hash === (await page.evaluate(() => window.backline.hash())), 'page and server agree');
+  // The refused connection attempts while the server was down are expected.
+  const expected = /WebSocket connection to .* failed|ERR_CONNECTION_REFUSED/;
+  for (let i = pageErrors.length - 1; i >= mark; i--) if (expected.test(pageErrors[i])) pageErrors.splice(i, 1);
+  await page.close();
+});
+
+test('screenshots: project list and studio with 3 tracks, playing', async (t) => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const { id } = await api('/api/projects', { name: 'Friday rehearsal' });
+  const list = await newPage(t);
+  await list.goto(`${BASE}/`);
+  await list.waitForSelector('body[data-ready] .project');
+  await list.screenshot({ path: path.join(OUT, 'list.png') });
+  await list.close();
+  const page = await openStudio(t, id);
+  const other = await openStudio(t, id); // so presence shows someone
+  for (const n of ['Drums', 'Bass', 'Keys']) await addTrack(page, n);
+  const bass = row(page, 'Bass');
+  await bass.locator('.pan input').focus();
+  for (let i = 0; i < 30; i++) await page.keyboard.press('ArrowLeft');
+  await row(page, 'Keys').locator('.gain input').focus();
+  for (let i = 0; i < 14; i++) await page.keyboard.press('ArrowLeft');
+  await row(page, 'Drums').locator('.gain input').focus();
+  for (let i = 0; i < 6; i++) await page.keyboard.press('ArrowRight');
+  await page.locator('#add-name').focus();
+  await page.click('#play');
+  await page.waitForFunction(() => (window.backline.meter('0')?.peak ?? 0) > 0.001, null, { timeout: 5000 });
+  await sleep(1200);
+  await agreed(page, id);
+  const shot = path.join(OUT, 'studio.png');
+  await page.screenshot({ path: shot });
+  if (process.env.BACKLINE_UPDATE_SCREENSHOT === '1') fs.copyFileSync(shot, path.join(ROOT, 'web/screenshot.png'));
+  await page.click('#stop');
+  await page.close();
+  await other.close();
+});
+
+test('native and wasm models reach the same hash over a random log', async () => {
+  const gen = path.join(BUILD, 'wasm/hash_log');
+  const mjs = path.join(BUILD, 'wasm/model.mjs');
+  check(fs.existsSync(gen) && fs.existsSync(mjs), `need ${gen} and ${mjs}`);
+  fs.mkdirSync(OUT, { recursive: true });
+  // Emscripten 3.1.6's node path of an ES6 module uses require and __dirname.
+  const { createRequire } = await import('node:module');
+  globalThis.require = createRequire(mjs);
+  globalThis.__dirname = path.dirname(mjs);
+  const { default: createModel } = await import(mjs);
+  const wasmBinary = fs.readFileSync(path.join(BUILD, 'wasm/model.wasm'));
+  const m = await createModel({ wasmBinary });
+  // STYLE 7 link check, wasm side: only the heap-growth import, no files/clocks/threads.
+  const imports = WebAssembly.Module.imports(await WebAssembly.compile(wasmBinary));
+  check(imports.length <= 1 && imports.every((i) => i.kind === 'function'), `wasm imports: ${JSON.stringify(imports)}`);
+  for (const [seed, n] of [[1, 500], [7, 3000], [2026, 3000]]) {
+    const log = path.join(OUT, `log-${seed}.bin`);
+    const [hash, applied] = execFileSync(gen, ['gen', String(seed), String(n), log]).toString().trim().split(' ');
+    check(Number(applied) === n, `native log has ${n} transactions (${applied})`);
+    const bytes = fs.readFileSync(log);
+    const p = m._malloc(bytes.length);
+    m.HEAPU8.set(bytes, p);
+    const wasmHash = m.UTF8ToString(m._wasm_log_hash(p, bytes.length));
+    m._free(p);
+    check(wasmHash === hash, `seed ${seed}: native ${hash}, wasm ${wasmHash}`);
+    check(m._wasm_reason_code() === 0, `seed ${seed}: wasm skipped ${m._wasm_reason_code()} transactions`);
+    const again = execFileSync(gen, ['hash', log]).toString().trim().split(' ')[0];
+    check(again === hash, `native replay of seed ${seed} agrees`);
+  }
+});
+
+test('no console errors or page errors in any test', async () => {
+  check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
+});
+
+// ---- Main ---------------------------------------------------------------------------
+let passed = 0;
+let failed = 0;
+try {
+  await startServer();
+  browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+  const only = process.env.ONLY;
+  for (const { name, fn } of tests) {
+    if (only && !name.includes(only) && !name.startsWith('no console')) continue;
+    const t0 = Date.now();
+    const before = pageErrors.length;
+    try {
+      await fn(name);
+      if (pageErrors.length > before) throw new Error(`page errors:\n  ${pageErrors.slice(before).join('\n  ')}`);
+      passed++;
+      console.log(`ok    ${name} (${Date.now() - t0} ms)`);
+    } catch (e) {
+      failed++;
+      console.log(`FAIL  ${name} (${Date.now() - t0} ms)\n      ${String(e.message).split('\n').join('\n      ')}`);
+    }
+  }
+} catch (e) {
+  failed++;
+  console.log(`FAIL  setup: ${e.message}`);
+} finally {
+  if (browser) await browser.close().catch(() => {});
+  await stopServer();
+  if (failed && serverLog) console.log(`--- server log (last 2000 bytes) ---\n${serverLog.slice(-2000)}`);
+  fs.rmSync(DATA, { recursive: true, force: true });
+}
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,448 @@
+/* wasm_exports: the JavaScript-facing glue of the browser's model.
+ *
+ * Glue only, no model rules: it owns one mdl_replica (over malloc/free), a
+ * proto_scratch and two message buffers, and turns calls from web/model.js
+ * into replica calls and wire messages. Everything crosses the boundary as
+ * numbers: ids as a (hi, lo) pair of u32, strings as a pointer into the
+ * input buffer plus a byte length, results as pointers to NUL-terminated
+ * static strings (valid until the next call) or lengths of the message now
+ * in the output buffer.
+ *
+ * The protocol: JS copies each received frame into wasm_in_buf() and calls
+ * wasm_receive(len). Each local edit returns the length of a SUBMIT message
+ * in wasm_out_buf() for JS to send, or a negative error whose reason
+ * wasm_reason() gives. Single-threaded (the page's main thread). */
+#include "protocol/proto_err.h"
+#include "protocol/proto_msg.h"
+#include "shared/mdl_err.h"
+#include "shared/mdl_replica.h"
+
+#include <emscripten/emscripten.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define EXPORT EMSCRIPTEN_KEEPALIVE
+
+/* ---- State ---------------------------------------------------------------- */
+
+typedef struct meters {
+  double position; /* frames since the start of the song */
+  int playing;
+  int n;
+  char ids[PROTO_MAX_METERS][17]; /* hex; "0" = master */
+  float peak[PROTO_MAX_METERS], rms[PROTO_MAX_METERS];
+} meters;
+
+typedef struct presence {
+  uint32_t client_id;
+  char name[256];
+  uint32_t colour;
+  char selection[17];
+  int online;
+} presence;
+
+static mdl_replica *replica;
+static proto_scratch scratch;
+static uint8_t in_buf[PROTO_MAX_MSG];
+static uint8_t out_buf[PROTO_MAX_MSG];
+static char reason[256]; /* why the last call failed, or the last REJECT */
+static int reason_code;
+static uint32_t reject_local; /* local id of the last REJECT */
+static meters last_meters;
+static presence last_presence;
+static char hex_buf[17];
+static char last_id[17]; /* hex id of the last created track */
+
+static void *heap_alloc(void *ud, size_t n) {
+  (void) ud;
+  return malloc(n);
+}
+
+static void heap_free(void *ud, void *p, size_t n) {
+  (void) ud, (void) n;
+  free(p);
+}
+
+static void set_reason(int code, const char *text) {
+  reason_code = code;
+  snprintf(reason, sizeof reason, "%s", text);
+}
+
+static void id_hex(mdl_id id, char out[17]) {
+  snprintf(out, 17, "%llx", (unsigned long long) id);
+}
+
+static mdl_id make_id(uint32_t hi, uint32_t lo) {
+  return ((uint64_t) hi << 32) | lo;
+}
+
+/* ---- Setup and buffers ------------------------------------------------------ */
+
+/* Creates the replica; call once. Returns 0 or MDL_ERR_NOMEM. */
+EXPORT int wasm_init(void) {
+  static const mdl_alloc a = {NULL, heap_alloc, heap_free};
+  if (replica) return 0;
+  replica = mdl_replica_create(&a);
+  return replica ? 0 : MDL_ERR_NOMEM;
+}
+
+EXPORT uint8_t *wasm_in_buf(void) {
+  return in_buf;
+}
+EXPORT uint8_t *wasm_out_buf(void) {
+  return out_buf;
+}
+EXPORT int wasm_buf_size(void) {
+  return PROTO_MAX_MSG;
+}
+EXPORT const char *wasm_reason(void) {
+  return reason;
+}
+EXPORT int wasm_reason_code(void) {
+  return reason_code;
+}
+EXPORT uint32_t wasm_reject_local(void) {
+  return reject_local;
+}
+EXPORT const char *wasm_strerror(int code) {
+  return proto_strerror(code);
+}
+
+/* ---- Messages to the server --------------------------------------------------- */
+
+/* HELLO for project id PROJECT (PLEN bytes) and user USER (ULEN bytes), both
+ * pointers into the input buffer. Returns the message length or an error. */
+EXPORT int wasm_hello(const char *project, int plen, const char *user, int ulen, uint32_t colour,
+                      uint32_t want_client) {
+  proto_msg m = {.type = PROTO_HELLO};
+  m.u.hello.version = PROTO_VERSION;
+  m.u.hello.project = project, m.u.hello.project_len = (uint32_t) plen;
+  m.u.hello.user = user, m.u.hello.user_len = (uint32_t) ulen;
+  m.u.hello.colour = colour & 0xFFFFFF;
+  m.u.hello.want_client = want_client;
+  int n = proto_encode(&m, out_buf, sizeof out_buf);
+  if (n < 0) set_reason(n, proto_strerror(n));
+  return n;
+}
+
+/* TRANSPORT: 1 = play, 2 = stop. Returns the message length or an error. */
+EXPORT int wasm_transport(int command) {
+  proto_msg m = {.type = PROTO_TRANSPORT};
+  m.u.transport.command = (uint8_t) command;
+  return proto_encode(&m, out_buf, sizeof out_buf);
+}
+
+/* SUBMIT for pending transaction I (0 = oldest), used to re-send the queue
+ * after a reconnect. Returns the message length or an error. */
+EXPORT int wasm_encode_pending(uint32_t i) {
+  proto_msg m = {.type = PROTO_SUBMIT};
+  const mdl_txn *txn = mdl_replica_pending(replica, i, &m.u.submit.local_id);
+  if (!txn) return MDL_ERR_NOT_FOUND;
+  m.u.submit.txn = *txn;
+  return proto_encode(&m, out_buf, sizeof out_buf);
+}
+
+/* ---- Messages from the server ------------------------------------------------- */
+
+/* Decodes the LEN-byte message in the input buffer and applies it. Returns
+ * the message type, or a negative error (the connection is then out of step
+ * and should be reopened; wasm_reason says why). */
+EXPORT int wasm_receive(int len) {
+  proto_msg m;
+  int rc = proto_decode(in_buf, (size_t) len, &scratch, &m, NULL);
+  if (rc) {
+    set_reason(rc, proto_strerror(rc));
+    return rc;
+  }
+  mdl_fail fail = {0};
+  switch (m.type) {
+    case PROTO_WELCOME:
+      if (m.u.welcome.version != PROTO_VERSION) {
+        set_reason(PROTO_ERR_VERSION, proto_strerror(PROTO_ERR_VERSION));
+        return PROTO_ERR_VERSION;
+      }
+      mdl_replica_reset(replica, m.u.welcome.client_id, m.u.welcome.snapshot, m.u.welcome.seq);
+      break;
+    case PROTO_ACK:
+      rc = mdl_replica_on_ack(replica, m.u.ack.local_id, m.u.ack.seq);
+      if (rc) {
+        set_reason(rc, "acknowledgement out of order");
+        return rc;
+      }
+      break;
+    case PROTO_REJECT:
+      reject_local = m.u.reject.local_id;
+      reason_code = m.u.reject.code;
+      snprintf(reason, sizeof reason, "%.*s", (int) m.u.reject.reason_len, m.u.reject.reason);
+      if (m.u.reject.local_id) (void) mdl_replica_on_reject(replica, m.u.reject.local_id);
+      break;
+    case PROTO_BROADCAST:
+      rc = mdl_replica_on_remote(replica, m.u.broadcast.seq, &m.u.broadcast.txn, &fail);
+      if (rc) {
+        set_reason(rc, fail.reason);
+        return rc;
+      }
+      break;
+    case PROTO_METERS:
+      last_meters.position = (double) m.u.meters.position;
+      last_meters.playing = m.u.meters.playing;
+      last_meters.n = m.u.meters.n;
+      for (int i = 0; i < m.u.meters.n; i++) {
+        id_hex(m.u.meters.m[i].track_id, last_meters.ids[i]);
+        last_meters.peak[i] = m.u.meters.m[i].peak;
+        last_meters.rms[i] = m.u.meters.m[i].rms;
+      }
+      break;
+    case PROTO_PRESENCE:
+      last_presence.client_id = m.u.presence.client_id;
+      snprintf(last_presence.name, sizeof last_presence.name, "%.*s", (int) m.u.presence.name_len,
+               m.u.presence.name);
+      last_presence.colour = m.u.presence.colour;
+      id_hex(m.u.presence.selection, last_presence.selection);
+      last_presence.online = m.u.presence.online;
+      break;
+    default:
+      set_reason(PROTO_ERR_UNEXPECTED, proto_strerror(PROTO_ERR_UNEXPECTED));
+      return PROTO_ERR_UNEXPECTED;
+  }
+  return m.type;
+}
+
+/* ---- Local edits ----------------------------------------------------------------- */
+
+/* Submits TXN to the replica (applied to the view at once) and encodes the
+ * SUBMIT. Returns its length, or the error with wasm_reason set. */
+static int submit(const mdl_txn *txn) {
+  proto_msg m = {.type = PROTO_SUBMIT};
+  mdl_fail fail = {0};
+  int rc = mdl_replica_submit(replica, txn, &m.u.submit.local_id, &fail);
+  if (rc) {
+    set_reason(rc, fail.reason[0] ? fail.reason : mdl_strerror(rc));
+    return rc;
+  }
+  m.u.submit.txn = *txn;
+  int n = proto_encode(&m, out_buf, sizeof out_buf);
+  if (n < 0) set_reason(n, proto_strerror(n));
+  return n;
+}
+
+/* Creates a track at the end of the list, named NAME (NLEN bytes; 0 = the
+ * model's default) with COLOUR (negative = the model's default). The new
+ * id is then readable with wasm_last_id(). */
+EXPORT int wasm_create_track(const char *name, int nlen, int colour) {
+  mdl_prop_value props[2];
+  uint16_t n = 0;
+  mdl_id id = mdl_replica_new_id(replica);
+  if (id == MDL_ID_NONE) {
+    set_reason(MDL_ERR_INVALID, "not connected yet: no id space");
+    return MDL_ERR_INVALID;
+  }
+  if (nlen > 0) {
+    props[n].prop = MDL_PROP_NAME;
+    props[n].value = (mdl_value){.kind = MDL_VAL_STR};
+    props[n].value.u.s.ptr = name, props[n].value.u.s.len = (uint32_t) nlen;
+    n++;
+  }
+  if (colour >= 0) {
+    props[n].prop = MDL_PROP_COLOUR;
+    props[n].value = (mdl_value){.kind = MDL_VAL_INT};
+    props[n].value.u.i = colour;
+    n++;
+  }
+  mdl_op op = {
+      .kind = MDL_OP_CREATE, .type = MDL_TYPE_TRACK, .id = id, .n_props = n, .props = props};
+  mdl_txn txn = {1, &op};
+  int rc = submit(&txn);
+  if (rc > 0) id_hex(id, last_id);
+  return rc;
+}
+
+EXPORT const char *wasm_last_id(void) {
+  return last_id;
+}
+
+static int set_value(uint32_t hi, uint32_t lo, int prop, mdl_value v) {
+  mdl_op op = {.kind = MDL_OP_SET, .id = make_id(hi, lo), .prop = (uint8_t) prop, .value = v};
+  mdl_txn txn = {1, &op};
+  return submit(&txn);
+}
+
+/* Sets property PROP of object (HI, LO); the project is (0, 1). */
+EXPORT int wasm_set_int(uint32_t hi, uint32_t lo, int prop, double value) {
+  mdl_value v = {.kind = MDL_VAL_INT};
+  v.u.i = (int64_t) value;
+  return set_value(hi, lo, prop, v);
+}
+
+EXPORT int wasm_set_real(uint32_t hi, uint32_t lo, int prop, double value) {
+  mdl_value v = {.kind = MDL_VAL_REAL};
+  v.u.r = value;
+  return set_value(hi, lo, prop, v);
+}
+
+EXPORT int wasm_set_bool(uint32_t hi, uint32_t lo, int prop, int value) {
+  mdl_value v = {.kind = MDL_VAL_BOOL};
+  v.u.b = value != 0;
+  return set_value(hi, lo, prop, v);
+}
+
+EXPORT int wasm_set_str(uint32_t hi, uint32_t lo, int prop, const char *s, int len) {
+  mdl_value v = {.kind = MDL_VAL_STR};
+  v.u.s.ptr = s, v.u.s.len = (uint32_t) len;
+  return set_value(hi, lo, prop, v);
+}
+
+EXPORT int wasm_delete(uint32_t hi, uint32_t lo) {
+  mdl_op op = {.kind = MDL_OP_DELETE, .id = make_id(hi, lo)};
+  mdl_txn txn = {1, &op};
+  return submit(&txn);
+}
+
+/* Moves track (HI, LO) after track (AHI, ALO); (0, 0) = to the top. */
+EXPORT int wasm_move_after(uint32_t hi, uint32_t lo, uint32_t ahi, uint32_t alo) {
+  mdl_op op = {.kind = MDL_OP_MOVE, .id = make_id(hi, lo), .after = make_id(ahi, alo)};
+  mdl_txn txn = {1, &op};
+  return submit(&txn);
+}
+
+/* ---- The view ------------------------------------------------------------------- */
+
+static const mdl_project *view(void) {
+  return mdl_replica_view(replica);
+}
+
+static const mdl_track *track(int i) {
+  const mdl_project *p = view();
+  return i >= 0 && (uint32_t) i < p->n_tracks ? &p->tracks[i] : NULL;
+}
+
+EXPORT const char *wasm_project_name(void) {
+  return view()->name;
+}
+EXPORT double wasm_project_tempo(void) {
+  return view()->tempo;
+}
+EXPORT int wasm_project_ts_num(void) {
+  return view()->ts_num;
+}
+EXPORT int wasm_project_ts_den(void) {
+  return view()->ts_den;
+}
+EXPORT int wasm_project_metronome(void) {
+  return view()->metronome;
+}
+EXPORT int wasm_n_tracks(void) {
+  return (int) view()->n_tracks;
+}
+
+EXPORT const char *wasm_track_id(int i) {
+  const mdl_track *t = track(i);
+  hex_buf[0] = 0;
+  if (t) id_hex(t->id, hex_buf);
+  return hex_buf;
+}
+
+EXPORT const char *wasm_track_name(int i) {
+  return track(i) ? track(i)->name : "";
+}
+EXPORT int wasm_track_colour(int i) {
+  return track(i) ? (int) track(i)->colour : 0;
+}
+EXPORT double wasm_track_gain(int i) {
+  return track(i) ? track(i)->gain : 0;
+}
+EXPORT double wasm_track_pan(int i) {
+  return track(i) ? track(i)->pan : 0;
+}
+EXPORT int wasm_track_mute(int i) {
+  return track(i) ? track(i)->mute : 0;
+}
+EXPORT int wasm_track_solo(int i) {
+  return track(i) ? track(i)->solo : 0;
+}
+
+EXPORT double wasm_seq(void) {
+  return (double) mdl_replica_seq(replica);
+}
+EXPORT uint32_t wasm_client_id(void) {
+  return mdl_replica_client_id(replica);
+}
+EXPORT uint32_t wasm_n_pending(void) {
+  return mdl_replica_n_pending(replica);
+}
+
+EXPORT const char *wasm_hash_view(void) {
+  mdl_hash_hex(mdl_project_hash(view()), hex_buf);
+  return hex_buf;
+}
+
+EXPORT const char *wasm_hash_confirmed(void) {
+  mdl_hash_hex(mdl_project_hash(mdl_replica_confirmed(replica)), hex_buf);
+  return hex_buf;
+}
+
+/* ---- Meters and presence (from the last such message) ----------------------------- */
+
+EXPORT double wasm_meters_position(void) {
+  return last_meters.position;
+}
+EXPORT int wasm_meters_playing(void) {
+  return last_meters.playing;
+}
+EXPORT int wasm_meters_n(void) {
+  return last_meters.n;
+}
+EXPORT const char *wasm_meter_id(int i) {
+  return i >= 0 && i < last_meters.n ? last_meters.ids[i] : "";
+}
+EXPORT double wasm_meter_peak(int i) {
+  return i >= 0 && i < last_meters.n ? last_meters.peak[i] : 0;
+}
+EXPORT double wasm_meter_rms(int i) {
+  return i >= 0 && i < last_meters.n ? last_meters.rms[i] : 0;
+}
+
+EXPORT uint32_t wasm_presence_client(void) {
+  return last_presence.client_id;
+}
+EXPORT const char *wasm_presence_name(void) {
+  return last_presence.name;
+}
+EXPORT uint32_t wasm_presence_colour(void) {
+  return last_presence.colour;
+}
+EXPORT const char *wasm_presence_selection(void) {
+  return last_presence.selection;
+}
+EXPORT int wasm_presence_online(void) {
+  return last_presence.online;
+}
+
+/* ---- Test hook ------------------------------------------------------------------- */
+
+/* Applies a transaction log (repeated: u32 little-endian length, then a
+ * proto txn of that length) at DATA[0..LEN) to a fresh project with origin 0
+ * and returns its hash as 16 hex digits, or "" if the log does not decode;
+ * a transaction that does not apply is skipped and counted in
+ * wasm_reason_code(). Used by tests/browser to compare with native. */
+EXPORT const char *wasm_log_hash(const uint8_t *data, int len) {
+  static mdl_project p, tmp;
+  size_t pos = 0, n = (size_t) len;
+  int skipped = 0;
+  mdl_project_init(&p, NULL);
+  hex_buf[0] = 0;
+  while (pos < n) {
+    if (n - pos < 4) return hex_buf;
+    uint32_t tl = (uint32_t) data[pos] | (uint32_t) data[pos + 1] << 8 |
+                  (uint32_t) data[pos + 2] << 16 | (uint32_t) data[pos + 3] << 24;
+    pos += 4;
+    mdl_txn txn;
+    if (tl > n - pos || proto_decode_txn(data + pos, tl, &scratch, &txn)) return hex_buf;
+    if (mdl_txn_apply(&p, &txn, 0, &tmp, NULL)) skipped++;
+    pos += tl;
+  }
+  reason_code = skipped;
+  mdl_hash_hex(mdl_project_hash(&p), hex_buf);
+  return hex_buf;
+}

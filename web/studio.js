@@ -1,0 +1,490 @@
+// studio.js: the studio page (/?project=ID).
+//
+// One WebSocket to the server (binary, one message per frame, protocol/
+// proto_msg.h). Every edit goes through the wasm replica first: it applies
+// to the view at once and yields the SUBMIT to send; a refusal (local or
+// from the server) becomes a toast with the model's reason. Server messages
+// go into the replica too, and the page redraws from its view. No model
+// rule is re-implemented here.
+import { loadModel, MSG, Refused } from './model.js';
+import { $, toast } from './ui.js';
+
+const RATE = 48000; // engine frames per second (meter positions)
+const FLOOR_DB = -60; // bottom of the meter scale
+const TOP_DB = 6;
+const PALETTE = [0xe5484d, 0xf76b15, 0xffc53d, 0x46a758, 0x12a594, 0x0090ff, 0x8e4ec6, 0xd6409f];
+const SEND_EVERY_MS = 50; // continuous controls send at most 20 edits per second
+
+const hex = (c) => `#${(c >>> 0).toString(16).padStart(6, '0')}`;
+const toDb = (g) => (g > 0 ? 20 * Math.log10(g) : -Infinity);
+const fmtDb = (g) => (g > 0.00001 ? `${toDb(g) >= 0 ? '+' : '−'}${Math.abs(toDb(g)).toFixed(1)} dB` : '−∞ dB');
+const fmtPan = (p) => (Math.abs(p) < 0.005 ? 'C' : `${p < 0 ? 'L' : 'R'}${Math.round(Math.abs(p) * 100)}`);
+const gainToSlider = (g) => (g <= 0.001 ? -600 : Math.max(-600, Math.min(120, Math.round(200 * Math.log10(g)))));
+const sliderToGain = (v) => (v <= -600 ? 0 : Math.min(4, 10 ** (v / 200)));
+const fmtTempo = (t) => String(Math.round(t * 100) / 100);
+
+function identity() {
+  try {
+    const saved = JSON.parse(localStorage.getItem('backline.user') || 'null');
+    if (saved && saved.name) return saved;
+  } catch { /* a fresh identity below */ }
+  const me = { name: `Guest ${100 + Math.floor(Math.random() * 900)}`, colour: PALETTE[Math.floor(Math.random() * 8)] };
+  try { localStorage.setItem('backline.user', JSON.stringify(me)); } catch { /* private mode */ }
+  return me;
+}
+
+export async function startStudio(projectId) {
+  $('studio-head').hidden = false;
+  $('studio-view').hidden = false;
+  $('status-bar').hidden = false;
+  document.title = 'Backline studio';
+
+  let model;
+  try {
+    model = await loadModel();
+  } catch (e) {
+    toast(`The model did not load: ${e.message}`);
+    setConn('offline', 'model did not load');
+    return;
+  }
+  const me = identity();
+  $('me').textContent = `you: ${me.name}`;
+
+  let ws = null;
+  let live = false;
+  let wantClient = 0;
+  let retry = 0;
+  let welcomed = false;
+  const presence = new Map(); // client id -> {name, colour}
+  const meters = new Map(); // track id ("0" = master) -> meter state
+  let transport = { position: 0, playing: false, at: performance.now() };
+  let verified = ''; // "seq:hash" the server confirmed over REST
+
+  // ---- Connection ------------------------------------------------------------
+  function setConn(state, text) {
+    const el = $('conn');
+    el.dataset.state = state;
+    el.textContent = text || state;
+  }
+
+  function connect() {
+    setConn('connecting', welcomed ? 'reconnecting' : 'connecting');
+    const proto = location.protocol === 'https:' ? 'wss' : 'ws';
+    const sock = new WebSocket(`${proto}://${location.host}/ws`, 'backline');
+    sock.binaryType = 'arraybuffer';
+    ws = sock;
+    sock.onopen = () => sock.send(model.hello(projectId, me.name, me.colour, wantClient));
+    sock.onmessage = (ev) => { if (ws === sock && ev.data instanceof ArrayBuffer) onMessage(ev.data); };
+    sock.onclose = () => {
+      if (ws !== sock) return;
+      ws = null;
+      live = false;
+      const delay = Math.min(5000, 250 * 2 ** retry++);
+      setConn('offline', `offline · reconnecting in ${Math.ceil(delay / 1000)} s`);
+      presence.clear();
+      renderPresence();
+      setTimeout(connect, delay);
+    };
+  }
+
+  function send(msg) {
+    if (live && ws && ws.readyState === WebSocket.OPEN) ws.send(msg);
+  }
+
+  function onMessage(buf) {
+    const type = model.receive(buf);
+    if (type < 0) {
+      toast(`Out of step with the server (${model.reason()}); reconnecting`);
+      ws.close();
+      return;
+    }
+    switch (type) {
+      case MSG.WELCOME:
+        live = welcomed = true;
+        retry = 0;
+        wantClient = model.clientId();
+        setConn('live');
+        for (const msg of model.pending()) ws.send(msg); // edits made while offline
+        changed();
+        break;
+      case MSG.REJECT:
+        toast(`Refused by the server: ${model.reason()}`);
+        changed();
+        break;
+      case MSG.ACK:
+      case MSG.BROADCAST:
+        changed();
+        break;
+      case MSG.METERS: takeMeters(); break;
+      case MSG.PRESENCE: {
+        const p = model.presence();
+        if (p.online && p.client !== model.clientId()) presence.set(p.client, p);
+        else presence.delete(p.client);
+        renderPresence();
+        break;
+      }
+    }
+  }
+
+  // ---- Edits -------------------------------------------------------------------
+  // Runs FN (a model edit returning a SUBMIT), sends it, redraws. A refusal
+  // shows its reason and changes nothing.
+  function edit(fn) {
+    try {
+      send(fn());
+    } catch (e) {
+      if (!(e instanceof Refused)) throw e;
+      toast(`Refused: ${e.message}`);
+    }
+    changed();
+  }
+
+  // A throttled edit for sliders: at most one per SEND_EVERY_MS, last value wins.
+  function throttled() {
+    let last = 0;
+    let timer = 0;
+    let next = null;
+    const flush = () => {
+      timer = 0;
+      last = performance.now();
+      if (next) edit(next);
+      next = null;
+    };
+    return (fn, now = false) => {
+      next = fn;
+      const wait = SEND_EVERY_MS - (performance.now() - last);
+      if (now || wait <= 0) {
+        clearTimeout(timer);
+        flush();
+      } else if (!timer) timer = setTimeout(flush, wait);
+    };
+  }
+
+  // ---- Rendering -------------------------------------------------------------
+  let queued = false;
+  function changed() {
+    if (queued) return;
+    queued = true;
+    queueMicrotask(() => {
+      queued = false;
+      render();
+    });
+  }
+
+  const rows = new Map(); // track id -> row elements
+
+  function render() {
+    const p = model.project();
+    $('project-name').textContent = p.name;
+    document.title = `${p.name} · Backline`;
+    const tempo = $('tempo');
+    if (document.activeElement !== tempo) tempo.value = fmtTempo(p.tempo);
+    $('ts').textContent = `${p.tsNum}/${p.tsDen}`;
+    const met = $('metronome');
+    met.setAttribute('aria-pressed', String(p.metronome));
+    project = p;
+
+    const list = $('tracks');
+    const seen = new Set();
+    p.tracks.forEach((t, i) => {
+      let row = rows.get(t.id);
+      if (!row) rows.set(t.id, (row = makeRow(t.id)));
+      seen.add(t.id);
+      updateRow(row, t);
+      if (list.children[i] !== row.li) list.insertBefore(row.li, list.children[i] || null);
+    });
+    for (const [id, row] of rows) {
+      if (!seen.has(id)) {
+        row.li.remove();
+        rows.delete(id);
+      }
+    }
+    $('n-tracks').textContent = p.tracks.length ? `(${p.tracks.length})` : '';
+    $('no-tracks').hidden = p.tracks.length > 0;
+    renderSync();
+  }
+  let project = model.project();
+
+  function renderSync() {
+    const el = $('sync');
+    const seq = model.seq();
+    const hash = model.hashConfirmed();
+    const pending = model.nPending();
+    el.dataset.seq = String(seq);
+    el.dataset.hash = hash;
+    el.dataset.pending = String(pending);
+    el.dataset.state = pending ? 'pending' : 'sync';
+    const check = verified === `${seq}:${hash}` ? ' ✓' : '';
+    el.textContent = pending
+      ? `${pending} edit${pending > 1 ? 's' : ''} pending · seq ${seq} · ${hash.slice(0, 8)}…`
+      : `in sync · seq ${seq} · ${hash.slice(0, 8)}…${check}`;
+    el.title = `confirmed ${hash} at seq ${seq}; view ${model.hashView()}`;
+    if (!pending && live) scheduleVerify();
+  }
+
+  // Asks the server for its state once things are quiet, to show that the
+  // page agrees with it (a ✓ after the hash), and says so loudly if not.
+  let verifyTimer = 0;
+  function scheduleVerify() {
+    clearTimeout(verifyTimer);
+    verifyTimer = setTimeout(async () => {
+      try {
+        const res = await fetch(`/api/projects/${encodeURIComponent(projectId)}/state`);
+        if (!res.ok) return;
+        const s = await res.json();
+        if (s.seq !== model.seq() || model.nPending()) return; // moved on meanwhile
+        if (s.hash === model.hashConfirmed()) verified = `${s.seq}:${s.hash}`;
+        else toast(`This page disagrees with the server at seq ${s.seq}; reconnecting`);
+        if (s.hash !== model.hashConfirmed() && ws) ws.close();
+        renderSync();
+      } catch { /* offline: the connection state already says so */ }
+    }, 800);
+  }
+
+  function makeRow(id) {
+    const li = document.createElement('li');
+    li.className = 'track';
+    li.dataset.id = id;
+    li.innerHTML = `
+      <span class="swatch"></span>
+      <input class="colour" type="color">
+      <input class="tname" maxlength="64" autocomplete="off" spellcheck="false">
+      <div class="ms">
+        <button class="mute" aria-pressed="false">M</button>
+        <button class="solo" aria-pressed="false">S</button>
+      </div>
+      <label class="ctl gain"><span>Gain</span><input type="range" min="-600" max="120" step="5"><output></output></label>
+      <label class="ctl pan"><span>Pan</span><input type="range" min="-100" max="100" step="1"><output></output></label>
+      <canvas class="meter" height="18"></canvas>
+      <button class="del">✕</button>`;
+    const q = (s) => li.querySelector(s);
+    const row = {
+      li, id, swatch: q('.swatch'), colour: q('.colour'), name: q('.tname'), mute: q('.mute'), solo: q('.solo'),
+      gain: q('.gain input'), gainOut: q('.gain output'), pan: q('.pan input'), panOut: q('.pan output'),
+      meter: q('.meter'), del: q('.del'), busy: new Set(),
+    };
+    const gainSend = throttled();
+    const panSend = throttled();
+    row.name.addEventListener('change', () => {
+      const v = row.name.value.trim();
+      if (v) edit(() => model.set(id, 'name', v));
+      else changed();
+    });
+    row.name.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') row.name.blur();
+      if (ev.key === 'Escape') {
+        row.name.value = row.track.name;
+        row.name.blur();
+      }
+    });
+    row.name.addEventListener('blur', () => changed());
+    row.colour.addEventListener('change', () => edit(() => model.set(id, 'colour', parseInt(row.colour.value.slice(1), 16))));
+    row.mute.addEventListener('click', () => edit(() => model.set(id, 'mute', !row.track.mute)));
+    row.solo.addEventListener('click', () => edit(() => model.set(id, 'solo', !row.track.solo)));
+    for (const [input, send, prop, conv] of [
+      [row.gain, gainSend, 'gain', (v) => sliderToGain(v)],
+      [row.pan, panSend, 'pan', (v) => v / 100],
+    ]) {
+      input.addEventListener('pointerdown', () => row.busy.add(input));
+      input.addEventListener('input', () => send(() => model.set(id, prop, conv(Number(input.value)))));
+      input.addEventListener('change', () => {
+        row.busy.delete(input);
+        send(() => model.set(id, prop, conv(Number(input.value))), true);
+      });
+    }
+    row.gain.addEventListener('dblclick', () => edit(() => model.set(id, 'gain', 1)));
+    row.pan.addEventListener('dblclick', () => edit(() => model.set(id, 'pan', 0)));
+    row.del.addEventListener('click', () => edit(() => model.remove(id)));
+    return row;
+  }
+
+  function updateRow(row, t) {
+    row.track = t;
+    row.li.style.setProperty('--c', hex(t.colour));
+    if (document.activeElement !== row.name) row.name.value = t.name;
+    row.colour.value = hex(t.colour);
+    row.colour.setAttribute('aria-label', `Colour of ${t.name}`);
+    row.name.setAttribute('aria-label', `Name of track ${t.name}`);
+    row.mute.setAttribute('aria-pressed', String(t.mute));
+    row.mute.setAttribute('aria-label', `Mute ${t.name}`);
+    row.solo.setAttribute('aria-pressed', String(t.solo));
+    row.solo.setAttribute('aria-label', `Solo ${t.name}`);
+    if (!row.busy.has(row.gain)) row.gain.value = String(gainToSlider(t.gain));
+    row.gain.setAttribute('aria-label', `Gain of ${t.name}`);
+    row.gain.setAttribute('aria-valuetext', fmtDb(t.gain));
+    row.gainOut.textContent = fmtDb(t.gain);
+    if (!row.busy.has(row.pan)) row.pan.value = String(Math.round(t.pan * 100));
+    row.pan.setAttribute('aria-label', `Pan of ${t.name}`);
+    row.pan.setAttribute('aria-valuetext', fmtPan(t.pan));
+    row.panOut.textContent = fmtPan(t.pan);
+    row.meter.setAttribute('aria-label', `Level of ${t.name}`);
+    row.meter.setAttribute('role', 'img');
+    row.del.setAttribute('aria-label', `Delete track ${t.name}`);
+    row.li.classList.toggle('muted-track', t.mute);
+  }
+
+  function renderPresence() {
+    const ul = $('presence');
+    ul.replaceChildren();
+    for (const p of presence.values()) {
+      const li = document.createElement('li');
+      li.style.setProperty('--c', hex(p.colour));
+      li.textContent = p.name;
+      li.title = `${p.name} is online`;
+      ul.append(li);
+    }
+  }
+
+  // ---- Meters and position -----------------------------------------------------
+  function meterState(id) {
+    let m = meters.get(id);
+    if (!m) meters.set(id, (m = { peak: 0, rms: 0, level: 0, avg: 0, hold: 0, holdAt: 0 }));
+    return m;
+  }
+
+  function takeMeters() {
+    const { position, playing, list } = model.meters();
+    transport = { position, playing, at: performance.now() };
+    for (const e of list) {
+      const m = meterState(e.id);
+      m.peak = e.peak;
+      m.rms = e.rms;
+    }
+    $('play').classList.toggle('on', playing);
+    $('play').setAttribute('aria-pressed', String(playing));
+  }
+
+  const dbPos = (v) => {
+    if (v <= 0) return 0;
+    const db = 20 * Math.log10(v);
+    return Math.max(0, Math.min(1, (db - FLOOR_DB) / (TOP_DB - FLOOR_DB)));
+  };
+
+  function fit(canvas) {
+    const dpr = window.devicePixelRatio || 1;
+    const w = Math.round(canvas.clientWidth * dpr);
+    const h = Math.round(canvas.clientHeight * dpr);
+    if (w && h && (canvas.width !== w || canvas.height !== h)) {
+      canvas.width = w;
+      canvas.height = h;
+    }
+    return canvas.getContext('2d');
+  }
+
+  // Draws one meter: rms bar, peak bar, hold line; VERTICAL for the master.
+  function drawMeter(canvas, m, vertical) {
+    const g = fit(canvas);
+    const W = canvas.width;
+    const H = canvas.height;
+    const len = vertical ? H : W;
+    g.fillStyle = '#15181e';
+    g.fillRect(0, 0, W, H);
+    const grad = vertical ? g.createLinearGradient(0, H, 0, 0) : g.createLinearGradient(0, 0, W, 0);
+    grad.addColorStop(0, '#2fb36b');
+    grad.addColorStop(0.72, '#9bd14b');
+    grad.addColorStop(0.86, '#f2c94c');
+    grad.addColorStop(1, '#ef4d4d');
+    const bar = (from, to, alpha) => {
+      g.globalAlpha = alpha;
+      g.fillStyle = grad;
+      const a = Math.round(from * len);
+      const b = Math.round(to * len);
+      if (vertical) g.fillRect(0, H - b, W, b - a);
+      else g.fillRect(a, 0, b - a, H);
+    };
+    bar(0, dbPos(m.level), 0.45);
+    bar(0, dbPos(m.avg), 1);
+    g.globalAlpha = 1;
+    if (m.hold > 0) {
+      const x = Math.round(dbPos(m.hold) * len);
+      g.fillStyle = m.hold >= 1 ? '#ff6b6b' : '#e8ecf2';
+      if (vertical) g.fillRect(0, H - x, W, Math.max(2, Math.round(H / 180)));
+      else g.fillRect(Math.max(0, x - 2), 0, 2, H);
+    }
+    // 0 dB tick
+    g.fillStyle = 'rgba(255,255,255,0.35)';
+    const z = Math.round(dbPos(1) * len);
+    if (vertical) g.fillRect(0, H - z, W, 1);
+    else g.fillRect(z, 0, 1, H);
+  }
+
+  function fmtPosition(frames, p) {
+    const beats = (frames / RATE) * (p.tempo / 60);
+    const num = p.tsNum || 4;
+    const bar = Math.floor(beats / num) + 1;
+    const beat = Math.floor(beats % num) + 1;
+    const sixteenth = Math.floor((beats % 1) * 4) + 1;
+    return `${bar}.${beat}.${sixteenth}`;
+  }
+
+  let lastFrame = performance.now();
+  function frame(now) {
+    const dt = Math.min(0.1, (now - lastFrame) / 1000);
+    lastFrame = now;
+    for (const [id, m] of meters) {
+      // Fast attack, ~20 dB/s release; peak hold for 1.5 s.
+      const fall = 10 ** (-20 * dt / 20);
+      m.level = Math.max(m.peak, m.level * fall);
+      m.avg = Math.max(m.rms, m.avg * fall);
+      if (m.peak >= m.hold || now - m.holdAt > 1500) {
+        m.hold = m.peak >= m.hold ? m.peak : m.hold * fall;
+        if (m.peak >= m.hold) m.holdAt = now;
+      }
+      if (m.hold < 0.0005) m.hold = 0;
+      if (id === '0') {
+        drawMeter($('master-meter'), m, true);
+        $('master-db').textContent = m.level > 0.00001 ? `${toDb(m.level).toFixed(1)} dB` : '−∞ dB';
+      } else {
+        const row = rows.get(id);
+        if (row) drawMeter(row.meter, m, false);
+      }
+    }
+    if (!meters.has('0')) drawMeter($('master-meter'), meterState('0'), true);
+    for (const row of rows.values()) if (!meters.has(row.id)) drawMeter(row.meter, meterState(row.id), false);
+    const pos = transport.position + (transport.playing ? ((now - transport.at) / 1000) * RATE : 0);
+    $('position').textContent = fmtPosition(pos, project);
+    requestAnimationFrame(frame);
+  }
+
+  // ---- Controls -----------------------------------------------------------------
+  $('play').addEventListener('click', () => {
+    if (!live) return toast('Offline: the transport needs the server');
+    ws.send(model.transport(true));
+  });
+  $('stop').addEventListener('click', () => {
+    if (live) ws.send(model.transport(false));
+  });
+  $('tempo').addEventListener('change', () => {
+    const el = $('tempo');
+    const v = Number(el.value);
+    if (el.value.trim() === '' || !Number.isFinite(v)) toast('Refused: the tempo must be a number');
+    else edit(() => model.set('project', 'tempo', v));
+    el.value = fmtTempo(model.project().tempo);
+  });
+  $('tempo').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') $('tempo').blur(); });
+  $('metronome').addEventListener('click', () => edit(() => model.set('project', 'metronome', !project.metronome)));
+  $('add-track').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const input = $('add-name');
+    const name = input.value.trim() || `Track ${project.tracks.length + 1}`;
+    edit(() => model.createTrack(name).msg);
+    input.value = '';
+  });
+  document.addEventListener('keydown', (ev) => {
+    if (ev.code !== 'Space' || ev.target.closest('input, button, select, textarea')) return;
+    ev.preventDefault();
+    $(transport.playing ? 'stop' : 'play').click();
+  });
+
+  // For tests and the curious: read-only views of what the page shows.
+  window.backline = {
+    model, project: () => model.project(), seq: () => model.seq(), hash: () => model.hashConfirmed(),
+    pending: () => model.nPending(), live: () => live,
+    meter: (id) => { const m = meters.get(id); return m ? { peak: m.peak, rms: m.rms, level: m.level } : null; },
+    transport: () => ({ ...transport }),
+  };
+
+  render();
+  requestAnimationFrame(frame);
+  connect();
+}
