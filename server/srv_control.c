@@ -95,7 +95,7 @@ srv_in *srv_in_new(srv_in_kind kind, uint64_t conn, const void *data, size_t len
   return in;
 }
 
-static srv_out *out_new(srv_out_kind kind, uint64_t conn, const void *data, size_t len) {
+srv_out *srv_out_new(srv_out_kind kind, uint64_t conn, const void *data, size_t len) {
   srv_out *o = malloc(sizeof *o + SRV_OUT_PRE + len);
   if (!o) return NULL;
   memset(o, 0, sizeof *o);
@@ -107,7 +107,7 @@ static srv_out *out_new(srv_out_kind kind, uint64_t conn, const void *data, size
 }
 
 static void send_ws(srv_control *c, uint64_t conn, const void *data, size_t len, bool droppable) {
-  srv_out *o = out_new(SRV_OUT_WS, conn, data, len);
+  srv_out *o = srv_out_new(SRV_OUT_WS, conn, data, len);
   if (!o) return;
   o->droppable = droppable;
   c->sink.send(c->sink.ud, o);
@@ -141,7 +141,7 @@ static void send_reject(srv_control *c, uint64_t conn, uint32_t local_id, int co
 
 static void http_reply(srv_control *c, uint64_t conn, int status, char *json) {
   const char *body = json ? json : "{\"code\":-509,\"reason\":\"out of memory\"}";
-  srv_out *o = out_new(SRV_OUT_HTTP, conn, body, strlen(body));
+  srv_out *o = srv_out_new(SRV_OUT_HTTP, conn, body, strlen(body));
   if (o) {
     o->status = json ? status : 500;
     o->content_type = "application/json";
@@ -334,20 +334,23 @@ static int create_default_project(srv_control *c, char *err, size_t err_len) {
   static const char *names[] = {"Drums", "Bass", "Keys"};
   static const double gains[] = {0.8, 0.7, 0.5};
   static const double pans[] = {0, -0.3, 0.3};
-  mdl_op ops[9];
+  mdl_op ops[12];
   for (int i = 0; i < 3; i++) {
     mdl_id id = MDL_ID_MAKE(SERVER_ORIGIN, i + 1);
-    ops[i * 3] = (mdl_op){.kind = MDL_OP_CREATE, .type = MDL_TYPE_TRACK, .id = id};
-    ops[i * 3 + 1] = (mdl_op){.kind = MDL_OP_SET, .id = id, .prop = MDL_PROP_NAME};
-    ops[i * 3 + 1].value.kind = MDL_VAL_STR;
-    ops[i * 3 + 1].value.u.s.ptr = names[i];
-    ops[i * 3 + 1].value.u.s.len = (uint32_t) strlen(names[i]);
-    ops[i * 3 + 2] = (mdl_op){.kind = MDL_OP_SET, .id = id, .prop = MDL_PROP_GAIN};
-    ops[i * 3 + 2].value.kind = MDL_VAL_REAL;
-    ops[i * 3 + 2].value.u.r = gains[i];
-    (void) pans;
+    mdl_op *op = &ops[i * 4];
+    op[0] = (mdl_op){.kind = MDL_OP_CREATE, .type = MDL_TYPE_TRACK, .id = id};
+    op[1] = (mdl_op){.kind = MDL_OP_SET, .id = id, .prop = MDL_PROP_NAME};
+    op[1].value.kind = MDL_VAL_STR;
+    op[1].value.u.s.ptr = names[i];
+    op[1].value.u.s.len = (uint32_t) strlen(names[i]);
+    op[2] = (mdl_op){.kind = MDL_OP_SET, .id = id, .prop = MDL_PROP_GAIN};
+    op[2].value.kind = MDL_VAL_REAL;
+    op[2].value.u.r = gains[i];
+    op[3] = (mdl_op){.kind = MDL_OP_SET, .id = id, .prop = MDL_PROP_PAN};
+    op[3].value.kind = MDL_VAL_REAL;
+    op[3].value.u.r = pans[i];
   }
-  mdl_txn txn = {9, ops};
+  mdl_txn txn = {12, ops};
   mdl_fail fail;
   uint64_t seq;
   rc = commit(c, p, &txn, SERVER_ORIGIN, &fail, &seq);
@@ -485,7 +488,7 @@ static int send_catchup(void *ud, uint64_t seq, uint32_t origin, const void *dat
   /* A BROADCAST is its header followed by the stored transaction bytes. */
   unsigned char buf[16];
   if (len > PROTO_MAX_MSG - 13) return 0;
-  srv_out *o = out_new(SRV_OUT_WS, k->conn, NULL, 13 + len);
+  srv_out *o = srv_out_new(SRV_OUT_WS, k->conn, NULL, 13 + len);
   if (!o) return SRV_ERR_NOMEM;
   buf[0] = PROTO_BROADCAST;
   for (int i = 0; i < 8; i++)
@@ -767,7 +770,7 @@ static void handle(srv_control *c, srv_in *in) {
     case SRV_IN_WS_OPEN:
       cl = find_client(c, 0);
       if (!cl) {
-        srv_out *o = out_new(SRV_OUT_CLOSE, in->conn, "too many clients", 16);
+        srv_out *o = srv_out_new(SRV_OUT_CLOSE, in->conn, "too many clients", 16);
         if (o) o->status = 1013, c->sink.send(c->sink.ud, o);
         break;
       }

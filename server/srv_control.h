@@ -62,6 +62,10 @@ typedef struct srv_out {
   unsigned char buf[]; /* SRV_OUT_PRE bytes of headroom, then len bytes */
 } srv_out;
 
+/* Allocates an answer with LEN bytes of payload (copied from DATA if not
+ * NULL) after SRV_OUT_PRE bytes of headroom; NULL when out of memory. */
+srv_out *srv_out_new(srv_out_kind kind, uint64_t conn, const void *data, size_t len);
+
 /* Where answers go; called on the control thread; takes ownership of OUT. */
 typedef struct srv_sink {
   void (*send)(void *ud, srv_out *out);

@@ -3,6 +3,8 @@
 #ifndef SRV_ERR_H
 #define SRV_ERR_H
 
+#include <stddef.h>
+
 #define SRV_ERR_MAP(X)                                                                             \
   X(SRV_OK, 0, "no error")                                                                         \
   X(SRV_ERR_TLS, -501, "the TLS certificate could not be prepared")                                \
@@ -23,5 +25,10 @@ typedef enum { SRV_ERR_MAP(SRV_ERR_ENUM_) } srv_err;
 /* A sentence for any code of any folder (mdl -2xx, proto -3xx, sto -4xx,
  * srv -5xx, eng -1xx). */
 const char *srv_strerror(int err);
+
+/* Formats one sentence into ERR (ERR_LEN bytes, NUL-terminated); does
+ * nothing when ERR is NULL or ERR_LEN is 0. Any thread. */
+void srv_set_err(char *err, size_t err_len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -208,15 +208,10 @@ static int write_response(struct lws *wsi, int status, const char *ctype, const 
 static void local_reply(conn *c, int status, int code, const char *reason) {
   char body[512];
   int n = snprintf(body, sizeof body, "{\"code\":%d,\"reason\":\"%s\"}", code, reason);
-  srv_out *o = malloc(sizeof *o + SRV_OUT_PRE + (size_t) n);
+  srv_out *o = srv_out_new(SRV_OUT_HTTP, c->id, body, (size_t) n);
   if (!o) return;
-  memset(o, 0, sizeof *o);
-  o->kind = SRV_OUT_HTTP;
-  o->conn = c->id;
   o->status = status;
   o->content_type = "application/json";
-  o->len = (size_t) n;
-  memcpy(o->buf + SRV_OUT_PRE, body, (size_t) n);
   enqueue(c, o);
 }
 
@@ -374,13 +369,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         m.u.reject = (proto_reject){0, PROTO_ERR_TOO_BIG, why, (uint32_t) n};
         unsigned char buf[256];
         int k = proto_encode(&m, buf, sizeof buf);
-        srv_out *o = k > 0 ? malloc(sizeof *o + SRV_OUT_PRE + (size_t) k) : NULL;
-        if (o) {
-          memset(o, 0, sizeof *o);
-          o->kind = SRV_OUT_WS, o->conn = c->id, o->len = (size_t) k;
-          memcpy(o->buf + SRV_OUT_PRE, buf, (size_t) k);
-          enqueue(c, o);
-        }
+        srv_out *o = k > 0 ? srv_out_new(SRV_OUT_WS, c->id, buf, (size_t) k) : NULL;
+        if (o) enqueue(c, o);
       }
       if (c->rx_refused) return 0;
       if (!c->rx && !(c->rx = malloc(PROTO_MAX_MSG))) return -1;

@@ -17,9 +17,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "server/srv_err.h"
 #include "server/srv_tls.h"
-
-enum { OPS_FAIL = -501 }; /* matches SRV_ERR_TLS in srv_err.h */
 
 #define CA_FILE_MAX (1 << 20) /* a CA certificate file larger than this is not one */
 #define HOST_MAX    256       /* host part of a Host header: 253-char name or [IPv6] */
@@ -39,17 +38,6 @@ struct srv_ops {
   size_t ca_der_len;
   char fingerprint[SRV_TLS_FINGERPRINT_LEN]; /* SHA-256 of the CA, "AB:CD:..." */
 };
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...) {
-  if (!err || err_len == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, err_len, fmt, ap);
-  va_end(ap);
-}
 
 /* ------------------------------------------------------------------------ */
 /* a growable text buffer for the page                                      */
@@ -348,15 +336,15 @@ static int on_request(struct mg_connection *c) {
 static int load_ca(srv_ops *ops, const char *path, char *err, size_t err_len) {
   FILE *f = fopen(path, "rb");
   if (!f) {
-    set_err(err, err_len, "cannot read the CA certificate %s", path);
+    srv_set_err(err, err_len, "cannot read the CA certificate %s", path);
     return -1;
   }
   char *data = malloc(CA_FILE_MAX);
   size_t n = data ? fread(data, 1, CA_FILE_MAX, f) : 0;
   fclose(f);
   if (!data || n == 0 || n == CA_FILE_MAX) {
-    set_err(err, err_len, "cannot read the CA certificate %s (empty, too large or no memory)",
-            path);
+    srv_set_err(err, err_len, "cannot read the CA certificate %s (empty, too large or no memory)",
+                path);
     free(data);
     return -1;
   }
@@ -370,7 +358,7 @@ static int load_ca(srv_ops *ops, const char *path, char *err, size_t err_len) {
   BIO_free(bio);
   ERR_clear_error();
   if (der_len <= 0) {
-    set_err(err, err_len, "the CA certificate %s is not a PEM certificate", path);
+    srv_set_err(err, err_len, "the CA certificate %s is not a PEM certificate", path);
     return -1;
   }
   ops->ca_der_len = (size_t) der_len;
@@ -387,14 +375,14 @@ static void ops_free(srv_ops *ops) {
 int srv_ops_start(const srv_ops_config *cfg, srv_ops **out, char *err, size_t err_len) {
   if (out) *out = NULL;
   if (!cfg || !out) {
-    set_err(err, err_len, "srv_ops_start was called without a config or result");
-    return OPS_FAIL;
+    srv_set_err(err, err_len, "srv_ops_start was called without a config or result");
+    return SRV_ERR_START;
   }
   if (cfg->port == 0) return 0;
   if (cfg->port < 0 || cfg->port > 65535 || cfg->https_port < 0 || cfg->https_port > 65535) {
-    set_err(err, err_len, "operator port %d or HTTPS port %d is not a TCP port number", cfg->port,
-            cfg->https_port);
-    return OPS_FAIL;
+    srv_set_err(err, err_len, "operator port %d or HTTPS port %d is not a TCP port number",
+                cfg->port, cfg->https_port);
+    return SRV_ERR_START;
   }
 
   /* CivetWeb's listening_ports: "port", "1.2.3.4:port" or "[::1]:port". */
@@ -402,12 +390,13 @@ int srv_ops_start(const srv_ops_config *cfg, srv_ops **out, char *err, size_t er
   const char *bind = cfg->bind ? cfg->bind : "";
   int v6 = strchr(bind, ':') != NULL;
   if (strlen(bind) > 45 || strspn(bind, "0123456789abcdefABCDEF.:") != strlen(bind)) {
-    set_err(err, err_len, "operator port bind address \"%.60s\" is not an IP address", bind);
-    return OPS_FAIL;
+    srv_set_err(err, err_len, "operator port bind address \"%.60s\" is not an IP address", bind);
+    return SRV_ERR_START;
   }
   if (v6 && !mg_check_feature(MG_FEATURES_IPV6)) {
-    set_err(err, err_len, "this CivetWeb was built without IPv6, so it cannot bind to %s", bind);
-    return OPS_FAIL;
+    srv_set_err(err, err_len, "this CivetWeb was built without IPv6, so it cannot bind to %s",
+                bind);
+    return SRV_ERR_START;
   }
   if (!*bind)
     snprintf(listen, sizeof listen, "%d", cfg->port);
@@ -416,8 +405,8 @@ int srv_ops_start(const srv_ops_config *cfg, srv_ops **out, char *err, size_t er
 
   srv_ops *ops = calloc(1, sizeof *ops);
   if (!ops) {
-    set_err(err, err_len, "out of memory starting the operator port");
-    return OPS_FAIL;
+    srv_set_err(err, err_len, "out of memory starting the operator port");
+    return SRV_ERR_START;
   }
   ops->handler = cfg->handler;
   ops->ud = cfg->ud;
@@ -425,7 +414,7 @@ int srv_ops_start(const srv_ops_config *cfg, srv_ops **out, char *err, size_t er
   if (cfg->ca_cert_path && cfg->ca_cert_path[0] &&
       load_ca(ops, cfg->ca_cert_path, err, err_len) != 0) {
     ops_free(ops);
-    return OPS_FAIL;
+    return SRV_ERR_START;
   }
 
   char threads[16];
@@ -444,10 +433,10 @@ int srv_ops_start(const srv_ops_config *cfg, srv_ops **out, char *err, size_t er
       .code = &civet_code, .text = civet_err, .text_buffer_size = sizeof civet_err};
   ops->ctx = mg_start2(&init, &error);
   if (!ops->ctx) {
-    set_err(err, err_len, "cannot start the operator port on %s: %s", listen,
-            civet_err[0] ? civet_err : "CivetWeb gave no reason");
+    srv_set_err(err, err_len, "cannot start the operator port on %s: %s", listen,
+                civet_err[0] ? civet_err : "CivetWeb gave no reason");
     ops_free(ops);
-    return OPS_FAIL;
+    return SRV_ERR_START;
   }
   *out = ops;
   return 0;

@@ -4,6 +4,7 @@
  * checking an existing server certificate → the public functions. All OpenSSL
  * objects are freed on every path; the OpenSSL error queue of the calling
  * thread is cleared before returning. */
+#include "server/srv_err.h"
 #include "server/srv_tls.h"
 
 #include <arpa/inet.h>
@@ -27,24 +28,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-enum { TLS_FAIL = -501 }; /* matches SRV_ERR_TLS in srv_err.h */
-
 #define CN_MAX 64 /* X.520 upper bound for a commonName */
 
 /* ------------------------------------------------------------------------ */
 /* errors                                                                   */
 /* ------------------------------------------------------------------------ */
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *err, size_t err_len, const char *fmt, ...) {
-  if (!err || err_len == 0) return;
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(err, err_len, fmt, ap);
-  va_end(ap);
-}
 
 /* The reason OpenSSL gave for its latest error, or "unknown reason". */
 static const char *ossl_reason(void) {
@@ -67,8 +55,8 @@ static int make_dirs(const char *dir, char *err, size_t err_len) {
   char buf[SRV_TLS_PATH_MAX];
   size_t n = strlen(dir);
   if (n == 0 || n >= sizeof buf) {
-    set_err(err, err_len, "data folder path is empty or longer than %d bytes",
-            SRV_TLS_PATH_MAX - 1);
+    srv_set_err(err, err_len, "data folder path is empty or longer than %d bytes",
+                SRV_TLS_PATH_MAX - 1);
     return -1;
   }
   memcpy(buf, dir, n + 1);
@@ -77,14 +65,14 @@ static int make_dirs(const char *dir, char *err, size_t err_len) {
     char saved = buf[i];
     buf[i] = '\0';
     if (mkdir(buf, 0700) != 0 && errno != EEXIST) {
-      set_err(err, err_len, "cannot create folder %s: %s", buf, strerror(errno));
+      srv_set_err(err, err_len, "cannot create folder %s: %s", buf, strerror(errno));
       return -1;
     }
     buf[i] = saved;
   }
   struct stat st;
   if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
-    set_err(err, err_len, "%s exists but is not a folder", dir);
+    srv_set_err(err, err_len, "%s exists but is not a folder", dir);
     return -1;
   }
   return 0;
@@ -121,12 +109,12 @@ static int write_pem(const char *path, X509 *cert, EVP_PKEY *key, mode_t mode, c
   unlink(tmp);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
   if (fd < 0) {
-    set_err(err, err_len, "cannot write %s: %s", tmp, strerror(errno));
+    srv_set_err(err, err_len, "cannot write %s: %s", tmp, strerror(errno));
     return -1;
   }
   FILE *f = fdopen(fd, "w");
   if (!f) {
-    set_err(err, err_len, "cannot write %s: %s", tmp, strerror(errno));
+    srv_set_err(err, err_len, "cannot write %s: %s", tmp, strerror(errno));
     close(fd);
     unlink(tmp);
     return -1;
@@ -137,7 +125,7 @@ static int write_pem(const char *path, X509 *cert, EVP_PKEY *key, mode_t mode, c
   ok = (fclose(f) == 0) && ok;
   ok = ok && rename(tmp, path) == 0;
   if (!ok) {
-    set_err(err, err_len, "cannot write %s: %s", path, errno ? strerror(errno) : ossl_reason());
+    srv_set_err(err, err_len, "cannot write %s: %s", path, errno ? strerror(errno) : ossl_reason());
     unlink(tmp);
     return -1;
   }
@@ -263,7 +251,7 @@ static GENERAL_NAMES *wanted_names(const char *const *extra, size_t n_extra, cha
   }
 
   if (getifaddrs(&ifs) != 0) {
-    set_err(err, err_len, "cannot list the machine's network addresses: %s", strerror(errno));
+    srv_set_err(err, err_len, "cannot list the machine's network addresses: %s", strerror(errno));
     goto fail;
   }
   for (struct ifaddrs *i = ifs; i; i = i->ifa_next) {
@@ -300,10 +288,10 @@ static GENERAL_NAMES *wanted_names(const char *const *extra, size_t n_extra, cha
       for (char *p = low; *p; p++)
         *p = (char) tolower((unsigned char) *p);
       if (strlen(e) >= sizeof low || !valid_dns(low)) {
-        set_err(err, err_len,
-                "extra name \"%.80s\" is neither a host name (letters, digits, '-', '.') "
-                "nor an IP address",
-                e);
+        srv_set_err(err, err_len,
+                    "extra name \"%.80s\" is neither a host name (letters, digits, '-', '.') "
+                    "nor an IP address",
+                    e);
         goto fail;
       }
       rc = add_dns(names, low);
@@ -313,7 +301,7 @@ static GENERAL_NAMES *wanted_names(const char *const *extra, size_t n_extra, cha
   return names;
 
 nomem:
-  set_err(err, err_len, "out of memory while listing the certificate's names");
+  srv_set_err(err, err_len, "out of memory while listing the certificate's names");
 fail:
   if (ifs) freeifaddrs(ifs);
   GENERAL_NAMES_free(names);
@@ -448,20 +436,20 @@ int srv_tls_ensure(const char *data_dir, const char *const *extra_names, size_t 
   X509 *ca = NULL, *cert = NULL;
   EVP_PKEY *ca_key = NULL, *key = NULL;
   GENERAL_NAMES *wanted = NULL;
-  int rc = TLS_FAIL;
+  int rc = SRV_ERR_TLS;
 
   if (out) memset(out, 0, sizeof *out);
   if (!data_dir || !out || (n_extra && !extra_names)) {
-    set_err(err, err_len, "srv_tls_ensure was called without a data folder or result");
-    return TLS_FAIL;
+    srv_set_err(err, err_len, "srv_tls_ensure was called without a data folder or result");
+    return SRV_ERR_TLS;
   }
   ERR_clear_error();
   memset(&p, 0, sizeof p);
   if (join(dir, data_dir, "tls") || join(p.ca_cert, dir, "ca.pem") ||
       join(ca_key_path, dir, "ca-key.pem") || join(p.cert, dir, "server.pem") ||
       join(p.key, dir, "server-key.pem") || strlen(p.key) + 8 >= SRV_TLS_PATH_MAX) {
-    set_err(err, err_len, "data folder path %.100s is too long for the certificate files",
-            data_dir);
+    srv_set_err(err, err_len, "data folder path %.100s is too long for the certificate files",
+                data_dir);
     goto done;
   }
   if (make_dirs(dir, err, err_len) != 0) goto done;
@@ -475,7 +463,7 @@ int srv_tls_ensure(const char *data_dir, const char *const *extra_names, size_t 
     snprintf(cn, sizeof cn, "Backline studio CA (%.43s)", host[0] ? host : "localhost");
     if (!(ca_key = EVP_EC_gen("P-256")) ||
         !(ca = issue(ca_key, cn, NULL, NULL, SRV_TLS_CA_DAYS, NULL))) {
-      set_err(err, err_len, "cannot make the studio's CA: %s", ossl_reason());
+      srv_set_err(err, err_len, "cannot make the studio's CA: %s", ossl_reason());
       goto done;
     }
     if (write_pem(ca_key_path, NULL, ca_key, 0600, err, err_len) ||
@@ -483,28 +471,28 @@ int srv_tls_ensure(const char *data_dir, const char *const *extra_names, size_t 
       goto done;
   } else {
     if (!(ca = read_cert(p.ca_cert))) {
-      set_err(err, err_len,
-              "%s is not a readable PEM certificate; move it away to make a new CA "
-              "(every device must then trust the new one)",
-              p.ca_cert);
+      srv_set_err(err, err_len,
+                  "%s is not a readable PEM certificate; move it away to make a new CA "
+                  "(every device must then trust the new one)",
+                  p.ca_cert);
       goto done;
     }
     if (!exists(ca_key_path) || !(ca_key = read_key(ca_key_path))) {
-      set_err(err, err_len,
-              "%s is missing or unreadable, so the studio's CA cannot sign; restore it, "
-              "or move %s away to make a new CA (every device must then trust the new one)",
-              ca_key_path, p.ca_cert);
+      srv_set_err(err, err_len,
+                  "%s is missing or unreadable, so the studio's CA cannot sign; restore it, "
+                  "or move %s away to make a new CA (every device must then trust the new one)",
+                  ca_key_path, p.ca_cert);
       goto done;
     }
     if (X509_check_private_key(ca, ca_key) != 1) {
-      set_err(err, err_len, "%s does not belong to %s; restore the matching key", ca_key_path,
-              p.ca_cert);
+      srv_set_err(err, err_len, "%s does not belong to %s; restore the matching key", ca_key_path,
+                  p.ca_cert);
       goto done;
     }
     if (X509_check_ca(ca) < 1 || X509_cmp_current_time(X509_get0_notAfter(ca)) <= 0) {
-      set_err(err, err_len,
-              "%s is not a CA certificate or has expired; move it away to make a new CA",
-              p.ca_cert);
+      srv_set_err(err, err_len,
+                  "%s is not a CA certificate or has expired; move it away to make a new CA",
+                  p.ca_cert);
       goto done;
     }
   }
@@ -514,7 +502,7 @@ int srv_tls_ensure(const char *data_dir, const char *const *extra_names, size_t 
     ERR_clear_error();
     if (!(key = EVP_EC_gen("P-256")) ||
         !(cert = issue(key, cn, ca, ca_key, SRV_TLS_SERVER_DAYS, wanted))) {
-      set_err(err, err_len, "cannot issue the server certificate: %s", ossl_reason());
+      srv_set_err(err, err_len, "cannot issue the server certificate: %s", ossl_reason());
       goto done;
     }
     /* Key first: a crash between the two renames leaves a mismatched pair,
@@ -543,41 +531,44 @@ int srv_tls_use_given(const char *cert_path, const char *key_path, srv_tls_paths
                       size_t err_len) {
   X509 *cert = NULL;
   EVP_PKEY *key = NULL;
-  int rc = TLS_FAIL;
+  int rc = SRV_ERR_TLS;
 
   if (out) memset(out, 0, sizeof *out);
   if (!cert_path || !key_path || !out) {
-    set_err(err, err_len, "srv_tls_use_given needs a certificate path, a key path and a result");
-    return TLS_FAIL;
+    srv_set_err(err, err_len,
+                "srv_tls_use_given needs a certificate path, a key path and a result");
+    return SRV_ERR_TLS;
   }
   ERR_clear_error();
   if (strlen(cert_path) >= SRV_TLS_PATH_MAX || strlen(key_path) >= SRV_TLS_PATH_MAX) {
-    set_err(err, err_len, "certificate or key path is longer than %d bytes", SRV_TLS_PATH_MAX - 1);
+    srv_set_err(err, err_len, "certificate or key path is longer than %d bytes",
+                SRV_TLS_PATH_MAX - 1);
     goto done;
   }
   if (access(cert_path, R_OK) != 0) {
-    set_err(err, err_len, "cannot read certificate %s: %s", cert_path, strerror(errno));
+    srv_set_err(err, err_len, "cannot read certificate %s: %s", cert_path, strerror(errno));
     goto done;
   }
   if (access(key_path, R_OK) != 0) {
-    set_err(err, err_len, "cannot read key %s: %s", key_path, strerror(errno));
+    srv_set_err(err, err_len, "cannot read key %s: %s", key_path, strerror(errno));
     goto done;
   }
   if (!(cert = read_cert(cert_path))) {
-    set_err(err, err_len, "%s is not a PEM certificate", cert_path);
+    srv_set_err(err, err_len, "%s is not a PEM certificate", cert_path);
     goto done;
   }
   if (!(key = read_key(key_path))) {
-    set_err(err, err_len,
-            "%s is not a PEM private key, or it is encrypted (give an unencrypted key)", key_path);
+    srv_set_err(err, err_len,
+                "%s is not a PEM private key, or it is encrypted (give an unencrypted key)",
+                key_path);
     goto done;
   }
   if (X509_check_private_key(cert, key) != 1) {
-    set_err(err, err_len, "key %s does not match certificate %s", key_path, cert_path);
+    srv_set_err(err, err_len, "key %s does not match certificate %s", key_path, cert_path);
     goto done;
   }
   if (X509_cmp_current_time(X509_get0_notAfter(cert)) <= 0) {
-    set_err(err, err_len, "certificate %s has expired", cert_path);
+    srv_set_err(err, err_len, "certificate %s has expired", cert_path);
     goto done;
   }
   snprintf(out->cert, sizeof out->cert, "%s", cert_path);
@@ -595,9 +586,9 @@ int srv_tls_fingerprint(const char *cert_path, char *out, size_t out_len, char *
                         size_t err_len) {
   if (out && out_len) out[0] = '\0';
   if (!cert_path || !out || out_len < SRV_TLS_FINGERPRINT_LEN) {
-    set_err(err, err_len, "srv_tls_fingerprint needs a path and %d bytes of output",
-            SRV_TLS_FINGERPRINT_LEN);
-    return TLS_FAIL;
+    srv_set_err(err, err_len, "srv_tls_fingerprint needs a path and %d bytes of output",
+                SRV_TLS_FINGERPRINT_LEN);
+    return SRV_ERR_TLS;
   }
   X509 *x = read_cert(cert_path);
   unsigned char md[EVP_MAX_MD_SIZE];
@@ -606,8 +597,8 @@ int srv_tls_fingerprint(const char *cert_path, char *out, size_t out_len, char *
   X509_free(x);
   ERR_clear_error();
   if (!ok) {
-    set_err(err, err_len, "%s is missing or not a PEM certificate", cert_path);
-    return TLS_FAIL;
+    srv_set_err(err, err_len, "%s is missing or not a PEM certificate", cert_path);
+    return SRV_ERR_TLS;
   }
   for (unsigned int i = 0; i < n; i++)
     snprintf(out + 3 * i, 4, i + 1 < n ? "%02X:" : "%02X", md[i]);

@@ -345,7 +345,7 @@ Test(srv_ops, busy_port_fails_with_a_clear_sentence) {
   srv_ops_config cfg = {
       .port = ntohs(a.sin_port), .bind = "127.0.0.1", .ca_cert_path = tls.ca_cert};
   srv_ops *o = (srv_ops *) &cfg;
-  cr_assert_eq(srv_ops_start(&cfg, &o, err, sizeof err), -501);
+  cr_assert_eq(srv_ops_start(&cfg, &o, err, sizeof err), -510);
   cr_assert_null(o);
   cr_assert(strstr(err, "cannot start the operator port on 127.0.0.1:") != NULL, "%s", err);
   close(s);
@@ -354,11 +354,11 @@ Test(srv_ops, busy_port_fails_with_a_clear_sentence) {
 Test(srv_ops, bad_bind_or_missing_ca_is_refused) {
   srv_ops_config cfg = {.port = free_port(), .bind = "127.0.0.1; rm", .ca_cert_path = tls.ca_cert};
   srv_ops *o;
-  cr_assert_eq(srv_ops_start(&cfg, &o, err, sizeof err), -501);
+  cr_assert_eq(srv_ops_start(&cfg, &o, err, sizeof err), -510);
   cr_assert(strstr(err, "not an IP address") != NULL, "%s", err);
   cfg.bind = "127.0.0.1";
   cfg.ca_cert_path = "/nonexistent/ca.pem";
-  cr_assert_eq(srv_ops_start(&cfg, &o, err, sizeof err), -501);
+  cr_assert_eq(srv_ops_start(&cfg, &o, err, sizeof err), -510);
   cr_assert(strstr(err, "/nonexistent/ca.pem") != NULL, "%s", err);
   cr_assert_null(o);
 }
