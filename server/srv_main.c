@@ -12,7 +12,9 @@
 #include "server/srv_tls.h"
 #include "storage/sto_project.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -204,6 +206,23 @@ static int render_main(int argc, char **argv) {
   return rc ? 1 : 0;
 }
 
+/* Prints the studio's address on each LAN interface (IPv4), so a musician
+ * knows what to type on a phone or another laptop. */
+static void print_lan_urls(int port, int https_port) {
+  struct ifaddrs *ifs, *i;
+  if (getifaddrs(&ifs) != 0) return;
+  for (i = ifs; i; i = i->ifa_next) {
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET) continue;
+    char ip[INET_ADDRSTRLEN];
+    const struct sockaddr_in *sin = (const struct sockaddr_in *) i->ifa_addr;
+    if (!inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip) || strncmp(ip, "127.", 4) == 0) continue;
+    if (port) printf("  on LAN:  http://%s:%d/", ip, port);
+    if (https_port) printf("%s https://%s:%d/", port ? "  or" : "  on LAN: ", ip, https_port);
+    printf("  (%s)\n", i->ifa_name);
+  }
+  freeifaddrs(ifs);
+}
+
 /* ---- serve --------------------------------------------------------------------- */
 
 int main(int argc, char **argv) {
@@ -281,6 +300,7 @@ int main(int argc, char **argv) {
       printf(
           "  secure:  https://%s:%d/  (phones and other machines: trust the studio's CA first)\n",
           host, https_port);
+    if (!o.bind || strcmp(host, "localhost") == 0) print_lan_urls(o.port, https_port);
     if (o.ops_port)
       printf("  trust:   http://%s:%d/  (CA certificate, health, metrics)\n", host, o.ops_port);
     printf("  data:    %s\n", realpath(o.data, real_data) ? real_data : o.data);
