@@ -4,6 +4,7 @@
 #include "protocol/proto_msg.h"
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,8 @@ struct sto_project {
   sqlite3 *db;
   sqlite3_stmt *append;
   uint64_t last_seq;
+  uint64_t seq_at_begin; /* last_seq when the open group began */
+  bool in_group;
   char last_error[256];
 };
 
@@ -131,6 +134,32 @@ int sto_project_append(sto_project *sp, uint64_t seq, uint32_t origin, const voi
   if (rc != SQLITE_DONE) return io_fail(sp, STO_ERR_IO);
   sp->last_seq = seq;
   return STO_OK;
+}
+
+int sto_project_begin(sto_project *sp) {
+  if (sp->in_group) return STO_OK;
+  if (sqlite3_exec(sp->db, "BEGIN IMMEDIATE", 0, 0, 0) != SQLITE_OK) return io_fail(sp, STO_ERR_IO);
+  sp->in_group = true;
+  sp->seq_at_begin = sp->last_seq;
+  return STO_OK;
+}
+
+int sto_project_commit(sto_project *sp) {
+  if (!sp->in_group) return STO_OK;
+  if (sqlite3_exec(sp->db, "COMMIT", 0, 0, 0) != SQLITE_OK) {
+    int rc = io_fail(sp, STO_ERR_IO);
+    sto_project_rollback(sp);
+    return rc;
+  }
+  sp->in_group = false;
+  return STO_OK;
+}
+
+void sto_project_rollback(sto_project *sp) {
+  if (!sp->in_group) return;
+  if (!sqlite3_get_autocommit(sp->db)) sqlite3_exec(sp->db, "ROLLBACK", 0, 0, 0);
+  sp->in_group = false;
+  sp->last_seq = sp->seq_at_begin;
 }
 
 int sto_project_replay(sto_project *sp, uint64_t after, sto_replay_cb cb, void *ud) {

@@ -35,6 +35,16 @@ void sto_project_close(sto_project *sp); /* NULL ok */
  * Possible errors: STO_ERR_SEQ, STO_ERR_IO. */
 int sto_project_append(sto_project *sp, uint64_t seq, uint32_t origin, const void *txn, size_t len);
 
+/* Group commit: appends between sto_project_begin and sto_project_commit go
+ * into one SQLite transaction, made durable by the commit (one fsync for
+ * the whole group). Until the commit returns none of them may be
+ * acknowledged. If the commit fails, or sto_project_rollback is called,
+ * none of them is stored and last_seq returns to its value at begin.
+ * Possible errors: STO_ERR_IO. */
+int sto_project_begin(sto_project *sp);
+int sto_project_commit(sto_project *sp);
+void sto_project_rollback(sto_project *sp);
+
 /* Calls CB for every stored transaction with seq > AFTER, in order. CB's
  * data is borrowed for the call. A nonzero return from CB stops the replay
  * and is returned. Possible errors: STO_ERR_IO, or CB's code. */

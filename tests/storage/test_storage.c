@@ -104,3 +104,28 @@ Test(sto_project, newer_schema_is_refused) {
   cr_assert_eq(sto_project_open(path, STO_OPEN_EXISTING, &sp, err, sizeof err), STO_ERR_TOO_NEW);
   cr_assert(strstr(err, "newer Backline"), "%s", err);
 }
+
+Test(sto_project, group_commit_stores_all_or_nothing) {
+  char err[256];
+  sto_project *sp;
+  cr_assert_eq(sto_project_open(path, STO_OPEN_CREATE, &sp, err, sizeof err), 0, "%s", err);
+  uint8_t buf[256];
+  mdl_op op = op_create(MDL_ID_MAKE(2, 1));
+  mdl_txn t = {1, &op};
+  int n = proto_encode_txn(&t, buf, sizeof buf);
+  cr_assert_eq(sto_project_begin(sp), 0);
+  for (uint64_t s = 1; s <= 10; s++)
+    cr_assert_eq(sto_project_append(sp, s, 2, buf, (size_t) n), 0);
+  cr_assert_eq(sto_project_commit(sp), 0);
+  cr_assert_eq(sto_project_begin(sp), 0);
+  for (uint64_t s = 11; s <= 15; s++)
+    cr_assert_eq(sto_project_append(sp, s, 2, buf, (size_t) n), 0);
+  cr_assert_eq(sto_project_last_seq(sp), 15);
+  sto_project_rollback(sp);
+  cr_assert_eq(sto_project_last_seq(sp), 10);
+  cr_assert_eq(sto_project_append(sp, 11, 2, buf, (size_t) n), 0, "appends go on after a rollback");
+  sto_project_close(sp);
+  cr_assert_eq(sto_project_open(path, STO_OPEN_EXISTING, &sp, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(sto_project_last_seq(sp), 11);
+  sto_project_close(sp);
+}
