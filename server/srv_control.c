@@ -44,7 +44,22 @@ typedef struct project {
   uint64_t snap_seq;
   uint32_t next_client; /* next id space to hand out (persisted) */
   int64_t created;      /* unix time, for listing newest first */
+  bool in_group;        /* appends of this batch wait for one commit */
 } project;
+
+/* What an answer is about, so that a failed group commit can take it back:
+ * an ACK becomes a REJECT, a BROADCAST is dropped, a REST success becomes an
+ * error, and a WELCOME (whose catch-up may hold the lost transactions)
+ * becomes a close that makes the client reconnect. */
+enum { ROLE_NONE, ROLE_ACK, ROLE_BROADCAST, ROLE_HTTP_OPS, ROLE_WELCOME };
+
+typedef struct deferred {
+  srv_out *out;
+  project *p;   /* the project the answer depends on, or NULL */
+  uint64_t seq; /* the transaction it reports */
+  uint32_t local_id;
+  uint8_t role;
+} deferred;
 
 typedef struct client {
   uint64_t conn; /* 0 = free slot */
@@ -74,6 +89,11 @@ struct srv_control {
   proto_scratch *scratch;
   unsigned char *msg; /* encode buffer, PROTO_MAX_MSG */
   struct timespec last_meters;
+
+  /* Answers of the batch being handled: sent only after its group commit. */
+  deferred *deferred;
+  size_t n_deferred, cap_deferred;
+  deferred tag; /* applied to answers emitted now (out unused) */
 
   /* Figures for health/metrics, read from other threads. */
   time_t started;
@@ -106,11 +126,28 @@ srv_out *srv_out_new(srv_out_kind kind, uint64_t conn, const void *data, size_t 
   return o;
 }
 
+/* Queues an answer until the batch's group commit is durable. */
+static void emit(srv_control *c, srv_out *o) {
+  if (!o) return;
+  if (c->n_deferred == c->cap_deferred) {
+    size_t cap = c->cap_deferred ? c->cap_deferred * 2 : 256;
+    deferred *d = realloc(c->deferred, cap * sizeof *d);
+    if (!d) {
+      free(o); /* out of memory: the client resynchronises on reconnect */
+      return;
+    }
+    c->deferred = d, c->cap_deferred = cap;
+  }
+  deferred *d = &c->deferred[c->n_deferred++];
+  *d = c->tag;
+  d->out = o;
+}
+
 static void send_ws(srv_control *c, uint64_t conn, const void *data, size_t len, bool droppable) {
   srv_out *o = srv_out_new(SRV_OUT_WS, conn, data, len);
   if (!o) return;
   o->droppable = droppable;
-  c->sink.send(c->sink.ud, o);
+  emit(c, o);
 }
 
 /* Encodes M into c->msg; returns its length or 0 (logged: a bug). */
@@ -145,7 +182,7 @@ static void http_reply(srv_control *c, uint64_t conn, int status, char *json) {
   if (o) {
     o->status = json ? status : 500;
     o->content_type = "application/json";
-    c->sink.send(c->sink.ud, o);
+    emit(c, o);
   }
   free(json);
 }
@@ -245,6 +282,15 @@ static int commit(srv_control *c, project *p, const mdl_txn *txn, uint32_t origi
     snprintf(fail->reason, sizeof fail->reason, "the transaction is too large to store");
     return fail->code = PROTO_ERR_TOO_BIG;
   }
+  if (!p->in_group) {
+    rc = sto_project_begin(p->sto);
+    if (rc) {
+      snprintf(fail->reason, sizeof fail->reason, "the server could not save the edit (%s)",
+               sto_project_last_error(p->sto));
+      return fail->code = SRV_ERR_STORAGE;
+    }
+    p->in_group = true;
+  }
   rc = sto_project_append(p->sto, p->seq + 1, origin, c->msg, (size_t) n);
   if (rc) {
     fprintf(stderr, "backline: project %s: cannot save: %s\n", p->id,
@@ -257,9 +303,70 @@ static int commit(srv_control *c, project *p, const mdl_txn *txn, uint32_t origi
   memcpy(&p->model, &p->next, sizeof p->model);
   *seq = ++p->seq;
   atomic_fetch_add(&c->ops, 1);
-  if (p->seq - p->snap_seq >= SNAPSHOT_EVERY) p->snapshot = p->model, p->snap_seq = p->seq;
   if (p == c->playing) update_plan(c);
   return 0;
+}
+
+/* The group commit failed: the project returns to what is on disk, and
+ * every answer that reported one of the lost transactions is taken back. */
+static void fail_group(srv_control *c, project *p) {
+  char err[600], why[MDL_REASON_MAX];
+  fprintf(stderr, "backline: project %s: cannot save %llu edits: %s\n", p->id,
+          (unsigned long long) (p->seq - sto_project_last_seq(p->sto)),
+          sto_project_last_error(p->sto));
+  snprintf(why, sizeof why, "the server could not save the edit (%s); nothing changed",
+           sto_project_last_error(p->sto));
+  int rc = sto_project_load_model(p->sto, &p->model, &p->seq, err, sizeof err);
+  if (rc) fprintf(stderr, "backline: %s\n", err);
+  if (p->snap_seq > p->seq) p->snapshot = p->model, p->snap_seq = p->seq;
+  sto_project_set_meta_int(p->sto, "next_client", p->next_client);
+  if (p == c->playing) update_plan(c);
+  for (size_t i = 0; i < c->n_deferred; i++) {
+    deferred *d = &c->deferred[i];
+    if (d->p != p || d->role == ROLE_NONE || (d->role != ROLE_WELCOME && d->seq <= p->seq))
+      continue;
+    uint64_t conn = d->out->conn;
+    free(d->out);
+    d->out = NULL;
+    if (d->role == ROLE_ACK) {
+      proto_msg m = {.type = PROTO_REJECT};
+      m.u.reject = (proto_reject){d->local_id, SRV_ERR_STORAGE, why, (uint32_t) strlen(why)};
+      size_t n = encode(c, &m);
+      d->out = n ? srv_out_new(SRV_OUT_WS, conn, c->msg, n) : NULL;
+      atomic_fetch_add(&c->rejects, 1);
+    } else if (d->role == ROLE_HTTP_OPS) {
+      char *body = json_error(SRV_ERR_STORAGE, "%s", why);
+      d->out = body ? srv_out_new(SRV_OUT_HTTP, conn, body, strlen(body)) : NULL;
+      if (d->out) d->out->status = 507, d->out->content_type = "application/json";
+      free(body);
+    } else if (d->role == ROLE_WELCOME) {
+      static const char bye[] = "the server could not save; reconnect";
+      bool first = true;
+      for (size_t k = 0; k < i; k++)
+        if (c->deferred[k].out && c->deferred[k].out->conn == conn &&
+            c->deferred[k].role == ROLE_WELCOME)
+          first = false;
+      if (first && (d->out = srv_out_new(SRV_OUT_CLOSE, conn, bye, sizeof bye - 1)))
+        d->out->status = 1011;
+    }
+  }
+}
+
+/* Ends the batch: commits every open group, then sends its answers in order. */
+static void finish_batch(srv_control *c) {
+  for (size_t i = 0; i < c->n_projects; i++) {
+    project *p = c->projects[i];
+    if (!p->in_group) continue;
+    p->in_group = false;
+    if (sto_project_commit(p->sto)) {
+      fail_group(c, p);
+      continue;
+    }
+    if (p->seq - p->snap_seq >= SNAPSHOT_EVERY) p->snapshot = p->model, p->snap_seq = p->seq;
+  }
+  for (size_t i = 0; i < c->n_deferred; i++)
+    if (c->deferred[i].out) c->sink.send(c->sink.ud, c->deferred[i].out);
+  c->n_deferred = 0;
 }
 
 /* Sends the accepted transaction to every client of P but ORIGIN_CONN. */
@@ -309,6 +416,11 @@ static int create_project(srv_control *c, const char *name, project **out, char 
   mdl_fail fail;
   uint64_t seq;
   rc = commit(c, p, &txn, 0, &fail, &seq);
+  if (!rc && (p->in_group = false, sto_project_commit(p->sto))) {
+    rc = SRV_ERR_STORAGE;
+    snprintf(fail.reason, sizeof fail.reason, "cannot save the new project: %s",
+             sto_project_last_error(p->sto));
+  }
   if (rc) {
     snprintf(err, err_len, "%s", fail.reason);
     char path[700];
@@ -355,6 +467,7 @@ static int create_default_project(srv_control *c, char *err, size_t err_len) {
   uint64_t seq;
   rc = commit(c, p, &txn, SERVER_ORIGIN, &fail, &seq);
   if (rc) snprintf(err, err_len, "default project: %s", fail.reason);
+  finish_batch(c);
   return rc;
 }
 
@@ -497,7 +610,7 @@ static int send_catchup(void *ud, uint64_t seq, uint32_t origin, const void *dat
     buf[9 + i] = (unsigned char) (origin >> (8 * i));
   memcpy(o->buf + SRV_OUT_PRE, buf, 13);
   memcpy(o->buf + SRV_OUT_PRE + 13, data, len);
-  k->c->sink.send(k->c->sink.ud, o);
+  emit(k->c, o);
   return 0;
 }
 
@@ -533,9 +646,11 @@ static void on_hello(srv_control *c, client *cl, const proto_hello *h) {
 
   proto_msg m = {.type = PROTO_WELCOME};
   m.u.welcome = (proto_welcome){PROTO_VERSION, id, p->snap_seq, &p->snapshot};
+  c->tag = (deferred){.role = ROLE_WELCOME, .p = p};
   send_msg(c, cl->conn, &m);
   catchup_ctx k = {c, cl->conn};
   if (p->seq > p->snap_seq) sto_project_replay(p->sto, p->snap_seq, send_catchup, &k);
+  c->tag = (deferred){0};
   for (size_t i = 0; i < MAX_CLIENTS; i++) {
     client *o = &c->clients[i];
     if (o->conn && o->proj == p && o != cl) presence_to(c, cl->conn, o, true);
@@ -583,8 +698,12 @@ static void on_ws_message(srv_control *c, srv_in *in) {
       }
       proto_msg ack = {.type = PROTO_ACK};
       ack.u.ack = (proto_ack){m.u.submit.local_id, seq};
+      c->tag =
+          (deferred){.role = ROLE_ACK, .p = cl->proj, .seq = seq, .local_id = m.u.submit.local_id};
       send_msg(c, in->conn, &ack);
+      c->tag.role = ROLE_BROADCAST;
       broadcast(c, cl->proj, in->conn, cl->client_id, seq, &m.u.submit.txn);
+      c->tag = (deferred){0};
       break;
     }
     case PROTO_TRANSPORT:
@@ -632,7 +751,7 @@ static char *project_list_json(srv_control *c) {
   return s;
 }
 
-static char *rest_ops(srv_control *c, project *p, srv_in *in, int *status) {
+static char *rest_ops(srv_control *c, project *p, srv_in *in, int *status, uint64_t *seq_out) {
   char err[300];
   void *tree = NULL;
   mdl_txn txn;
@@ -655,7 +774,10 @@ static char *rest_ops(srv_control *c, project *p, srv_in *in, int *status) {
     *status = status_for(rc);
     out = json_error(rc, "%s", fail.reason);
   } else {
+    *seq_out = seq;
+    c->tag = (deferred){.role = ROLE_BROADCAST, .p = p, .seq = seq};
     broadcast(c, p, 0, origin, seq, &txn);
+    c->tag = (deferred){0};
     cJSON *o = cJSON_CreateObject(), *ids = cJSON_AddArrayToObject(o, "ids");
     cJSON_AddNumberToObject(o, "seq", (double) seq);
     for (uint32_t i = 0; i < txn.n_ops; i++) {
@@ -735,7 +857,9 @@ static void on_http(srv_control *c, srv_in *in) {
       out = cJSON_PrintUnformatted(o);
       cJSON_Delete(o);
     } else if (strcmp(rest, "/ops") == 0 && post) {
-      out = rest_ops(c, p, in, &status);
+      uint64_t seq = 0;
+      out = rest_ops(c, p, in, &status, &seq);
+      if (seq) c->tag = (deferred){.role = ROLE_HTTP_OPS, .p = p, .seq = seq};
     } else if (strcmp(rest, "/transport") == 0 && post) {
       cJSON *body = cJSON_ParseWithLength((const char *) in->data, in->len);
       const char *cmd = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "command"));
@@ -757,6 +881,7 @@ static void on_http(srv_control *c, srv_in *in) {
       status = 404, out = json_error(SRV_ERR_NO_ROUTE, "no route %s", path);
     }
     http_reply(c, in->conn, status, out);
+    c->tag = (deferred){0};
     return;
   }
   http_reply(c, in->conn, 404, json_error(SRV_ERR_NO_ROUTE, "no route %s", path));
@@ -771,7 +896,7 @@ static void handle(srv_control *c, srv_in *in) {
       cl = find_client(c, 0);
       if (!cl) {
         srv_out *o = srv_out_new(SRV_OUT_CLOSE, in->conn, "too many clients", 16);
-        if (o) o->status = 1013, c->sink.send(c->sink.ud, o);
+        if (o) o->status = 1013, emit(c, o);
         break;
       }
       memset(cl, 0, sizeof *cl);
@@ -817,6 +942,7 @@ static void *control_main(void *arg) {
       batch = next;
     }
     relay_meters(c);
+    finish_batch(c);
     pthread_mutex_lock(&c->lock);
   }
   pthread_mutex_unlock(&c->lock);
@@ -892,6 +1018,9 @@ void srv_control_destroy(srv_control *c) {
     project_free(c->projects[i]);
   pthread_mutex_destroy(&c->lock);
   pthread_cond_destroy(&c->wake);
+  for (size_t i = 0; i < c->n_deferred; i++)
+    free(c->deferred[i].out);
+  free(c->deferred);
   free(c->scratch);
   free(c->msg);
   free(c);

@@ -238,6 +238,7 @@ int main(int argc, char **argv) {
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, NULL);
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN); /* a file size limit is an error to report, not a reason to die */
   setvbuf(stdout, NULL, _IOLBF, 0);
 
   char err[600], audio_msg[256] = "";

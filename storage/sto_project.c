@@ -17,6 +17,7 @@ struct sto_project {
   uint64_t last_seq;
   uint64_t seq_at_begin; /* last_seq when the open group began */
   bool in_group;
+  bool group_lost; /* SQLite rolled the open group back itself (e.g. disk full) */
   char last_error[256];
 };
 
@@ -119,6 +120,7 @@ void sto_project_close(sto_project *sp) {
 
 int sto_project_append(sto_project *sp, uint64_t seq, uint32_t origin, const void *txn,
                        size_t len) {
+  if (sp->group_lost) return STO_ERR_IO; /* the group is gone: the commit will say so */
   if (seq != sp->last_seq + 1) {
     snprintf(sp->last_error, sizeof sp->last_error, "append of seq %llu after %llu",
              (unsigned long long) seq, (unsigned long long) sp->last_seq);
@@ -131,7 +133,12 @@ int sto_project_append(sto_project *sp, uint64_t seq, uint32_t origin, const voi
   int rc = sqlite3_step(sp->append);
   sqlite3_clear_bindings(sp->append);
   sqlite3_reset(sp->append);
-  if (rc != SQLITE_DONE) return io_fail(sp, STO_ERR_IO);
+  if (rc != SQLITE_DONE) {
+    /* On some errors (SQLITE_FULL, SQLITE_IOERR) SQLite rolls back the whole
+     * transaction: the group's earlier appends are gone too. */
+    if (sp->in_group && sqlite3_get_autocommit(sp->db)) sp->group_lost = true;
+    return io_fail(sp, STO_ERR_IO);
+  }
   sp->last_seq = seq;
   return STO_OK;
 }
@@ -146,7 +153,7 @@ int sto_project_begin(sto_project *sp) {
 
 int sto_project_commit(sto_project *sp) {
   if (!sp->in_group) return STO_OK;
-  if (sqlite3_exec(sp->db, "COMMIT", 0, 0, 0) != SQLITE_OK) {
+  if (sp->group_lost || sqlite3_exec(sp->db, "COMMIT", 0, 0, 0) != SQLITE_OK) {
     int rc = io_fail(sp, STO_ERR_IO);
     sto_project_rollback(sp);
     return rc;
@@ -159,6 +166,7 @@ void sto_project_rollback(sto_project *sp) {
   if (!sp->in_group) return;
   if (!sqlite3_get_autocommit(sp->db)) sqlite3_exec(sp->db, "ROLLBACK", 0, 0, 0);
   sp->in_group = false;
+  sp->group_lost = false;
   sp->last_seq = sp->seq_at_begin;
 }
 
