@@ -26,12 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_PROJECTS    256
-#define MAX_CLIENTS     1024
-#define SNAPSHOT_EVERY  256 /* ops between welcome snapshots */
-#define METER_PERIOD_MS 50  /* meters to clients at 20 Hz */
-#define SERVER_ORIGIN   1   /* id space of objects the server makes itself */
-#define FIRST_CLIENT    2
+#define MAX_PROJECTS         256
+#define MAX_CLIENTS          1024
+#define SNAPSHOT_EVERY       256   /* ops between welcome snapshots (in memory) */
+#define STORE_SNAPSHOT_EVERY 1000  /* ops between snapshots stored in the project file */
+#define KEEP_OPS             10000 /* ops kept in the file behind the newest snapshot */
+#define METER_PERIOD_MS      50    /* meters to clients at 20 Hz */
+#define SERVER_ORIGIN        1     /* id space of objects the server makes itself */
+#define FIRST_CLIENT         2
 
 typedef struct project {
   char id[PROTO_PROJECT_ID_MAX + 1];
@@ -45,6 +47,7 @@ typedef struct project {
   uint32_t next_client; /* next id space to hand out (persisted) */
   int64_t created;      /* unix time, for listing newest first */
   bool in_group;        /* appends of this batch wait for one commit */
+  uint64_t stored_snap; /* seq of the newest snapshot in the file (or at open) */
 } project;
 
 /* What an answer is about, so that a failed group commit can take it back:
@@ -255,6 +258,7 @@ static int project_open(srv_control *c, const char *id, bool create, project **o
   }
   p->snapshot = p->model;
   p->snap_seq = p->seq;
+  p->stored_snap = p->seq;
   p->next_client = (uint32_t) sto_project_meta_int(p->sto, "next_client", FIRST_CLIENT);
   p->created = sto_project_meta_int(p->sto, "created", 0);
   *out = p;
@@ -352,6 +356,23 @@ static void fail_group(srv_control *c, project *p) {
   }
 }
 
+/* Stores the model as a snapshot, so that opening the project replays at
+ * most STORE_SNAPSHOT_EVERY ops, and lets the log behind it go. A failure
+ * costs only speed: it is logged, and the log still holds everything. */
+static void store_snapshot(srv_control *c, project *p) {
+  int n = proto_encode_project(&p->model, c->msg, PROTO_MAX_MSG);
+  if (n < 0 || sto_project_put_snapshot(p->sto, p->seq, MDL_SCHEMA_VERSION, c->msg, (size_t) n)) {
+    fprintf(stderr, "backline: project %s: cannot store a snapshot: %s\n", p->id,
+            sto_project_last_error(p->sto));
+    return;
+  }
+  p->stored_snap = p->seq;
+  /* Keep enough history for catch-up after the welcome snapshot (and more). */
+  if (p->seq > KEEP_OPS && sto_project_compact(p->sto, p->seq - KEEP_OPS))
+    fprintf(stderr, "backline: project %s: cannot compact its log: %s\n", p->id,
+            sto_project_last_error(p->sto));
+}
+
 /* Ends the batch: commits every open group, then sends its answers in order. */
 static void finish_batch(srv_control *c) {
   for (size_t i = 0; i < c->n_projects; i++) {
@@ -363,6 +384,7 @@ static void finish_batch(srv_control *c) {
       continue;
     }
     if (p->seq - p->snap_seq >= SNAPSHOT_EVERY) p->snapshot = p->model, p->snap_seq = p->seq;
+    if (p->seq - p->stored_snap >= STORE_SNAPSHOT_EVERY) store_snapshot(c, p);
   }
   for (size_t i = 0; i < c->n_deferred; i++)
     if (c->deferred[i].out) c->sink.send(c->sink.ud, c->deferred[i].out);
@@ -497,8 +519,13 @@ static int load_projects(srv_control *c, char *err, size_t err_len) {
     char id[PROTO_PROJECT_ID_MAX + 1];
     snprintf(id, sizeof id, "%.*s", (int) (n - 9), e->d_name);
     project *p;
-    rc = project_open(c, id, false, &p, err, err_len);
-    if (!rc) c->projects[c->n_projects++] = p;
+    char why[600];
+    /* One bad file must not keep the studio from starting: say which file
+     * and why, leave it untouched for the operator, and go on. */
+    if (project_open(c, id, false, &p, why, sizeof why) == 0)
+      c->projects[c->n_projects++] = p;
+    else
+      fprintf(stderr, "backline: skipping project %s: %s\n", id, why);
   }
   closedir(d);
   qsort(c->projects, c->n_projects, sizeof c->projects[0], newest_first);
@@ -513,9 +540,19 @@ void srv_plan_describe(const mdl_project *m, uint32_t sample_rate, eng_track_des
                        eng_plan_desc *out) {
   for (uint32_t i = 0; i < m->n_tracks; i++) {
     const mdl_track *t = &m->tracks[i];
-    tracks[i] = (eng_track_desc){t->id, (float) t->gain, (float) t->pan, t->mute, t->solo};
+    tracks[i] = (eng_track_desc){.track_id = t->id,
+                                 .gain = (float) t->gain,
+                                 .pan = (float) t->pan,
+                                 .mute = t->mute,
+                                 .solo = t->solo};
   }
-  *out = (eng_plan_desc){sample_rate, m->tempo, m->ts_num, 1.0f, m->metronome, m->n_tracks, tracks};
+  *out = (eng_plan_desc){.sample_rate = sample_rate,
+                         .tempo_bpm = m->tempo,
+                         .beats_per_bar = m->ts_num,
+                         .master_gain = 1.0f,
+                         .metronome = m->metronome,
+                         .n_tracks = m->n_tracks,
+                         .tracks = tracks};
 }
 
 static void update_plan(srv_control *c) {

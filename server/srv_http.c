@@ -308,7 +308,11 @@ static int write_next(conn *c) {
     lws_close_reason(c->wsi, (enum lws_close_status) o->status, o->buf + SRV_OUT_PRE, o->len);
     rc = -1;
   } else if (o->kind == SRV_OUT_HTTP) {
+    /* Completing the transaction drops the protocol, which frees C: do not
+     * touch it afterwards. */
     rc = write_response(c->wsi, o->status, o->content_type, o->buf + SRV_OUT_PRE, o->len);
+    free(o);
+    return rc;
   }
   free(o);
   if (!rc && c->head) lws_callback_on_writable(c->wsi);
@@ -347,6 +351,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
       return c ? write_next(c) : 0;
     case LWS_CALLBACK_HTTP_FILE_COMPLETION:
       return lws_http_transaction_completed(wsi) ? -1 : 0;
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL: /* end of a transaction: lws frees our slot pointer */
     case LWS_CALLBACK_CLOSED_HTTP:
       if (c) remove_conn(h, c), *pc = NULL;
       return 0;

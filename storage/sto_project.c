@@ -35,10 +35,46 @@ static int io_fail(sto_project *sp, int code) {
   return code;
 }
 
-static const char schema[] =
+/* Version 1, as the first Backline wrote it. A new file starts here and is
+ * brought up to date by the same migrations as an old one, so both end up
+ * identical. */
+static const char schema_v1[] =
     "CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value ANY) STRICT, WITHOUT ROWID;"
     "CREATE TABLE IF NOT EXISTS ops(seq INTEGER PRIMARY KEY, origin INTEGER NOT NULL,"
     " txn BLOB NOT NULL) STRICT;";
+
+/* migrations[i] takes a file from version i + 1 to i + 2. Append only; a
+ * released step is never edited. STO_SCHEMA_VERSION must equal the number
+ * of steps + 1. */
+static const char *const migrations[] = {
+    /* 1 -> 2: snapshots of the model, so that opening does not replay the
+     * whole log. */
+    "CREATE TABLE snapshots(seq INTEGER PRIMARY KEY, schema INTEGER NOT NULL,"
+    " state BLOB NOT NULL) STRICT;",
+};
+_Static_assert(sizeof migrations / sizeof migrations[0] == STO_SCHEMA_VERSION - 1,
+               "one migration per schema version");
+
+/* Upgrades an open file from FROM to STO_SCHEMA_VERSION in one transaction. */
+static int migrate(sto_project *sp, int64_t from) {
+  if (sqlite3_exec(sp->db, "BEGIN IMMEDIATE", 0, 0, 0) != SQLITE_OK) return SQLITE_ERROR;
+  int rc = SQLITE_OK;
+  for (int64_t v = from; rc == SQLITE_OK && v < STO_SCHEMA_VERSION; v++)
+    rc = sqlite3_exec(sp->db, migrations[v - 1], 0, 0, 0);
+  if (rc == SQLITE_OK) {
+    char sql[96];
+    snprintf(sql, sizeof sql, "UPDATE meta SET value = %d WHERE key = 'schema_version'",
+             STO_SCHEMA_VERSION);
+    rc = sqlite3_exec(sp->db, sql, 0, 0, 0);
+  }
+  if (rc == SQLITE_OK) rc = sqlite3_exec(sp->db, "COMMIT", 0, 0, 0);
+  if (rc != SQLITE_OK) {
+    snprintf(sp->last_error, sizeof sp->last_error, "upgrade from schema %lld: %s",
+             (long long) from, sqlite3_errmsg(sp->db));
+    sqlite3_exec(sp->db, "ROLLBACK", 0, 0, 0);
+  }
+  return rc;
+}
 
 int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, char *err,
                      size_t err_len) {
@@ -72,13 +108,9 @@ int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, ch
     if (mode != STO_OPEN_CREATE) {
       code = STO_ERR_NOT_PROJECT, rc = SQLITE_ERROR;
     } else {
-      rc = sqlite3_exec(sp->db, schema, 0, 0, 0);
-      if (rc == SQLITE_OK) {
-        char sql[96];
-        snprintf(sql, sizeof sql, "INSERT INTO meta VALUES('schema_version', %d)",
-                 STO_SCHEMA_VERSION);
-        rc = sqlite3_exec(sp->db, sql, 0, 0, 0);
-      }
+      rc = sqlite3_exec(sp->db, schema_v1, 0, 0, 0);
+      if (rc == SQLITE_OK)
+        rc = sqlite3_exec(sp->db, "INSERT INTO meta VALUES('schema_version', 1)", 0, 0, 0);
     }
   }
   if (rc == SQLITE_OK) {
@@ -87,6 +119,8 @@ int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, ch
       code = STO_ERR_NOT_PROJECT, rc = SQLITE_ERROR;
     else if (version > STO_SCHEMA_VERSION)
       code = STO_ERR_TOO_NEW, rc = SQLITE_ERROR;
+    else if (version < STO_SCHEMA_VERSION && migrate(sp, version) != SQLITE_OK)
+      code = STO_ERR_IO, rc = SQLITE_ERROR;
   }
   if (rc == SQLITE_OK)
     rc = sqlite3_prepare_v2(sp->db, "INSERT INTO ops(seq, origin, txn) VALUES(?1, ?2, ?3)", -1,
@@ -102,6 +136,8 @@ int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, ch
       snprintf(err, err_len,
                "%s was saved by a newer Backline (schema %lld; this one reads up to %d)", path,
                (long long) sto_project_meta_int(sp, "schema_version", 0), STO_SCHEMA_VERSION);
+    else if (sp->last_error[0])
+      snprintf(err, err_len, "%s: %s", path, sp->last_error);
     else
       snprintf(err, err_len, "%s: %s", path, sp->db ? sqlite3_errmsg(sp->db) : "cannot open");
     sto_project_close(sp);
@@ -238,6 +274,61 @@ static int load_one(void *ud, uint64_t seq, uint32_t origin, const void *data, s
   return 0;
 }
 
+int sto_project_put_snapshot(sto_project *sp, uint64_t seq, int schema, const void *state,
+                             size_t len) {
+  sqlite3_stmt *st;
+  if (seq > sp->last_seq ||
+      sqlite3_prepare_v2(sp->db,
+                         "INSERT OR REPLACE INTO snapshots(seq, schema, state) VALUES(?1, ?2, ?3)",
+                         -1, &st, NULL) != SQLITE_OK)
+    return seq > sp->last_seq ? STO_ERR_SEQ : io_fail(sp, STO_ERR_IO);
+  sqlite3_bind_int64(st, 1, (sqlite3_int64) seq);
+  sqlite3_bind_int(st, 2, schema);
+  sqlite3_bind_blob(st, 3, state, (int) len, SQLITE_STATIC);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? STO_OK : io_fail(sp, STO_ERR_IO);
+}
+
+int sto_project_compact(sto_project *sp, uint64_t before) {
+  /* Only history that a stored snapshot covers may go. */
+  sqlite3_stmt *st;
+  uint64_t covered = 0;
+  if (sqlite3_prepare_v2(sp->db, "SELECT max(seq) FROM snapshots", -1, &st, NULL) != SQLITE_OK)
+    return io_fail(sp, STO_ERR_IO);
+  if (sqlite3_step(st) == SQLITE_ROW) covered = (uint64_t) sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  if (before > covered + 1) before = covered + 1;
+  char sql[160];
+  snprintf(sql, sizeof sql,
+           "DELETE FROM ops WHERE seq < %llu; DELETE FROM snapshots WHERE seq < "
+           "(SELECT max(seq) FROM snapshots WHERE seq < %llu);",
+           (unsigned long long) before, (unsigned long long) before);
+  return sqlite3_exec(sp->db, sql, 0, 0, 0) == SQLITE_OK ? STO_OK : io_fail(sp, STO_ERR_IO);
+}
+
+/* Starts L from the newest usable snapshot; returns its seq (0 = none). */
+static uint64_t from_snapshot(sto_project *sp, load_ctx *l) {
+  sqlite3_stmt *st;
+  uint64_t seq = 0;
+  if (sqlite3_prepare_v2(sp->db,
+                         "SELECT seq, state FROM snapshots WHERE schema = ?1 AND seq <= ?2"
+                         " ORDER BY seq DESC",
+                         -1, &st, NULL) != SQLITE_OK)
+    return 0;
+  sqlite3_bind_int(st, 1, MDL_SCHEMA_VERSION);
+  sqlite3_bind_int64(st, 2, (sqlite3_int64) sp->last_seq);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    if (proto_decode_project(sqlite3_column_blob(st, 1), (size_t) sqlite3_column_bytes(st, 1),
+                             l->model) == 0) {
+      seq = (uint64_t) sqlite3_column_int64(st, 0);
+      break;
+    }
+  }
+  sqlite3_finalize(st);
+  return seq;
+}
+
 int sto_project_load_model(sto_project *sp, mdl_project *model, uint64_t *seq, char *err,
                            size_t err_len) {
   load_ctx *l = calloc(1, sizeof *l);
@@ -245,7 +336,14 @@ int sto_project_load_model(sto_project *sp, mdl_project *model, uint64_t *seq, c
   mdl_project_init(model, NULL);
   if (!l) return snprintf(err, err_len, "out of memory"), STO_ERR_NOMEM;
   l->model = model;
-  int rc = sto_project_replay(sp, 0, load_one, l);
+  l->seq = from_snapshot(sp, l);
+  int rc = sto_project_replay(sp, l->seq, load_one, l);
+  if (rc && l->seq) {
+    /* A snapshot that does not fit its log: replay the whole log instead. */
+    mdl_project_init(model, NULL);
+    l->seq = 0;
+    rc = sto_project_replay(sp, 0, load_one, l);
+  }
   if (rc == STO_ERR_IO)
     snprintf(err, err_len, "%s: %s", sp->path, sp->last_error);
   else if (rc)

@@ -2,6 +2,7 @@
  *
  *   meta(key TEXT PRIMARY KEY, value)      schema version, project id, counters
  *   ops(seq INTEGER PRIMARY KEY, origin INTEGER, txn BLOB)
+ *   snapshots(seq INTEGER PRIMARY KEY, schema INTEGER, state BLOB)   (since schema 2)
  *
  * A transaction is stored in its wire encoding (proto_encode_txn) under its
  * sequence number, and sto_project_append returns only once it is durable
@@ -16,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STO_SCHEMA_VERSION 1
+#define STO_SCHEMA_VERSION 2 /* see the migrations in sto_project.c */
 
 typedef struct sto_project sto_project;
 
@@ -58,8 +59,22 @@ uint64_t sto_project_last_seq(const sto_project *sp);
 int64_t sto_project_meta_int(sto_project *sp, const char *key, int64_t def);
 int sto_project_set_meta_int(sto_project *sp, const char *key, int64_t value);
 
-/* Replays the whole log into *model (initialised here) and sets *seq to
- * the last sequence number. A log that does not replay is refused with a
+/* Stores STATE (a proto_encode_project encoding of the model after SEQ, in
+ * model schema SCHEMA) so that loading starts there instead of at the
+ * beginning. Durable on return. Possible errors: STO_ERR_SEQ (SEQ is past
+ * the log), STO_ERR_IO. */
+int sto_project_put_snapshot(sto_project *sp, uint64_t seq, int schema, const void *state,
+                             size_t len);
+
+/* Deletes the log before BEFORE (never past the newest snapshot, which
+ * keeps the state those ops made) and the snapshots it makes useless.
+ * Possible errors: STO_ERR_IO. */
+int sto_project_compact(sto_project *sp, uint64_t before);
+
+/* Rebuilds the model into *model (initialised here): from the newest
+ * snapshot of the current model schema, then the log after it (the whole
+ * log if there is no usable snapshot), and sets *seq to the last sequence
+ * number. A log that does not replay is refused with a
  * sentence naming the file and the first bad sequence number. Allocates
  * (temporarily). Possible errors: STO_ERR_IO, STO_ERR_NOT_PROJECT, STO_ERR_NOMEM. */
 struct mdl_project;

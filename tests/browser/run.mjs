@@ -50,7 +50,7 @@ const DATA = fs.mkdtempSync(path.join(os.tmpdir(), 'backline-browser-'));
 async function startServer() {
   check(fs.existsSync(BIN), `no server binary at ${BIN} (build first, or set BACKLINE_BIN)`);
   const proc = spawn(BIN, ['--data', DATA, '--port', String(PORT), '--https-port', String(HTTPS_PORT),
-    '--ops-port', '0', '--headless'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--ops-port', '0', '--headless', '--wasm', path.join(BUILD, 'wasm')], { stdio: ['ignore', 'pipe', 'pipe'] });
   server = proc;
   proc.stdout.on('data', (d) => { serverLog += d; });
   proc.stderr.on('data', (d) => { serverLog += d; });
@@ -370,6 +370,11 @@ try {
 } finally {
   if (browser) await browser.close().catch(() => {});
   await stopServer();
+  // A sanitizer build of the server reports memory errors and leaks here.
+  if (/ERROR: (Address|Leak)Sanitizer|runtime error:/.test(serverLog)) {
+    failed++;
+    console.log('FAIL  the server reported a sanitizer error');
+  }
   if (failed && serverLog) console.log(`--- server log (last 2000 bytes) ---\n${serverLog.slice(-2000)}`);
   fs.rmSync(DATA, { recursive: true, force: true });
 }
