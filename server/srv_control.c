@@ -373,19 +373,22 @@ static void store_snapshot(srv_control *c, project *p) {
             sto_project_last_error(p->sto));
 }
 
+/* Commits P's open group now (before its file is copied or moved). */
+static void commit_now(srv_control *c, project *p) {
+  if (!p->in_group) return;
+  p->in_group = false;
+  if (sto_project_commit(p->sto)) {
+    fail_group(c, p);
+    return;
+  }
+  if (p->seq - p->snap_seq >= SNAPSHOT_EVERY) p->snapshot = p->model, p->snap_seq = p->seq;
+  if (p->seq - p->stored_snap >= STORE_SNAPSHOT_EVERY) store_snapshot(c, p);
+}
+
 /* Ends the batch: commits every open group, then sends its answers in order. */
 static void finish_batch(srv_control *c) {
-  for (size_t i = 0; i < c->n_projects; i++) {
-    project *p = c->projects[i];
-    if (!p->in_group) continue;
-    p->in_group = false;
-    if (sto_project_commit(p->sto)) {
-      fail_group(c, p);
-      continue;
-    }
-    if (p->seq - p->snap_seq >= SNAPSHOT_EVERY) p->snapshot = p->model, p->snap_seq = p->seq;
-    if (p->seq - p->stored_snap >= STORE_SNAPSHOT_EVERY) store_snapshot(c, p);
-  }
+  for (size_t i = 0; i < c->n_projects; i++)
+    commit_now(c, c->projects[i]);
   for (size_t i = 0; i < c->n_deferred; i++)
     if (c->deferred[i].out) c->sink.send(c->sink.ud, c->deferred[i].out);
   c->n_deferred = 0;
@@ -407,8 +410,9 @@ static void broadcast(srv_control *c, project *p, uint64_t origin_conn, uint32_t
   }
 }
 
-static int create_project(srv_control *c, const char *name, project **out, char *err,
-                          size_t err_len) {
+/* Makes a new project called NAME: empty, or a copy of SOURCE's file. */
+static int create_project(srv_control *c, const char *name, project *source, project **out,
+                          char *err, size_t err_len) {
   char id[16];
   static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
   unsigned char rnd[10];
@@ -424,9 +428,19 @@ static int create_project(srv_control *c, const char *name, project **out, char 
     id[sizeof rnd] = 0;
   } while (find_project(c, id, strlen(id)));
   project *p;
-  int rc = project_open(c, id, true, &p, err, err_len);
-  if (rc) return rc;
-  sto_project_set_meta_int(p->sto, "next_client", FIRST_CLIENT);
+  int rc;
+  if (source) {
+    char copy[700];
+    snprintf(copy, sizeof copy, "%s/projects/%s.backline", c->data_dir, id);
+    commit_now(c, source);
+    rc = sto_project_copy(source->sto, copy, err, err_len);
+    if (!rc) rc = project_open(c, id, false, &p, err, err_len);
+    if (rc) return unlink(copy), rc;
+  } else {
+    rc = project_open(c, id, true, &p, err, err_len);
+    if (rc) return rc;
+    sto_project_set_meta_int(p->sto, "next_client", FIRST_CLIENT);
+  }
   p->created = (int64_t) time(NULL);
   sto_project_set_meta_int(p->sto, "created", p->created);
   /* The name is the first op of the log, so a replay restores it. */
@@ -463,7 +477,7 @@ static int create_project(srv_control *c, const char *name, project **out, char 
 /* The first start: a project with three tracks, so play makes music. */
 static int create_default_project(srv_control *c, char *err, size_t err_len) {
   project *p;
-  int rc = create_project(c, "First session", &p, err, err_len);
+  int rc = create_project(c, "First session", NULL, &p, err, err_len);
   if (rc) return rc;
   static const char *names[] = {"Drums", "Bass", "Keys"};
   static const double gains[] = {0.8, 0.7, 0.5};
@@ -831,6 +845,144 @@ static char *rest_ops(srv_control *c, project *p, srv_in *in, int *status, uint6
   return out;
 }
 
+/* ---- Project lifecycle: duplicate, trash, restore, delete -------------------- */
+
+static char *id_json(const char *key, const char *value) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, key, value);
+  char *s = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return s;
+}
+
+static void file_paths(srv_control *c, const char *folder, const char *id, char path[700]) {
+  snprintf(path, 700, "%s/%s/%s.backline", c->data_dir, folder, id);
+}
+
+/* Moves P to DATA/trash: its clients are closed, the engine lets go of it,
+ * and the file keeps everything, so it can be restored. */
+static int trash_project(srv_control *c, project *p, char *err, size_t err_len) {
+  char from[700], to[700], dir[600];
+  snprintf(dir, sizeof dir, "%s/trash", c->data_dir);
+  if (mkdir(dir, 0755) && errno != EEXIST)
+    return srv_set_err(err, err_len, "cannot create %s: %s", dir, strerror(errno)), SRV_ERR_STORAGE;
+  commit_now(c, p);
+  sto_project_set_meta_int(p->sto, "trashed", (int64_t) time(NULL));
+  file_paths(c, "projects", p->id, from);
+  file_paths(c, "trash", p->id, to);
+  for (size_t i = 0; i < MAX_CLIENTS; i++) {
+    client *cl = &c->clients[i];
+    if (!cl->conn || cl->proj != p) continue;
+    static const char why[] = "the project was moved to the trash";
+    srv_out *o = srv_out_new(SRV_OUT_CLOSE, cl->conn, why, sizeof why - 1);
+    if (o) o->status = 1001, emit(c, o);
+    cl->proj = NULL; /* no more traffic for it; the close frees the slot */
+  }
+  if (c->playing == p) {
+    if (c->engine) eng_engine_set_playing(c->engine, false);
+    c->playing = NULL;
+  }
+  size_t k = 0;
+  while (c->projects[k] != p)
+    k++;
+  memmove(&c->projects[k], &c->projects[k + 1], (c->n_projects - k - 1) * sizeof c->projects[0]);
+  c->n_projects--;
+  atomic_store(&c->n_projects_pub, c->n_projects);
+  for (size_t i = 0; i < c->n_deferred; i++) /* committed above: nothing to take back */
+    if (c->deferred[i].p == p) c->deferred[i].p = NULL;
+  sto_project_close(p->sto); /* checkpoints the WAL into the file */
+  p->sto = NULL;
+  project_free(p);
+  if (rename(from, to) != 0)
+    return srv_set_err(err, err_len, "cannot move %s to the trash: %s", from, strerror(errno)),
+           SRV_ERR_STORAGE;
+  if (!c->playing && c->n_projects) c->playing = c->projects[0], update_plan(c);
+  return 0;
+}
+
+static char *trash_list_json(srv_control *c) {
+  char dir[600];
+  snprintf(dir, sizeof dir, "%s/trash", c->data_dir);
+  cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "trash");
+  DIR *d = opendir(dir);
+  struct dirent *e;
+  mdl_project *m = malloc(sizeof *m);
+  while (d && m && (e = readdir(d))) {
+    size_t n = strlen(e->d_name);
+    if (n <= 9 || strcmp(e->d_name + n - 9, ".backline") != 0 ||
+        !valid_project_id(e->d_name, n - 9))
+      continue;
+    char path[700], err[600], id[PROTO_PROJECT_ID_MAX + 1];
+    snprintf(id, sizeof id, "%.*s", (int) (n - 9), e->d_name);
+    file_paths(c, "trash", id, path);
+    sto_project *sp;
+    uint64_t seq;
+    if (sto_project_open(path, STO_OPEN_EXISTING, &sp, err, sizeof err)) continue;
+    if (sto_project_load_model(sp, m, &seq, err, sizeof err) == 0) {
+      cJSON *j = cJSON_CreateObject();
+      cJSON_AddStringToObject(j, "id", id);
+      cJSON_AddStringToObject(j, "name", m->name);
+      cJSON_AddNumberToObject(j, "trashed", (double) sto_project_meta_int(sp, "trashed", 0));
+      cJSON_AddItemToArray(arr, j);
+    }
+    sto_project_close(sp);
+  }
+  if (d) closedir(d);
+  free(m);
+  char *s = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return s;
+}
+
+/* /api/trash/ID/restore (POST) and /api/trash/ID (DELETE). */
+static void on_trash(srv_control *c, srv_in *in, const char *rest) {
+  const char *slash = strchr(rest, '/');
+  size_t id_len = slash ? (size_t) (slash - rest) : strlen(rest);
+  char id[PROTO_PROJECT_ID_MAX + 1], from[700], to[700], err[600];
+  if (!valid_project_id(rest, id_len)) {
+    http_reply(c, in->conn, 404, json_error(SRV_ERR_NO_PROJECT, "no such project in the trash"));
+    return;
+  }
+  snprintf(id, sizeof id, "%.*s", (int) id_len, rest);
+  file_paths(c, "trash", id, from);
+  file_paths(c, "projects", id, to);
+  if (access(from, F_OK) != 0) {
+    http_reply(c, in->conn, 404,
+               json_error(SRV_ERR_NO_PROJECT, "no project \"%s\" in the trash", id));
+    return;
+  }
+  bool restore = slash && strcmp(slash, "/restore") == 0 && strcmp(in->method, "POST") == 0;
+  if (!slash && strcmp(in->method, "DELETE") == 0) {
+    char side[720];
+    int rc = unlink(from);
+    snprintf(side, sizeof side, "%s-wal", from), unlink(side);
+    snprintf(side, sizeof side, "%s-shm", from), unlink(side);
+    http_reply(c, in->conn, rc ? 507 : 200,
+               rc ? json_error(SRV_ERR_STORAGE, "cannot delete %s: %s", from, strerror(errno))
+                  : id_json("deleted", id));
+    return;
+  }
+  if (!restore) {
+    http_reply(c, in->conn, 405, json_error(SRV_ERR_METHOD, "use POST .../restore or DELETE"));
+    return;
+  }
+  project *p;
+  if (c->n_projects >= MAX_PROJECTS || find_project(c, id, strlen(id)) || access(to, F_OK) == 0) {
+    http_reply(c, in->conn, 409, json_error(SRV_ERR_BUSY, "a project \"%s\" is already open", id));
+    return;
+  }
+  if (rename(from, to) != 0 || project_open(c, id, false, &p, err, sizeof err)) {
+    if (access(to, F_OK) == 0) rename(to, from);
+    http_reply(c, in->conn, 507, json_error(SRV_ERR_STORAGE, "cannot restore %s", id));
+    return;
+  }
+  memmove(&c->projects[1], &c->projects[0], c->n_projects * sizeof c->projects[0]);
+  c->projects[0] = p;
+  c->n_projects++;
+  atomic_store(&c->n_projects_pub, c->n_projects);
+  http_reply(c, in->conn, 200, id_json("id", id));
+}
+
 static void on_http(srv_control *c, srv_in *in) {
   const char *path = in->path;
   bool get = strcmp(in->method, "GET") == 0, post = strcmp(in->method, "POST") == 0;
@@ -852,7 +1004,7 @@ static void on_http(srv_control *c, srv_in *in) {
         snprintf(err, sizeof err, "a project name must be 1 to %d bytes of text", MDL_NAME_MAX),
             rc = MDL_ERR_RANGE;
       else
-        rc = create_project(c, name->valuestring, &p, err, sizeof err);
+        rc = create_project(c, name->valuestring, NULL, &p, err, sizeof err);
       cJSON_Delete(body);
       if (rc) {
         status = status_for(rc);
@@ -897,6 +1049,22 @@ static void on_http(srv_control *c, srv_in *in) {
       uint64_t seq = 0;
       out = rest_ops(c, p, in, &status, &seq);
       if (seq) c->tag = (deferred){.role = ROLE_HTTP_OPS, .p = p, .seq = seq};
+    } else if (strcmp(rest, "/duplicate") == 0 && post) {
+      char name[MDL_NAME_MAX + 1], err[600];
+      project *copy;
+      snprintf(name, sizeof name, "%.57s (copy)", p->model.name);
+      while (!mdl_utf8_valid(name, strlen(name)))
+        name[strlen(name) - 8] = 0; /* cut mid-character */
+      int rc = create_project(c, name, p, &copy, err, sizeof err);
+      status = rc ? status_for(rc) : 201;
+      out = rc ? json_error(rc, "%s", err) : id_json("id", copy->id);
+    } else if (strcmp(rest, "/trash") == 0 && post) {
+      char err[600];
+      char id_copy[PROTO_PROJECT_ID_MAX + 1];
+      snprintf(id_copy, sizeof id_copy, "%s", p->id);
+      int rc = trash_project(c, p, err, sizeof err);
+      status = rc ? status_for(rc) : 200;
+      out = rc ? json_error(rc, "%s", err) : id_json("trashed", id_copy);
     } else if (strcmp(rest, "/transport") == 0 && post) {
       cJSON *body = cJSON_ParseWithLength((const char *) in->data, in->len);
       const char *cmd = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "command"));
@@ -911,7 +1079,8 @@ static void on_http(srv_control *c, srv_in *in) {
       }
       cJSON_Delete(body);
     } else if (!*rest || strcmp(rest, "/state") == 0 || strcmp(rest, "/ops") == 0 ||
-               strcmp(rest, "/transport") == 0) {
+               strcmp(rest, "/transport") == 0 || strcmp(rest, "/duplicate") == 0 ||
+               strcmp(rest, "/trash") == 0) {
       status = 405,
       out = json_error(SRV_ERR_METHOD, "method %s is not allowed on %s", in->method, path);
     } else {
@@ -919,6 +1088,17 @@ static void on_http(srv_control *c, srv_in *in) {
     }
     http_reply(c, in->conn, status, out);
     c->tag = (deferred){0};
+    return;
+  }
+  if (strcmp(path, "/api/trash") == 0) {
+    if (get)
+      http_reply(c, in->conn, 200, trash_list_json(c));
+    else
+      http_reply(c, in->conn, 405, json_error(SRV_ERR_METHOD, "use GET on /api/trash"));
+    return;
+  }
+  if (strncmp(path, "/api/trash/", 11) == 0) {
+    on_trash(c, in, path + 11);
     return;
   }
   http_reply(c, in->conn, 404, json_error(SRV_ERR_NO_ROUTE, "no route %s", path));

@@ -333,7 +333,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
         return write_response(wsi, 503, NULL, "busy\n", 5);
       return on_http(h, wsi, c, in);
     case LWS_CALLBACK_HTTP_BODY:
-      if (!c || c->body_expected == (size_t) -1) return 0;
+      if (!c || !len || c->body_expected == (size_t) -1) return 0;
       if (len > c->body_expected - c->body_len) {
         local_reply(c, 400, SRV_ERR_BAD_REQUEST, "more body than Content-Length announced");
         c->body_expected = (size_t) -1;

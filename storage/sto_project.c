@@ -356,3 +356,28 @@ int sto_project_load_model(sto_project *sp, mdl_project *model, uint64_t *seq, c
   free(l);
   return rc;
 }
+
+int sto_project_copy(sto_project *sp, const char *dst_path, char *err, size_t err_len) {
+  if (access(dst_path, F_OK) == 0) {
+    snprintf(err, err_len, "%s already exists", dst_path);
+    return STO_ERR_IO;
+  }
+  sqlite3 *dst = NULL;
+  int rc = sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+  sqlite3_backup *b = rc == SQLITE_OK ? sqlite3_backup_init(dst, "main", sp->db, "main") : NULL;
+  if (b) {
+    rc = sqlite3_backup_step(b, -1);
+    rc = sqlite3_backup_finish(b) == SQLITE_OK && rc == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+  } else {
+    rc = SQLITE_ERROR;
+  }
+  if (rc != SQLITE_OK)
+    snprintf(err, err_len, "cannot copy %s to %s: %s", sp->path, dst_path,
+             dst ? sqlite3_errmsg(dst) : "cannot open");
+  sqlite3_close(dst);
+  if (rc != SQLITE_OK) {
+    unlink(dst_path);
+    return STO_ERR_IO;
+  }
+  return STO_OK;
+}

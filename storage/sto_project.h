@@ -71,6 +71,12 @@ int sto_project_put_snapshot(sto_project *sp, uint64_t seq, int schema, const vo
  * Possible errors: STO_ERR_IO. */
 int sto_project_compact(sto_project *sp, uint64_t before);
 
+/* Writes a consistent copy of the whole project file (log, snapshots,
+ * settings; committed data only) to DST_PATH, which must not exist. On
+ * failure nothing is left at DST_PATH and err says why. Allocates.
+ * Possible errors: STO_ERR_IO. */
+int sto_project_copy(sto_project *sp, const char *dst_path, char *err, size_t err_len);
+
 /* Rebuilds the model into *model (initialised here): from the newest
  * snapshot of the current model schema, then the log after it (the whole
  * log if there is no usable snapshot), and sets *seq to the last sequence

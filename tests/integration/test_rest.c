@@ -72,3 +72,97 @@ Test(rest, thousands_of_keepalive_connections_all_succeed) {
   cr_assert_eq(cli_server_stop(srv, SIGTERM, 5000, &status, NULL), 0);
   cli_rmtree(root);
 }
+
+#include "tools/client/cli_client.h"
+
+/* POST with an empty body, as a button in a page sends it. */
+static int post_empty(int port, const char *path, char **resp) {
+  int status = 0;
+  cr_assert_eq(cli_http(port, "POST", path, "", &status, resp), 0, "%s", path);
+  return status;
+}
+
+Test(rest, duplicate_trash_restore_delete) {
+  char root[512], data[600], err[1024], id[80], path[200], hash[17], hash2[17];
+  cr_assert_eq(cli_tempdir("backline-life", root, sizeof root), 0);
+  snprintf(data, sizeof data, "%s/data", root);
+  cli_server *srv;
+  cr_assert_eq(cli_server_start(cli_server_bin(BACKLINE_BIN_DEFAULT), data, &srv, err, sizeof err),
+               0, "%s", err);
+  int port = cli_server_port(srv), status;
+  cr_assert_eq(cli_rest_create_project(port, "Song", id), 0);
+  uint64_t seq, seq2;
+  cr_assert_eq(
+      cli_rest_ops(port, id,
+                   "{\"ops\":[{\"op\":\"create\",\"type\":\"track\",\"props\":{\"name\":\"Bass\"}},"
+                   "{\"op\":\"set\",\"id\":\"project\",\"prop\":\"tempo\",\"value\":101}]}",
+                   &status, &seq, NULL),
+      0);
+  cr_assert_eq(status, 200);
+
+  /* Duplicate: the same content under a new id and a "(copy)" name. */
+  char *resp = NULL;
+  snprintf(path, sizeof path, "/api/projects/%s/duplicate", id);
+  cr_assert_eq(post_empty(port, path, &resp), 201, "%s", resp);
+  char copy[80];
+  cr_assert_eq(sscanf(resp, "{\"id\":\"%70[a-z0-9]\"}", copy), 1, "%s", resp);
+  free(resp);
+  snprintf(path, sizeof path, "/api/projects/%s", copy);
+  cr_assert_eq(cli_http(port, "GET", path, NULL, &status, &resp), 0);
+  cr_assert(strstr(resp, "\"name\":\"Song (copy)\"") && strstr(resp, "\"tempo\":101") &&
+                strstr(resp, "\"name\":\"Bass\""),
+            "%s", resp);
+  free(resp);
+
+  /* Trash: the project leaves the list, its open clients are closed. */
+  cli_client *cl;
+  cr_assert_eq(cli_client_connect(port, id, "Watcher", &cl, err, sizeof err), 0, "%s", err);
+  cr_assert_eq(cli_rest_state(port, id, &seq, hash), 0);
+  snprintf(path, sizeof path, "/api/projects/%s/trash", id);
+  cr_assert_eq(post_empty(port, path, &resp), 200, "%s", resp);
+  free(resp);
+  cr_assert_eq(cli_client_wait_closed(cl, 5000), 0, "the client of a trashed project is closed");
+  cli_client_close(cl);
+  cr_assert_eq(cli_http(port, "GET", "/api/projects", NULL, &status, &resp), 0);
+  cr_assert(!strstr(resp, id), "%s", resp);
+  free(resp);
+  cr_assert_eq(cli_http(port, "GET", "/api/trash", NULL, &status, &resp), 0);
+  cr_assert(strstr(resp, id) && strstr(resp, "\"name\":\"Song\""), "%s", resp);
+  free(resp);
+  snprintf(path, sizeof path, "/api/projects/%s/state", id);
+  cr_assert_eq(cli_http(port, "GET", path, NULL, &status, &resp), 0);
+  cr_assert_eq(status, 404);
+  free(resp);
+
+  /* Restore: back with the same state. Survives a restart, too. */
+  snprintf(path, sizeof path, "/api/trash/%s/restore", id);
+  cr_assert_eq(post_empty(port, path, &resp), 200, "%s", resp);
+  free(resp);
+  cr_assert_eq(cli_rest_state(port, id, &seq2, hash2), 0);
+  cr_assert(seq2 == seq && strcmp(hash, hash2) == 0);
+
+  /* Delete for good: only from the trash. */
+  snprintf(path, sizeof path, "/api/trash/%s", copy);
+  cr_assert_eq(cli_http(port, "DELETE", path, NULL, &status, &resp), 0);
+  cr_assert_eq(status, 404, "a project must be in the trash before it can be deleted");
+  free(resp);
+  snprintf(path, sizeof path, "/api/projects/%s/trash", copy);
+  cr_assert_eq(post_empty(port, path, &resp), 200);
+  free(resp);
+  snprintf(path, sizeof path, "/api/trash/%s", copy);
+  cr_assert_eq(cli_http(port, "DELETE", path, NULL, &status, &resp), 0);
+  cr_assert_eq(status, 200, "%s", resp);
+  free(resp);
+  cr_assert_eq(cli_http(port, "GET", "/api/trash", NULL, &status, &resp), 0);
+  cr_assert(!strstr(resp, copy), "%s", resp);
+  free(resp);
+
+  cr_assert_eq(cli_server_stop(srv, SIGTERM, 5000, &status, NULL), 0);
+  cr_assert_eq(cli_server_start(cli_server_bin(BACKLINE_BIN_DEFAULT), data, &srv, err, sizeof err),
+               0, "%s", err);
+  port = cli_server_port(srv);
+  cr_assert_eq(cli_rest_state(port, id, &seq2, hash2), 0);
+  cr_assert(seq2 == seq && strcmp(hash, hash2) == 0, "restored project survives a restart");
+  cr_assert_eq(cli_server_stop(srv, SIGTERM, 5000, &status, NULL), 0);
+  cli_rmtree(root);
+}
