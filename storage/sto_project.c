@@ -59,8 +59,10 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STO_SCHEMA_VERSION - 
 static int migrate(sto_project *sp, int64_t from) {
   if (sqlite3_exec(sp->db, "BEGIN IMMEDIATE", 0, 0, 0) != SQLITE_OK) return SQLITE_ERROR;
   int rc = SQLITE_OK;
-  for (int64_t v = from; rc == SQLITE_OK && v < STO_SCHEMA_VERSION; v++)
-    rc = sqlite3_exec(sp->db, migrations[v - 1], 0, 0, 0);
+  /* FROM >= 1 (checked by the caller): step i takes version i + 1 to i + 2. */
+  for (size_t i = (size_t) (from - 1);
+       rc == SQLITE_OK && i < sizeof migrations / sizeof *migrations; i++)
+    rc = sqlite3_exec(sp->db, migrations[i], 0, 0, 0);
   if (rc == SQLITE_OK) {
     char sql[96];
     snprintf(sql, sizeof sql, "UPDATE meta SET value = %d WHERE key = 'schema_version'",
