@@ -288,6 +288,7 @@ static int on_http(srv_http *h, struct lws *wsi, conn *c, const char *uri) {
     if (n == 0) post_http(h, c);
     return 0; /* the body arrives in LWS_CALLBACK_HTTP_BODY */
   }
+  c->body_expected = (size_t) -1; /* a body on other methods is ignored */
   post_http(h, c);
   return 0;
 }

@@ -2,8 +2,8 @@
 import { startStudio } from './studio.js';
 import { $ } from './ui.js';
 
-async function api(path, body) {
-  const res = await fetch(path, body === undefined ? {} : {
+async function api(path, body, method) {
+  const res = await fetch(path, method ? { method } : body === undefined ? {} : {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
   });
   const json = await res.json().catch(() => ({}));
@@ -14,6 +14,24 @@ async function api(path, body) {
 async function showList() {
   $('list-view').hidden = false;
   const ul = $('projects');
+  // A small action button; after the action the lists are drawn again.
+  const button = (label, aria, action) => {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = label;
+    b.setAttribute('aria-label', aria);
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      try {
+        await action();
+        $('list-error').textContent = '';
+      } catch (e) {
+        $('list-error').textContent = `${label} failed: ${e.message}`;
+      }
+      await fill();
+    });
+    return b;
+  };
   const fill = async () => {
     try {
       const { projects } = await api('/api/projects');
@@ -28,10 +46,24 @@ async function showList() {
         const n = typeof p.tracks === 'number' ? `${p.tracks} track${p.tracks === 1 ? '' : 's'} · ` : '';
         a.lastChild.textContent = `${n}seq ${p.seq} · ${String(p.hash).slice(0, 8)}`;
         a.setAttribute('aria-label', `Open project ${p.name}`);
-        li.append(a);
+        li.append(a,
+          button('Duplicate', `Duplicate ${p.name}`, () => api(`/api/projects/${p.id}/duplicate`, {})),
+          button('Trash', `Move ${p.name} to the trash`, () => api(`/api/projects/${p.id}/trash`, {})));
         ul.append(li);
       }
       if (!projects.length) ul.innerHTML = '<li class="empty">No projects yet: create one.</li>';
+      const { trash } = await api('/api/trash');
+      $('trash-panel').hidden = !trash.length;
+      $('trash').replaceChildren(...trash.map((p) => {
+        const li = document.createElement('li');
+        const name = document.createElement('span');
+        name.className = 'pname';
+        name.textContent = p.name;
+        li.append(name,
+          button('Restore', `Restore ${p.name}`, () => api(`/api/trash/${p.id}/restore`, {})),
+          button('Delete', `Delete ${p.name} for good`, () => api(`/api/trash/${p.id}`, undefined, 'DELETE')));
+        return li;
+      }));
     } catch (e) {
       ul.innerHTML = '<li class="empty">Cannot reach the server.</li>';
       $('list-error').textContent = e.message;

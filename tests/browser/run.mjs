@@ -308,6 +308,31 @@ test('screenshots: project list and studio with 3 tracks, playing', async (t) =>
   await other.close();
 });
 
+test('project list: duplicate, trash, restore and delete with the buttons', async (t) => {
+  fs.mkdirSync(OUT, { recursive: true });
+  await api('/api/projects', { name: 'Demo tape' });
+  const page = await newPage(t);
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('body[data-ready] .project');
+  const item = (name) => page.locator('#projects li', { has: page.locator('.pname', { hasText: new RegExp(`^${name}$`) }) });
+  await item('Demo tape').getByRole('button', { name: 'Duplicate Demo tape' }).click();
+  await item('Demo tape \\(copy\\)').waitFor();
+  await item('Demo tape \\(copy\\)').getByRole('button', { name: /trash/ }).click();
+  await page.locator('#trash li', { hasText: 'Demo tape (copy)' }).waitFor();
+  check(await item('Demo tape \\(copy\\)').count() === 0, 'a trashed project leaves the list');
+  await page.screenshot({ path: path.join(OUT, 'list-trash.png') });
+  await page.getByRole('button', { name: 'Restore Demo tape (copy)' }).click();
+  await item('Demo tape \\(copy\\)').waitFor();
+  check(await page.locator('#trash-panel').isHidden(), 'the trash panel hides when empty');
+  await item('Demo tape \\(copy\\)').getByRole('button', { name: /trash/ }).click();
+  await page.getByRole('button', { name: 'Delete Demo tape (copy) for good' }).click();
+  await page.locator('#trash-panel').waitFor({ state: 'hidden' });
+  const { projects } = await api('/api/projects');
+  const { trash } = await api('/api/trash');
+  check(!projects.some((p) => p.name === 'Demo tape (copy)') && trash.length === 0, 'deleted for good');
+  await page.close();
+});
+
 test('native and wasm models reach the same hash over a random log', async () => {
   const gen = path.join(BUILD, 'wasm/hash_log');
   const mjs = path.join(BUILD, 'wasm/model.mjs');
