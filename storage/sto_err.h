@@ -22,7 +22,8 @@
   X(STO_ERR_NO_ITEM, -415, "no such library item")                                                 \
   X(STO_ERR_EXISTS, -416, "already exists")                                                        \
   X(STO_ERR_NOT_ARCHIVE, -417, "the file is not a Backline archive")                               \
-  X(STO_ERR_CHECKSUM, -418, "checksum mismatch: the data is corrupt")
+  X(STO_ERR_CHECKSUM, -418, "checksum mismatch: the data is corrupt")                              \
+  X(STO_ERR_NOT_LIBRARY, -419, "the file is not a Backline library")
 
 #define STO_ERR_ENUM_(name, val, msg) name = val,
 typedef enum { STO_ERR_MAP(STO_ERR_ENUM_) } sto_err;
