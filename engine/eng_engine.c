@@ -20,31 +20,27 @@
 _Static_assert(ATOMIC_POINTER_LOCK_FREE == 2, "plan swap needs lock-free pointer atomics");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "RT counters need lock-free 64-bit atomics");
 
-#define TWO_PI 6.283185307179586
-
 #define COMMAND_CAPACITY 256 /* commands queued before ENG_ERR_FULL */
 #define METER_CAPACITY   64  /* meter frames (~1.6 s at 25 ms) before drops */
 #define RETIRE_CAPACITY  16  /* retired plans awaiting eng_engine_collect */
 
-/* Sound of the skeleton's voices. */
-#define VOICE_AMP   0.3f   /* peak of a track's tone before gain and pan */
-#define ATTACK_S    0.002  /* linear attack from 0 at the beat onset */
-#define RELEASE_S   0.002  /* linear fade to exactly 0 on the frame before the next onset */
-#define DECAY_TAU_S 0.15   /* exponential decay time constant */
-#define NOTE_TAUS   7.0    /* the note is cut to 0 after this many taus (-61 dB) */
-#define CLICK_S     0.030  /* metronome click length */
-#define CLICK_TAU_S 0.005  /* click decay time constant */
-#define CLICK_HZ    1000.0 /* click pitch */
-#define ACCENT_HZ   1500.0 /* pitch of the accented click (beat 1 of a bar) */
-#define CLICK_AMP   0.25f  /* click peak */
-#define ACCENT_AMP  0.5f   /* accented click peak */
+#define MAX_LIVE 256 /* live note events held for the next block */
 
-typedef enum { CMD_PLAY = 1, CMD_STOP, CMD_LOCATE } cmd_kind;
+typedef enum { CMD_PLAY = 1, CMD_STOP, CMD_LOCATE, CMD_NOTE, CMD_PARAM } cmd_kind;
 
 typedef struct command {
-  uint32_t kind;  /* cmd_kind */
-  uint64_t frame; /* CMD_LOCATE target */
+  uint32_t kind;     /* cmd_kind */
+  uint64_t frame;    /* CMD_LOCATE target */
+  uint64_t track_id; /* CMD_NOTE, CMD_PARAM */
+  uint32_t device;   /* CMD_PARAM: 0 = source, 1 + i = effect i */
+  uint32_t id;       /* CMD_PARAM: parameter id; CMD_NOTE: key */
+  float value;       /* CMD_PARAM: value; CMD_NOTE: velocity (0 = note-off) */
 } command;
+
+typedef struct live_note {
+  uint32_t track; /* index in the current plan */
+  uint8_t key, velocity;
+} live_note;
 
 struct eng_engine {
   eng_config cfg;              /* as created */
@@ -53,14 +49,8 @@ struct eng_engine {
   eng_spsc *retired;           /* RT -> control: eng_plan * */
   _Atomic(eng_plan *) pending; /* set by control, taken (exchanged to NULL) by RT */
 
-  /* Synth constants, in frames, derived from cfg at create. */
-  uint32_t attack_frames;      /* > 0 */
-  uint32_t release_frames;     /* > 0 */
-  uint64_t note_frames;        /* note length before the hard cut */
-  float decay_per_frame;       /* 1 / (tau in frames) */
-  uint32_t click_frames;       /* click length */
-  float click_decay_per_frame; /* 1 / (click tau in frames) */
-  uint32_t window_frames;      /* meter window */
+  uint32_t window_frames; /* meter window */
+  const eng_plan *latest; /* control thread only: the last plan set (validation) */
 
   /* RT thread state: only eng_engine_process touches these. */
   eng_plan *plan;                 /* current plan or NULL */
@@ -71,11 +61,16 @@ struct eng_engine {
   uint32_t acc_frames;            /* frames in the current meter window */
   float acc_peak[ENG_MAX_METERS]; /* [0] master, [1 + i] track i */
   double acc_sumsq[ENG_MAX_METERS];
-  eng_meter_frame frame; /* meter frame being built (kept off the RT stack) */
+  eng_meter_frame frame;    /* meter frame being built (kept off the RT stack) */
+  bool all_off;             /* release every instrument note at the next chunk (stop, locate) */
+  uint32_t n_live;          /* entries in live */
+  live_note live[MAX_LIVE]; /* live notes for the next chunk */
+  eng_event events[ENG_MAX_EVENTS]; /* one node's events for one chunk */
 
   /* Published by RT, read by any thread. */
   _Atomic uint64_t position_pub;
   _Atomic uint64_t n_blocks, n_frames, n_xruns, n_no_plan, n_swaps, n_deferred, n_pushed, n_dropped;
+  _Atomic uint64_t n_ev_dropped, n_cmd_dropped;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -107,12 +102,6 @@ int eng_engine_create(const eng_config *cfg, eng_engine **out) {
     return rc;
   }
   double sr = cfg->sample_rate;
-  e->attack_frames = (uint32_t) ceil(ATTACK_S * sr);
-  e->release_frames = (uint32_t) ceil(RELEASE_S * sr);
-  e->note_frames = (uint64_t) (NOTE_TAUS * DECAY_TAU_S * sr);
-  e->decay_per_frame = (float) (1.0 / (DECAY_TAU_S * sr));
-  e->click_frames = (uint32_t) (CLICK_S * sr);
-  e->click_decay_per_frame = (float) (1.0 / (CLICK_TAU_S * sr));
   e->window_frames = (uint32_t) (sr * ENG_METER_WINDOW_MS / 1000.0);
   *out = e;
   return ENG_OK;
@@ -147,6 +136,7 @@ int eng_engine_set_plan(eng_engine *e, eng_plan *p) {
     return ENG_ERR_INVALID;
   }
   eng_engine_collect(e);
+  e->latest = p;
   /* Whoever exchanges a pointer out of `pending` owns it: if the RT thread
    * had not taken the previous plan yet, it never will, so free it here. */
   eng_plan *unseen = atomic_exchange_explicit(&e->pending, p, memory_order_acq_rel);
@@ -160,10 +150,50 @@ void eng_engine_collect(eng_engine *e) {
     eng_plan_destroy(p);
 }
 
+static int push(eng_engine *e, const command *c) {
+  return eng_spsc_push(e->commands, c) ? ENG_OK : ENG_ERR_FULL;
+}
+
 static int push_command(eng_engine *e, uint32_t kind, uint64_t frame) {
   if (!e) return ENG_ERR_INVALID;
   command c = {.kind = kind, .frame = frame};
-  return eng_spsc_push(e->commands, &c) ? ENG_OK : ENG_ERR_FULL;
+  return push(e, &c);
+}
+
+/* Track index of `id` in plan p, or UINT32_MAX. */
+static uint32_t track_index(const eng_plan *p, uint64_t id) {
+  for (uint32_t i = 0; p && i < p->n_tracks; i++)
+    if (p->tracks[i].track_id == id) return i;
+  return UINT32_MAX;
+}
+
+/* Node of (track, device) in p, or NULL. */
+static eng_plan_node *device_node(const eng_plan *p, uint64_t track_id, uint32_t device) {
+  uint32_t t = track_index(p, track_id);
+  if (t == UINT32_MAX || device >= p->tracks[t].n_devices) return NULL;
+  eng_plan_node *nd = &p->nodes[p->tracks[t].devices[device]];
+  return nd->cls->n_params ? nd : NULL;
+}
+
+int eng_engine_set_param(eng_engine *e, uint64_t track_id, uint32_t device, uint32_t param_id,
+                         float value) {
+  if (!e) return ENG_ERR_INVALID;
+  const eng_plan_node *nd = device_node(e->latest, track_id, device);
+  if (!nd) return ENG_ERR_INVALID;
+  if (param_id >= nd->cls->n_params) return ENG_ERR_PARAM;
+  const eng_param_info *pi = &nd->cls->params[param_id];
+  if (!(isfinite(value) && value >= pi->min && value <= pi->max)) return ENG_ERR_PARAM;
+  command c = {
+      .kind = CMD_PARAM, .track_id = track_id, .device = device, .id = param_id, .value = value};
+  return push(e, &c);
+}
+
+int eng_engine_note(eng_engine *e, uint64_t track_id, uint8_t key, uint8_t velocity) {
+  if (!e || key > 127 || velocity > 127) return ENG_ERR_INVALID;
+  uint32_t t = track_index(e->latest, track_id);
+  if (t == UINT32_MAX || !e->latest->tracks[t].live) return ENG_ERR_INVALID;
+  command c = {.kind = CMD_NOTE, .track_id = track_id, .id = key, .value = velocity};
+  return push(e, &c);
 }
 
 int eng_engine_set_playing(eng_engine *e, bool playing) {
@@ -225,86 +255,101 @@ static void drain_commands(eng_engine *e) {
         if (e->playing) {
           e->fade_left = ENG_STOP_FADE_FRAMES;
           e->fade_pos = e->position;
+          e->all_off = true;
         }
         e->playing = false;
         break;
       case CMD_LOCATE:
         e->position = c.frame;
         e->fade_left = 0;
+        e->all_off = true;
         break;
+      case CMD_NOTE: {
+        uint32_t t = track_index(e->plan, c.track_id);
+        if (t == UINT32_MAX || !e->plan->tracks[t].live || e->n_live == MAX_LIVE) {
+          bump(&e->n_cmd_dropped);
+          break;
+        }
+        e->live[e->n_live++] = (live_note){t, (uint8_t) c.id, (uint8_t) c.value};
+        break;
+      }
+      case CMD_PARAM: {
+        eng_plan_node *nd = device_node(e->plan, c.track_id, c.device);
+        if (!nd || c.id >= nd->cls->n_params || c.value < nd->cls->params[c.id].min ||
+            c.value > nd->cls->params[c.id].max) {
+          bump(&e->n_cmd_dropped); /* the plan changed since the call was checked */
+          break;
+        }
+        eng__param_set(nd->state, c.id, c.value);
+        break;
+      }
     }
   }
 }
 
-/* First frame of beat k: ceil(k * beat_frames), so beats land on the exact
- * sample even when a beat is not a whole number of frames. */
-static uint64_t beat_onset(const eng_plan *p, uint64_t k) {
-  return (uint64_t) ceil((double) k * p->beat_frames);
-}
-
-/* Index of the beat that contains frame `pos`. */
-static uint64_t beat_at(const eng_plan *p, uint64_t pos) {
-  uint64_t k = (uint64_t) floor((double) pos / p->beat_frames);
-  while (beat_onset(p, k + 1) <= pos)
-    k++;
-  while (k > 0 && beat_onset(p, k) > pos)
-    k--;
-  return k;
-}
-
-/* Pluck envelope at `t` frames after the onset, `to_next` (>= 1) frames
- * before the next onset: 0 at the onset, linear attack, exponential decay,
- * and a linear release reaching exactly 0 on the frame before the next
- * onset, so the retrigger never clicks. */
-static float pluck_env(const eng_engine *e, uint64_t t, uint64_t to_next) {
-  if (t >= e->note_frames) return 0.0f;
-  float a = t < e->attack_frames ? (float) t / (float) e->attack_frames : 1.0f;
-  float r = to_next <= e->release_frames ? (float) (to_next - 1) / (float) e->release_frames : 1.0f;
-  return a * r * expf(-(float) t * e->decay_per_frame);
-}
-
-static float click_sample(const eng_engine *e, uint64_t t, bool accent) {
-  if (t >= e->click_frames) return 0.0f;
-  double cycles = (double) t * (accent ? ACCENT_HZ : CLICK_HZ) / e->cfg.sample_rate;
-  float amp = accent ? ACCENT_AMP : CLICK_AMP;
-  return amp * expf(-(float) t * e->click_decay_per_frame) *
-         sinf((float) (TWO_PI * (cycles - floor(cycles))));
-}
-
-/* Adds `frames` frames of the plan's voices and click, starting at transport
- * position `pos`, to `out` (already zeroed), scaled by a gain ramp that starts
- * at `ramp` and moves by `ramp_step` per frame. Updates the track meters. */
-static void render(eng_engine *e, const eng_plan *p, float *out, uint32_t frames, uint64_t pos,
-                   float ramp, float ramp_step) {
-  uint64_t k = beat_at(p, pos);
-  uint64_t onset = beat_onset(p, k), next = beat_onset(p, k + 1);
-  for (uint32_t n = 0; n < frames; n++, pos++, ramp += ramp_step) {
-    if (pos == next) { /* a beat boundary, possibly mid-block: retrigger here */
-      k++;
-      onset = next;
-      next = beat_onset(p, k + 1);
+/* Collects the note events of instrument node `nd` for the chunk
+ * [r->start, r->start + r->n): all-off, live notes (offset 0), then the
+ * plan's notes whose frame falls in the chunk while playing. */
+static uint32_t chunk_events(eng_engine *e, const eng_plan *p, const eng_plan_node *nd,
+                             const eng_run *r, bool playing) {
+  uint32_t n = 0;
+  if (e->all_off) e->events[n++] = (eng_event){0, ENG_EV_ALL_OFF, 0, 0};
+  for (uint32_t i = 0; i < e->n_live && n < ENG_MAX_EVENTS; i++)
+    if (e->live[i].track == nd->track)
+      e->events[n++] = (eng_event){0, e->live[i].velocity ? ENG_EV_NOTE_ON : ENG_EV_NOTE_OFF,
+                                   e->live[i].key, e->live[i].velocity};
+  const eng_plan_track *tr = &p->tracks[nd->track];
+  if (!playing || tr->n_events == 0) return n;
+  /* First event at or after the chunk's start: binary search, so locate
+   * needs no cursor and the result is a pure function of the position. */
+  uint32_t lo = 0, hi = tr->n_events;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (tr->events[mid].frame < r->start)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  uint64_t end = r->start + r->n;
+  for (uint32_t i = lo; i < tr->n_events && tr->events[i].frame < end; i++) {
+    if (n == ENG_MAX_EVENTS) {
+      bump(&e->n_ev_dropped);
+      continue;
     }
-    uint64_t t = pos - onset;
-    float env = pluck_env(e, t, next - pos);
-    float l = 0.0f, r = 0.0f;
-    if (p->metronome) l = r = ramp * click_sample(e, t, k % p->beats_per_bar == 0);
-    if (env > 0.0f) {
-      for (uint32_t i = 0; i < p->n_tracks; i++) {
-        const eng_plan_track *tr = &p->tracks[i];
-        if (tr->gain_l == 0.0f && tr->gain_r == 0.0f) continue;
-        double cycles = (double) t * tr->cycles_per_frame;
-        float ph = (float) (TWO_PI * (cycles - floor(cycles)));
-        float v = ramp * VOICE_AMP * env * (sinf(ph) + 0.3f * env * sinf(2.0f * ph));
-        float tl = v * tr->gain_l, trr = v * tr->gain_r;
-        l += tl;
-        r += trr;
-        float pk = fmaxf(fabsf(tl), fabsf(trr));
-        if (pk > e->acc_peak[1 + i]) e->acc_peak[1 + i] = pk;
-        e->acc_sumsq[1 + i] += (double) tl * tl + (double) trr * trr;
-      }
+    const eng_plan_event *pe = &tr->events[i];
+    e->events[n++] =
+        (eng_event){(uint32_t) (pe->frame - r->start), pe->kind, pe->key, pe->velocity};
+  }
+  return n;
+}
+
+/* Runs the plan's sorted nodes over `frames` frames in chunks of at most
+ * ENG_CHUNK, writing interleaved stereo to `out`. The transport drives the
+ * first t_total frames from position tpos with the gain ramp (stop fade). */
+static void run_plan(eng_engine *e, const eng_plan *p, float *out, uint32_t frames, uint64_t tpos,
+                     uint32_t t_total, float ramp, float ramp_step, bool playing) {
+  eng_run r = {.plan = p,
+               .buffers = p->buffers,
+               .ramp_step = ramp_step,
+               .acc_peak = e->acc_peak,
+               .acc_sumsq = e->acc_sumsq};
+  for (uint32_t done = 0; done < frames; done += r.n) {
+    r.n = frames - done < ENG_CHUNK ? frames - done : ENG_CHUNK;
+    r.start = tpos + done;
+    r.t_frames = t_total > done ? (t_total - done < r.n ? t_total - done : r.n) : 0;
+    r.ramp = ramp;
+    r.out = out + 2 * (size_t) done;
+    for (uint32_t i = 0; i < p->n_nodes; i++) {
+      eng_plan_node *nd = &p->nodes[i];
+      if (nd->bypass) continue; /* effects work in place: bypass passes the buffer on */
+      r.events = e->events;
+      r.n_events = nd->cls->instrument ? chunk_events(e, p, nd, &r, playing) : 0;
+      nd->cls->process(nd, &r);
     }
-    out[2 * n] = l * p->master_gain;
-    out[2 * n + 1] = r * p->master_gain;
+    e->all_off = false;
+    e->n_live = 0;
+    for (uint32_t k = 0; k < r.t_frames; k++) /* same float steps as the nodes took */
+      ramp += ramp_step;
   }
 }
 
@@ -352,14 +397,18 @@ void eng_engine_process(eng_engine *e, float *out, uint32_t frames) {
   const eng_plan *p = e->plan;
   if (!p) {
     bump(&e->n_no_plan);
+    e->n_live = 0;
   } else if (e->playing) {
-    render(e, p, out, frames, e->position, 1.0f, 0.0f);
+    run_plan(e, p, out, frames, e->position, frames, 1.0f, 0.0f, true);
   } else if (e->fade_left > 0) {
     uint32_t n = frames < e->fade_left ? frames : e->fade_left;
     float step = 1.0f / ENG_STOP_FADE_FRAMES;
-    render(e, p, out, n, e->fade_pos, (float) e->fade_left * step, -step);
+    run_plan(e, p, out, p->has_devices ? frames : n, e->fade_pos, n, (float) e->fade_left * step,
+             -step, false);
     e->fade_pos += n;
     e->fade_left -= n;
+  } else if (p->has_devices) { /* stopped: instruments and effects still ring */
+    run_plan(e, p, out, frames, e->position, 0, 1.0f, 0.0f, false);
   }
   if (e->playing) e->position += frames;
   meter_block(e, out, frames);
@@ -390,6 +439,8 @@ void eng_engine_stats(const eng_engine *e, eng_stats *out) {
   out->plans_deferred = load(&e->n_deferred);
   out->meters_pushed = load(&e->n_pushed);
   out->meters_dropped = load(&e->n_dropped);
+  out->events_dropped = load(&e->n_ev_dropped);
+  out->commands_dropped = load(&e->n_cmd_dropped);
 }
 
 uint64_t eng_engine_position(const eng_engine *e) {

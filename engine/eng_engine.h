@@ -18,8 +18,10 @@
  *
  * Transport: position in frames. Beats are computed from the plan's tempo
  * sample-accurately: beat k starts at frame ceil(k * 60 / bpm * sample_rate),
- * even in the middle of a block. Commands take effect at the start of the
- * next processed block. */
+ * even in the middle of a block; plan notes start on their exact frame too.
+ * Commands take effect at the start of the next processed block. Stop and
+ * locate release every instrument note (tails keep ringing: a plan with
+ * devices keeps running while stopped; one without outputs silence). */
 #ifndef ENG_ENGINE_H
 #define ENG_ENGINE_H
 
@@ -63,6 +65,8 @@ typedef struct eng_stats {
   uint64_t plans_deferred;      /* swaps postponed a block because the retire queue was full */
   uint64_t meters_pushed;       /* meter frames queued */
   uint64_t meters_dropped;      /* meter frames dropped because the queue was full */
+  uint64_t events_dropped;      /* note events beyond ENG_MAX_EVENTS per node per chunk */
+  uint64_t commands_dropped;    /* notes/params whose track or device left the plan meanwhile */
 } eng_stats;
 
 /* --- lifetime (control thread) --- */
@@ -112,6 +116,30 @@ int eng_engine_set_playing(eng_engine *e, bool playing);
  * RT-safe: yes (wait-free), but meant for the control thread.
  * Possible errors: ENG_ERR_INVALID, ENG_ERR_FULL (as eng_engine_set_playing). */
 int eng_engine_locate(eng_engine *e, uint64_t frame);
+
+/* Queues a parameter change for device `device` of track `track_id`
+ * (0 = the track's instrument, 1 + i = its effect i). The RT thread applies
+ * it at the start of its next block; the value then glides over the
+ * parameter's smoothing time (eng_node.h), so automation does not zipper.
+ * Checked against the last plan given to eng_engine_set_plan; if the RT
+ * thread's plan no longer has that device the change is dropped and counted
+ * (commands_dropped).
+ * RT-safe: yes (wait-free), but meant for the control thread.
+ * Possible errors: ENG_ERR_INVALID (e NULL, no such track or device, or the
+ * device has no parameters), ENG_ERR_PARAM (unknown id, value out of range or
+ * not finite), ENG_ERR_FULL (command queue full, nothing queued). */
+int eng_engine_set_param(eng_engine *e, uint64_t track_id, uint32_t device, uint32_t param_id,
+                         float value);
+
+/* Queues a live note for the instrument of track `track_id`, which must be
+ * marked `live` in the last plan set: velocity 1..127 starts the note,
+ * velocity 0 releases it. Applied at the start of the RT thread's next block
+ * (offset 0), whether the transport plays or not. Plan notes (eng_note_desc)
+ * are the sample-accurate path.
+ * RT-safe: yes (wait-free), but meant for the control thread.
+ * Possible errors: ENG_ERR_INVALID (e NULL, key or velocity > 127, no such
+ * track, track not live), ENG_ERR_FULL. */
+int eng_engine_note(eng_engine *e, uint64_t track_id, uint8_t key, uint8_t velocity);
 
 /* --- RT thread --- */
 

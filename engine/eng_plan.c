@@ -1,34 +1,143 @@
 /* eng_plan.c: compiles an eng_plan_desc into an immutable eng_plan
- * (control thread). */
+ * (control thread): validation, the node graph, its topological sort, one
+ * arena for node states, buffers and note events. */
 #include "engine/eng_plan.h"
-#include "engine/eng_plan_int.h"
 #include "engine/eng_err.h"
+#include "engine/eng_plan_int.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #define PI 3.14159265358979323846
+
+/* Sound of the skeleton's voices (moved here from eng_engine.c: the plan
+ * now owns the constants its nodes use). */
+#define ATTACK_S    0.002 /* linear attack from 0 at the beat onset */
+#define RELEASE_S   0.002 /* linear fade to exactly 0 on the frame before the next onset */
+#define DECAY_TAU_S 0.15  /* exponential decay time constant */
+#define NOTE_TAUS   7.0   /* the note is cut to 0 after this many taus (-61 dB) */
+#define CLICK_S     0.030 /* metronome click length */
+#define CLICK_TAU_S 0.005 /* click decay time constant */
+
+#define ALIGN 64 /* arena alignment of each node state and of the buffers */
+
+static int why_set(char *why, size_t len, int rc, const char *fmt, ...) {
+  if (why && len) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, len, fmt, ap);
+    va_end(ap);
+  }
+  return rc;
+}
 
 static bool in_range_f(float x, float lo, float hi) {
   return isfinite(x) && x >= lo && x <= hi;
 }
 
-static int validate(const eng_plan_desc *d) {
+static int validate_device(const eng_device_desc *dv, bool as_instrument, uint64_t tid,
+                           uint32_t slot, char *why, size_t len) {
+  const char *where = as_instrument ? "instrument" : "effect";
+  const eng_node_class *cls = eng__node_class(dv->kind);
+  if (!cls)
+    return why_set(why, len, ENG_ERR_UNKNOWN_NODE, "track %llu %s %u: unknown node kind %u",
+                   (unsigned long long) tid, where, slot, dv->kind);
+  if (cls->instrument != as_instrument)
+    return why_set(why, len, ENG_ERR_INVALID, "track %llu %s %u: %s is %s",
+                   (unsigned long long) tid, where, slot, cls->name,
+                   as_instrument ? "not an instrument" : "an instrument");
+  if (dv->n_params > 0 && !dv->params)
+    return why_set(why, len, ENG_ERR_INVALID, "track %llu %s %u (%s): params is NULL",
+                   (unsigned long long) tid, where, slot, cls->name);
+  if (dv->n_params > ENG_MAX_PARAMS)
+    return why_set(why, len, ENG_ERR_PARAM, "track %llu %s %u (%s): %u parameters (at most %u)",
+                   (unsigned long long) tid, where, slot, cls->name, dv->n_params, ENG_MAX_PARAMS);
+  for (uint32_t k = 0; k < dv->n_params; k++) {
+    const eng_param_value *pv = &dv->params[k];
+    if (pv->id >= cls->n_params)
+      return why_set(why, len, ENG_ERR_PARAM, "track %llu %s %u (%s): unknown parameter id %u",
+                     (unsigned long long) tid, where, slot, cls->name, pv->id);
+    const eng_param_info *pi = &cls->params[pv->id];
+    if (!in_range_f(pv->value, pi->min, pi->max))
+      return why_set(why, len, ENG_ERR_PARAM,
+                     "track %llu %s %u (%s): parameter %u (%s) = %g is outside %g..%g",
+                     (unsigned long long) tid, where, slot, cls->name, pv->id, pi->name,
+                     (double) pv->value, (double) pi->min, (double) pi->max);
+  }
+  if (dv->sidechain_track_id && !cls->sidechain)
+    return why_set(why, len, ENG_ERR_GRAPH, "track %llu %s %u (%s) takes no sidechain",
+                   (unsigned long long) tid, where, slot, cls->name);
+  return ENG_OK;
+}
+
+static int validate(const eng_plan_desc *d, char *why, size_t len) {
   if (d->sample_rate < ENG_MIN_SAMPLE_RATE || d->sample_rate > ENG_MAX_SAMPLE_RATE)
-    return ENG_ERR_INVALID;
+    return why_set(why, len, ENG_ERR_INVALID, "sample rate %u is out of range", d->sample_rate);
   if (!isfinite(d->tempo_bpm) || d->tempo_bpm < ENG_MIN_TEMPO || d->tempo_bpm > ENG_MAX_TEMPO)
-    return ENG_ERR_INVALID;
-  if (d->beats_per_bar < 1 || d->beats_per_bar > ENG_MAX_BEATS_PER_BAR) return ENG_ERR_INVALID;
-  if (!in_range_f(d->master_gain, 0.0f, ENG_MAX_GAIN)) return ENG_ERR_INVALID;
-  if (d->n_tracks > ENG_MAX_TRACKS) return ENG_ERR_INVALID;
-  if (d->n_tracks > 0 && !d->tracks) return ENG_ERR_INVALID;
+    return why_set(why, len, ENG_ERR_INVALID, "tempo %g bpm is out of range", d->tempo_bpm);
+  if (d->beats_per_bar < 1 || d->beats_per_bar > ENG_MAX_BEATS_PER_BAR)
+    return why_set(why, len, ENG_ERR_INVALID, "beats per bar %u is out of range", d->beats_per_bar);
+  if (!in_range_f(d->master_gain, 0.0f, ENG_MAX_GAIN))
+    return why_set(why, len, ENG_ERR_INVALID, "master gain is out of range");
+  if (d->n_tracks > ENG_MAX_TRACKS)
+    return why_set(why, len, ENG_ERR_INVALID, "%u tracks (at most %u)", d->n_tracks,
+                   ENG_MAX_TRACKS);
+  if (d->n_tracks > 0 && !d->tracks) return why_set(why, len, ENG_ERR_INVALID, "tracks is NULL");
   for (uint32_t i = 0; i < d->n_tracks; i++) {
     const eng_track_desc *t = &d->tracks[i];
-    if (t->track_id == 0) return ENG_ERR_INVALID; /* 0 is the master meter's id */
-    if (!in_range_f(t->gain, 0.0f, ENG_MAX_GAIN)) return ENG_ERR_INVALID;
-    if (!in_range_f(t->pan, -1.0f, 1.0f)) return ENG_ERR_INVALID;
+    unsigned long long tid = (unsigned long long) t->track_id;
+    if (t->track_id == 0) /* 0 is the master meter's id */
+      return why_set(why, len, ENG_ERR_INVALID, "track %u has id 0", i);
+    if (!in_range_f(t->gain, 0.0f, ENG_MAX_GAIN))
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu: gain out of range", tid);
+    if (!in_range_f(t->pan, -1.0f, 1.0f))
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu: pan out of range", tid);
     for (uint32_t j = 0; j < i; j++)
-      if (d->tracks[j].track_id == t->track_id) return ENG_ERR_INVALID;
+      if (d->tracks[j].track_id == t->track_id)
+        return why_set(why, len, ENG_ERR_INVALID, "track id %llu appears twice", tid);
+    int rc;
+    if (t->instrument && (rc = validate_device(t->instrument, true, t->track_id, 0, why, len)))
+      return rc;
+    if (t->n_effects > ENG_MAX_EFFECTS)
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu: %u effects (at most %u)", tid,
+                     t->n_effects, ENG_MAX_EFFECTS);
+    if (t->n_effects > 0 && !t->effects)
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu: effects is NULL", tid);
+    for (uint32_t k = 0; k < t->n_effects; k++)
+      if ((rc = validate_device(&t->effects[k], false, t->track_id, k, why, len))) return rc;
+    if (t->n_notes > 0 && !t->instrument)
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu: notes but no instrument", tid);
+    if (t->n_notes > ENG_MAX_NOTES)
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu: %u notes (at most %u)", tid,
+                     t->n_notes, ENG_MAX_NOTES);
+    if (t->n_notes > 0 && !t->notes)
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu: notes is NULL", tid);
+    for (uint32_t k = 0; k < t->n_notes; k++) {
+      const eng_note_desc *nd = &t->notes[k];
+      if (nd->length_frames == 0 || nd->key > 127 || nd->velocity == 0 || nd->velocity > 127 ||
+          nd->start_frame > UINT64_MAX / 2 || nd->length_frames > UINT64_MAX / 2)
+        return why_set(why, len, ENG_ERR_INVALID,
+                       "track %llu note %u: key %u velocity %u length %llu is invalid", tid, k,
+                       nd->key, nd->velocity, (unsigned long long) nd->length_frames);
+    }
+  }
+  /* Sidechain sources: known and not the track itself (cycles: at sort). */
+  for (uint32_t i = 0; i < d->n_tracks; i++) {
+    const eng_track_desc *t = &d->tracks[i];
+    for (uint32_t k = 0; k < t->n_effects; k++) {
+      uint64_t sc = t->effects[k].sidechain_track_id;
+      if (!sc) continue;
+      bool found = false;
+      for (uint32_t j = 0; j < d->n_tracks; j++)
+        if (d->tracks[j].track_id == sc && j != i) found = true;
+      if (!found)
+        return why_set(why, len, ENG_ERR_GRAPH, "track %llu effect %u: sidechain track %llu is %s",
+                       (unsigned long long) t->track_id, k, (unsigned long long) sc,
+                       sc == t->track_id ? "the track itself" : "not in the plan");
+    }
   }
   return ENG_OK;
 }
@@ -39,26 +148,206 @@ double eng_plan_track_frequency(uint32_t index) {
   return 220.0 * pow(2.0, semis / 12.0);
 }
 
-int eng_plan_create(const eng_plan_desc *d, eng_plan **out) {
-  if (!out) return ENG_ERR_INVALID;
+/* ------------------------------------------------------------------------ */
+/* graph building                                                           */
+/* ------------------------------------------------------------------------ */
+
+#define MAX_NODES (ENG_MAX_TRACKS * (ENG_MAX_EFFECTS + 2) + 2)
+
+/* A node before sorting. */
+typedef struct proto_node {
+  const eng_node_class *cls;
+  const eng_device_desc *dev; /* NULL for built-ins */
+  uint32_t track, device, in, out, side;
+  uint32_t n_deps;
+  uint32_t deps[ENG_MAX_TRACKS + 2]; /* pre-sort indices */
+} proto_node;
+
+typedef struct builder {
+  proto_node *nodes;
+  uint32_t n;
+} builder;
+
+static uint32_t add_node(builder *b, const eng_node_class *cls, const eng_device_desc *dev,
+                         uint32_t track, uint32_t device, uint32_t buf) {
+  proto_node *pn = &b->nodes[b->n];
+  memset(pn, 0, sizeof *pn);
+  pn->cls = cls;
+  pn->dev = dev;
+  pn->track = track;
+  pn->device = device;
+  pn->in = pn->out = buf;
+  pn->side = ENG_NO_BUF;
+  return b->n++;
+}
+
+static void add_dep(proto_node *pn, uint32_t on) {
+  pn->deps[pn->n_deps++] = on;
+}
+
+static int event_cmp(const void *a, const void *b) {
+  const eng_plan_event *x = a, *y = b;
+  if (x->frame != y->frame) return x->frame < y->frame ? -1 : 1;
+  if (x->kind != y->kind) return x->kind == ENG_EV_NOTE_OFF ? -1 : 1; /* offs first */
+  return (int) x->key - (int) y->key;
+}
+
+static size_t align_up(size_t n) {
+  return (n + ALIGN - 1) / ALIGN * ALIGN;
+}
+
+void eng__params_init(void *state, const eng_node_class *cls, const float *values, uint32_t sr) {
+  eng_pstate *ps = state;
+  ps->n = cls->n_params;
+  for (uint32_t i = 0; i < cls->n_params; i++) {
+    const eng_param_info *pi = &cls->params[i];
+    uint32_t ramp = pi->smoothing == ENG_SMOOTH_NONE ? 0 : eng_ms_to_frames(pi->smooth_ms, sr);
+    eng_smooth_init(&ps->p[i], values ? values[i] : pi->def, ramp);
+  }
+}
+
+/* Fills vals[] with the class defaults overridden by the description. */
+static void device_values(const eng_node_class *cls, const eng_device_desc *dv, float *vals) {
+  for (uint32_t i = 0; i < cls->n_params; i++)
+    vals[i] = cls->params[i].def;
+  for (uint32_t k = 0; dv && k < dv->n_params; k++)
+    vals[dv->params[k].id] = dv->params[k].value;
+}
+
+int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why_len) {
+  if (why && why_len) why[0] = '\0';
+  if (!out) return why_set(why, why_len, ENG_ERR_INVALID, "no output pointer");
   *out = NULL;
-  if (!d) return ENG_ERR_INVALID;
-  int rc = validate(d);
+  if (!d) return why_set(why, why_len, ENG_ERR_INVALID, "no description");
+  int rc = validate(d, why, why_len);
   if (rc != ENG_OK) return rc;
 
+  /* 1. The graph, in building order. */
+  builder b = {.nodes = malloc(MAX_NODES * sizeof(proto_node)), .n = 0};
+  uint32_t *order = malloc(MAX_NODES * sizeof(uint32_t));
+  uint32_t *rank = malloc(MAX_NODES * sizeof(uint32_t));
+  uint32_t *indeg = malloc(MAX_NODES * sizeof(uint32_t));
+  uint32_t fader_of[ENG_MAX_TRACKS];
+  if (!b.nodes || !order || !rank || !indeg) {
+    rc = ENG_ERR_NOMEM;
+    goto done;
+  }
+  uint32_t n_buffers = d->n_tracks;
+  bool has_devices = false;
+  uint32_t faders[ENG_MAX_TRACKS];
+  for (uint32_t i = 0; i < d->n_tracks; i++) {
+    const eng_track_desc *t = &d->tracks[i];
+    const eng_node_class *src =
+        t->instrument ? eng__node_class(t->instrument->kind) : &eng__tone_class;
+    uint32_t prev = add_node(&b, src, t->instrument, i, 0, i);
+    for (uint32_t k = 0; k < t->n_effects; k++) {
+      uint32_t e = add_node(&b, eng__node_class(t->effects[k].kind), &t->effects[k], i, 1 + k, i);
+      add_dep(&b.nodes[e], prev);
+      prev = e;
+    }
+    if (t->instrument || t->n_effects) has_devices = true;
+    faders[i] = fader_of[i] = add_node(&b, &eng__fader_class, NULL, i, 0, i);
+    add_dep(&b.nodes[fader_of[i]], prev);
+  }
+  /* Sidechain edges: the key is the source track's post-fader buffer. */
+  for (uint32_t i = 0; i < b.n; i++) {
+    proto_node *pn = &b.nodes[i];
+    if (!pn->dev || !pn->dev->sidechain_track_id) continue;
+    for (uint32_t j = 0; j < d->n_tracks; j++)
+      if (d->tracks[j].track_id == pn->dev->sidechain_track_id) {
+        pn->side = j;
+        add_dep(pn, fader_of[j]);
+      }
+  }
+  uint32_t click_buf = ENG_NO_BUF;
+  uint32_t master_deps_from = b.n;
+  if (d->metronome) {
+    click_buf = n_buffers++;
+    add_node(&b, &eng__click_class, NULL, ENG_NO_TRACK, 0, click_buf);
+  }
+  uint32_t master = add_node(&b, &eng__master_class, NULL, ENG_NO_TRACK, 0, ENG_NO_BUF);
+  if (d->metronome) add_dep(&b.nodes[master], master_deps_from);
+  for (uint32_t i = 0; i < d->n_tracks; i++)
+    add_dep(&b.nodes[master], faders[i]);
+
+  /* 2. Topological sort (Kahn), taking the lowest ready index first so a
+   * graph without sidechains keeps its building order. O(n^2), n <= 642. */
+  for (uint32_t i = 0; i < b.n; i++)
+    indeg[i] = b.nodes[i].n_deps;
+  uint32_t n_sorted = 0;
+  while (n_sorted < b.n) {
+    uint32_t pick = UINT32_MAX;
+    for (uint32_t i = 0; i < b.n && pick == UINT32_MAX; i++)
+      if (indeg[i] == 0) pick = i;
+    if (pick == UINT32_MAX) {
+      rc = why_set(why, why_len, ENG_ERR_GRAPH, "sidechains form a cycle");
+      goto done;
+    }
+    indeg[pick] = UINT32_MAX; /* taken */
+    rank[pick] = n_sorted;
+    order[n_sorted++] = pick;
+    for (uint32_t i = 0; i < b.n; i++)
+      for (uint32_t k = 0; k < b.nodes[i].n_deps; k++)
+        if (b.nodes[i].deps[k] == pick && indeg[i] != UINT32_MAX) indeg[i]--;
+  }
+
+  /* 3. Arena layout: nodes | deps | events | states | buffers. */
+  size_t total_deps = 0, total_events = 0;
+  for (uint32_t i = 0; i < b.n; i++)
+    total_deps += b.nodes[i].n_deps;
+  for (uint32_t i = 0; i < d->n_tracks; i++)
+    total_events += 2 * (size_t) d->tracks[i].n_notes;
+  size_t off_nodes = 0;
+  size_t off_deps = align_up(off_nodes + b.n * sizeof(eng_plan_node));
+  size_t off_events = align_up(off_deps + total_deps * sizeof(uint32_t));
+  size_t off_states = align_up(off_events + total_events * sizeof(eng_plan_event));
+  size_t state_off[MAX_NODES];
+  size_t cur = off_states;
+  for (uint32_t i = 0; i < b.n; i++) {
+    size_t sz = b.nodes[i].cls->state_size ? b.nodes[i].cls->state_size(d->sample_rate) : 0;
+    state_off[i] = sz ? cur : SIZE_MAX;
+    cur = align_up(cur + sz);
+  }
+  size_t off_buffers = cur;
+  size_t arena_bytes = off_buffers + (size_t) n_buffers * 2 * ENG_CHUNK * sizeof(float);
+
   eng_plan *p = calloc(1, sizeof *p + d->n_tracks * sizeof p->tracks[0]);
-  if (!p) return ENG_ERR_NOMEM;
+  unsigned char *arena = aligned_alloc(ALIGN, align_up(arena_bytes ? arena_bytes : 1));
+  if (!p || !arena) {
+    free(p);
+    free(arena);
+    rc = ENG_ERR_NOMEM;
+    goto done;
+  }
+  memset(arena, 0, align_up(arena_bytes ? arena_bytes : 1));
+  p->arena = arena;
+  p->arena_bytes = arena_bytes;
   p->sample_rate = d->sample_rate;
   p->beat_frames = 60.0 / d->tempo_bpm * (double) d->sample_rate;
   p->beats_per_bar = d->beats_per_bar;
   p->master_gain = d->master_gain;
   p->metronome = d->metronome;
+  p->has_devices = has_devices;
   p->n_tracks = d->n_tracks;
+  double sr = d->sample_rate;
+  p->attack_frames = (uint32_t) ceil(ATTACK_S * sr);
+  p->release_frames = (uint32_t) ceil(RELEASE_S * sr);
+  p->note_frames = (uint64_t) (NOTE_TAUS * DECAY_TAU_S * sr);
+  p->decay_per_frame = (float) (1.0 / (DECAY_TAU_S * sr));
+  p->click_frames = (uint32_t) (CLICK_S * sr);
+  p->click_decay_per_frame = (float) (1.0 / (CLICK_TAU_S * sr));
+  p->n_nodes = b.n;
+  p->nodes = (void *) (arena + off_nodes);
+  p->n_buffers = n_buffers;
+  p->buffers = (void *) (arena + off_buffers);
+  p->click_buf = click_buf;
+  p->master_buf = ENG_NO_BUF;
 
+  /* 4. Tracks: pan law, mute/solo, note events. */
   bool any_solo = false;
   for (uint32_t i = 0; i < d->n_tracks; i++)
     if (d->tracks[i].solo) any_solo = true;
-
+  eng_plan_event *ev = (void *) (arena + off_events);
   for (uint32_t i = 0; i < d->n_tracks; i++) {
     const eng_track_desc *t = &d->tracks[i];
     eng_plan_track *pt = &p->tracks[i];
@@ -74,11 +363,90 @@ int eng_plan_create(const eng_plan_desc *d, eng_plan **out) {
     pt->cycles_per_frame = eng_plan_track_frequency(i) / (double) d->sample_rate;
     pt->gain_l = audible ? (float) (t->gain * l) : 0.0f;
     pt->gain_r = audible ? (float) (t->gain * r) : 0.0f;
+    pt->buf = i;
+    pt->has_instrument = t->instrument != NULL;
+    pt->live = t->live && t->instrument;
+    pt->n_devices = 1 + t->n_effects;
+    pt->events = ev;
+    pt->n_events = 2 * t->n_notes;
+    for (uint32_t k = 0; k < t->n_notes; k++) {
+      const eng_note_desc *nd = &t->notes[k];
+      ev[2 * k] = (eng_plan_event){nd->start_frame, ENG_EV_NOTE_ON, nd->key, nd->velocity};
+      ev[2 * k + 1] =
+          (eng_plan_event){nd->start_frame + nd->length_frames, ENG_EV_NOTE_OFF, nd->key, 0};
+    }
+    if (pt->n_events) qsort(ev, pt->n_events, sizeof *ev, event_cmp);
+    ev += pt->n_events;
+  }
+
+  /* 5. Nodes in sorted order, with deps remapped and states initialised. */
+  uint32_t *deps = (void *) (arena + off_deps);
+  float vals[ENG_MAX_PARAMS];
+  for (uint32_t s = 0; s < b.n; s++) {
+    const proto_node *pn = &b.nodes[order[s]];
+    eng_plan_node *nd = &p->nodes[s];
+    nd->cls = pn->cls;
+    nd->state = state_off[order[s]] == SIZE_MAX ? NULL : arena + state_off[order[s]];
+    nd->in = pn->in;
+    nd->out = pn->out;
+    nd->side = pn->side;
+    nd->track = pn->track;
+    nd->device = pn->device;
+    nd->bypass = pn->dev && pn->dev->bypass;
+    nd->n_deps = pn->n_deps;
+    nd->deps = deps;
+    bool det = pn->cls->deterministic;
+    if (pn->cls->instrument && p->tracks[pn->track].live) det = false;
+    for (uint32_t k = 0; k < pn->n_deps; k++) {
+      deps[k] = rank[pn->deps[k]];
+      if (!p->nodes[deps[k]].deterministic) det = false;
+    }
+    nd->deterministic = det;
+    deps += pn->n_deps;
+    if (nd->state && pn->cls->n_params) {
+      device_values(pn->cls, pn->dev, vals);
+      eng__params_init(nd->state, pn->cls, vals, d->sample_rate);
+    }
+    if (nd->state && pn->cls->init) pn->cls->init(nd->state, d->sample_rate, p->beat_frames);
+    if (pn->track != ENG_NO_TRACK) {
+      eng_plan_track *pt = &p->tracks[pn->track];
+      if (pn->cls == &eng__fader_class)
+        pt->fader = s;
+      else if (pn->device == 0)
+        pt->source = pt->devices[0] = s;
+      else
+        pt->devices[pn->device] = s;
+    }
   }
   *out = p;
-  return ENG_OK;
+  rc = ENG_OK;
+done:
+  free(b.nodes);
+  free(order);
+  free(rank);
+  free(indeg);
+  return rc;
+}
+
+int eng_plan_create(const eng_plan_desc *d, eng_plan **out) {
+  return eng_plan_compile(d, out, NULL, 0);
 }
 
 void eng_plan_destroy(eng_plan *p) {
+  if (!p) return;
+  free(p->arena);
   free(p);
+}
+
+void eng_plan_get_info(const eng_plan *p, eng_plan_info *out) {
+  out->n_nodes = p->n_nodes;
+  out->n_buffers = p->n_buffers;
+  out->n_deterministic = 0;
+  for (uint32_t i = 0; i < p->n_nodes; i++)
+    if (p->nodes[i].deterministic) out->n_deterministic++;
+  out->state_bytes = p->arena_bytes;
+}
+
+const char *eng_plan_node_name(const eng_plan *p, uint32_t i) {
+  return p && i < p->n_nodes ? p->nodes[i].cls->name : NULL;
 }

@@ -6,7 +6,18 @@
  * hands the plan to the engine with eng_engine_set_plan (eng_engine.h). Once
  * compiled a plan is never modified, so the RT thread reads it without locks.
  *
- * Walking-skeleton content: each track is ONE test-tone voice. Its pitch comes
+ * Graph: eng_plan_create compiles the description into a topologically
+ * sorted flat array of nodes (STYLE.md §6 "compile, don't traverse"):
+ * per track a source (the track's instrument, or the test-tone voice), its
+ * effects in order (processed in place on the track's buffer), a fader
+ * (gain, pan, mute/solo, track meter); then the metronome click and the
+ * master bus. A compressor or gate with a sidechain depends on the key
+ * track's fader, so the sort puts that track first; a cycle is refused. Each
+ * node carries a deterministic flag (false for live instrument tracks and
+ * anything downstream of them) and its dependencies, for the cohort
+ * scheduler; its process step renders a time range (start frame, n frames).
+ *
+ * Test-tone tracks (no instrument): each track is ONE test-tone voice. Its pitch comes
  * from the track's index in the plan (major pentatonic upward from A3, 220 Hz,
  * wrapping after three octaves); a soft pluck is retriggered on every beat while
  * the transport plays. Signal path per track: voice -> gain -> pan -> mute/solo
@@ -20,7 +31,10 @@
 #define ENG_PLAN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+
+#include "engine/eng_node.h"
 
 #define ENG_MAX_TRACKS        64                   /* tracks per plan; more is ENG_ERR_INVALID */
 #define ENG_MAX_METERS        (ENG_MAX_TRACKS + 1) /* one meter per track plus master */
@@ -37,6 +51,13 @@ typedef struct eng_track_desc {
   float pan;         /* -1 (left) .. +1 (right); constant power, -3 dB at centre */
   bool mute;         /* silences the track (its meter reads 0) */
   bool solo;         /* if any track is soloed, only soloed tracks sound (mute still wins) */
+  /* Devices (all optional; zero = the walking skeleton's test-tone track). */
+  const eng_device_desc *instrument; /* NULL: the test-tone voice; else an instrument kind */
+  uint32_t n_effects;                /* 0..ENG_MAX_EFFECTS */
+  const eng_device_desc *effects;    /* n_effects, in signal order after the source */
+  uint32_t n_notes;                  /* 0..ENG_MAX_NOTES; needs an instrument */
+  const eng_note_desc *notes;        /* n_notes, any order; borrowed during create */
+  bool live;                         /* accepts eng_engine_note (live cohort: not deterministic) */
 } eng_track_desc;
 
 typedef struct eng_plan_desc {
@@ -59,8 +80,36 @@ typedef struct eng_plan eng_plan; /* opaque, immutable once created */
  * RT-safe: no (allocates).
  * Possible errors: ENG_ERR_INVALID (NULL argument, any field out of range or
  * not finite, more than ENG_MAX_TRACKS tracks, tracks NULL with n_tracks > 0,
- * a track_id of 0 or a duplicate track_id), ENG_ERR_NOMEM. */
+ * a track_id of 0 or a duplicate track_id, notes without an instrument, a
+ * note with length 0, key > 127 or velocity 0/>127, an instrument kind used
+ * as an effect or an effect kind as an instrument), ENG_ERR_UNKNOWN_NODE (a
+ * device kind this engine does not know), ENG_ERR_PARAM (unknown parameter id,
+ * value out of range or not finite), ENG_ERR_GRAPH (sidechain names an unknown
+ * track or the track itself, sidechain on a kind without one, or sidechains
+ * form a cycle), ENG_ERR_NOMEM. */
 int eng_plan_create(const eng_plan_desc *d, eng_plan **out);
+
+/* As eng_plan_create, and on failure writes one human sentence naming what
+ * was wrong ("track 7 effect 2 (compressor): parameter 1 (ratio) = 50 is
+ * outside 1..30") to `why` (may be NULL if why_len is 0); "" on success.
+ * RT-safe: no (allocates). Possible errors: as eng_plan_create. */
+int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why_len);
+
+/* Counts of a compiled plan, for tests, the cohort scheduler and UIs. */
+typedef struct eng_plan_info {
+  uint32_t n_nodes;         /* nodes in the sorted array */
+  uint32_t n_buffers;       /* stereo buffers in the pool */
+  uint32_t n_deterministic; /* nodes that may run ahead (anticipative cohort) */
+  size_t state_bytes;       /* node state and buffers allocated by the plan */
+} eng_plan_info;
+
+/* Fills *out for plan `p`. RT-safe: yes. */
+void eng_plan_get_info(const eng_plan *p, eng_plan_info *out);
+
+/* Name of the class of node `i` of the sorted array ("tone", "synth",
+ * "fader", "master", ...), or NULL if i is out of range. Order is the
+ * execution order. RT-safe: yes. */
+const char *eng_plan_node_name(const eng_plan *p, uint32_t i);
 
 /* Frees a plan the caller still owns. NULL is a no-op. Never call it on a plan
  * given to an engine: the engine frees those itself.

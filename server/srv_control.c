@@ -267,9 +267,8 @@ static int project_open(srv_control *c, const char *id, bool create, project **o
 
 /* Gives out a fresh id space, persisted before use so it is never reused. */
 static uint32_t take_client_id(project *p) {
-  uint32_t id = p->next_client++;
-  if (sto_project_set_meta_int(p->sto, "next_client", p->next_client)) return 0;
-  return id;
+  if (sto_project_set_meta_int(p->sto, "next_client", p->next_client + 1)) return 0;
+  return p->next_client++;
 }
 
 static void update_plan(srv_control *c);
@@ -665,17 +664,26 @@ static int send_catchup(void *ud, uint64_t seq, uint32_t origin, const void *dat
   return 0;
 }
 
+/* A HELLO that cannot be welcomed: the reason, then the connection closes
+ * (1008 policy, or 1011 when the server is at fault), so the client does not
+ * wait for a WELCOME that will never come. */
+static void refuse_hello(srv_control *c, client *cl, int code, const char *why) {
+  send_reject(c, cl->conn, 0, code, why);
+  srv_out *o = srv_out_new(SRV_OUT_CLOSE, cl->conn, why, strlen(why) > 120 ? 120 : strlen(why));
+  if (o) o->status = code == SRV_ERR_STORAGE ? 1011 : 1008, emit(c, o);
+}
+
 static void on_hello(srv_control *c, client *cl, const proto_hello *h) {
   if (h->version != PROTO_VERSION) {
     char why[96];
     snprintf(why, sizeof why, "protocol version %u is not supported; this server speaks %d",
              h->version, PROTO_VERSION);
-    send_reject(c, cl->conn, 0, PROTO_ERR_VERSION, why);
+    refuse_hello(c, cl, PROTO_ERR_VERSION, why);
     return;
   }
   project *p = find_project(c, h->project, h->project_len);
   if (!p) {
-    send_reject(c, cl->conn, 0, SRV_ERR_NO_PROJECT, "no project with that id in this studio");
+    refuse_hello(c, cl, SRV_ERR_NO_PROJECT, "no project with that id in this studio");
     return;
   }
   uint32_t id = 0;
@@ -686,7 +694,7 @@ static void on_hello(srv_control *c, client *cl, const proto_hello *h) {
   }
   if (!id) id = take_client_id(p);
   if (!id) {
-    send_reject(c, cl->conn, 0, SRV_ERR_STORAGE, "the server could not save a new client id");
+    refuse_hello(c, cl, SRV_ERR_STORAGE, "the server could not save a new client id (disk full?)");
     return;
   }
   cl->proj = p;
@@ -808,7 +816,9 @@ static char *rest_ops(srv_control *c, project *p, srv_in *in, int *status, uint6
   mdl_txn txn;
   uint32_t origin = take_client_id(p), counter = 1;
   if (!origin)
-    return *status = 507, json_error(SRV_ERR_STORAGE, "the server could not save a new client id");
+    return *status = 507,
+           json_error(SRV_ERR_STORAGE, "the server could not save the edit (%s); nothing changed",
+                      sto_project_last_error(p->sto));
   int rc = proto_json_parse_txn((const char *) in->data, in->len, origin, &counter, c->scratch,
                                 &tree, &txn, err, sizeof err);
   if (rc) {

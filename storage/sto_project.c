@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct sto_project {
@@ -81,9 +82,14 @@ static int migrate(sto_project *sp, int64_t from) {
 int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, char *err,
                      size_t err_len) {
   *out = NULL;
-  if (mode == STO_OPEN_EXISTING && access(path, F_OK) != 0) {
+  struct stat st_file;
+  if (mode == STO_OPEN_EXISTING && stat(path, &st_file) != 0) {
     snprintf(err, err_len, "%s: no such project file", path);
     return STO_ERR_NOT_FOUND;
+  }
+  if (mode == STO_OPEN_EXISTING && st_file.st_size == 0) {
+    snprintf(err, err_len, "%s is not a Backline project (it is empty)", path);
+    return STO_ERR_NOT_PROJECT;
   }
   sto_project *sp = calloc(1, sizeof *sp);
   if (!sp) {
@@ -95,10 +101,8 @@ int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, ch
   int rc = sqlite3_open_v2(path, &sp->db, flags, NULL);
   int code = STO_ERR_IO;
   if (rc == SQLITE_OK) rc = sqlite3_extended_result_codes(sp->db, 1);
-  if (rc == SQLITE_OK)
-    rc = sqlite3_exec(sp->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", 0, 0, 0);
-  if (rc == SQLITE_NOTADB) code = STO_ERR_NOT_PROJECT;
-  /* Is it empty (new), ours, or something else? */
+  /* Is it empty (new), ours, or something else? Only reads until we know:
+   * a file that is not a project is left exactly as it was. */
   int n_tables = -1;
   sqlite3_stmt *st = NULL;
   if (rc == SQLITE_OK)
@@ -110,7 +114,8 @@ int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, ch
     if (mode != STO_OPEN_CREATE) {
       code = STO_ERR_NOT_PROJECT, rc = SQLITE_ERROR;
     } else {
-      rc = sqlite3_exec(sp->db, schema_v1, 0, 0, 0);
+      rc = sqlite3_exec(sp->db, "PRAGMA journal_mode=WAL", 0, 0, 0);
+      if (rc == SQLITE_OK) rc = sqlite3_exec(sp->db, schema_v1, 0, 0, 0);
       if (rc == SQLITE_OK)
         rc = sqlite3_exec(sp->db, "INSERT INTO meta VALUES('schema_version', 1)", 0, 0, 0);
     }
@@ -121,7 +126,13 @@ int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, ch
       code = STO_ERR_NOT_PROJECT, rc = SQLITE_ERROR;
     else if (version > STO_SCHEMA_VERSION)
       code = STO_ERR_TOO_NEW, rc = SQLITE_ERROR;
-    else if (version < STO_SCHEMA_VERSION && migrate(sp, version) != SQLITE_OK)
+  }
+  /* Ours: from here on it may be written. */
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(sp->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", 0, 0, 0);
+  if (rc == SQLITE_OK) {
+    int64_t version = sto_project_meta_int(sp, "schema_version", -1);
+    if (version < STO_SCHEMA_VERSION && migrate(sp, version) != SQLITE_OK)
       code = STO_ERR_IO, rc = SQLITE_ERROR;
   }
   if (rc == SQLITE_OK)

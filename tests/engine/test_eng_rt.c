@@ -147,22 +147,68 @@ typedef struct control {
   atomic_int plans;
 } control;
 
+/* Devices for the RT test: every instrument and every effect kind, notes
+ * dense enough that events land inside most blocks, and sidechains. */
+static const eng_device_desc synth_dev = {
+    .kind = ENG_NODE_SYNTH,
+    .n_params = 3,
+    .params = (const eng_param_value[]){{23, 3.0f}, {6, 0.2f}, {5, 0.5f}}};
+static const eng_device_desc drums_dev = {.kind = ENG_NODE_DRUMS};
+static const eng_device_desc all_fx[8] = {
+    {.kind = ENG_NODE_EQ, .n_params = 1, .params = (const eng_param_value[]){{1, 6.0f}}},
+    {.kind = ENG_NODE_COMPRESSOR},
+    {.kind = ENG_NODE_GATE},
+    {.kind = ENG_NODE_SATURATOR},
+    {.kind = ENG_NODE_DELAY},
+    {.kind = ENG_NODE_REVERB},
+    {.kind = ENG_NODE_CHORUS},
+    {.kind = ENG_NODE_LIMITER}};
+static const eng_device_desc keyed_fx[3] = {{.kind = ENG_NODE_COMPRESSOR, .sidechain_track_id = 1},
+                                            {.kind = ENG_NODE_GATE, .sidechain_track_id = 1},
+                                            {.kind = ENG_NODE_GAIN}};
+
+static eng_note_desc rt_notes[400];
+
+static void with_devices(eng_track_desc *t, uint32_t n, uint32_t i) {
+  for (uint32_t k = 0; k < 400; k++)
+    rt_notes[k] = (eng_note_desc){.start_frame = 97u * k,
+                                  .length_frames = 300 + 13u * k,
+                                  .key = (uint8_t) (36 + k % 15),
+                                  .velocity = 100};
+  for (uint32_t k = 0; k < n && k < 6; k++) {
+    t[k].instrument = k % 2 ? &drums_dev : &synth_dev;
+    t[k].notes = rt_notes;
+    t[k].n_notes = 400;
+    t[k].live = k == 0;
+    t[k].effects = k == 1 && n > 1 ? keyed_fx : all_fx;
+    t[k].n_effects = k == 1 && n > 1 ? 3 : 8;
+  }
+  (void) i;
+}
+
 /* The control thread: allocates plans, swaps them in, queues commands,
- * collects retired plans and reads meters, all while the RT section runs. */
+ * collects retired plans and reads meters, all while the RT section runs.
+ * Every other plan carries synths, drums and every effect kind; notes,
+ * parameter changes and live notes flow too. */
 static void *control_thread(void *arg) {
   control *c = arg;
   eng_track_desc t[ENG_MAX_TRACKS];
   eng_meter_frame f;
   for (uint32_t i = 0; !atomic_load(&c->stop); i++) {
     uint32_t n = 1 + i % ENG_MAX_TRACKS;
+    if (i % 2) n = 1 + i % 8;
     for (uint32_t k = 0; k < n; k++)
-      t[k] = track(k + 1 + i % 3, 1.0f, 0.0f);
+      t[k] = track(k + 1, 1.0f, 0.0f);
+    if (i % 2) with_devices(t, n, i);
     t[0].solo = i % 4 == 0;
     eng_plan_desc d = desc_with(t, n, i % 2 == 1);
     eng_plan *p = NULL;
     if (eng_plan_create(&d, &p) == ENG_OK && eng_engine_set_plan(c->e, p) == ENG_OK)
       atomic_fetch_add(&c->plans, 1);
     (void) eng_engine_set_playing(c->e, i % 5 != 0);
+    (void) eng_engine_note(c->e, 1, (uint8_t) (40 + i % 30), (uint8_t) (i % 3 ? 90 : 0));
+    (void) eng_engine_set_param(c->e, 1, 1 + i % 8, 0, (i % 2) ? 200.0f : 2000.0f);
+    (void) eng_engine_set_param(c->e, 1, 0, 7, 300.0f + (float) (i % 50) * 100.0f);
     if (i % 7 == 0) (void) eng_engine_locate(c->e, i * 977u);
     eng_engine_collect(c->e);
     while (eng_engine_read_meters(c->e, &f) == 1) {
@@ -196,5 +242,6 @@ Test(eng_rt, process_makes_no_forbidden_call_while_plans_swap_and_commands_flow,
                (unsigned long long) s.plan_swaps);
   cr_expect_gt(s.meters_pushed, 5, "meter path exercised");
   cr_expect_gt(atomic_load(&c.plans), 5);
+  cr_expect_gt(s.commands_dropped + 1, 0);
   eng_engine_destroy(c.e);
 }

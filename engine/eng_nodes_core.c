@@ -1,0 +1,295 @@
+/* eng_nodes_core.c: the built-in nodes of every plan (test tone, click,
+ * fader, master), the class registry and stand-alone nodes for tests.
+ *
+ * The test tone and the click are the walking skeleton's sounds, moved here
+ * unchanged: their arithmetic is kept operation for operation so that plans
+ * without devices render bit-identically (tests/engine/test_eng_golden.c). */
+#include "engine/eng_err.h"
+#include "engine/eng_node_int.h"
+#include "engine/eng_plan_int.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TWO_PI     6.283185307179586
+#define VOICE_AMP  0.3f   /* peak of a track's tone before gain and pan */
+#define CLICK_HZ   1000.0 /* click pitch */
+#define ACCENT_HZ  1500.0 /* pitch of the accented click (beat 1 of a bar) */
+#define CLICK_AMP  0.25f  /* click peak */
+#define ACCENT_AMP 0.5f   /* accented click peak */
+
+/* ------------------------------------------------------------------------ */
+/* beat clock (pure functions of the position)                              */
+/* ------------------------------------------------------------------------ */
+
+/* First frame of beat k: ceil(k * beat_frames), so beats land on the exact
+ * sample even when a beat is not a whole number of frames. */
+static uint64_t beat_onset(const eng_plan *p, uint64_t k) {
+  return (uint64_t) ceil((double) k * p->beat_frames);
+}
+
+/* Index of the beat that contains frame `pos`. */
+static uint64_t beat_at(const eng_plan *p, uint64_t pos) {
+  uint64_t k = (uint64_t) floor((double) pos / p->beat_frames);
+  while (beat_onset(p, k + 1) <= pos)
+    k++;
+  while (k > 0 && beat_onset(p, k) > pos)
+    k--;
+  return k;
+}
+
+/* Pluck envelope at `t` frames after the onset, `to_next` (>= 1) frames
+ * before the next onset: 0 at the onset, linear attack, exponential decay,
+ * and a linear release reaching exactly 0 on the frame before the next
+ * onset, so the retrigger never clicks. */
+static float pluck_env(const eng_plan *p, uint64_t t, uint64_t to_next) {
+  if (t >= p->note_frames) return 0.0f;
+  float a = t < p->attack_frames ? (float) t / (float) p->attack_frames : 1.0f;
+  float r = to_next <= p->release_frames ? (float) (to_next - 1) / (float) p->release_frames : 1.0f;
+  return a * r * expf(-(float) t * p->decay_per_frame);
+}
+
+static float click_sample(const eng_plan *p, uint64_t t, bool accent) {
+  if (t >= p->click_frames) return 0.0f;
+  double cycles = (double) t * (accent ? ACCENT_HZ : CLICK_HZ) / p->sample_rate;
+  float amp = accent ? ACCENT_AMP : CLICK_AMP;
+  return amp * expf(-(float) t * p->click_decay_per_frame) *
+         sinf((float) (TWO_PI * (cycles - floor(cycles))));
+}
+
+/* ------------------------------------------------------------------------ */
+/* tone: the test-tone voice of a track without an instrument               */
+/* ------------------------------------------------------------------------ */
+
+static void tone_process(eng_plan_node *node, eng_run *r) {
+  const eng_plan *p = r->plan;
+  const eng_plan_track *tr = &p->tracks[node->track];
+  float *L = eng__buf(r, node->out), *R = L + ENG_CHUNK;
+  uint32_t n = 0;
+  if (r->t_frames > 0 && (tr->gain_l != 0.0f || tr->gain_r != 0.0f)) {
+    uint64_t pos = r->start;
+    uint64_t k = beat_at(p, pos);
+    uint64_t onset = beat_onset(p, k), next = beat_onset(p, k + 1);
+    float ramp = r->ramp;
+    for (; n < r->t_frames; n++, pos++, ramp += r->ramp_step) {
+      if (pos == next) { /* a beat boundary, possibly mid-block: retrigger here */
+        k++;
+        onset = next;
+        next = beat_onset(p, k + 1);
+      }
+      uint64_t t = pos - onset;
+      float env = pluck_env(p, t, next - pos);
+      float v = 0.0f;
+      if (env > 0.0f) {
+        double cycles = (double) t * tr->cycles_per_frame;
+        float ph = (float) (TWO_PI * (cycles - floor(cycles)));
+        v = ramp * VOICE_AMP * env * (sinf(ph) + 0.3f * env * sinf(2.0f * ph));
+      }
+      L[n] = R[n] = v;
+    }
+  }
+  for (; n < r->n; n++)
+    L[n] = R[n] = 0.0f;
+}
+
+const eng_node_class eng__tone_class = {
+    .name = "tone", .deterministic = true, .process = tone_process};
+
+/* ------------------------------------------------------------------------ */
+/* click: the metronome                                                     */
+/* ------------------------------------------------------------------------ */
+
+static void click_process(eng_plan_node *node, eng_run *r) {
+  const eng_plan *p = r->plan;
+  float *L = eng__buf(r, node->out);
+  uint32_t n = 0;
+  if (r->t_frames > 0) {
+    uint64_t pos = r->start;
+    uint64_t k = beat_at(p, pos);
+    uint64_t onset = beat_onset(p, k), next = beat_onset(p, k + 1);
+    float ramp = r->ramp;
+    for (; n < r->t_frames; n++, pos++, ramp += r->ramp_step) {
+      if (pos == next) {
+        k++;
+        onset = next;
+        next = beat_onset(p, k + 1);
+      }
+      L[n] = ramp * click_sample(p, pos - onset, k % p->beats_per_bar == 0);
+    }
+  }
+  for (; n < r->n; n++)
+    L[n] = 0.0f;
+}
+
+const eng_node_class eng__click_class = {
+    .name = "click", .deterministic = true, .process = click_process};
+
+/* ------------------------------------------------------------------------ */
+/* fader: gain, pan, mute/solo (folded into gain_l/gain_r), track meter     */
+/* ------------------------------------------------------------------------ */
+
+static void fader_process(eng_plan_node *node, eng_run *r) {
+  const eng_plan_track *tr = &r->plan->tracks[node->track];
+  float *L = eng__buf(r, node->out), *R = L + ENG_CHUNK;
+  float gl = tr->gain_l, gr = tr->gain_r;
+  float pk = r->acc_peak[1 + node->track];
+  double sumsq = r->acc_sumsq[1 + node->track];
+  for (uint32_t n = 0; n < r->n; n++) {
+    float tl = L[n] * gl, trr = R[n] * gr;
+    L[n] = tl;
+    R[n] = trr;
+    float a = fmaxf(fabsf(tl), fabsf(trr));
+    if (a > pk) pk = a;
+    sumsq += (double) tl * tl + (double) trr * trr;
+  }
+  r->acc_peak[1 + node->track] = pk;
+  r->acc_sumsq[1 + node->track] = sumsq;
+}
+
+const eng_node_class eng__fader_class = {
+    .name = "fader", .deterministic = true, .process = fader_process};
+
+/* ------------------------------------------------------------------------ */
+/* master: click + tracks in plan order, times master gain, interleaved     */
+/* ------------------------------------------------------------------------ */
+
+static void master_process(eng_plan_node *node, eng_run *r) {
+  (void) node;
+  const eng_plan *p = r->plan;
+  float accl[ENG_CHUNK], accr[ENG_CHUNK];
+  uint32_t n_frames = r->n;
+  if (p->click_buf != ENG_NO_BUF) {
+    const float *c = eng__buf(r, p->click_buf);
+    memcpy(accl, c, n_frames * sizeof(float));
+    memcpy(accr, c, n_frames * sizeof(float));
+  } else {
+    memset(accl, 0, n_frames * sizeof(float));
+    memset(accr, 0, n_frames * sizeof(float));
+  }
+  /* Same order of additions per frame as the skeleton: click, track 0, 1... */
+  for (uint32_t i = 0; i < p->n_tracks; i++) {
+    const float *L = eng__buf(r, p->tracks[i].buf), *R = L + ENG_CHUNK;
+    for (uint32_t n = 0; n < n_frames; n++) {
+      accl[n] += L[n];
+      accr[n] += R[n];
+    }
+  }
+  float g = p->master_gain;
+  for (uint32_t n = 0; n < n_frames; n++) {
+    r->out[2 * n] = accl[n] * g;
+    r->out[2 * n + 1] = accr[n] * g;
+  }
+}
+
+const eng_node_class eng__master_class = {
+    .name = "master", .deterministic = true, .process = master_process};
+
+/* ------------------------------------------------------------------------ */
+/* registry                                                                 */
+/* ------------------------------------------------------------------------ */
+
+const eng_node_class *eng__node_class(uint32_t kind) {
+  switch ((eng_node_kind) kind) {
+    case ENG_NODE_SYNTH:
+      return &eng__synth_class;
+    case ENG_NODE_DRUMS:
+      return &eng__drums_class;
+    case ENG_NODE_GAIN:
+      return &eng__gain_class;
+    case ENG_NODE_EQ:
+      return &eng__eq_class;
+    case ENG_NODE_COMPRESSOR:
+      return &eng__comp_class;
+    case ENG_NODE_GATE:
+      return &eng__gate_class;
+    case ENG_NODE_SATURATOR:
+      return &eng__sat_class;
+    case ENG_NODE_DELAY:
+      return &eng__delay_class;
+    case ENG_NODE_REVERB:
+      return &eng__reverb_class;
+    case ENG_NODE_CHORUS:
+      return &eng__chorus_class;
+    case ENG_NODE_LIMITER:
+      return &eng__limiter_class;
+  }
+  return NULL;
+}
+
+int eng_node_params(uint32_t kind, const eng_param_info **out, uint32_t *n) {
+  const eng_node_class *c = eng__node_class(kind);
+  if (out) *out = c ? c->params : NULL;
+  if (n) *n = c ? c->n_params : 0;
+  return c ? ENG_OK : ENG_ERR_UNKNOWN_NODE;
+}
+
+const char *eng_node_kind_name(uint32_t kind) {
+  const eng_node_class *c = eng__node_class(kind);
+  return c ? c->name : NULL;
+}
+
+bool eng_node_is_instrument(uint32_t kind) {
+  const eng_node_class *c = eng__node_class(kind);
+  return c && c->instrument;
+}
+
+/* ------------------------------------------------------------------------ */
+/* stand-alone nodes (tests, benchmark)                                     */
+/* ------------------------------------------------------------------------ */
+
+int eng__solo_create(const eng_device_desc *d, uint32_t sample_rate, double tempo_bpm,
+                     eng_solo_node **out) {
+  *out = NULL;
+  const eng_node_class *cls = d ? eng__node_class(d->kind) : NULL;
+  if (!cls) return ENG_ERR_UNKNOWN_NODE;
+  for (uint32_t k = 0; k < d->n_params; k++) {
+    if (d->params[k].id >= cls->n_params) return ENG_ERR_PARAM;
+    const eng_param_info *pi = &cls->params[d->params[k].id];
+    if (!(d->params[k].value >= pi->min && d->params[k].value <= pi->max)) return ENG_ERR_PARAM;
+  }
+  eng_solo_node *s = calloc(1, sizeof *s);
+  size_t sz = cls->state_size(sample_rate);
+  void *state = sz ? aligned_alloc(64, (sz + 63) / 64 * 64) : NULL;
+  if (!s || (sz && !state)) {
+    free(s);
+    free(state);
+    return ENG_ERR_NOMEM;
+  }
+  if (state) memset(state, 0, sz);
+  float vals[ENG_MAX_PARAMS];
+  for (uint32_t i = 0; i < cls->n_params; i++)
+    vals[i] = cls->params[i].def;
+  for (uint32_t k = 0; k < d->n_params; k++)
+    vals[d->params[k].id] = d->params[k].value;
+  eng__params_init(state, cls, vals, sample_rate);
+  if (cls->init) cls->init(state, sample_rate, 60.0 / tempo_bpm * sample_rate);
+  s->node.cls = cls;
+  s->node.state = state;
+  s->node.in = s->node.out = 0;
+  s->node.side = ENG_NO_BUF;
+  s->node.track = ENG_NO_TRACK;
+  s->node.bypass = d->bypass;
+  *out = s;
+  return ENG_OK;
+}
+
+void eng__solo_destroy(eng_solo_node *s) {
+  if (!s) return;
+  free(s->node.state);
+  free(s);
+}
+
+void eng__solo_process(eng_solo_node *s, uint32_t n, const eng_event *ev, uint32_t n_ev,
+                       bool use_side) {
+  eng_run r = {.buffers = s->buf,
+               .out = s->scratch_out,
+               .n = n,
+               .t_frames = n,
+               .ramp = 1.0f,
+               .events = ev,
+               .n_events = n_ev};
+  s->node.side = use_side ? 1 : ENG_NO_BUF;
+  if (s->node.bypass) return;
+  s->node.cls->process(&s->node, &r);
+}

@@ -1,0 +1,461 @@
+/* bench_engine.c: the engine's DSP speed against SuperCollider and Pure Data,
+ * and its live capacity.
+ *
+ * 1. Offline DSP: V voices (64, 256) of saw -> 2-pole low-pass (2 kHz,
+ *    Q 0.707) -> gain, 60 s at 48 kHz, block 64, as fast as possible:
+ *    - ours: a plan of V/64 tracks, each a synth (64 voices: osc1 saw,
+ *      osc2/noise/LFO off, cutoff fixed, amp sustain 1) holding 64 notes;
+ *      track gain and master gain are the "gain". Per-block times measured.
+ *    - scsynth -N: a SynthDef Out.ar(0, LPF.ar(Saw.ar(freq), 2000) * 0.01)
+ *      written here as a binary .scsyndef (SCgf v2), V /s_new in a binary
+ *      OSC score, rendered to a mono float WAV.
+ *    - pd -batch: a generated patch of V [phasor~] -> [biquad~] (the same
+ *      RBJ low-pass coefficients) -> [*~ 0.01] -> [dac~], quitting after 60 s
+ *      of logical time.
+ *    Peers run as child processes; their wall time includes start-up (a few
+ *    ms) and, for scsynth, writing the output file.
+ * 2. Live capacity: copies of a reference channel strip (synth with 8 voices
+ *    + EQ + compressor + reverb as an insert at 20% wet, standing in for a
+ *    send) processed in 64-frame blocks; the largest count whose p99 and max
+ *    block times stay within the 1.333 ms deadline.
+ *
+ * Prints `bench: NAME VALUE UNIT` lines at the end. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/eng_engine.h"
+#include "engine/eng_err.h"
+
+#define SRATE   48000
+#define SECONDS 60
+#define BLOCK   64
+#define CUTOFF  2000.0
+#define GAIN    0.01
+
+static double now_s(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_f(const void *a, const void *b) {
+  float x = *(const float *) a, y = *(const float *) b;
+  return x < y ? -1 : x > y;
+}
+
+static double voice_freq(int v) {
+  return 110.0 * pow(2.0, (v % 48) / 12.0) * (1.0 + 0.001 * (v / 48));
+}
+
+/* ------------------------------------------------------------------------ */
+/* ours                                                                     */
+/* ------------------------------------------------------------------------ */
+
+typedef struct run_stats {
+  double wall_s, p50_us, p99_us, max_us;
+} run_stats;
+
+static void stats_of(float *t, size_t n, run_stats *st) {
+  qsort(t, n, sizeof *t, cmp_f);
+  st->p50_us = t[n / 2];
+  st->p99_us = t[(size_t) (n * 0.99)];
+  st->max_us = t[n - 1];
+}
+
+static int run_engine(const eng_plan_desc *d, uint32_t frames, uint32_t block, run_stats *st) {
+  eng_config cfg = eng_config_default();
+  cfg.block_frames = block;
+  eng_engine *e;
+  eng_plan *p;
+  char why[256];
+  int rc = eng_plan_compile(d, &p, why, sizeof why);
+  if (rc) {
+    fprintf(stderr, "plan refused: %s\n", why);
+    return rc;
+  }
+  if ((rc = eng_engine_create(&cfg, &e)) || (rc = eng_engine_set_plan(e, p)) ||
+      (rc = eng_engine_set_playing(e, true)))
+    return rc;
+  size_t nb = frames / block;
+  float *times = malloc(nb * sizeof(float));
+  float buf[2 * 1024];
+  eng_meter_frame mf;
+  double t0 = now_s();
+  for (size_t b = 0; b < nb; b++) {
+    double a = now_s();
+    eng_engine_process(e, buf, block);
+    times[b] = (float) ((now_s() - a) * 1e6);
+    while (eng_engine_read_meters(e, &mf) == 1) {
+    }
+  }
+  st->wall_s = now_s() - t0;
+  stats_of(times, nb, st);
+  free(times);
+  eng_engine_destroy(e);
+  return 0;
+}
+
+/* Saw voices: tracks of 64-voice synths holding notes for the whole run. */
+static double ours_saw(int voices, run_stats *st) {
+  int n_tracks = (voices + 63) / 64;
+  eng_track_desc *t = calloc(n_tracks, sizeof *t);
+  eng_note_desc *notes = calloc(voices, sizeof *notes);
+  static const eng_param_value pv[] = {
+      {0, 0},      /* osc1 saw */
+      {4, 1.0f},   /* osc1 level */
+      {5, 0.0f},   /* osc2 off */
+      {6, 0.0f},   /* noise off */
+      {7, CUTOFF}, /* cutoff */
+      {8, 0.103f}, /* resonance -> Q 0.707 */
+      {9, 0.0f},   /* no filter envelope */
+      {10, 0.0f},  /* no key tracking */
+      {15, 0.1f},  /* attack 0.1 ms */
+      {17, 1.0f},  /* sustain 1 */
+      {26, 64},    /* polyphony */
+      {27, 1.0f},  /* level */
+  };
+  eng_device_desc syn = {
+      .kind = ENG_NODE_SYNTH, .n_params = sizeof pv / sizeof pv[0], .params = pv};
+  for (int v = 0; v < voices; v++) {
+    double midi = 69.0 + 12.0 * log2(voice_freq(v) / 440.0);
+    notes[v] = (eng_note_desc){0, (uint64_t) SECONDS * SRATE + 1, (uint8_t) lround(midi), 127};
+  }
+  for (int i = 0; i < n_tracks; i++) {
+    t[i] = (eng_track_desc){.track_id = (uint64_t) i + 1,
+                            .gain = (float) GAIN,
+                            .pan = 0.0f,
+                            .instrument = &syn,
+                            .notes = notes + 64 * i,
+                            .n_notes = (uint32_t) (voices - 64 * i < 64 ? voices - 64 * i : 64)};
+  }
+  eng_plan_desc d = {.sample_rate = SRATE,
+                     .tempo_bpm = 120,
+                     .beats_per_bar = 4,
+                     .master_gain = 1.0f,
+                     .n_tracks = (uint32_t) n_tracks,
+                     .tracks = t};
+  int rc = run_engine(&d, SECONDS * SRATE, BLOCK, st);
+  free(t);
+  free(notes);
+  return rc ? -1.0 : SECONDS / st->wall_s;
+}
+
+/* ------------------------------------------------------------------------ */
+/* peers                                                                    */
+/* ------------------------------------------------------------------------ */
+
+typedef struct wbuf {
+  unsigned char *p;
+  size_t n, cap;
+} wbuf;
+
+static void put(wbuf *b, const void *d, size_t n) {
+  if (b->n + n > b->cap) {
+    b->cap = (b->n + n) * 2 + 256;
+    b->p = realloc(b->p, b->cap);
+  }
+  memcpy(b->p + b->n, d, n);
+  b->n += n;
+}
+static void put32(wbuf *b, uint32_t v) {
+  unsigned char c[4] = {v >> 24, v >> 16, v >> 8, v};
+  put(b, c, 4);
+}
+static void put16(wbuf *b, uint16_t v) {
+  unsigned char c[2] = {v >> 8, v};
+  put(b, c, 2);
+}
+static void put8(wbuf *b, uint8_t v) {
+  put(b, &v, 1);
+}
+static void putf(wbuf *b, float f) {
+  uint32_t u;
+  memcpy(&u, &f, 4);
+  put32(b, u);
+}
+static void pstr(wbuf *b, const char *s) {
+  put8(b, (uint8_t) strlen(s));
+  put(b, s, strlen(s));
+}
+/* OSC string: NUL-terminated, padded to 4. */
+static void ostr(wbuf *b, const char *s) {
+  size_t n = strlen(s) + 1;
+  put(b, s, n);
+  while (n++ % 4)
+    put8(b, 0);
+}
+
+/* SynthDef "blsaw": Out.ar(0, LPF.ar(Saw.ar(freq), CUTOFF) * GAIN), SCgf v2. */
+static void synthdef(wbuf *b) {
+  put(b, "SCgf", 4);
+  put32(b, 2);
+  put16(b, 1);
+  pstr(b, "blsaw");
+  put32(b, 3); /* constants */
+  putf(b, (float) CUTOFF), putf(b, (float) GAIN), putf(b, 0.0f);
+  put32(b, 1); /* params */
+  putf(b, 440.0f);
+  put32(b, 1); /* param names */
+  pstr(b, "freq"), put32(b, 0);
+  put32(b, 5); /* ugens */
+  /* 0 Control.kr */
+  pstr(b, "Control"), put8(b, 1), put32(b, 0), put32(b, 1), put16(b, 0), put8(b, 1);
+  /* 1 Saw.ar(freq) */
+  pstr(b, "Saw"), put8(b, 2), put32(b, 1), put32(b, 1), put16(b, 0);
+  put32(b, 0), put32(b, 0), put8(b, 2);
+  /* 2 LPF.ar(saw, CUTOFF) */
+  pstr(b, "LPF"), put8(b, 2), put32(b, 2), put32(b, 1), put16(b, 0);
+  put32(b, 1), put32(b, 0), put32(b, (uint32_t) -1), put32(b, 0), put8(b, 2);
+  /* 3 BinaryOpUGen '*' (special 2) */
+  pstr(b, "BinaryOpUGen"), put8(b, 2), put32(b, 2), put32(b, 1), put16(b, 2);
+  put32(b, 2), put32(b, 0), put32(b, (uint32_t) -1), put32(b, 1), put8(b, 2);
+  /* 4 Out.ar(0, x) */
+  pstr(b, "Out"), put8(b, 2), put32(b, 2), put32(b, 0), put16(b, 0);
+  put32(b, (uint32_t) -1), put32(b, 2), put32(b, 3), put32(b, 0);
+  put16(b, 0); /* variants */
+}
+
+/* Appends one score entry: [size][#bundle time [size][msg]]. */
+static void score_bundle(wbuf *score, double t, const wbuf *msg) {
+  wbuf bu = {0};
+  ostr(&bu, "#bundle");
+  uint64_t tt = (uint64_t) (t * 4294967296.0);
+  put32(&bu, (uint32_t) (tt >> 32)), put32(&bu, (uint32_t) tt);
+  put32(&bu, (uint32_t) msg->n);
+  put(&bu, msg->p, msg->n);
+  put32(score, (uint32_t) bu.n);
+  put(score, bu.p, bu.n);
+  free(bu.p);
+}
+
+static int run_child(char *const argv[], const char *log) {
+  fflush(stdout); /* the child must not inherit and re-flush our buffer */
+  pid_t pid = fork();
+  if (pid == 0) {
+    FILE *f = freopen(log, "w", stdout);
+    if (f) dup2(fileno(stdout), 2);
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+static long file_size(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return -1;
+  fseek(f, 0, SEEK_END);
+  long n = ftell(f);
+  fclose(f);
+  return n;
+}
+
+/* Returns the realtime factor, or -1 with `why` set. */
+static double scsynth_saw(int voices, const char *dir, char *why, size_t len) {
+  char def[256], score_path[256], out[256], log[256];
+  snprintf(def, sizeof def, "%s/blsaw.scsyndef", dir);
+  snprintf(score_path, sizeof score_path, "%s/score_%d.osc", dir, voices);
+  snprintf(out, sizeof out, "%s/sc_%d.wav", dir, voices);
+  snprintf(log, sizeof log, "%s/sc_%d.log", dir, voices);
+  wbuf sd = {0}, score = {0}, m = {0};
+  synthdef(&sd);
+  ostr(&m, "/d_recv"), ostr(&m, ",b"), put32(&m, (uint32_t) sd.n), put(&m, sd.p, sd.n);
+  while (m.n % 4)
+    put8(&m, 0);
+  score_bundle(&score, 0.0, &m);
+  for (int v = 0; v < voices; v++) {
+    m.n = 0;
+    ostr(&m, "/s_new"), ostr(&m, ",siiisf"), ostr(&m, "blsaw");
+    put32(&m, (uint32_t) (1000 + v)), put32(&m, 1), put32(&m, 0); /* id, addToTail, group 0 */
+    ostr(&m, "freq"), putf(&m, (float) voice_freq(v));
+    score_bundle(&score, 0.0, &m);
+  }
+  m.n = 0;
+  ostr(&m, "/c_set"), ostr(&m, ",if"), put32(&m, 0), putf(&m, 0.0f);
+  score_bundle(&score, SECONDS, &m); /* the score ends here */
+  FILE *f = fopen(score_path, "wb");
+  FILE *g = fopen(def, "wb");
+  if (!f || !g) {
+    snprintf(why, len, "cannot write %s", dir);
+    return -1;
+  }
+  fwrite(score.p, 1, score.n, f), fclose(f);
+  fwrite(sd.p, 1, sd.n, g), fclose(g);
+  free(sd.p), free(score.p), free(m.p);
+  unlink(out);
+  char *argv[] = {"scsynth", "-N",    score_path, "_",    out,  "48000",
+                  "WAV",     "float", "-o",       "1",    "-i", "0",
+                  "-z",      "64",    "-n",       "4096", "-U", "/usr/lib/SuperCollider/plugins",
+                  NULL};
+  double t0 = now_s();
+  int rc = run_child(argv, log);
+  double dt = now_s() - t0;
+  long sz = file_size(out);
+  long want = (long) SECONDS * SRATE * 4;
+  if (rc != 0 || sz < want) {
+    snprintf(why, len, "scsynth exit %d, output %ld bytes (want >= %ld), see %s", rc, sz, want,
+             log);
+    return -1;
+  }
+  return SECONDS / dt;
+}
+
+static double pd_saw(int voices, const char *dir, char *why, size_t len) {
+  char patch[256], log[256];
+  snprintf(patch, sizeof patch, "%s/saw_%d.pd", dir, voices);
+  snprintf(log, sizeof log, "%s/pd_%d.log", dir, voices);
+  FILE *f = fopen(patch, "w");
+  if (!f) {
+    snprintf(why, len, "cannot write %s", patch);
+    return -1;
+  }
+  /* RBJ low-pass at CUTOFF, Q 0.707; Pd's biquad~ takes fb1 fb2 ff1 ff2 ff3
+   * with y = ff1 w + ff2 w1 + ff3 w2, w = x + fb1 w1 + fb2 w2. */
+  double w0 = 2 * M_PI * CUTOFF / SRATE, al = sin(w0) / (2 * 0.707), cw = cos(w0);
+  double a0 = 1 + al;
+  double b0 = (1 - cw) / 2 / a0, b1 = (1 - cw) / a0, a1 = -2 * cw / a0, a2 = (1 - al) / a0;
+  fprintf(f, "#N canvas 0 0 600 400 12;\n");
+  fprintf(f, "#X obj 10 10 loadbang;\n");                 /* 0 */
+  fprintf(f, "#X msg 10 40 \\; pd dsp 1;\n");             /* 1 */
+  fprintf(f, "#X obj 10 70 delay %d;\n", SECONDS * 1000); /* 2 */
+  fprintf(f, "#X msg 10 100 \\; pd quit;\n");             /* 3 */
+  fprintf(f, "#X obj 10 130 dac~;\n");                    /* 4 */
+  for (int v = 0; v < voices; v++) {
+    fprintf(f, "#X obj 10 160 phasor~ %g;\n", voice_freq(v)); /* 5 + 3v */
+    fprintf(f, "#X obj 10 190 biquad~ %.12g %.12g %.12g %.12g %.12g;\n", -a1, -a2, b0, b1, b0);
+    fprintf(f, "#X obj 10 220 *~ %g;\n", GAIN);
+  }
+  fprintf(f, "#X connect 0 0 1 0;\n#X connect 0 0 2 0;\n#X connect 2 0 3 0;\n");
+  for (int v = 0; v < voices; v++) {
+    int o = 5 + 3 * v;
+    fprintf(f, "#X connect %d 0 %d 0;\n#X connect %d 0 %d 0;\n#X connect %d 0 4 0;\n", o, o + 1,
+            o + 1, o + 2, o + 2);
+  }
+  fclose(f);
+  char *argv[] = {"pd", "-nogui", "-batch", "-noaudio", "-nomidi",
+                  "-r", "48000",  "-open",  patch,      NULL};
+  double t0 = now_s();
+  int rc = run_child(argv, log);
+  double dt = now_s() - t0;
+  if (rc != 0) {
+    snprintf(why, len, "pd exit %d, see %s", rc, log);
+    return -1;
+  }
+  return SECONDS / dt;
+}
+
+/* ------------------------------------------------------------------------ */
+/* live capacity                                                            */
+/* ------------------------------------------------------------------------ */
+
+static const eng_param_value strip_synth_p[] = {{5, 0.4f}, {23, 2.0f}, {26, 8.0f}};
+static const eng_param_value strip_eq_p[] = {{1, 3.0f}, {4, -4.0f}, {10, 2.0f}};
+static const eng_param_value strip_comp_p[] = {{0, -18.0f}, {1, 3.0f}};
+static const eng_param_value strip_rev_p[] = {{3, 0.2f}};
+
+static int strip_run(int copies, run_stats *st) {
+  eng_device_desc syn = {.kind = ENG_NODE_SYNTH, .n_params = 3, .params = strip_synth_p};
+  eng_device_desc fx[3] = {{.kind = ENG_NODE_EQ, .n_params = 3, .params = strip_eq_p},
+                           {.kind = ENG_NODE_COMPRESSOR, .n_params = 2, .params = strip_comp_p},
+                           {.kind = ENG_NODE_REVERB, .n_params = 1, .params = strip_rev_p}};
+  enum { CHORDS = 8, NOTES = 4 * CHORDS };
+  static eng_note_desc notes[NOTES];
+  for (int i = 0; i < NOTES; i++) /* a 4-note chord every 0.25 s, each held 0.4 s */
+    notes[i] = (eng_note_desc){(uint64_t) (i / 4) * 12000, 19200,
+                               (uint8_t) (48 + (i % 4) * 4 + (i / 4) % 3), 100};
+  eng_track_desc *t = calloc((size_t) copies, sizeof *t);
+  for (int i = 0; i < copies; i++)
+    t[i] = (eng_track_desc){.track_id = (uint64_t) i + 1,
+                            .gain = 0.1f,
+                            .instrument = &syn,
+                            .n_effects = 3,
+                            .effects = fx,
+                            .n_notes = NOTES,
+                            .notes = notes};
+  eng_plan_desc d = {.sample_rate = SRATE,
+                     .tempo_bpm = 120,
+                     .beats_per_bar = 4,
+                     .master_gain = 1.0f,
+                     .n_tracks = (uint32_t) copies,
+                     .tracks = t};
+  int rc = run_engine(&d, 2 * SRATE, 64, st);
+  free(t);
+  return rc;
+}
+
+int main(int argc, char **argv) {
+  const char *dir = argc > 1 ? argv[1] : "/tmp/bench_engine";
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
+  if (system(cmd) != 0) return 1;
+  static const int voice_counts[2] = {64, 256};
+  char lines[4096] = "";
+  size_t ln = 0;
+#define LINE(...) ln += (size_t) snprintf(lines + ln, sizeof lines - ln, __VA_ARGS__)
+  for (int k = 0; k < 2; k++) {
+    int v = voice_counts[k];
+    char why_sc[1200] = "", why_pd[1200] = "";
+    run_stats st;
+    double ours = ours_saw(v, &st);
+    double sc = scsynth_saw(v, dir, why_sc, sizeof why_sc);
+    double pd = pd_saw(v, dir, why_pd, sizeof why_pd);
+    printf("offline %d voices, 60 s @ 48 kHz, block 64:\n", v);
+    printf("  ours     %8.1fx realtime (%.2f s; block p50 %.1f us, p99 %.1f us, max %.1f us)\n",
+           ours, st.wall_s, st.p50_us, st.p99_us, st.max_us);
+    if (sc > 0)
+      printf("  scsynth  %8.1fx realtime   ours/scsynth %.2f\n", sc, ours / sc);
+    else
+      printf("  scsynth  did not run: %s\n", why_sc);
+    if (pd > 0)
+      printf("  pd       %8.1fx realtime   ours/pd %.2f\n", pd, ours / pd);
+    else
+      printf("  pd       did not run: %s\n", why_pd);
+    LINE("bench: offline_%d_ours_rtf %.1f x\n", v, ours);
+    LINE("bench: offline_%d_ours_block_p50 %.2f us\n", v, st.p50_us);
+    LINE("bench: offline_%d_ours_block_p99 %.2f us\n", v, st.p99_us);
+    if (sc > 0)
+      LINE("bench: offline_%d_scsynth_rtf %.1f x\nbench: offline_%d_ours_over_scsynth %.2f ratio\n",
+           v, sc, v, ours / sc);
+    if (pd > 0)
+      LINE("bench: offline_%d_pd_rtf %.1f x\nbench: offline_%d_ours_over_pd %.2f ratio\n", v, pd, v,
+           ours / pd);
+    double best = sc > pd ? sc : pd;
+    if (best > 0) LINE("bench: offline_%d_ours_over_faster_peer %.2f ratio\n", v, ours / best);
+  }
+  /* live capacity: strips from 1 up to ENG_MAX_TRACKS (one strip per track) */
+  double deadline_us = 64.0 / SRATE * 1e6;
+  static const int counts[] = {1, 8, 16, 24, 32, 40, 48, 56, 64};
+  int best_p99 = 0, best_max = 0;
+  run_stats st, at = {0};
+  printf("live capacity, strip = synth(8 voices, 2 osc, unison 2) + EQ + compressor + reverb,"
+         " 64 frames @ 48 kHz, deadline %.1f us:\n",
+         deadline_us);
+  for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++) {
+    if (strip_run(counts[i], &st)) return 1;
+    printf("  %4d strips: p50 %7.1f us  p99 %7.1f us  max %7.1f us\n", counts[i], st.p50_us,
+           st.p99_us, st.max_us);
+    if (st.p99_us < deadline_us) best_p99 = counts[i], at = st;
+    if (st.max_us < deadline_us) best_max = counts[i];
+  }
+  double per_strip = at.p50_us / (best_p99 ? best_p99 : 1);
+  LINE("bench: live_strips_p99_within_deadline %d strips\n", best_p99);
+  LINE("bench: live_strips_max_within_deadline %d strips\n", best_max);
+  LINE("bench: live_block_p50_at_capacity %.1f us\n", at.p50_us);
+  LINE("bench: live_block_p99_at_capacity %.1f us\n", at.p99_us);
+  LINE("bench: live_block_max_at_capacity %.1f us\n", at.max_us);
+  LINE("bench: live_p50_per_strip %.2f us\n", per_strip);
+  LINE("bench: live_strips_by_p50_extrapolated %.0f strips\n", deadline_us / per_strip);
+  if (best_p99 == ENG_MAX_TRACKS)
+    printf("  (capped by ENG_MAX_TRACKS = %d; the extrapolation divides the deadline by the "
+           "p50 per strip)\n",
+           ENG_MAX_TRACKS);
+  fputs(lines, stdout);
+  return 0;
+}
