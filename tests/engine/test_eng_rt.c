@@ -218,7 +218,7 @@ static void *control_thread(void *arg) {
   return NULL;
 }
 
-Test(eng_rt, process_makes_no_forbidden_call_while_plans_swap_and_commands_flow, .timeout = 120) {
+Test(eng_rt, process_makes_no_forbidden_call_while_plans_swap_and_commands_flow) {
   eng_config cfg = eng_config_default();
   control c = {0};
   cr_assert_eq(eng_engine_create(&cfg, &c.e), ENG_OK);

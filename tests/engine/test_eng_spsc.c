@@ -83,7 +83,7 @@ static void *stress_producer(void *arg) {
   return NULL;
 }
 
-Test(eng_spsc, two_threads_move_two_million_items_in_order, .timeout = 60) {
+Test(eng_spsc, two_threads_move_two_million_items_in_order) {
   eng_spsc *q = NULL;
   cr_assert_eq(eng_spsc_create(sizeof(stress_item), 64, &q), ENG_OK);
   pthread_t producer;

@@ -36,7 +36,7 @@ static eng_plan *plan_number(uint32_t i, eng_track_desc *t) {
   return p;
 }
 
-Test(eng_engine_swap, many_plan_swaps_under_a_running_rt_thread_free_every_plan, .timeout = 120) {
+Test(eng_engine_swap, many_plan_swaps_under_a_running_rt_thread_free_every_plan) {
   eng_config cfg = eng_config_default();
   rt_loop rt = {0};
   cr_assert_eq(eng_engine_create(&cfg, &rt.e), ENG_OK);

@@ -109,8 +109,7 @@ static void make_folder(uint64_t *seq, uint64_t *hash) {
   }
 }
 
-Test(reliability, bad_project_files_are_skipped_with_a_clear_line, .fini = teardown,
-     .timeout = 60) {
+Test(reliability, bad_project_files_are_skipped_with_a_clear_line, .fini = teardown) {
   uint64_t seq0, hash0;
   make_folder(&seq0, &hash0);
   char log[700];
