@@ -238,6 +238,26 @@ Test(integration, concurrent_edits_converge_and_survive_restart, .init = setup, 
   assert_clean_stats(a, "alice");
   assert_clean_stats(b, "bob");
 
+  /* The random run usually orders some of alice's edits after bob's delete
+   * of the same track. If the scheduler kept them apart this time, make
+   * that conflict on purpose: bob deletes a track and alice edits it at
+   * once, before bob's delete (sent after its group commit) reaches her. */
+  for (int k = 0; k < 20 && cli_client_stats(a).n_rejects + cli_client_stats(b).n_rejects == 0;
+       k++) {
+    mdl_id x;
+    cr_assert_eq(cli_client_create_track(b, "Contested", &x, NULL), 0);
+    cr_assert_eq(cli_client_wait_idle(b, WAIT_MS), 0);
+    cr_assert_eq(cli_client_wait_seq(a, cli_client_stats(b).seq, WAIT_MS), 0);
+    cr_assert_eq(cli_client_delete(b, x, NULL), 0);
+    cr_assert_eq(cli_client_set_real(a, x, MDL_PROP_GAIN, 0.5, NULL), 0);
+    cr_assert_eq(cli_client_wait_idle(a, WAIT_MS), 0);
+    cr_assert_eq(cli_client_wait_idle(b, WAIT_MS), 0);
+  }
+  cr_assert_eq(cli_client_wait_seq(a, cli_client_stats(b).seq, WAIT_MS), 0);
+  cr_assert_eq(cli_client_wait_seq(b, cli_client_stats(a).seq, WAIT_MS), 0);
+  assert_converged(a, "alice");
+  assert_converged(b, "bob");
+
   /* Every submit was answered once; acks plus the initial create are the seq. */
   cli_stats sa = cli_client_stats(a), sb = cli_client_stats(b);
   cr_assert_eq(sa.n_acks + sa.n_rejects, sa.n_submitted);
