@@ -243,6 +243,7 @@ int proto_encode(const proto_msg *m, void *buf, size_t cap) {
     case PROTO_WELCOME:
       proto_put_u16(&w, m->u.welcome.version);
       proto_put_u32(&w, m->u.welcome.client_id);
+      proto_put_u32(&w, m->u.welcome.last_local);
       proto_put_u64(&w, m->u.welcome.seq);
       put_project(&w, m->u.welcome.snapshot);
       break;
@@ -324,6 +325,7 @@ int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, s
     case PROTO_WELCOME:
       m->u.welcome.version = proto_get_u16(&r);
       m->u.welcome.client_id = proto_get_u32(&r);
+      m->u.welcome.last_local = proto_get_u32(&r);
       m->u.welcome.seq = proto_get_u64(&r);
       get_project(&r, &s->project);
       m->u.welcome.snapshot = &s->project;

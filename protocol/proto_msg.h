@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION        1
+#define PROTO_VERSION        2     /* 2: WELCOME tells the last local id the log holds */
 #define PROTO_MAX_MSG        65536 /* largest message either side accepts, bytes */
 #define PROTO_MAX_PROPS      1024  /* create properties across one transaction */
 #define PROTO_PROJECT_ID_MAX 64
@@ -47,6 +47,7 @@ typedef struct proto_hello {
 typedef struct proto_welcome {
   uint16_t version;
   uint32_t client_id;
+  uint32_t last_local;         /* newest SUBMIT of this id space in the log (0 = none) */
   uint64_t seq;                /* the snapshot's sequence number; broadcasts after it follow */
   const mdl_project *snapshot; /* encode: borrowed; decode: points at scratch */
 } proto_welcome;

@@ -704,7 +704,8 @@ static void on_hello(srv_control *c, client *cl, const proto_hello *h) {
   if (!cl->name[0]) snprintf(cl->name, sizeof cl->name, "Guest %u", id);
 
   proto_msg m = {.type = PROTO_WELCOME};
-  m.u.welcome = (proto_welcome){PROTO_VERSION, id, p->snap_seq, &p->snapshot};
+  uint32_t last_local = id == h->want_client ? sto_project_last_local(p->sto, id) : 0;
+  m.u.welcome = (proto_welcome){PROTO_VERSION, id, last_local, p->snap_seq, &p->snapshot};
   c->tag = (deferred){.role = ROLE_WELCOME, .p = p};
   send_msg(c, cl->conn, &m);
   catchup_ctx k = {c, cl->conn};
@@ -755,6 +756,11 @@ static void on_ws_message(srv_control *c, srv_in *in) {
         send_reject(c, in->conn, m.u.submit.local_id, rc, fail.reason);
         break;
       }
+      /* In the same group as the edit: a reconnecting client learns from
+       * WELCOME which of its edits the log already holds. */
+      if (sto_project_note_local(cl->proj->sto, cl->client_id, m.u.submit.local_id))
+        fprintf(stderr, "backline: project %s: cannot note client %u's edit: %s\n", cl->proj->id,
+                cl->client_id, sto_project_last_error(cl->proj->sto));
       proto_msg ack = {.type = PROTO_ACK};
       ack.u.ack = (proto_ack){m.u.submit.local_id, seq};
       c->tag =
@@ -1114,6 +1120,55 @@ static void on_http(srv_control *c, srv_in *in) {
   http_reply(c, in->conn, 404, json_error(SRV_ERR_NO_ROUTE, "no route %s", path));
 }
 
+/* ---- Imported projects (from srv_assets) ------------------------------------- */
+
+/* srv_assets wrote DATA/projects/ID.backline from an archive (ID in
+ * in->path) and posted SRV_IN_OPEN_PROJECT: open it, list it first, and
+ * answer the import request 201 {"id","seq","hash"}. A file that cannot be
+ * opened is removed, so that an import never leaves a project the list
+ * does not show. */
+static void open_imported(srv_control *c, srv_in *in) {
+  const char *id = in->path;
+  size_t id_len = strlen(id);
+  char err[600];
+  project *p = NULL;
+  int rc;
+  if (!valid_project_id(id, id_len) || find_project(c, id, id_len)) {
+    http_reply(c, in->conn, 409,
+               json_error(SRV_ERR_BAD_REQUEST, "project id \"%.64s\" is in use", id));
+    return;
+  }
+  if (c->n_projects >= MAX_PROJECTS)
+    rc = SRV_ERR_BUSY,
+    snprintf(err, sizeof err, "this studio holds at most %d projects", MAX_PROJECTS);
+  else
+    rc = project_open(c, id, false, &p, err, sizeof err);
+  if (rc) {
+    char path[700], side[720];
+    file_paths(c, "projects", id, path);
+    unlink(path);
+    snprintf(side, sizeof side, "%s-wal", path), unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path), unlink(side);
+    http_reply(c, in->conn, rc == SRV_ERR_BUSY ? 409 : 422, json_error(rc, "%s", err));
+    return;
+  }
+  p->created = (int64_t) time(NULL);
+  sto_project_set_meta_int(p->sto, "created", p->created);
+  memmove(&c->projects[1], &c->projects[0], c->n_projects * sizeof c->projects[0]);
+  c->projects[0] = p;
+  c->n_projects++;
+  atomic_store(&c->n_projects_pub, c->n_projects);
+  if (!c->playing) c->playing = p, update_plan(c);
+  char hex[17];
+  mdl_hash_hex(mdl_project_hash(&p->model), hex);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "id", p->id);
+  cJSON_AddNumberToObject(o, "seq", (double) p->seq);
+  cJSON_AddStringToObject(o, "hash", hex);
+  http_reply(c, in->conn, 201, cJSON_PrintUnformatted(o));
+  cJSON_Delete(o);
+}
+
 /* ---- The thread ---------------------------------------------------------------- */
 
 static void handle(srv_control *c, srv_in *in) {
@@ -1142,6 +1197,9 @@ static void handle(srv_control *c, srv_in *in) {
       break;
     case SRV_IN_HTTP:
       on_http(c, in);
+      break;
+    case SRV_IN_OPEN_PROJECT:
+      open_imported(c, in);
       break;
     default:
       break;

@@ -55,9 +55,17 @@ static void rebuild(mdl_replica *r) {
     (void) mdl_txn_apply(&r->view, at(r, i)->txn, 0, &r->scratch, NULL);
 }
 
+static void pop(mdl_replica *r);
+
 void mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *snapshot,
-                       uint64_t seq) {
-  if (client_id != r->client_id) r->next_counter = 1;
+                       uint64_t seq, uint32_t last_local) {
+  if (client_id != r->client_id) {
+    r->next_counter = 1;
+  } else {
+    /* Local ids grow in submit order: what the log holds is a prefix. */
+    while (r->n_pending && at(r, 0)->local_id <= last_local)
+      pop(r);
+  }
   r->client_id = client_id;
   r->seq = seq;
   memcpy(&r->confirmed, snapshot, sizeof r->confirmed);

@@ -28,9 +28,12 @@ void mdl_replica_destroy(mdl_replica *r); /* NULL ok */
 
 /* The server said hello: sets the id space for new ids, replaces confirmed
  * with SNAPSHOT at SEQ, and rebuilds the view with the pending queue on top
- * (so edits made while disconnected survive a reconnect). Does not allocate. */
+ * (so edits made while disconnected survive a reconnect). When the server
+ * gave back this replica's own id space, the pending transactions its log
+ * already holds (local ids up to LAST_LOCAL, whose acks were lost with the
+ * connection) are dropped instead of being sent twice. Does not allocate. */
 void mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *snapshot,
-                       uint64_t seq);
+                       uint64_t seq, uint32_t last_local);
 
 /* Applies TXN to the view and queues a copy; *local_id gets its number,
  * used in the submit message and matched by the ack. On failure nothing

@@ -52,6 +52,9 @@ static const char *const migrations[] = {
      * whole log. */
     "CREATE TABLE snapshots(seq INTEGER PRIMARY KEY, schema INTEGER NOT NULL,"
     " state BLOB NOT NULL) STRICT;",
+    /* 2 -> 3: the newest submit of each id space the log holds, so that a
+     * client whose ack was lost does not send the same edit twice. */
+    "CREATE TABLE clients(client INTEGER PRIMARY KEY, last_local INTEGER NOT NULL) STRICT;",
 };
 _Static_assert(sizeof migrations / sizeof migrations[0] == STO_SCHEMA_VERSION - 1,
                "one migration per schema version");
@@ -393,4 +396,29 @@ int sto_project_copy(sto_project *sp, const char *dst_path, char *err, size_t er
     return STO_ERR_IO;
   }
   return STO_OK;
+}
+
+int sto_project_note_local(sto_project *sp, uint32_t client, uint32_t local_id) {
+  sqlite3_stmt *st;
+  if (sqlite3_prepare_v2(sp->db,
+                         "INSERT OR REPLACE INTO clients(client, last_local) VALUES(?1, ?2)", -1,
+                         &st, NULL) != SQLITE_OK)
+    return io_fail(sp, STO_ERR_IO);
+  sqlite3_bind_int64(st, 1, client);
+  sqlite3_bind_int64(st, 2, local_id);
+  int rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? STO_OK : io_fail(sp, STO_ERR_IO);
+}
+
+uint32_t sto_project_last_local(sto_project *sp, uint32_t client) {
+  sqlite3_stmt *st;
+  uint32_t v = 0;
+  if (sqlite3_prepare_v2(sp->db, "SELECT last_local FROM clients WHERE client = ?1", -1, &st,
+                         NULL) != SQLITE_OK)
+    return 0;
+  sqlite3_bind_int64(st, 1, client);
+  if (sqlite3_step(st) == SQLITE_ROW) v = (uint32_t) sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
 }

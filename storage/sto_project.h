@@ -3,6 +3,7 @@
  *   meta(key TEXT PRIMARY KEY, value)      schema version, project id, counters
  *   ops(seq INTEGER PRIMARY KEY, origin INTEGER, txn BLOB)
  *   snapshots(seq INTEGER PRIMARY KEY, schema INTEGER, state BLOB)   (since schema 2)
+ *   clients(client INTEGER PRIMARY KEY, last_local INTEGER)           (since schema 3)
  *
  * A transaction is stored in its wire encoding (proto_encode_txn) under its
  * sequence number, and sto_project_append returns only once it is durable
@@ -17,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define STO_SCHEMA_VERSION 2 /* see the migrations in sto_project.c */
+#define STO_SCHEMA_VERSION 3 /* see the migrations in sto_project.c */
 
 typedef struct sto_project sto_project;
 
@@ -58,6 +59,13 @@ uint64_t sto_project_last_seq(const sto_project *sp);
  * missing key reads as DEFAULT. Possible errors: STO_ERR_IO. */
 int64_t sto_project_meta_int(sto_project *sp, const char *key, int64_t def);
 int sto_project_set_meta_int(sto_project *sp, const char *key, int64_t value);
+
+/* Records that the newest transaction of id space CLIENT is its local
+ * number LOCAL_ID; written in the same group as the transaction, so the
+ * two are durable together. Possible errors: STO_ERR_IO. */
+int sto_project_note_local(sto_project *sp, uint32_t client, uint32_t local_id);
+/* The newest local number recorded for CLIENT, 0 if none. */
+uint32_t sto_project_last_local(sto_project *sp, uint32_t client);
 
 /* Stores STATE (a proto_encode_project encoding of the model after SEQ, in
  * model schema SCHEMA) so that loading starts there instead of at the

@@ -162,7 +162,8 @@ EXPORT int wasm_receive(int len) {
         set_reason(PROTO_ERR_VERSION, proto_strerror(PROTO_ERR_VERSION));
         return PROTO_ERR_VERSION;
       }
-      mdl_replica_reset(replica, m.u.welcome.client_id, m.u.welcome.snapshot, m.u.welcome.seq);
+      mdl_replica_reset(replica, m.u.welcome.client_id, m.u.welcome.snapshot, m.u.welcome.seq,
+                        m.u.welcome.last_local);
       break;
     case PROTO_ACK:
       rc = mdl_replica_on_ack(replica, m.u.ack.local_id, m.u.ack.seq);

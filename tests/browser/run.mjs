@@ -364,6 +364,23 @@ test('native and wasm models reach the same hash over a random log', async () =>
   }
 });
 
+test('convergence: 8 clients, 10,000 ops, lost connections; wasm agrees with native', async () => {
+  const cli = path.join(BUILD, 'tests/sim_cli');
+  const mjs = path.join(BUILD, 'wasm/sim.mjs');
+  check(fs.existsSync(cli) && fs.existsSync(mjs), `need ${cli} and ${mjs}`);
+  const { createRequire } = await import('node:module');
+  globalThis.require = createRequire(mjs);
+  globalThis.__dirname = path.dirname(mjs);
+  const { default: createSim } = await import(mjs);
+  const sim = await createSim({ wasmBinary: fs.readFileSync(path.join(BUILD, 'wasm/sim.wasm')) });
+  for (const seed of [7919, 15838, 424242]) {
+    const wasm = sim.UTF8ToString(sim._sim_run(seed, 8, 10000));
+    check(!wasm.startsWith('FAIL'), `wasm: ${wasm} (reproduce natively: ${cli} ${seed} 8 10000)`);
+    const native = execFileSync(cli, [String(seed), '8', '10000']).toString().trim();
+    check(wasm === native, `seed ${seed}: native "${native}", wasm "${wasm}"`);
+  }
+});
+
 test('no console errors or page errors in any test', async () => {
   check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });

@@ -62,7 +62,7 @@ Test(proto_msg, every_message_type_round_trips) {
   ms[0].type = PROTO_HELLO;
   ms[0].u.hello = (proto_hello){PROTO_VERSION, "abc", 3, "Ann", 3, 0x123456, 7};
   ms[1].type = PROTO_WELCOME;
-  ms[1].u.welcome = (proto_welcome){PROTO_VERSION, 7, 99, &p};
+  ms[1].u.welcome = (proto_welcome){PROTO_VERSION, 7, 3, 99, &p};
   ms[2].type = PROTO_ACK;
   ms[2].u.ack = (proto_ack){5, 1ULL << 40};
   ms[3].type = PROTO_REJECT;

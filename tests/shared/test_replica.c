@@ -17,7 +17,7 @@ Test(mdl_replica, local_edit_shows_at_once_and_ack_confirms_it) {
   mdl_replica *r = mdl_replica_create(&a);
   mdl_project snap;
   mdl_project_init(&snap, "S");
-  mdl_replica_reset(r, 5, &snap, 10);
+  mdl_replica_reset(r, 5, &snap, 10, 0);
   mdl_id id = mdl_replica_new_id(r);
   cr_assert_eq(MDL_ID_CLIENT(id), 5);
   uint32_t lid;
@@ -42,7 +42,7 @@ Test(mdl_replica, remote_edit_rebases_pending_and_reject_drops) {
   mdl_id t1 = MDL_ID_MAKE(9, 1);
   mdl_txn mk = TXN(op_create(t1));
   cr_assert_eq(mdl_txn_apply(&s.p, &mk, 0, &s.scratch, NULL), 0);
-  mdl_replica_reset(r, 5, &s.p, 1);
+  mdl_replica_reset(r, 5, &s.p, 1, 0);
   uint32_t l1, l2;
   mdl_txn g = TXN(op_set(t1, MDL_PROP_GAIN, v_real(0.5)));
   mdl_txn n = TXN(op_set(t1, MDL_PROP_NAME, v_str("Mine")));
@@ -76,7 +76,7 @@ Test(mdl_replica, submit_fails_cleanly_at_every_allocation) {
     }
     mdl_project snap;
     mdl_project_init(&snap, "S");
-    mdl_replica_reset(r, 1, &snap, 0);
+    mdl_replica_reset(r, 1, &snap, 0, 0);
     uint32_t lid;
     mdl_txn t = TXN(op_create(mdl_replica_new_id(r)));
     int rc = mdl_replica_submit(r, &t, &lid, NULL);
@@ -111,7 +111,7 @@ Test(mdl_replica, random_clients_converge_with_server) {
   uint64_t delivered[N] = {0};
   for (int i = 0; i < N; i++) {
     c[i] = mdl_replica_create(&a);
-    mdl_replica_reset(c[i], (uint32_t) i + 1, &s.p, 0);
+    mdl_replica_reset(c[i], (uint32_t) i + 1, &s.p, 0, 0);
   }
   unsigned seed = 12345;
 #define RND(n) ((seed = seed * 1103515245u + 12345u) >> 16) % (n)

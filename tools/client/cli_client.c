@@ -170,7 +170,8 @@ static void handle(cli_client *c, const uint8_t *data, size_t len, uint64_t t) {
     case PROTO_WELCOME:
       c->st.n_welcome++;
       if (m.u.welcome.version != PROTO_VERSION) c->st.n_unexpected++;
-      mdl_replica_reset(c->replica, m.u.welcome.client_id, m.u.welcome.snapshot, m.u.welcome.seq);
+      mdl_replica_reset(c->replica, m.u.welcome.client_id, m.u.welcome.snapshot, m.u.welcome.seq,
+                        m.u.welcome.last_local);
       c->st.client_id = m.u.welcome.client_id;
       c->st.welcome_seq = m.u.welcome.seq;
       c->st.welcomed = true;
