@@ -8,6 +8,7 @@
  * the transport position (frames since the current beat's onset), so locate,
  * plan swaps and offline renders need no voice state and are deterministic. */
 #include "engine/eng_engine.h"
+#include "engine/eng_engine_int.h"
 #include "engine/eng_err.h"
 #include "engine/eng_plan_int.h"
 #include "engine/eng_spsc.h"
@@ -66,6 +67,9 @@ struct eng_engine {
   uint32_t n_live;          /* entries in live */
   live_note live[MAX_LIVE]; /* live notes for the next chunk */
   eng_event events[ENG_MAX_EVENTS]; /* one node's events for one chunk */
+  float *tap;                       /* stem tap (eng__engine_set_tap) or NULL */
+  uint32_t tap_tracks;              /* tracks in tap */
+  uint32_t tap_stride;              /* frames per track in tap */
 
   /* Published by RT, read by any thread. */
   _Atomic uint64_t position_pub;
@@ -120,6 +124,12 @@ void eng_engine_destroy(eng_engine *e) {
 
 eng_config eng_engine_config(const eng_engine *e) {
   return e->cfg;
+}
+
+void eng__engine_set_tap(eng_engine *e, float *tap, uint32_t n_tracks, uint32_t stride_frames) {
+  e->tap = tap;
+  e->tap_tracks = tap ? n_tracks : 0;
+  e->tap_stride = stride_frames;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -216,6 +226,40 @@ void eng_engine_count_xrun(eng_engine *e) {
   bump(&e->n_xruns);
 }
 
+/* Hands the running state of node `from` (outgoing plan) on to node `to`
+ * (incoming plan) if they are the same class, and gives `from` the fresh
+ * state in exchange, so each plan still frees exactly the states its nodes
+ * hold. The incoming description's parameter values become glide targets. */
+static void carry_state(eng_plan_node *from, eng_plan_node *to) {
+  if (from->cls != to->cls || !from->state || !to->state) return;
+  void *fresh = to->state;
+  to->state = from->state;
+  from->state = fresh;
+  eng_pstate *kept = to->state;
+  const eng_pstate *want = fresh;
+  for (uint32_t k = 0; k < to->cls->n_params; k++)
+    if (kept->p[k].target != want->p[k].target) eng_smooth_set(&kept->p[k], want->p[k].target);
+  if (to->cls->adopt) to->cls->adopt(to->state, fresh);
+}
+
+/* State carry-over at a swap (eng_plan_int.h): devices matched by (track id,
+ * device index, class), faders by track id, and the master. No allocation,
+ * no lock: pointer exchanges only, O(tracks^2 + nodes). */
+static void carry_states(eng_plan *old, eng_plan *np) {
+  for (uint32_t i = 0; i < np->n_tracks; i++) {
+    const eng_plan_track *nt = &np->tracks[i];
+    uint32_t j = i < old->n_tracks && old->tracks[i].track_id == nt->track_id
+                     ? i
+                     : track_index(old, nt->track_id);
+    if (j == UINT32_MAX) continue;
+    const eng_plan_track *ot = &old->tracks[j];
+    for (uint32_t dv = 0; dv < nt->n_devices && dv < ot->n_devices; dv++)
+      carry_state(&old->nodes[ot->devices[dv]], &np->nodes[nt->devices[dv]]);
+    carry_state(&old->nodes[ot->fader], &np->nodes[nt->fader]);
+  }
+  carry_state(&old->nodes[old->master_node], &np->nodes[np->master_node]);
+}
+
 /* Takes a pending plan, if any, handing the current one back for collection.
  * Only swaps when the retire queue has room, so a plan is never lost and
  * never freed here; otherwise it tries again next block. */
@@ -238,6 +282,7 @@ static void take_pending_plan(eng_engine *e) {
       e->acc_sumsq[1 + i] = 0.0;
     }
   }
+  if (old) carry_states(old, np);
   e->plan = np;
   if (old) eng_spsc_push(e->retired, &old); /* cannot fail: space checked above */
   bump(&e->n_swaps);
@@ -348,6 +393,14 @@ static void run_plan(eng_engine *e, const eng_plan *p, float *out, uint32_t fram
     }
     e->all_off = false;
     e->n_live = 0;
+    for (uint32_t t = 0; e->tap && t < p->n_tracks && t < e->tap_tracks; t++) {
+      const float *L = eng__buf(&r, p->tracks[t].buf), *R = L + ENG_CHUNK;
+      float *o = e->tap + (size_t) t * 2 * e->tap_stride + 2 * (size_t) done;
+      for (uint32_t k = 0; k < r.n; k++) {
+        o[2 * k] = L[k];
+        o[2 * k + 1] = R[k];
+      }
+    }
     for (uint32_t k = 0; k < r.t_frames; k++) /* same float steps as the nodes took */
       ramp += ramp_step;
   }
@@ -392,6 +445,8 @@ static void meter_block(eng_engine *e, const float *out, uint32_t frames) {
 
 void eng_engine_process(eng_engine *e, float *out, uint32_t frames) {
   memset(out, 0, (size_t) frames * 2 * sizeof(float));
+  for (uint32_t t = 0; e->tap && t < e->tap_tracks; t++)
+    memset(e->tap + (size_t) t * 2 * e->tap_stride, 0, (size_t) frames * 2 * sizeof(float));
   take_pending_plan(e);
   drain_commands(e);
   const eng_plan *p = e->plan;

@@ -21,7 +21,7 @@
   X(ENG_ERR_IO, -107, "file input/output error")                                                   \
   X(ENG_ERR_UNKNOWN_NODE, -108, "unknown node kind")                                               \
   X(ENG_ERR_PARAM, -109, "unknown parameter or value out of range")                                \
-  X(ENG_ERR_GRAPH, -110, "invalid graph (sidechain source unknown or cyclic)")
+  X(ENG_ERR_GRAPH, -110, "invalid graph (unknown routing, send or sidechain target, or a cycle)")
 
 #define ENG_ERR_ENUM_(name, val, msg) name = val,
 typedef enum { ENG_ERR_MAP(ENG_ERR_ENUM_) } eng_err;

@@ -104,6 +104,11 @@ static void eq_init(void *state, uint32_t sr, double beat_frames) {
   eq_design(q);
 }
 
+static void eq_adopt(void *state, const void *fresh) {
+  (void) fresh;
+  eq_design(state); /* targets changed without a ramp (equal values) keep on[] right too */
+}
+
 static void eq_process(eng_plan_node *node, eng_run *r) {
   eq *q = node->state;
   float *L = eng__buf(r, node->out), *R = L + ENG_CHUNK;
@@ -130,7 +135,8 @@ const eng_node_class eng__eq_class = {.kind = ENG_NODE_EQ,
                                       .deterministic = true,
                                       .state_size = eq_size,
                                       .init = eq_init,
-                                      .process = eq_process};
+                                      .process = eq_process,
+                                      .adopt = eq_adopt};
 
 /* ======================================================================== */
 /* compressor: feed-forward, peak detector, gain smoothing in dB            */
@@ -332,6 +338,10 @@ static void delay_init(void *state, uint32_t sr, double beat_frames) {
   d->len = (uint32_t) (DELAY_MAX_S * (float) sr) + 4;
 }
 
+static void delay_adopt(void *state, const void *fresh) {
+  ((delay *) state)->beat_frames = ((const delay *) fresh)->beat_frames; /* tempo change */
+}
+
 static inline float delay_read(const float *line, uint32_t len, uint32_t pos, float dl) {
   float rp = (float) pos - dl;
   while (rp < 0.0f)
@@ -378,7 +388,8 @@ const eng_node_class eng__delay_class = {.kind = ENG_NODE_DELAY,
                                          .deterministic = true,
                                          .state_size = delay_size,
                                          .init = delay_init,
-                                         .process = delay_process};
+                                         .process = delay_process,
+                                         .adopt = delay_adopt};
 
 /* ======================================================================== */
 /* reverb: Freeverb (Jezar's public-domain design, written here): 8 damped  */

@@ -4,9 +4,10 @@
  * files (eng_nodes_core.c, eng_synth.c, eng_drums.c, eng_fx.c) and tests.
  *
  * A node is {class, state, buffers}. The class is a static table: parameter
- * table, state size for a sample rate, init, process. The state lives in the
- * plan's arena (allocated by eng_plan_create on the control thread); process
- * runs on the RT thread and touches only the state and the buffers. */
+ * table, state size for a sample rate, init, process, adopt. The state is
+ * allocated by eng_plan_create on the control thread and may be handed on
+ * to the next plan at a swap (eng_plan_int.h); process runs on the RT thread
+ * and touches only the state and the buffers. */
 #ifndef ENG_NODE_INT_H
 #define ENG_NODE_INT_H
 
@@ -72,6 +73,13 @@ typedef struct eng_node_class {
   void (*init)(void *state, uint32_t sample_rate, double beat_frames);
   /* Renders r->n frames. RT thread. */
   void (*process)(eng_plan_node *node, eng_run *r);
+  /* After a plan swap handed this running state on to the new plan's node
+   * (eng_plan_int.h) and set its parameter targets: refresh whatever the
+   * class derived at init from the plan rather than from its parameters
+   * (delay: the tempo), or from parameters outside the smoothing path (EQ
+   * coefficients). `fresh` is the new plan's freshly initialised state of the
+   * same class. RT thread, must not allocate. NULL if nothing to do. */
+  void (*adopt)(void *state, const void *fresh);
 } eng_node_class;
 
 struct eng_plan_node {
@@ -92,7 +100,8 @@ struct eng_plan_node {
 const eng_node_class *eng__node_class(uint32_t kind);
 
 /* Built-in classes (eng_nodes_core.c). */
-extern const eng_node_class eng__tone_class, eng__click_class, eng__fader_class, eng__master_class;
+extern const eng_node_class eng__tone_class, eng__click_class, eng__fader_class, eng__master_class,
+    eng__bus_class;
 /* Device classes. */
 extern const eng_node_class eng__synth_class, eng__drums_class, eng__gain_class, eng__eq_class,
     eng__comp_class, eng__gate_class, eng__sat_class, eng__delay_class, eng__reverb_class,

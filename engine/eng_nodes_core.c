@@ -67,7 +67,9 @@ static void tone_process(eng_plan_node *node, eng_run *r) {
   const eng_plan_track *tr = &p->tracks[node->track];
   float *L = eng__buf(r, node->out), *R = L + ENG_CHUNK;
   uint32_t n = 0;
-  if (r->t_frames > 0 && (tr->gain_l != 0.0f || tr->gain_r != 0.0f)) {
+  /* Rendered even at gain 0: the fader may still be gliding down, and a
+   * pre-fader send may tap it. */
+  if (r->t_frames > 0) {
     uint64_t pos = r->start;
     uint64_t k = beat_at(p, pos);
     uint64_t onset = beat_onset(p, k), next = beat_onset(p, k + 1);
@@ -129,13 +131,57 @@ const eng_node_class eng__click_class = {
 /* fader: gain, pan, mute/solo (folded into gain_l/gain_r), track meter     */
 /* ------------------------------------------------------------------------ */
 
+/* Gains glide over GAIN_SMOOTH_MS when a plan swap changes them (gain, pan,
+ * mute, solo: the state survives the swap, eng_plan_int.h). A fresh state
+ * starts at the plan's gains, and a gain that does not move is applied with
+ * the skeleton's exact arithmetic (tests/engine/test_eng_golden.c). */
+#define GAIN_SMOOTH_MS 20.0f
+
+typedef struct gain_state {
+  bool primed;     /* cur/target set from the plan at the first process */
+  eng_smooth l, r; /* left and right gain */
+  eng_smooth pre;  /* fader: gain of the pre-fader copy (mute/solo only) */
+} gain_state;
+
+static size_t gain_state_size(uint32_t sr) {
+  (void) sr;
+  return sizeof(gain_state);
+}
+
+/* Points the glides at (gl, gr), a fresh state at (gl, gr, pre) at once;
+ * false if both gains are still (apply them as is). */
+static bool gains_follow(gain_state *g, float gl, float gr, float pre, uint32_t sr) {
+  if (!g->primed) {
+    uint32_t ramp = eng_ms_to_frames(GAIN_SMOOTH_MS, sr);
+    eng_smooth_init(&g->l, gl, ramp);
+    eng_smooth_init(&g->r, gr, ramp);
+    eng_smooth_init(&g->pre, pre, ramp);
+    g->primed = true;
+  }
+  if (g->l.target != gl) eng_smooth_set(&g->l, gl);
+  if (g->r.target != gr) eng_smooth_set(&g->r, gr);
+  return eng_smooth_moving(&g->l) || eng_smooth_moving(&g->r);
+}
+
 static void fader_process(eng_plan_node *node, eng_run *r) {
   const eng_plan_track *tr = &r->plan->tracks[node->track];
+  gain_state *g = node->state;
   float *L = eng__buf(r, node->out), *R = L + ENG_CHUNK;
   float gl = tr->gain_l, gr = tr->gain_r;
+  bool moving = gains_follow(g, gl, gr, tr->pre_gain, r->plan->sample_rate);
+  if (tr->pre_buf != ENG_NO_BUF) { /* pre-fader sends tap here: before gain and pan */
+    float *pl = eng__buf(r, tr->pre_buf), *pr = pl + ENG_CHUNK;
+    if (g->pre.target != tr->pre_gain) eng_smooth_set(&g->pre, tr->pre_gain);
+    for (uint32_t n = 0; n < r->n; n++) {
+      float pg = eng_smooth_next(&g->pre);
+      pl[n] = L[n] * pg;
+      pr[n] = R[n] * pg;
+    }
+  }
   float pk = r->acc_peak[1 + node->track];
   double sumsq = r->acc_sumsq[1 + node->track];
   for (uint32_t n = 0; n < r->n; n++) {
+    if (moving) gl = eng_smooth_next(&g->l), gr = eng_smooth_next(&g->r);
     float tl = L[n] * gl, trr = R[n] * gr;
     L[n] = tl;
     R[n] = trr;
@@ -147,16 +193,40 @@ static void fader_process(eng_plan_node *node, eng_run *r) {
   r->acc_sumsq[1 + node->track] = sumsq;
 }
 
-const eng_node_class eng__fader_class = {
-    .name = "fader", .deterministic = true, .process = fader_process};
+const eng_node_class eng__fader_class = {.name = "fader",
+                                         .deterministic = true,
+                                         .state_size = gain_state_size,
+                                         .process = fader_process};
+
+/* ------------------------------------------------------------------------ */
+/* bus: the source of a bus track, the sum of its inputs                    */
+/* ------------------------------------------------------------------------ */
+
+static void bus_process(eng_plan_node *node, eng_run *r) {
+  const eng_plan_track *tr = &r->plan->tracks[node->track];
+  float *L = eng__buf(r, node->out), *R = L + ENG_CHUNK;
+  memset(L, 0, r->n * sizeof(float));
+  memset(R, 0, r->n * sizeof(float));
+  for (uint32_t i = 0; i < tr->n_inputs; i++) {
+    const float *il = eng__buf(r, tr->inputs[i].buf), *ir = il + ENG_CHUNK;
+    float g = tr->inputs[i].level;
+    for (uint32_t n = 0; n < r->n; n++) {
+      L[n] += g * il[n];
+      R[n] += g * ir[n];
+    }
+  }
+}
+
+const eng_node_class eng__bus_class = {
+    .name = "bus", .deterministic = true, .process = bus_process};
 
 /* ------------------------------------------------------------------------ */
 /* master: click + tracks in plan order, times master gain, interleaved     */
 /* ------------------------------------------------------------------------ */
 
 static void master_process(eng_plan_node *node, eng_run *r) {
-  (void) node;
   const eng_plan *p = r->plan;
+  gain_state *gs = node->state;
   float accl[ENG_CHUNK], accr[ENG_CHUNK];
   uint32_t n_frames = r->n;
   if (p->click_buf != ENG_NO_BUF) {
@@ -167,8 +237,10 @@ static void master_process(eng_plan_node *node, eng_run *r) {
     memset(accl, 0, n_frames * sizeof(float));
     memset(accr, 0, n_frames * sizeof(float));
   }
-  /* Same order of additions per frame as the skeleton: click, track 0, 1... */
+  /* Same order of additions per frame as the skeleton: click, track 0, 1...
+   * Tracks routed to a bus reach master through that bus. */
   for (uint32_t i = 0; i < p->n_tracks; i++) {
+    if (!p->tracks[i].to_master) continue;
     const float *L = eng__buf(r, p->tracks[i].buf), *R = L + ENG_CHUNK;
     for (uint32_t n = 0; n < n_frames; n++) {
       accl[n] += L[n];
@@ -176,14 +248,25 @@ static void master_process(eng_plan_node *node, eng_run *r) {
     }
   }
   float g = p->master_gain;
+  if (gains_follow(gs, g, g, 1.0f, p->sample_rate)) {
+    for (uint32_t n = 0; n < n_frames; n++) {
+      g = eng_smooth_next(&gs->l);
+      (void) eng_smooth_next(&gs->r);
+      r->out[2 * n] = accl[n] * g;
+      r->out[2 * n + 1] = accr[n] * g;
+    }
+    return;
+  }
   for (uint32_t n = 0; n < n_frames; n++) {
     r->out[2 * n] = accl[n] * g;
     r->out[2 * n + 1] = accr[n] * g;
   }
 }
 
-const eng_node_class eng__master_class = {
-    .name = "master", .deterministic = true, .process = master_process};
+const eng_node_class eng__master_class = {.name = "master",
+                                          .deterministic = true,
+                                          .state_size = gain_state_size,
+                                          .process = master_process};
 
 /* ------------------------------------------------------------------------ */
 /* registry                                                                 */

@@ -73,6 +73,91 @@ static int validate_device(const eng_device_desc *dv, bool as_instrument, uint64
   return ENG_OK;
 }
 
+/* Index of track `id` in d, or UINT32_MAX. */
+static uint32_t index_of(const eng_plan_desc *d, uint64_t id) {
+  for (uint32_t j = 0; j < d->n_tracks; j++)
+    if (d->tracks[j].track_id == id) return j;
+  return UINT32_MAX;
+}
+
+/* An output (id 0 = master) or a send target of track i must be a bus of
+ * the plan other than track i. */
+static int check_target(const eng_plan_desc *d, uint32_t i, uint64_t id, const char *what,
+                        char *why, size_t len) {
+  if (id == 0 && what[0] == 'o') return ENG_OK;
+  uint32_t j = index_of(d, id);
+  const char *bad = j == UINT32_MAX     ? "not in the plan"
+                    : j == i            ? "the track itself"
+                    : !d->tracks[j].bus ? "not a bus"
+                                        : NULL;
+  if (!bad) return ENG_OK;
+  return why_set(why, len, ENG_ERR_GRAPH, "track %llu: %s to track %llu, which is %s",
+                 (unsigned long long) d->tracks[i].track_id, what, (unsigned long long) id, bad);
+}
+
+/* Track-level signal graph: edge i -> j when j takes i's signal (i routed to
+ * bus j, a send from i to j, or i keys a sidechain on j). Every node-level
+ * dependency follows one of these edges, so the node graph has a cycle
+ * exactly when this one does. */
+typedef struct route_dfs {
+  const eng_plan_desc *d;
+  bool edge[ENG_MAX_TRACKS][ENG_MAX_TRACKS];
+  uint8_t color[ENG_MAX_TRACKS]; /* 0 unseen, 1 on the stack, 2 done */
+  uint32_t stack[ENG_MAX_TRACKS];
+  uint32_t depth;
+  uint32_t back; /* the track the cycle returns to */
+} route_dfs;
+
+static bool dfs_visit(route_dfs *s, uint32_t u) {
+  s->color[u] = 1;
+  s->stack[s->depth++] = u;
+  for (uint32_t v = 0; v < s->d->n_tracks; v++) {
+    if (!s->edge[u][v]) continue;
+    if (s->color[v] == 1) {
+      s->back = v;
+      return true;
+    }
+    if (s->color[v] == 0 && dfs_visit(s, v)) return true;
+  }
+  s->color[u] = 2;
+  s->depth--;
+  return false;
+}
+
+static int find_cycle(const eng_plan_desc *d, char *why, size_t len) {
+  route_dfs *s = calloc(1, sizeof *s);
+  if (!s) return why_set(why, len, ENG_ERR_NOMEM, "out of memory");
+  s->d = d;
+  for (uint32_t i = 0; i < d->n_tracks; i++) {
+    const eng_track_desc *t = &d->tracks[i];
+    if (t->output_track_id) s->edge[i][index_of(d, t->output_track_id)] = true;
+    for (uint32_t k = 0; k < t->n_sends; k++)
+      s->edge[i][index_of(d, t->sends[k].bus_track_id)] = true;
+    for (uint32_t k = 0; k < t->n_effects; k++)
+      if (t->effects[k].sidechain_track_id)
+        s->edge[index_of(d, t->effects[k].sidechain_track_id)][i] = true;
+  }
+  int rc = ENG_OK;
+  for (uint32_t i = 0; i < d->n_tracks && rc == ENG_OK; i++) {
+    if (s->color[i] || !dfs_visit(s, i)) continue;
+    char path[512];
+    size_t at = 0;
+    uint32_t from = 0;
+    while (s->stack[from] != s->back)
+      from++;
+    for (uint32_t k = from; k <= s->depth && at < sizeof path; k++) {
+      uint32_t x = k < s->depth ? s->stack[k] : s->back;
+      int w =
+          snprintf(path + at, sizeof path - at, "%s%s %llu", k > from ? " -> " : "",
+                   d->tracks[x].bus ? "bus" : "track", (unsigned long long) d->tracks[x].track_id);
+      at += w > 0 ? (size_t) w : 0;
+    }
+    rc = why_set(why, len, ENG_ERR_GRAPH, "routing, sends and sidechains form a cycle: %s", path);
+  }
+  free(s);
+  return rc;
+}
+
 static int validate(const eng_plan_desc *d, char *why, size_t len) {
   if (d->sample_rate < ENG_MIN_SAMPLE_RATE || d->sample_rate > ENG_MAX_SAMPLE_RATE)
     return why_set(why, len, ENG_ERR_INVALID, "sample rate %u is out of range", d->sample_rate);
@@ -115,6 +200,17 @@ static int validate(const eng_plan_desc *d, char *why, size_t len) {
                      t->n_notes, ENG_MAX_NOTES);
     if (t->n_notes > 0 && !t->notes)
       return why_set(why, len, ENG_ERR_INVALID, "track %llu: notes is NULL", tid);
+    if (t->bus && (t->instrument || t->n_notes || t->live))
+      return why_set(why, len, ENG_ERR_INVALID,
+                     "track %llu is a bus: it takes no instrument, notes or live input", tid);
+    if (t->n_sends > ENG_MAX_SENDS)
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu: %u sends (at most %u)", tid,
+                     t->n_sends, ENG_MAX_SENDS);
+    if (t->n_sends > 0 && !t->sends)
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu: sends is NULL", tid);
+    for (uint32_t k = 0; k < t->n_sends; k++)
+      if (!in_range_f(t->sends[k].level, 0.0f, ENG_MAX_GAIN))
+        return why_set(why, len, ENG_ERR_INVALID, "track %llu send %u: level out of range", tid, k);
     for (uint32_t k = 0; k < t->n_notes; k++) {
       const eng_note_desc *nd = &t->notes[k];
       if (nd->length_frames == 0 || nd->key > 127 || nd->velocity == 0 || nd->velocity > 127 ||
@@ -139,7 +235,21 @@ static int validate(const eng_plan_desc *d, char *why, size_t len) {
                        sc == t->track_id ? "the track itself" : "not in the plan");
     }
   }
-  return ENG_OK;
+  /* Outputs and sends: to a bus of the plan, not to the track itself. */
+  for (uint32_t i = 0; i < d->n_tracks; i++) {
+    const eng_track_desc *t = &d->tracks[i];
+    int rc = check_target(d, i, t->output_track_id, "output", why, len);
+    for (uint32_t k = 0; rc == ENG_OK && k < t->n_sends; k++) {
+      rc = check_target(d, i, t->sends[k].bus_track_id, "send", why, len);
+      for (uint32_t m = 0; rc == ENG_OK && m < k; m++)
+        if (t->sends[m].bus_track_id == t->sends[k].bus_track_id)
+          rc = why_set(why, len, ENG_ERR_GRAPH, "track %llu: two sends to bus %llu",
+                       (unsigned long long) t->track_id,
+                       (unsigned long long) t->sends[k].bus_track_id);
+    }
+    if (rc != ENG_OK) return rc;
+  }
+  return find_cycle(d, why, len);
 }
 
 double eng_plan_track_frequency(uint32_t index) {
@@ -214,6 +324,46 @@ static void device_values(const eng_node_class *cls, const eng_device_desc *dv, 
     vals[dv->params[k].id] = dv->params[k].value;
 }
 
+/* heard[i]: whether track i passes solo (mute aside). With no solo, all do.
+ * Otherwise: soloed tracks; tracks routed (through buses) into a soloed bus;
+ * then every bus fed, by routing or a send, by a track heard so far. */
+static void solo_resolve(const eng_plan_desc *d, bool *heard) {
+  bool any_solo = false;
+  for (uint32_t i = 0; i < d->n_tracks; i++) {
+    heard[i] = d->tracks[i].solo;
+    any_solo |= heard[i];
+  }
+  if (!any_solo) {
+    for (uint32_t i = 0; i < d->n_tracks; i++)
+      heard[i] = true;
+    return;
+  }
+  bool upstream[ENG_MAX_TRACKS];
+  memcpy(upstream, heard, d->n_tracks * sizeof(bool));
+  /* Upstream: routed into a soloed bus, even through other buses (the walk
+   * ends: outputs have no cycle, validate() checked). */
+  for (uint32_t i = 0; i < d->n_tracks; i++)
+    for (uint32_t j = i, hops = 0;
+         !upstream[i] && d->tracks[j].output_track_id && hops < d->n_tracks; hops++) {
+      j = index_of(d, d->tracks[j].output_track_id);
+      if (d->tracks[j].solo) upstream[i] = true;
+    }
+  memcpy(heard, upstream, d->n_tracks * sizeof(bool));
+  /* Downstream: a pass adds a bus or stops, so at most n passes. */
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (uint32_t i = 0; i < d->n_tracks; i++) {
+      if (!heard[i]) continue;
+      const eng_track_desc *t = &d->tracks[i];
+      for (uint32_t k = 0; k <= t->n_sends; k++) {
+        uint64_t to = k < t->n_sends ? t->sends[k].bus_track_id : t->output_track_id;
+        uint32_t j = to ? index_of(d, to) : UINT32_MAX;
+        if (j != UINT32_MAX && !heard[j]) heard[j] = grew = true;
+      }
+    }
+  }
+}
+
 int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why_len) {
   if (why && why_len) why[0] = '\0';
   if (!out) return why_set(why, why_len, ENG_ERR_INVALID, "no output pointer");
@@ -234,12 +384,18 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
   }
   uint32_t n_buffers = d->n_tracks;
   bool has_devices = false;
-  uint32_t faders[ENG_MAX_TRACKS];
+  uint32_t faders[ENG_MAX_TRACKS], src_of[ENG_MAX_TRACKS], pre_of[ENG_MAX_TRACKS];
+  size_t total_inputs = 0;
   for (uint32_t i = 0; i < d->n_tracks; i++) {
     const eng_track_desc *t = &d->tracks[i];
-    const eng_node_class *src =
-        t->instrument ? eng__node_class(t->instrument->kind) : &eng__tone_class;
-    uint32_t prev = add_node(&b, src, t->instrument, i, 0, i);
+    const eng_node_class *src = t->bus          ? &eng__bus_class
+                                : t->instrument ? eng__node_class(t->instrument->kind)
+                                                : &eng__tone_class;
+    uint32_t prev = src_of[i] = add_node(&b, src, t->instrument, i, 0, i);
+    pre_of[i] = ENG_NO_BUF;
+    for (uint32_t k = 0; k < t->n_sends; k++)
+      if (t->sends[k].pre_fader && pre_of[i] == ENG_NO_BUF) pre_of[i] = n_buffers++;
+    total_inputs += t->n_sends + (t->output_track_id ? 1 : 0);
     for (uint32_t k = 0; k < t->n_effects; k++) {
       uint32_t e = add_node(&b, eng__node_class(t->effects[k].kind), &t->effects[k], i, 1 + k, i);
       add_dep(&b.nodes[e], prev);
@@ -259,6 +415,20 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
         add_dep(pn, fader_of[j]);
       }
   }
+  /* Bus edges: a bus node needs the faders of what is routed or sent to it
+   * (the fader also writes the pre-fader copy). One edge per source track. */
+  for (uint32_t i = 0; i < d->n_tracks; i++) {
+    const eng_track_desc *t = &d->tracks[i];
+    for (uint32_t k = 0; k <= t->n_sends; k++) {
+      uint64_t to = k < t->n_sends ? t->sends[k].bus_track_id : t->output_track_id;
+      if (!to) continue;
+      proto_node *bus = &b.nodes[src_of[index_of(d, to)]];
+      bool have = false;
+      for (uint32_t m = 0; m < bus->n_deps; m++)
+        if (bus->deps[m] == fader_of[i]) have = true;
+      if (!have) add_dep(bus, fader_of[i]);
+    }
+  }
   uint32_t click_buf = ENG_NO_BUF;
   uint32_t master_deps_from = b.n;
   if (d->metronome) {
@@ -268,7 +438,7 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
   uint32_t master = add_node(&b, &eng__master_class, NULL, ENG_NO_TRACK, 0, ENG_NO_BUF);
   if (d->metronome) add_dep(&b.nodes[master], master_deps_from);
   for (uint32_t i = 0; i < d->n_tracks; i++)
-    add_dep(&b.nodes[master], faders[i]);
+    if (!d->tracks[i].output_track_id) add_dep(&b.nodes[master], faders[i]);
 
   /* 2. Topological sort (Kahn), taking the lowest ready index first so a
    * graph without sidechains keeps its building order. O(n^2), n <= 642. */
@@ -291,7 +461,9 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
         if (b.nodes[i].deps[k] == pick && indeg[i] != UINT32_MAX) indeg[i]--;
   }
 
-  /* 3. Arena layout: nodes | deps | events | states | buffers. */
+  /* 3. Arena layout: nodes | deps | events | buffers. Node states are
+   * allocated one by one (below), because a state can outlive its plan: the
+   * RT thread hands it on to the next plan's matching node (eng_plan_int.h). */
   size_t total_deps = 0, total_events = 0;
   for (uint32_t i = 0; i < b.n; i++)
     total_deps += b.nodes[i].n_deps;
@@ -300,16 +472,10 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
   size_t off_nodes = 0;
   size_t off_deps = align_up(off_nodes + b.n * sizeof(eng_plan_node));
   size_t off_events = align_up(off_deps + total_deps * sizeof(uint32_t));
-  size_t off_states = align_up(off_events + total_events * sizeof(eng_plan_event));
-  size_t state_off[MAX_NODES];
-  size_t cur = off_states;
-  for (uint32_t i = 0; i < b.n; i++) {
-    size_t sz = b.nodes[i].cls->state_size ? b.nodes[i].cls->state_size(d->sample_rate) : 0;
-    state_off[i] = sz ? cur : SIZE_MAX;
-    cur = align_up(cur + sz);
-  }
-  size_t off_buffers = cur;
+  size_t off_inputs = align_up(off_events + total_events * sizeof(eng_plan_event));
+  size_t off_buffers = align_up(off_inputs + total_inputs * sizeof(eng_plan_input));
   size_t arena_bytes = off_buffers + (size_t) n_buffers * 2 * ENG_CHUNK * sizeof(float);
+  size_t state_bytes = 0;
 
   eng_plan *p = calloc(1, sizeof *p + d->n_tracks * sizeof p->tracks[0]);
   unsigned char *arena = aligned_alloc(ALIGN, align_up(arena_bytes ? arena_bytes : 1));
@@ -322,6 +488,22 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
   memset(arena, 0, align_up(arena_bytes ? arena_bytes : 1));
   p->arena = arena;
   p->arena_bytes = arena_bytes;
+  p->n_nodes = b.n;
+  p->nodes = (void *) (arena + off_nodes);
+  for (uint32_t s = 0; s < b.n; s++) { /* states, zeroed, before anything can fail */
+    const eng_node_class *cls = b.nodes[order[s]].cls;
+    size_t sz = cls->state_size ? align_up(cls->state_size(d->sample_rate)) : 0;
+    if (!sz) continue;
+    p->nodes[s].state = aligned_alloc(ALIGN, sz);
+    if (!p->nodes[s].state) {
+      eng_plan_destroy(p);
+      rc = ENG_ERR_NOMEM;
+      goto done;
+    }
+    memset(p->nodes[s].state, 0, sz);
+    state_bytes += sz;
+  }
+  p->state_bytes = state_bytes;
   p->sample_rate = d->sample_rate;
   p->beat_frames = 60.0 / d->tempo_bpm * (double) d->sample_rate;
   p->beats_per_bar = d->beats_per_bar;
@@ -336,22 +518,35 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
   p->decay_per_frame = (float) (1.0 / (DECAY_TAU_S * sr));
   p->click_frames = (uint32_t) (CLICK_S * sr);
   p->click_decay_per_frame = (float) (1.0 / (CLICK_TAU_S * sr));
-  p->n_nodes = b.n;
-  p->nodes = (void *) (arena + off_nodes);
   p->n_buffers = n_buffers;
   p->buffers = (void *) (arena + off_buffers);
   p->click_buf = click_buf;
   p->master_buf = ENG_NO_BUF;
 
-  /* 4. Tracks: pan law, mute/solo, note events. */
-  bool any_solo = false;
-  for (uint32_t i = 0; i < d->n_tracks; i++)
-    if (d->tracks[i].solo) any_solo = true;
+  /* 4. Tracks: pan law, mute/solo, routing, note events. */
+  bool heard[ENG_MAX_TRACKS];
+  solo_resolve(d, heard);
   eng_plan_event *ev = (void *) (arena + off_events);
+  eng_plan_input *inputs = (void *) (arena + off_inputs);
   for (uint32_t i = 0; i < d->n_tracks; i++) {
     const eng_track_desc *t = &d->tracks[i];
     eng_plan_track *pt = &p->tracks[i];
-    bool audible = !t->mute && (!any_solo || t->solo);
+    bool audible = !t->mute && heard[i];
+    pt->bus = t->bus;
+    pt->to_master = t->output_track_id == 0;
+    pt->pre_buf = pre_of[i];
+    pt->pre_gain = audible ? 1.0f : 0.0f;
+    if (t->bus) { /* inputs: routed tracks (level 1) and sends, in track order */
+      pt->inputs = inputs;
+      for (uint32_t j = 0; j < d->n_tracks; j++) {
+        const eng_track_desc *u = &d->tracks[j];
+        if (u->output_track_id == t->track_id) *inputs++ = (eng_plan_input){j, 1.0f};
+        for (uint32_t k = 0; k < u->n_sends; k++)
+          if (u->sends[k].bus_track_id == t->track_id)
+            *inputs++ = (eng_plan_input){u->sends[k].pre_fader ? pre_of[j] : j, u->sends[k].level};
+      }
+      pt->n_inputs = (uint32_t) (inputs - pt->inputs);
+    }
     /* Constant-power pan. Computed in double and snapped so that hard left
      * or right gives an exact 0 on the other side (cos(pi/2) is not 0 in
      * floating point). */
@@ -359,6 +554,10 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
     double l = cos(theta), r = sin(theta);
     if (fabs(l) < 1e-9) l = 0.0;
     if (fabs(r) < 1e-9) r = 0.0;
+    if (t->bus) { /* a bus carries stereo: balance, unity at centre */
+      l = t->pan > 0.0f ? 1.0 - t->pan : 1.0;
+      r = t->pan < 0.0f ? 1.0 + t->pan : 1.0;
+    }
     pt->track_id = t->track_id;
     pt->cycles_per_frame = eng_plan_track_frequency(i) / (double) d->sample_rate;
     pt->gain_l = audible ? (float) (t->gain * l) : 0.0f;
@@ -385,8 +584,7 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
   for (uint32_t s = 0; s < b.n; s++) {
     const proto_node *pn = &b.nodes[order[s]];
     eng_plan_node *nd = &p->nodes[s];
-    nd->cls = pn->cls;
-    nd->state = state_off[order[s]] == SIZE_MAX ? NULL : arena + state_off[order[s]];
+    nd->cls = pn->cls; /* nd->state: allocated above */
     nd->in = pn->in;
     nd->out = pn->out;
     nd->side = pn->side;
@@ -408,6 +606,7 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
       eng__params_init(nd->state, pn->cls, vals, d->sample_rate);
     }
     if (nd->state && pn->cls->init) pn->cls->init(nd->state, d->sample_rate, p->beat_frames);
+    if (pn->cls == &eng__master_class) p->master_node = s;
     if (pn->track != ENG_NO_TRACK) {
       eng_plan_track *pt = &p->tracks[pn->track];
       if (pn->cls == &eng__fader_class)
@@ -434,6 +633,8 @@ int eng_plan_create(const eng_plan_desc *d, eng_plan **out) {
 
 void eng_plan_destroy(eng_plan *p) {
   if (!p) return;
+  for (uint32_t i = 0; p->nodes && i < p->n_nodes; i++)
+    free(p->nodes[i].state);
   free(p->arena);
   free(p);
 }
@@ -444,7 +645,7 @@ void eng_plan_get_info(const eng_plan *p, eng_plan_info *out) {
   out->n_deterministic = 0;
   for (uint32_t i = 0; i < p->n_nodes; i++)
     if (p->nodes[i].deterministic) out->n_deterministic++;
-  out->state_bytes = p->arena_bytes;
+  out->state_bytes = p->arena_bytes + p->state_bytes;
 }
 
 const char *eng_plan_node_name(const eng_plan *p, uint32_t i) {

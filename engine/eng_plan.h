@@ -12,7 +12,11 @@
  * effects in order (processed in place on the track's buffer), a fader
  * (gain, pan, mute/solo, track meter); then the metronome click and the
  * master bus. A compressor or gate with a sidechain depends on the key
- * track's fader, so the sort puts that track first; a cycle is refused. Each
+ * track's fader, so the sort puts that track first. A bus track's source is
+ * a bus node that sums the tracks routed to it (post-fader) and the sends to
+ * it (pre- or post-fader, times the send level); it depends on those tracks'
+ * faders. Master sums only the tracks whose output is master. A cycle of
+ * routing, sends and sidechains is refused with a message naming it. Each
  * node carries a deterministic flag (false for live instrument tracks and
  * anything downstream of them) and its dependencies, for the cohort
  * scheduler; its process step renders a time range (start frame, n frames).
@@ -25,6 +29,18 @@
  * gain. Pan law: constant power, L = cos(theta), R = sin(theta) with
  * theta = (pan + 1) * pi / 4, so each side is -3 dB at centre and the far side
  * is exactly 0 at hard left/right.
+ *
+ * Mute and solo: mute always wins (on a bus it silences the bus's output).
+ * If any track is soloed, a track sounds if it is soloed, or if its output
+ * is routed (directly or through buses) into a soloed bus, or if it is a bus
+ * fed (by routing or a send, directly or through buses) by a track that
+ * sounds for one of those reasons: soloing a track keeps its buses and
+ * returns audible (solo-safe buses), soloing a bus keeps what is routed into
+ * it audible. Pre-fader sends follow their track's mute/solo too.
+ *
+ * Latency: none is compensated. The only node with latency is the limiter
+ * (1 ms look-ahead: 48 frames at 48 kHz), so a path through a limiter
+ * arrives that much later than a parallel path without one.
  *
  * Threads: create/destroy on the control thread (they allocate/free). */
 #ifndef ENG_PLAN_H
@@ -42,15 +58,26 @@
 #define ENG_MIN_TEMPO         20.0                 /* beats per minute */
 #define ENG_MAX_TEMPO         999.0                /* beats per minute */
 #define ENG_MAX_BEATS_PER_BAR 32                   /* time-signature numerator */
+#define ENG_MAX_SENDS         8                    /* sends per track */
 #define ENG_MIN_SAMPLE_RATE   8000                 /* Hz */
 #define ENG_MAX_SAMPLE_RATE   192000               /* Hz */
+
+/* A send from a track to a bus track (a "return" is a bus fed by sends). */
+typedef struct eng_send_desc {
+  uint64_t bus_track_id; /* a track of the plan with bus = true, not the sender itself */
+  float level;           /* linear amplitude, 0..ENG_MAX_GAIN (0.5 = -6.02 dB) */
+  bool pre_fader;        /* true: taps before the fader (ignores gain and pan, obeys
+                            mute/solo); false: taps the fader's output */
+} eng_send_desc;
 
 typedef struct eng_track_desc {
   uint64_t track_id; /* opaque non-zero id, unique in the plan; echoed in meters */
   float gain;        /* linear amplitude, 0..ENG_MAX_GAIN */
-  float pan;         /* -1 (left) .. +1 (right); constant power, -3 dB at centre */
+  float pan;         /* -1 (left) .. +1 (right); constant power, -3 dB at centre (a bus:
+                        balance, unity at centre, the far side fades linearly to 0) */
   bool mute;         /* silences the track (its meter reads 0) */
-  bool solo;         /* if any track is soloed, only soloed tracks sound (mute still wins) */
+  bool solo;         /* if any track is soloed, only soloed tracks and their buses sound
+                        (see "Mute and solo" above; mute still wins) */
   /* Devices (all optional; zero = the walking skeleton's test-tone track). */
   const eng_device_desc *instrument; /* NULL: the test-tone voice; else an instrument kind */
   uint32_t n_effects;                /* 0..ENG_MAX_EFFECTS */
@@ -58,6 +85,12 @@ typedef struct eng_track_desc {
   uint32_t n_notes;                  /* 0..ENG_MAX_NOTES; needs an instrument */
   const eng_note_desc *notes;        /* n_notes, any order; borrowed during create */
   bool live;                         /* accepts eng_engine_note (live cohort: not deterministic) */
+  /* Routing (all optional; zero = a plain track into master). */
+  bool bus;                   /* a bus: no instrument, no notes; its source is the sum of the
+                                 tracks routed to it and of the sends to it */
+  uint64_t output_track_id;   /* 0: master; else a bus track's id (not master any more) */
+  uint32_t n_sends;           /* 0..ENG_MAX_SENDS */
+  const eng_send_desc *sends; /* n_sends, each to a different bus; borrowed during create */
 } eng_track_desc;
 
 typedef struct eng_plan_desc {
@@ -85,8 +118,12 @@ typedef struct eng_plan eng_plan; /* opaque, immutable once created */
  * as an effect or an effect kind as an instrument), ENG_ERR_UNKNOWN_NODE (a
  * device kind this engine does not know), ENG_ERR_PARAM (unknown parameter id,
  * value out of range or not finite), ENG_ERR_GRAPH (sidechain names an unknown
- * track or the track itself, sidechain on a kind without one, or sidechains
- * form a cycle), ENG_ERR_NOMEM. */
+ * track or the track itself, sidechain on a kind without one, an output or
+ * send to a track that is not a bus of the plan or to the track itself, two
+ * sends to one bus, or routing, sends and sidechains forming a cycle),
+ * ENG_ERR_INVALID also for a bus with an instrument, notes or live, more than
+ * ENG_MAX_SENDS sends, sends NULL with n_sends > 0, or a send level out of
+ * range; ENG_ERR_NOMEM. */
 int eng_plan_create(const eng_plan_desc *d, eng_plan **out);
 
 /* As eng_plan_create, and on failure writes one human sentence naming what

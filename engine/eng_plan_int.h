@@ -4,7 +4,20 @@
  *
  * A plan is immutable in structure once compiled. Its node states (voices,
  * delay lines) are mutated by the RT thread that runs the plan, and only by
- * it: a plan belongs to one engine at a time. */
+ * it: a plan belongs to one engine at a time.
+ *
+ * State carry-over: each node state is its own allocation, owned by whichever
+ * node points at it. When the RT thread swaps plan `old` for `np` it EXCHANGES
+ * the state pointers of matching nodes (same track id, same device index,
+ * same class, hence same kind, parameter table and state size at the one
+ * sample rate of the engine; faders by track id; the master node): `np`'s
+ * node takes the running state, `old`'s node takes `np`'s fresh one, and the
+ * new description's parameter values become targets that the kept state
+ * glides to. No copy, no allocation, no lock; O(tracks^2 + nodes) pointer
+ * work. Then `old` is retired and the control thread frees it with the
+ * fresh states it now holds. Nothing off the RT thread reads node->state of a
+ * plan an engine owns, so the exchange needs no synchronisation beyond the
+ * handover of the plans themselves (pending pointer in, retire queue out). */
 #ifndef ENG_PLAN_INT_H
 #define ENG_PLAN_INT_H
 
@@ -20,6 +33,12 @@ typedef struct eng_plan_event {
   uint8_t velocity;
 } eng_plan_event;
 
+/* One input of a bus node: a stereo buffer times a level. */
+typedef struct eng_plan_input {
+  uint32_t buf; /* a track's buffer (post-fader) or its pre-fader copy */
+  float level;  /* linear: 1 for routed tracks, the send level for sends */
+} eng_plan_input;
+
 typedef struct eng_plan_track {
   uint64_t track_id;                     /* from the description */
   double cycles_per_frame;               /* tone frequency / sample rate */
@@ -34,6 +53,12 @@ typedef struct eng_plan_track {
   bool live;                             /* accepts live notes */
   uint32_t n_events;                     /* plan note events */
   eng_plan_event *events;                /* n_events, sorted; in the arena */
+  bool bus;                              /* source is a bus node summing `inputs` */
+  bool to_master;                        /* output goes to master (not to a bus) */
+  uint32_t pre_buf;                      /* pre-fader copy (has pre-fader sends) or ENG_NO_BUF */
+  float pre_gain;                        /* 1 if audible (mute/solo), else 0: pre-fader copy gain */
+  uint32_t n_inputs;                     /* bus: entries in inputs */
+  eng_plan_input *inputs;                /* bus: n_inputs, in the arena */
 } eng_plan_track;
 
 struct eng_plan {
@@ -58,8 +83,10 @@ struct eng_plan {
   float *buffers;          /* n_buffers * 2 * ENG_CHUNK floats, in the arena */
   uint32_t click_buf;      /* click buffer, ENG_NO_BUF without metronome */
   uint32_t master_buf;     /* master bus buffer */
+  uint32_t master_node;    /* index of the master node */
   size_t arena_bytes;      /* size of the arena */
-  void *arena;             /* one allocation: nodes, deps, states, buffers, events */
+  void *arena;             /* one allocation: nodes, deps, buffers, events */
+  size_t state_bytes;      /* node states, each its own allocation (see above) */
   uint32_t n_tracks;       /* entries in tracks */
   eng_plan_track tracks[]; /* n_tracks, in description order */
 };

@@ -286,6 +286,12 @@ int proto_encode(const proto_msg *m, void *buf, size_t cap) {
     case PROTO_TRANSPORT:
       proto_put_u8(&w, m->u.transport.command);
       break;
+    case PROTO_LIVE:
+      proto_put_u32(&w, m->u.live.client_id);
+      proto_put_u64(&w, m->u.live.id);
+      proto_put_u8(&w, m->u.live.prop);
+      put_value(&w, &m->u.live.value);
+      break;
     default:
       return PROTO_ERR_UNKNOWN_TYPE;
   }
@@ -382,6 +388,12 @@ int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, s
       m->u.transport.command = proto_get_u8(&r);
       if (!r.err && (m->u.transport.command < 1 || m->u.transport.command > 2))
         r.err = PROTO_ERR_RANGE;
+      break;
+    case PROTO_LIVE:
+      m->u.live.client_id = proto_get_u32(&r);
+      m->u.live.id = proto_get_u64(&r);
+      m->u.live.prop = proto_get_u8(&r);
+      get_value(&r, &m->u.live.value);
       break;
     default:
       if (!r.err) r.err = PROTO_ERR_UNKNOWN_TYPE;

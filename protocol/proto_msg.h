@@ -32,6 +32,7 @@ typedef enum {
   PROTO_PRESENCE = 7,  /* both: client id, name, colour, selection, online */
   PROTO_METERS = 8,    /* s→c: transport position and state, peak/rms per track */
   PROTO_TRANSPORT = 9, /* c→s: play or stop */
+  PROTO_LIVE = 10,     /* both: a value being dragged (not stored); s→c names the sender */
 } proto_type;
 
 typedef struct proto_hello {
@@ -96,6 +97,15 @@ typedef struct proto_meters {
   proto_meter m[PROTO_MAX_METERS];
 } proto_meters;
 
+/* A continuous control in motion (a fader being dragged, a phone sensor):
+ * latest wins, never stored; only the final value becomes an op. */
+typedef struct proto_live {
+  uint32_t client_id; /* s→c: who moves it; c→s: 0 */
+  mdl_id id;
+  uint8_t prop;
+  mdl_value value; /* strings borrowed */
+} proto_live;
+
 typedef struct proto_transport {
   uint8_t command; /* 1 = play, 2 = stop */
 } proto_transport;
@@ -113,6 +123,7 @@ typedef struct proto_msg {
     proto_presence presence;
     proto_meters meters;
     proto_transport transport;
+    proto_live live;
   } u;
 } proto_msg;
 

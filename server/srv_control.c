@@ -43,6 +43,7 @@ typedef struct project {
   mdl_project next;     /* where a transaction is tried before it is kept */
   mdl_project scratch;  /* rollback space for mdl_txn_apply */
   mdl_project snapshot; /* state at snap_seq, sent to joining clients */
+  mdl_project live;     /* model + values being dragged right now: what the engine plays */
   uint64_t snap_seq;
   uint32_t next_client; /* next id space to hand out (persisted) */
   int64_t created;      /* unix time, for listing newest first */
@@ -257,6 +258,7 @@ static int project_open(srv_control *c, const char *id, bool create, project **o
     return rc;
   }
   p->snapshot = p->model;
+  p->live = p->model;
   p->snap_seq = p->seq;
   p->stored_snap = p->seq;
   p->next_client = (uint32_t) sto_project_meta_int(p->sto, "next_client", FIRST_CLIENT);
@@ -304,6 +306,7 @@ static int commit(srv_control *c, project *p, const mdl_txn *txn, uint32_t origi
     return fail->code = SRV_ERR_STORAGE;
   }
   memcpy(&p->model, &p->next, sizeof p->model);
+  memcpy(&p->live, &p->model, sizeof p->live); /* a stored value ends any drag */
   *seq = ++p->seq;
   atomic_fetch_add(&c->ops, 1);
   if (p == c->playing) update_plan(c);
@@ -320,6 +323,7 @@ static void fail_group(srv_control *c, project *p) {
   snprintf(why, sizeof why, "the server could not save the edit (%s); nothing changed",
            sto_project_last_error(p->sto));
   int rc = sto_project_load_model(p->sto, &p->model, &p->seq, err, sizeof err);
+  p->live = p->model;
   if (rc) fprintf(stderr, "backline: %s\n", err);
   if (p->snap_seq > p->seq) p->snapshot = p->model, p->snap_seq = p->seq;
   sto_project_set_meta_int(p->sto, "next_client", p->next_client);
@@ -572,7 +576,7 @@ static void update_plan(srv_control *c) {
   if (!c->engine || !c->playing) return;
   eng_track_desc tracks[MDL_TRACKS_MAX];
   eng_plan_desc d;
-  srv_plan_describe(&c->playing->model, eng_engine_config(c->engine).sample_rate, tracks, &d);
+  srv_plan_describe(&c->playing->live, eng_engine_config(c->engine).sample_rate, tracks, &d);
   eng_plan *plan;
   int rc = eng_plan_create(&d, &plan);
   if (rc) {
@@ -718,6 +722,28 @@ static void on_hello(srv_control *c, client *cl, const proto_hello *h) {
   presence_all(c, cl, true);
 }
 
+/* A value in motion: checked like an op, heard at once, shown to the others,
+ * never stored. The final value arrives as an ordinary op. */
+static void on_live(srv_control *c, client *cl, const proto_live *lv) {
+  project *p = cl->proj;
+  mdl_op op = {.kind = MDL_OP_SET, .id = lv->id, .prop = lv->prop, .value = lv->value};
+  mdl_txn t = {1, &op};
+  mdl_fail fail;
+  if (mdl_txn_apply(&p->live, &t, 0, &p->scratch, &fail)) {
+    send_reject(c, cl->conn, 0, fail.code, fail.reason);
+    return;
+  }
+  if (p == c->playing) update_plan(c);
+  proto_msg m = {.type = PROTO_LIVE};
+  m.u.live = *lv;
+  m.u.live.client_id = cl->client_id;
+  size_t n = encode(c, &m);
+  for (size_t i = 0; n && i < MAX_CLIENTS; i++) {
+    client *o = &c->clients[i];
+    if (o->conn && o->proj == p && o != cl) send_ws(c, o->conn, c->msg, n, true);
+  }
+}
+
 static void on_ws_message(srv_control *c, srv_in *in) {
   client *cl = find_client(c, in->conn);
   if (!cl) return;
@@ -773,6 +799,9 @@ static void on_ws_message(srv_control *c, srv_in *in) {
     }
     case PROTO_TRANSPORT:
       transport(c, cl->proj, m.u.transport.command == 1);
+      break;
+    case PROTO_LIVE:
+      on_live(c, cl, &m.u.live);
       break;
     case PROTO_PRESENCE:
       cl->selection = m.u.presence.selection;

@@ -26,10 +26,12 @@
 #define SRV_MAX_BODY (256 * 1024) /* largest REST request body, bytes */
 
 typedef enum {
-  SRV_IN_WS_OPEN = 1, /* a WebSocket connection was established */
-  SRV_IN_WS_CLOSE,    /* it closed */
-  SRV_IN_WS_MSG,      /* one complete binary message */
-  SRV_IN_HTTP,        /* a REST request (method, path, body) */
+  SRV_IN_WS_OPEN = 1,  /* a WebSocket connection was established */
+  SRV_IN_WS_CLOSE,     /* it closed */
+  SRV_IN_WS_MSG,       /* one complete binary message */
+  SRV_IN_HTTP,         /* a REST request (method, path, body) */
+  SRV_IN_OPEN_PROJECT, /* srv_assets imported DATA/projects/PATH.backline (path = the new id):
+                          open it and answer CONN's import request */
 } srv_in_kind;
 
 /* A request to the control thread; one allocation, owned by whoever holds

@@ -2,6 +2,7 @@
 #include "server/srv_http.h"
 #include "protocol/proto_err.h"
 #include "protocol/proto_msg.h"
+#include "server/srv_assets.h"
 #include "server/srv_err.h"
 #include "server/srv_response.h"
 
@@ -17,6 +18,8 @@ _Static_assert(LWS_PRE <= SRV_OUT_PRE, "SRV_OUT_PRE must leave room for LWS_PRE"
 #define MAX_CONNS  1024
 #define QUEUE_SOFT 512  /* beyond this many queued messages, meters are dropped */
 #define QUEUE_HARD 8192 /* beyond this, the client is too slow: close it */
+#define WRITE_CHUNK                                                                                \
+  (64 * 1024) /* HTTP bodies larger than this go out one piece per WRITEABLE (write_more) */
 
 /* Per-connection state, lws-thread only. */
 typedef struct conn {
@@ -31,9 +34,12 @@ typedef struct conn {
   bool rx_refused;
   /* HTTP: the request being read. */
   char method[8];
-  char path[256];
+  char path[256]; /* for srv_assets: with "?query" (assets_path) */
   unsigned char *body;
   size_t body_len, body_expected;
+  bool to_assets;   /* the request goes to srv_assets, not the control thread */
+  srv_out *sending; /* an HTTP answer whose body is being written in pieces */
+  size_t sent;      /* bytes of its body written so far */
 } conn;
 
 struct srv_http {
@@ -41,6 +47,7 @@ struct srv_http {
   char web_dir[512], wasm_dir[512];
   struct lws_context *ctx;
   srv_control *control;
+  srv_assets *assets; /* NULL: asset routes go to the control thread (404) */
   pthread_t thread;
   bool started;
   atomic_bool stop;
@@ -143,6 +150,7 @@ static void remove_conn(srv_http *h, conn *c) {
   for (size_t i = 0; i < MAX_CONNS; i++)
     if (h->conns[i] == c) h->conns[i] = NULL;
   free_queue(c);
+  free(c->sending);
   free(c->rx);
   free(c->body);
   free(c);
@@ -181,9 +189,10 @@ static bool safe_path(const char *p) {
   return true;
 }
 
-/* Writes a complete response now (headers + body). Returns the lws verdict. */
-static int write_response(struct lws *wsi, int status, const char *ctype, const void *body,
-                          size_t len) {
+/* Writes the headers of a response whose body of LEN bytes follows;
+ * DISPOSITION (or NULL) becomes a Content-Disposition header. */
+static int write_head(struct lws *wsi, int status, const char *ctype, size_t len,
+                      const char *disposition) {
   unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
                                      *end = hdr + sizeof hdr - 1;
   if (lws_add_http_common_headers(wsi, (unsigned int) status,
@@ -191,8 +200,19 @@ static int write_response(struct lws *wsi, int status, const char *ctype, const 
                                   &p, end) ||
       lws_add_http_header_by_name(wsi, (const unsigned char *) "cache-control:",
                                   (const unsigned char *) "no-store", 8, &p, end) ||
+      (disposition &&
+       lws_add_http_header_by_name(
+           wsi, (const unsigned char *) "content-disposition:", (const unsigned char *) disposition,
+           (int) strlen(disposition), &p, end)) ||
       lws_finalize_write_http_header(wsi, start, &p, end))
     return -1;
+  return 0;
+}
+
+/* Writes a complete response now (headers + body). Returns the lws verdict. */
+static int write_response(struct lws *wsi, int status, const char *ctype, const void *body,
+                          size_t len) {
+  if (write_head(wsi, status, ctype, len, NULL)) return -1;
   if (len) {
     unsigned char *buf = malloc(LWS_PRE + len);
     if (!buf) return -1;
@@ -242,7 +262,40 @@ static void post_http(srv_http *h, conn *c) {
   free(c->body);
   c->body = NULL;
   c->body_len = 0;
-  srv_control_post(h->control, in);
+  if (c->to_assets)
+    srv_assets_post(h->assets, in);
+  else
+    srv_control_post(h->control, in);
+}
+
+/* Appends "?" and the query string to c->path for srv_assets. lws gives the
+ * arguments url-decoded, one "name=value" fragment each, so each name and
+ * value is percent-encoded again (all but [A-Za-z0-9._~-]) and srv_assets
+ * decodes them: a value holding '&' or '=' stays one value. Returns false
+ * when the result does not fit c->path. */
+static bool assets_path(struct lws *wsi, conn *c) {
+  size_t at = strlen(c->path);
+  char frag[256];
+  if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS) >= (int) sizeof frag) return false;
+  for (int i = 0; lws_hdr_copy_fragment(wsi, frag, sizeof frag, WSI_TOKEN_HTTP_URI_ARGS, i) >= 0;
+       i++) {
+    if (at + 1 >= sizeof c->path) return false;
+    c->path[at++] = i ? '&' : '?';
+    bool seen_eq = false;
+    for (const char *f = frag; *f; f++) {
+      unsigned char ch = (unsigned char) *f;
+      bool plain = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                   (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '~' || ch == '-';
+      if (ch == '=' && !seen_eq) plain = seen_eq = true;
+      if (at + (plain ? 1 : 3) >= sizeof c->path) return false;
+      if (plain)
+        c->path[at++] = (char) ch;
+      else
+        at += (size_t) snprintf(c->path + at, 4, "%%%02X", ch);
+    }
+    c->path[at] = 0;
+  }
+  return true;
 }
 
 static int on_http(srv_http *h, struct lws *wsi, conn *c, const char *uri) {
@@ -255,6 +308,9 @@ static int on_http(srv_http *h, struct lws *wsi, conn *c, const char *uri) {
   snprintf(c->method, sizeof c->method, "%s", method >= 0 && method < 8 ? names[method] : "?");
   if (strlen(uri) >= sizeof c->path) return write_response(wsi, 414, NULL, "path too long\n", 14);
   snprintf(c->path, sizeof c->path, "%s", uri);
+  c->to_assets = h->assets && srv_assets_routes(uri);
+  if (c->to_assets && !assets_path(wsi, c))
+    return write_response(wsi, 414, NULL, "query too long\n", 15);
 
   if (strncmp(uri, "/api/", 5) != 0 && strcmp(uri, "/metrics") != 0) {
     if (method != LWSHUMETH_GET && method != LWSHUMETH_HEAD)
@@ -295,7 +351,45 @@ static int on_http(srv_http *h, struct lws *wsi, conn *c, const char *uri) {
 
 /* ---- Callbacks ------------------------------------------------------------------ */
 
+/* Writes the next piece of c->sending's body; the last one completes the
+ * transaction (which may free C). The piece is written in place: lws needs
+ * LWS_PRE writable bytes before it, which are SRV_OUT_PRE's headroom for the
+ * first piece and bytes already handed to lws for the others. */
+static int write_more(conn *c) {
+  srv_out *o = c->sending;
+  size_t n = o->len - c->sent < WRITE_CHUNK ? o->len - c->sent : WRITE_CHUNK;
+  bool last = c->sent + n == o->len;
+  if (lws_write(c->wsi, o->buf + SRV_OUT_PRE + c->sent, n,
+                last ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) < (int) n)
+    return -1; /* remove_conn frees c->sending */
+  c->sent += n;
+  if (!last) {
+    lws_callback_on_writable(c->wsi);
+    return 0;
+  }
+  c->sending = NULL;
+  free(o);
+  return lws_http_transaction_completed(c->wsi) ? -1 : 0;
+}
+
+/* An export (GET /api/projects/ID/export, answered 200 by srv_assets) is
+ * sent as a download named ID.backline-archive; fills DISP or returns NULL. */
+static const char *disposition_for(const conn *c, const srv_out *o, char disp[128]) {
+  static const char prefix[] = "/api/projects/";
+  if (o->status != 200 || strncmp(c->path, prefix, sizeof prefix - 1) != 0) return NULL;
+  const char *id = c->path + sizeof prefix - 1, *slash = strchr(id, '/');
+  if (!slash || slash - id > 64 || strncmp(slash, "/export", 7) != 0 ||
+      (slash[7] && slash[7] != '?'))
+    return NULL;
+  for (const char *q = id; q < slash; q++)
+    if (!((*q >= 'a' && *q <= 'z') || (*q >= '0' && *q <= '9') || *q == '-' || *q == '_'))
+      return NULL;
+  snprintf(disp, 128, "attachment; filename=\"%.*s.backline-archive\"", (int) (slash - id), id);
+  return disp;
+}
+
 static int write_next(conn *c) {
+  if (c->sending) return write_more(c);
   srv_out *o = c->head;
   if (!o) return 0;
   c->head = o->next;
@@ -309,6 +403,20 @@ static int write_next(conn *c) {
     lws_close_reason(c->wsi, (enum lws_close_status) o->status, o->buf + SRV_OUT_PRE, o->len);
     rc = -1;
   } else if (o->kind == SRV_OUT_HTTP) {
+    char disp[128];
+    const char *d = disposition_for(c, o, disp);
+    if (o->len > WRITE_CHUNK || d) {
+      /* A large body (an export, peaks) goes out in pieces, so that one
+       * answer never needs a second copy or blocks the service thread. */
+      if (write_head(c->wsi, o->status, o->content_type, o->len, d)) {
+        free(o);
+        return -1;
+      }
+      c->sending = o, c->sent = 0;
+      if (!o->len) return write_more(c);
+      lws_callback_on_writable(c->wsi);
+      return 0;
+    }
     /* Completing the transaction drops the protocol, which frees C: do not
      * touch it afterwards. */
     rc = write_response(c->wsi, o->status, o->content_type, o->buf + SRV_OUT_PRE, o->len);
@@ -466,6 +574,10 @@ int srv_http_create(const srv_http_config *cfg, srv_http **out, char *err, size_
   }
   *out = h;
   return 0;
+}
+
+void srv_http_set_assets(srv_http *h, srv_assets *assets) {
+  h->assets = assets;
 }
 
 int srv_http_start(srv_http *h, srv_control *control) {

@@ -2,7 +2,8 @@
  *
  * One event-driven service thread serves the studio over HTTP and, when a
  * certificate is given, HTTPS: static files from web/ and the wasm build,
- * REST under /api (posted to the control thread, answered asynchronously),
+ * REST under /api (posted to the control thread, or for assets, uploads,
+ * library, export and import to srv_assets; answered asynchronously),
  * and the WebSocket endpoint /ws (subprotocol "backline"). Sizes are checked
  * before anything is allocated: a WebSocket message may not exceed
  * PROTO_MAX_MSG, a request body SRV_MAX_BODY.
@@ -12,6 +13,7 @@
 #ifndef SRV_HTTP_H
 #define SRV_HTTP_H
 
+#include "server/srv_assets.h"
 #include "server/srv_control.h"
 
 typedef struct srv_http srv_http;
@@ -32,6 +34,13 @@ typedef struct srv_http_config {
 int srv_http_create(const srv_http_config *cfg, srv_http **out, char *err, size_t err_len);
 /* The sink for srv_control_create. */
 srv_sink srv_http_sink(srv_http *h);
+/* Sends the requests that srv_assets_routes() claims (assets, uploads,
+ * library, project export and import) to ASSETS (borrowed; must outlive the
+ * service thread) instead of the control thread. Call before
+ * srv_http_start. Their query string is appended to srv_in.path after '?',
+ * names and values percent-encoded. An export answered 200 is sent with
+ * Content-Disposition: attachment; filename="ID.backline-archive". */
+void srv_http_set_assets(srv_http *h, srv_assets *assets);
 /* Starts serving; requests go to CONTROL. Possible errors: SRV_ERR_START. */
 int srv_http_start(srv_http *h, srv_control *control);
 /* Stops the service thread and closes every connection. NULL ok. */

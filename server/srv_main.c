@@ -5,6 +5,7 @@
 #include "engine/eng_backend.h"
 #include "engine/eng_render.h"
 #include "protocol/proto_msg.h"
+#include "server/srv_assets.h"
 #include "server/srv_control.h"
 #include "server/srv_err.h"
 #include "server/srv_http.h"
@@ -37,7 +38,7 @@ static void usage(FILE *f) {
   fprintf(
       f,
       "usage: backline [options]            serve the studio\n"
-      "       backline render [--data DIR] PROJECT OUT.wav --seconds S\n"
+      "       backline render [--data DIR] PROJECT OUT.wav|OUT.flac --seconds S [--stems DIR]\n"
       "\n"
       "options:\n"
       "  --data DIR         data folder: projects, certificates (default ./data)\n"
@@ -56,7 +57,9 @@ static void usage(FILE *f) {
       "\n"
       "render:\n"
       "  PROJECT is a project file (.backline) or a project id inside --data DIR.\n"
-      "  Writes a 48 kHz stereo WAV of S seconds, as fast as the CPU allows.\n");
+      "  Writes 48 kHz stereo 24-bit WAV or FLAC (by extension) of S seconds, as fast as the\n"
+      "  CPU allows, and prints integrated loudness (LUFS) and true peak (dBTP).\n"
+      "  --stems DIR        also write each track's post-fader output to DIR/track-ID.wav|flac\n");
 }
 
 /* Parses a port number; refuses anything but 0..65535. */
@@ -143,11 +146,13 @@ static int parse(int argc, char **argv, options *o) {
 /* ---- render ------------------------------------------------------------------- */
 
 static int render_main(int argc, char **argv) {
-  const char *data = "data", *project = NULL, *out = NULL;
+  const char *data = "data", *project = NULL, *out = NULL, *stems = NULL;
   double seconds = -1;
   for (int i = 2; i < argc; i++) {
     if (strcmp(argv[i], "--data") == 0 && i + 1 < argc) {
       data = argv[++i];
+    } else if (strcmp(argv[i], "--stems") == 0 && i + 1 < argc) {
+      stems = argv[++i];
     } else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc) {
       char *end;
       seconds = strtod(argv[++i], &end);
@@ -172,7 +177,8 @@ static int render_main(int argc, char **argv) {
     }
   }
   if (!project || !out || seconds < 0) {
-    fprintf(stderr, "usage: backline render [--data DIR] PROJECT OUT.wav --seconds S\n");
+    fprintf(stderr, "usage: backline render [--data DIR] PROJECT OUT.wav|OUT.flac --seconds S "
+                    "[--stems DIR]\n");
     return 2;
   }
   char path[PATH_MAX], err[600];
@@ -196,12 +202,20 @@ static int render_main(int argc, char **argv) {
   eng_track_desc tracks[MDL_TRACKS_MAX];
   eng_plan_desc d;
   srv_plan_describe(m, 48000, tracks, &d);
-  rc = eng_render_wav(&d, out, seconds, err, sizeof err);
-  if (rc)
+  eng_render_opts ro = eng_render_opts_default();
+  ro.seconds = seconds;
+  ro.stems_dir = stems;
+  eng_render_report rep;
+  rc = eng_render(&d, out, &ro, &rep, err, sizeof err);
+  if (rc) {
     fprintf(stderr, "backline render: %s\n", err);
-  else
+  } else {
     printf("rendered \"%s\" (%u tracks, %.1f BPM, seq %llu) to %s: %.2f s at 48 kHz\n", m->name,
            m->n_tracks, m->tempo, (unsigned long long) seq, out, seconds);
+    if (stems) printf("stems: %u files in %s\n", rep.n_stems, stems);
+    printf("loudness: %.1f LUFS integrated, true peak %.1f dBTP, sample peak %.1f dBFS\n",
+           rep.loudness_lufs, rep.true_peak_dbtp, rep.sample_peak_dbfs);
+  }
   free(m);
   return rc ? 1 : 0;
 }
@@ -272,6 +286,7 @@ int main(int argc, char **argv) {
 
   srv_http *http = NULL;
   srv_control *control = NULL;
+  srv_assets *assets = NULL;
   srv_ops *ops = NULL;
   srv_http_config hcfg = {o.bind, o.port, https_port, tls.cert, tls.key, o.web, o.wasm};
   if (!rc && (rc = srv_http_create(&hcfg, &http, err, sizeof err)))
@@ -279,6 +294,10 @@ int main(int argc, char **argv) {
   srv_control_config ccfg = {o.data, engine, backend ? eng_backend_name(backend) : "none"};
   if (!rc && (rc = srv_control_create(&ccfg, srv_http_sink(http), &control, err, sizeof err)))
     fprintf(stderr, "backline: %s\n", err);
+  srv_assets_config acfg = {o.data, ecfg.sample_rate, control};
+  if (!rc && (rc = srv_assets_create(&acfg, srv_http_sink(http), &assets, err, sizeof err)))
+    fprintf(stderr, "backline: %s\n", err);
+  if (!rc) srv_http_set_assets(http, assets);
   if (!rc && (rc = srv_http_start(http, control)))
     fprintf(stderr, "backline: cannot start the network thread\n");
   srv_ops_config ocfg = {o.ops_port,           o.bind, tls.ca_cert, https_port,
@@ -311,9 +330,11 @@ int main(int argc, char **argv) {
     printf("\nbackline: %s received, stopping\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
   }
   srv_ops_stop(ops);
+  srv_assets_stop(assets); /* it sends to the front and posts to the control thread */
   srv_control_stop(control);
   srv_http_destroy(http);
   srv_control_destroy(control);
+  srv_assets_destroy(assets);
   eng_backend_close(backend);
   eng_engine_destroy(engine);
   return rc ? 1 : 0;

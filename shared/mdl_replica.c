@@ -1,10 +1,19 @@
 /* mdl_replica: confirmed state + pending queue, rebased on the server's order. */
 #include "shared/mdl_replica.h"
 #include "shared/mdl_err.h"
+#include "shared/mdl_undo.h"
 
 #include <string.h>
 
 #define PENDING_MAX 4096 /* unacknowledged transactions kept while offline */
+#define UNDO_MAX    256  /* undo steps kept (the oldest goes first) */
+
+enum { AS_EDIT, AS_UNDO, AS_REDO };
+
+typedef struct stack {
+  mdl_undo_rec *recs[UNDO_MAX];
+  uint32_t n;
+} stack;
 
 typedef struct pending {
   uint32_t local_id;
@@ -20,6 +29,8 @@ struct mdl_replica {
   mdl_project confirmed;
   mdl_project view;
   mdl_project scratch;
+  mdl_project work;         /* for undo records and inverse transactions */
+  stack undo, redo;         /* this user's own transactions, newest last */
   uint32_t head, n_pending; /* ring of pending transactions */
   pending queue[PENDING_MAX];
 };
@@ -36,8 +47,36 @@ mdl_replica *mdl_replica_create(const mdl_alloc *a) {
   return r;
 }
 
+static void stack_clear(mdl_replica *r, stack *s) {
+  for (uint32_t i = 0; i < s->n; i++)
+    mdl_undo_free(&r->alloc, s->recs[i]);
+  s->n = 0;
+}
+
+static void stack_push(mdl_replica *r, stack *s, mdl_undo_rec *rec) {
+  if (s->n == UNDO_MAX) {
+    mdl_undo_free(&r->alloc, s->recs[0]);
+    memmove(&s->recs[0], &s->recs[1], (UNDO_MAX - 1) * sizeof s->recs[0]);
+    s->n--;
+  }
+  s->recs[s->n++] = rec;
+}
+
+/* Forgets the record of a transaction the server refused. */
+static void stack_drop(mdl_replica *r, stack *s, uint32_t local_id) {
+  for (uint32_t i = 0; i < s->n; i++) {
+    if (mdl_undo_tag(s->recs[i]) != local_id) continue;
+    mdl_undo_free(&r->alloc, s->recs[i]);
+    memmove(&s->recs[i], &s->recs[i + 1], (s->n - i - 1) * sizeof s->recs[0]);
+    s->n--;
+    return;
+  }
+}
+
 void mdl_replica_destroy(mdl_replica *r) {
   if (!r) return;
+  stack_clear(r, &r->undo);
+  stack_clear(r, &r->redo);
   for (uint32_t i = 0; i < r->n_pending; i++)
     mdl_txn_free(&r->alloc, r->queue[(r->head + i) % PENDING_MAX].txn);
   mdl_alloc a = r->alloc;
@@ -75,6 +114,86 @@ void mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *sn
 mdl_id mdl_replica_new_id(mdl_replica *r) {
   if (r->client_id == 0) return MDL_ID_NONE;
   return MDL_ID_MAKE(r->client_id, r->next_counter++);
+}
+
+static void set_fail(mdl_fail *fail, int code, const char *reason) {
+  if (!fail) return;
+  fail->code = code, fail->op_index = 0;
+  size_t n = strlen(reason);
+  memcpy(fail->reason, reason, n + 1 < sizeof fail->reason ? n + 1 : sizeof fail->reason);
+}
+
+/* Submits TXN, noting how to take it back: an edit goes on the undo stack
+ * (and clears redo), an undo on the redo stack, a redo on the undo stack. */
+static int submit_as(mdl_replica *r, const mdl_txn *txn, int as, uint32_t *local_id,
+                     mdl_fail *fail) {
+  *local_id = 0;
+  mdl_undo_rec *rec = mdl_undo_record(&r->alloc, &r->view, txn, &r->work, &r->scratch);
+  int rc = mdl_replica_submit(r, txn, local_id, fail);
+  if (rc || !rec) {
+    if (!rc) { /* applied, but no memory to remember how to undo it: take it back */
+      r->n_pending--;
+      mdl_txn_free(&r->alloc, at(r, r->n_pending)->txn);
+      r->next_local--;
+      rebuild(r);
+      *local_id = 0;
+      set_fail(fail, MDL_ERR_NOMEM, "out of memory");
+      rc = MDL_ERR_NOMEM;
+    }
+    mdl_undo_free(&r->alloc, rec);
+    return rc;
+  }
+  mdl_undo_set_tag(rec, *local_id);
+  if (as == AS_EDIT) stack_clear(r, &r->redo);
+  stack_push(r, as == AS_UNDO ? &r->redo : &r->undo, rec);
+  return MDL_OK;
+}
+
+int mdl_replica_edit(mdl_replica *r, const mdl_txn *txn, uint32_t *local_id, mdl_fail *fail) {
+  return submit_as(r, txn, AS_EDIT, local_id, fail);
+}
+
+/* Takes back the newest record of FROM that still has something of this
+ * user's to take back; records that have nothing left are dropped. */
+static int take_back(mdl_replica *r, stack *from, int as, uint32_t *local_id, mdl_fail *fail) {
+  *local_id = 0;
+  while (from->n) {
+    mdl_undo_rec *rec = from->recs[from->n - 1];
+    uint32_t max_ops, max_props, n_ops;
+    mdl_undo_size(rec, &max_ops, &max_props);
+    size_t bytes = max_ops * sizeof(mdl_op) + max_props * sizeof(mdl_prop_value);
+    mdl_op *ops = r->alloc.alloc(r->alloc.ud, bytes);
+    if (!ops) return set_fail(fail, MDL_ERR_NOMEM, "out of memory"), MDL_ERR_NOMEM;
+    mdl_undo_build(rec, &r->view, r->client_id, mdl_replica_new_id(r), &r->work, &r->scratch, ops,
+                   (mdl_prop_value *) (ops + max_ops), &n_ops);
+    int rc = MDL_OK;
+    if (n_ops) {
+      mdl_txn t = {n_ops, ops};
+      rc = submit_as(r, &t, as, local_id, fail);
+    }
+    r->alloc.free(r->alloc.ud, ops, bytes);
+    if (rc) return rc; /* the record stays: it can be tried again */
+    from->n--;
+    mdl_undo_free(&r->alloc, rec);
+    if (n_ops) return MDL_OK;
+  }
+  set_fail(fail, MDL_ERR_NOT_FOUND, as == AS_UNDO ? "nothing to undo" : "nothing to redo");
+  return MDL_ERR_NOT_FOUND;
+}
+
+int mdl_replica_undo(mdl_replica *r, uint32_t *local_id, mdl_fail *fail) {
+  return take_back(r, &r->undo, AS_UNDO, local_id, fail);
+}
+
+int mdl_replica_redo(mdl_replica *r, uint32_t *local_id, mdl_fail *fail) {
+  return take_back(r, &r->redo, AS_REDO, local_id, fail);
+}
+
+uint32_t mdl_replica_n_undo(const mdl_replica *r) {
+  return r->undo.n;
+}
+uint32_t mdl_replica_n_redo(const mdl_replica *r) {
+  return r->redo.n;
 }
 
 int mdl_replica_submit(mdl_replica *r, const mdl_txn *txn, uint32_t *local_id, mdl_fail *fail) {
@@ -120,6 +239,8 @@ int mdl_replica_on_ack(mdl_replica *r, uint32_t local_id, uint64_t seq) {
 }
 
 int mdl_replica_on_reject(mdl_replica *r, uint32_t local_id) {
+  stack_drop(r, &r->undo, local_id);
+  stack_drop(r, &r->redo, local_id);
   for (uint32_t i = 0; i < r->n_pending; i++) {
     if (at(r, i)->local_id != local_id) continue;
     mdl_txn_free(&r->alloc, at(r, i)->txn);

@@ -41,6 +41,23 @@ void mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *sn
  * Possible errors: any mdl_err from apply, MDL_ERR_NOMEM, MDL_ERR_FULL. */
 int mdl_replica_submit(mdl_replica *r, const mdl_txn *txn, uint32_t *local_id, mdl_fail *fail);
 
+/* Like mdl_replica_submit, for an edit the user made: it also goes on this
+ * user's undo stack (and clears the redo stack). Allocates.
+ * Possible errors: as mdl_replica_submit. */
+int mdl_replica_edit(mdl_replica *r, const mdl_txn *txn, uint32_t *local_id, mdl_fail *fail);
+
+/* Undo: takes back this user's newest own transaction that still has
+ * something of theirs to take back, as a new transaction submitted like any
+ * edit (*local_id), skipping properties someone else has changed since and
+ * objects that are gone. Redo takes back an undo. Others' edits are never
+ * undone. A server refusal drops the step. Allocates.
+ * Possible errors: MDL_ERR_NOT_FOUND (nothing to undo or redo),
+ * MDL_ERR_NOMEM, and those of mdl_replica_submit. */
+int mdl_replica_undo(mdl_replica *r, uint32_t *local_id, mdl_fail *fail);
+int mdl_replica_redo(mdl_replica *r, uint32_t *local_id, mdl_fail *fail);
+uint32_t mdl_replica_n_undo(const mdl_replica *r);
+uint32_t mdl_replica_n_redo(const mdl_replica *r);
+
 /* A fresh id in this replica's id space (0 before the first reset). */
 mdl_id mdl_replica_new_id(mdl_replica *r);
 

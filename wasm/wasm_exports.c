@@ -51,6 +51,12 @@ static int reason_code;
 static uint32_t reject_local; /* local id of the last REJECT */
 static meters last_meters;
 static presence last_presence;
+static struct {
+  uint32_t client_id;
+  char id[17];
+  int prop;
+  double value;
+} last_live; /* the newest LIVE received */
 static char hex_buf[17];
 static char last_id[17]; /* hex id of the last created track */
 
@@ -195,6 +201,14 @@ EXPORT int wasm_receive(int len) {
         last_meters.rms[i] = m.u.meters.m[i].rms;
       }
       break;
+    case PROTO_LIVE:
+      last_live.client_id = m.u.live.client_id;
+      id_hex(m.u.live.id, last_live.id);
+      last_live.prop = m.u.live.prop;
+      last_live.value = m.u.live.value.kind == MDL_VAL_REAL  ? m.u.live.value.u.r
+                        : m.u.live.value.kind == MDL_VAL_INT ? (double) m.u.live.value.u.i
+                                                             : (double) m.u.live.value.u.b;
+      break;
     case PROTO_PRESENCE:
       last_presence.client_id = m.u.presence.client_id;
       snprintf(last_presence.name, sizeof last_presence.name, "%.*s", (int) m.u.presence.name_len,
@@ -212,20 +226,83 @@ EXPORT int wasm_receive(int len) {
 
 /* ---- Local edits ----------------------------------------------------------------- */
 
-/* Submits TXN to the replica (applied to the view at once) and encodes the
- * SUBMIT. Returns its length, or the error with wasm_reason set. */
-static int submit(const mdl_txn *txn) {
+/* Encodes the SUBMIT of the newest pending transaction (LOCAL_ID). */
+static int encode_newest(uint32_t local_id) {
   proto_msg m = {.type = PROTO_SUBMIT};
+  m.u.submit.local_id = local_id;
+  m.u.submit.txn = *mdl_replica_pending(replica, mdl_replica_n_pending(replica) - 1, NULL);
+  int n = proto_encode(&m, out_buf, sizeof out_buf);
+  if (n < 0) set_reason(n, proto_strerror(n));
+  return n;
+}
+
+/* Submits TXN as the user's edit (applied to the view at once, one undo
+ * step) and encodes the SUBMIT. Returns its length, or the error with
+ * wasm_reason set. */
+static int submit(const mdl_txn *txn) {
   mdl_fail fail = {0};
-  int rc = mdl_replica_submit(replica, txn, &m.u.submit.local_id, &fail);
+  uint32_t local_id;
+  int rc = mdl_replica_edit(replica, txn, &local_id, &fail);
   if (rc) {
     set_reason(rc, fail.reason[0] ? fail.reason : mdl_strerror(rc));
     return rc;
   }
-  m.u.submit.txn = *txn;
-  int n = proto_encode(&m, out_buf, sizeof out_buf);
-  if (n < 0) set_reason(n, proto_strerror(n));
-  return n;
+  return encode_newest(local_id);
+}
+
+/* Undo / redo of this user's own edits: the SUBMIT to send, or the error
+ * (MDL_ERR_NOT_FOUND: nothing to undo) with wasm_reason set. */
+EXPORT int wasm_undo(int redo) {
+  mdl_fail fail = {0};
+  uint32_t local_id;
+  int rc = redo ? mdl_replica_redo(replica, &local_id, &fail)
+                : mdl_replica_undo(replica, &local_id, &fail);
+  if (rc) {
+    set_reason(rc, fail.reason[0] ? fail.reason : mdl_strerror(rc));
+    return rc;
+  }
+  return encode_newest(local_id);
+}
+
+EXPORT int wasm_n_undo(void) {
+  return (int) mdl_replica_n_undo(replica);
+}
+EXPORT int wasm_n_redo(void) {
+  return (int) mdl_replica_n_redo(replica);
+}
+
+/* A value in motion (a fader being dragged): a LIVE message, checked like
+ * an op but not applied to the model; the final value is a wasm_set_*. */
+EXPORT int wasm_live_real(uint32_t hi, uint32_t lo, int prop, double value) {
+  proto_msg m = {.type = PROTO_LIVE};
+  m.u.live.id = make_id(hi, lo);
+  m.u.live.prop = (uint8_t) prop;
+  m.u.live.value.kind = MDL_VAL_REAL;
+  m.u.live.value.u.r = value;
+  const mdl_project *v = mdl_replica_view(replica);
+  char why[MDL_REASON_MAX];
+  int type = m.u.live.id == MDL_ID_PROJECT ? MDL_TYPE_PROJECT : MDL_TYPE_TRACK;
+  int rc = type == MDL_TYPE_TRACK && !mdl_project_track(v, m.u.live.id)
+               ? MDL_ERR_NOT_FOUND
+               : mdl_value_check(type, prop, &m.u.live.value, why, sizeof why);
+  if (rc) {
+    set_reason(rc, rc == MDL_ERR_NOT_FOUND ? mdl_strerror(rc) : why);
+    return rc;
+  }
+  return proto_encode(&m, out_buf, sizeof out_buf);
+}
+
+EXPORT uint32_t wasm_live_client(void) {
+  return last_live.client_id;
+}
+EXPORT const char *wasm_live_id(void) {
+  return last_live.id;
+}
+EXPORT int wasm_live_prop(void) {
+  return last_live.prop;
+}
+EXPORT double wasm_live_value(void) {
+  return last_live.value;
 }
 
 /* Creates a track at the end of the list, named NAME (NLEN bytes; 0 = the

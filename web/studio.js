@@ -6,20 +6,23 @@
 // from the server) becomes a toast with the model's reason. Server messages
 // go into the replica too, and the page redraws from its view. No model
 // rule is re-implemented here.
-import { loadModel, MSG, Refused } from './model.js';
-import { $, toast } from './ui.js';
+import {loadModel, MSG, Refused} from './model.js';
+import {$, toast} from './ui.js';
 
-const RATE = 48000; // engine frames per second (meter positions)
+const RATE = 48000;   // engine frames per second (meter positions)
 const FLOOR_DB = -60; // bottom of the meter scale
 const TOP_DB = 6;
-const PALETTE = [0xe5484d, 0xf76b15, 0xffc53d, 0x46a758, 0x12a594, 0x0090ff, 0x8e4ec6, 0xd6409f];
-const SEND_EVERY_MS = 50; // continuous controls send at most 20 edits per second
+const PALETTE = [ 0xe5484d, 0xf76b15, 0xffc53d, 0x46a758, 0x12a594, 0x0090ff, 0x8e4ec6, 0xd6409f ];
+const SEND_EVERY_MS = 33; // a dragged fader sends at most 30 live values per second
 
 const hex = (c) => `#${(c >>> 0).toString(16).padStart(6, '0')}`;
 const toDb = (g) => (g > 0 ? 20 * Math.log10(g) : -Infinity);
-const fmtDb = (g) => (g > 0.00001 ? `${toDb(g) >= 0 ? '+' : '−'}${Math.abs(toDb(g)).toFixed(1)} dB` : '−∞ dB');
-const fmtPan = (p) => (Math.abs(p) < 0.005 ? 'C' : `${p < 0 ? 'L' : 'R'}${Math.round(Math.abs(p) * 100)}`);
-const gainToSlider = (g) => (g <= 0.001 ? -600 : Math.max(-600, Math.min(120, Math.round(200 * Math.log10(g)))));
+const fmtDb = (g) =>
+    (g > 0.00001 ? `${toDb(g) >= 0 ? '+' : '−'}${Math.abs(toDb(g)).toFixed(1)} dB` : '−∞ dB');
+const fmtPan = (p) =>
+    (Math.abs(p) < 0.005 ? 'C' : `${p < 0 ? 'L' : 'R'}${Math.round(Math.abs(p) * 100)}`);
+const gainToSlider = (g) =>
+    (g <= 0.001 ? -600 : Math.max(-600, Math.min(120, Math.round(200 * Math.log10(g)))));
 const sliderToGain = (v) => (v <= -600 ? 0 : Math.min(4, 10 ** (v / 200)));
 const fmtTempo = (t) => String(Math.round(t * 100) / 100);
 
@@ -27,9 +30,16 @@ function identity() {
   try {
     const saved = JSON.parse(localStorage.getItem('backline.user') || 'null');
     if (saved && saved.name) return saved;
-  } catch { /* a fresh identity below */ }
-  const me = { name: `Guest ${100 + Math.floor(Math.random() * 900)}`, colour: PALETTE[Math.floor(Math.random() * 8)] };
-  try { localStorage.setItem('backline.user', JSON.stringify(me)); } catch { /* private mode */ }
+  } catch { /* a fresh identity below */
+  }
+  const me = {
+    name : `Guest ${100 + Math.floor(Math.random() * 900)}`,
+    colour : PALETTE[Math.floor(Math.random() * 8)]
+  };
+  try {
+    localStorage.setItem('backline.user', JSON.stringify(me));
+  } catch { /* private mode */
+  }
   return me;
 }
 
@@ -56,8 +66,8 @@ export async function startStudio(projectId) {
   let retry = 0;
   let welcomed = false;
   const presence = new Map(); // client id -> {name, colour}
-  const meters = new Map(); // track id ("0" = master) -> meter state
-  let transport = { position: 0, playing: false, at: performance.now() };
+  const meters = new Map();   // track id ("0" = master) -> meter state
+  let transport = {position : 0, playing : false, at : performance.now()};
   let verified = ''; // "seq:hash" the server confirmed over REST
 
   // ---- Connection ------------------------------------------------------------
@@ -74,7 +84,9 @@ export async function startStudio(projectId) {
     sock.binaryType = 'arraybuffer';
     ws = sock;
     sock.onopen = () => sock.send(model.hello(projectId, me.name, me.colour, wantClient));
-    sock.onmessage = (ev) => { if (ws === sock && ev.data instanceof ArrayBuffer) onMessage(ev.data); };
+    sock.onmessage = (ev) => {
+      if (ws === sock && ev.data instanceof ArrayBuffer) onMessage(ev.data);
+    };
     sock.onclose = () => {
       if (ws !== sock) return;
       ws = null;
@@ -104,7 +116,8 @@ export async function startStudio(projectId) {
         retry = 0;
         wantClient = model.clientId();
         setConn('live');
-        for (const msg of model.pending()) ws.send(msg); // edits made while offline
+        for (const msg of model.pending())
+          ws.send(msg); // edits made while offline
         changed();
         break;
       case MSG.REJECT:
@@ -115,11 +128,18 @@ export async function startStudio(projectId) {
       case MSG.BROADCAST:
         changed();
         break;
-      case MSG.METERS: takeMeters(); break;
+      case MSG.METERS:
+        takeMeters();
+        break;
+      case MSG.LIVE:
+        showLive(model.lastLive());
+        break;
       case MSG.PRESENCE: {
         const p = model.presence();
-        if (p.online && p.client !== model.clientId()) presence.set(p.client, p);
-        else presence.delete(p.client);
+        if (p.online && p.client !== model.clientId())
+          presence.set(p.client, p);
+        else
+          presence.delete(p.client);
         renderPresence();
         break;
       }
@@ -139,7 +159,17 @@ export async function startStudio(projectId) {
     changed();
   }
 
-  // A throttled edit for sliders: at most one per SEND_EVERY_MS, last value wins.
+  // Sends the message FN makes, without an edit (LIVE values); a refusal is dropped.
+  function sendOnly(fn) {
+    try {
+      send(fn());
+    } catch (e) {
+      if (!(e instanceof Refused)) throw e;
+    }
+  }
+
+  // A throttled send for sliders being dragged: at most one per
+  // SEND_EVERY_MS, last value wins.
   function throttled() {
     let last = 0;
     let timer = 0;
@@ -147,7 +177,7 @@ export async function startStudio(projectId) {
     const flush = () => {
       timer = 0;
       last = performance.now();
-      if (next) edit(next);
+      if (next) sendOnly(next);
       next = null;
     };
     return (fn, now = false) => {
@@ -156,7 +186,8 @@ export async function startStudio(projectId) {
       if (now || wait <= 0) {
         clearTimeout(timer);
         flush();
-      } else if (!timer) timer = setTimeout(flush, wait);
+      } else if (!timer)
+        timer = setTimeout(flush, wait);
     };
   }
 
@@ -175,6 +206,8 @@ export async function startStudio(projectId) {
 
   function render() {
     const p = model.project();
+    $('undo').disabled = model.nUndo() === 0;
+    $('redo').disabled = model.nRedo() === 0;
     $('project-name').textContent = p.name;
     document.title = `${p.name} · Backline`;
     const tempo = $('tempo');
@@ -215,9 +248,10 @@ export async function startStudio(projectId) {
     el.dataset.pending = String(pending);
     el.dataset.state = pending ? 'pending' : 'sync';
     const check = verified === `${seq}:${hash}` ? ' ✓' : '';
-    el.textContent = pending
-      ? `${pending} edit${pending > 1 ? 's' : ''} pending · seq ${seq} · ${hash.slice(0, 8)}…`
-      : `in sync · seq ${seq} · ${hash.slice(0, 8)}…${check}`;
+    el.textContent =
+        pending
+            ? `${pending} edit${pending > 1 ? 's' : ''} pending · seq ${seq} · ${hash.slice(0, 8)}…`
+            : `in sync · seq ${seq} · ${hash.slice(0, 8)}…${check}`;
     el.title = `confirmed ${hash} at seq ${seq}; view ${model.hashView()}`;
     if (!pending && live) scheduleVerify();
   }
@@ -233,11 +267,14 @@ export async function startStudio(projectId) {
         if (!res.ok) return;
         const s = await res.json();
         if (s.seq !== model.seq() || model.nPending()) return; // moved on meanwhile
-        if (s.hash === model.hashConfirmed()) verified = `${s.seq}:${s.hash}`;
-        else toast(`This page disagrees with the server at seq ${s.seq}; reconnecting`);
+        if (s.hash === model.hashConfirmed())
+          verified = `${s.seq}:${s.hash}`;
+        else
+          toast(`This page disagrees with the server at seq ${s.seq}; reconnecting`);
         if (s.hash !== model.hashConfirmed() && ws) ws.close();
         renderSync();
-      } catch { /* offline: the connection state already says so */ }
+      } catch { /* offline: the connection state already says so */
+      }
     }, 800);
   }
 
@@ -259,16 +296,29 @@ export async function startStudio(projectId) {
       <button class="del">✕</button>`;
     const q = (s) => li.querySelector(s);
     const row = {
-      li, id, swatch: q('.swatch'), colour: q('.colour'), name: q('.tname'), mute: q('.mute'), solo: q('.solo'),
-      gain: q('.gain input'), gainOut: q('.gain output'), pan: q('.pan input'), panOut: q('.pan output'),
-      meter: q('.meter'), del: q('.del'), busy: new Set(),
+      li,
+      id,
+      swatch : q('.swatch'),
+      colour : q('.colour'),
+      name : q('.tname'),
+      mute : q('.mute'),
+      solo : q('.solo'),
+      gain : q('.gain input'),
+      gainOut : q('.gain output'),
+      pan : q('.pan input'),
+      panOut : q('.pan output'),
+      meter : q('.meter'),
+      del : q('.del'),
+      busy : new Set(),
     };
     const gainSend = throttled();
     const panSend = throttled();
     row.name.addEventListener('change', () => {
       const v = row.name.value.trim();
-      if (v) edit(() => model.set(id, 'name', v));
-      else changed();
+      if (v)
+        edit(() => model.set(id, 'name', v));
+      else
+        changed();
     });
     row.name.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter') row.name.blur();
@@ -278,24 +328,48 @@ export async function startStudio(projectId) {
       }
     });
     row.name.addEventListener('blur', () => changed());
-    row.colour.addEventListener('change', () => edit(() => model.set(id, 'colour', parseInt(row.colour.value.slice(1), 16))));
+    row.colour.addEventListener(
+        'change',
+        () => edit(() => model.set(id, 'colour', parseInt(row.colour.value.slice(1), 16))));
     row.mute.addEventListener('click', () => edit(() => model.set(id, 'mute', !row.track.mute)));
     row.solo.addEventListener('click', () => edit(() => model.set(id, 'solo', !row.track.solo)));
-    for (const [input, send, prop, conv] of [
-      [row.gain, gainSend, 'gain', (v) => sliderToGain(v)],
-      [row.pan, panSend, 'pan', (v) => v / 100],
+    for (const [input, send, prop, conv] of [[ row.gain, gainSend, 'gain', (v) => sliderToGain(v) ],
+                                             [ row.pan, panSend, 'pan', (v) => v / 100 ],
     ]) {
       input.addEventListener('pointerdown', () => row.busy.add(input));
-      input.addEventListener('input', () => send(() => model.set(id, prop, conv(Number(input.value)))));
+      // While it moves: LIVE values, heard and shown to others, not stored.
+      input.addEventListener('input', () => {
+        const v = conv(Number(input.value));
+        if (prop === 'gain')
+          row.gainOut.textContent = fmtDb(v);
+        else
+          row.panOut.textContent = fmtPan(v);
+        send(() => model.live(id, prop, v));
+      });
+      // Let go: the final value is one op, one undo step.
       input.addEventListener('change', () => {
         row.busy.delete(input);
-        send(() => model.set(id, prop, conv(Number(input.value))), true);
+        edit(() => model.set(id, prop, conv(Number(input.value))));
       });
     }
     row.gain.addEventListener('dblclick', () => edit(() => model.set(id, 'gain', 1)));
     row.pan.addEventListener('dblclick', () => edit(() => model.set(id, 'pan', 0)));
     row.del.addEventListener('click', () => edit(() => model.remove(id)));
     return row;
+  }
+
+  // Someone else is dragging a fader: show it moving; the model (and so the
+  // next render) keeps the stored value until their final op arrives.
+  function showLive(l) {
+    const row = rows.get(l.id);
+    if (!row) return;
+    if (l.prop === 7 && !row.busy.has(row.gain)) {
+      row.gain.value = String(gainToSlider(l.value));
+      row.gainOut.textContent = fmtDb(l.value);
+    } else if (l.prop === 8 && !row.busy.has(row.pan)) {
+      row.pan.value = String(Math.round(l.value * 100));
+      row.panOut.textContent = fmtPan(l.value);
+    }
   }
 
   function updateRow(row, t) {
@@ -338,13 +412,13 @@ export async function startStudio(projectId) {
   // ---- Meters and position -----------------------------------------------------
   function meterState(id) {
     let m = meters.get(id);
-    if (!m) meters.set(id, (m = { peak: 0, rms: 0, level: 0, avg: 0, hold: 0, holdAt: 0 }));
+    if (!m) meters.set(id, (m = {peak : 0, rms : 0, level : 0, avg : 0, hold : 0, holdAt : 0}));
     return m;
   }
 
   function takeMeters() {
-    const { position, playing, list } = model.meters();
-    transport = { position, playing, at: performance.now() };
+    const {position, playing, list} = model.meters();
+    transport = {position, playing, at : performance.now()};
     for (const e of list) {
       const m = meterState(e.id);
       m.peak = e.peak;
@@ -389,8 +463,10 @@ export async function startStudio(projectId) {
       g.fillStyle = grad;
       const a = Math.round(from * len);
       const b = Math.round(to * len);
-      if (vertical) g.fillRect(0, H - b, W, b - a);
-      else g.fillRect(a, 0, b - a, H);
+      if (vertical)
+        g.fillRect(0, H - b, W, b - a);
+      else
+        g.fillRect(a, 0, b - a, H);
     };
     bar(0, dbPos(m.level), 0.45);
     bar(0, dbPos(m.avg), 1);
@@ -398,14 +474,18 @@ export async function startStudio(projectId) {
     if (m.hold > 0) {
       const x = Math.round(dbPos(m.hold) * len);
       g.fillStyle = m.hold >= 1 ? '#ff6b6b' : '#e8ecf2';
-      if (vertical) g.fillRect(0, H - x, W, Math.max(2, Math.round(H / 180)));
-      else g.fillRect(Math.max(0, x - 2), 0, 2, H);
+      if (vertical)
+        g.fillRect(0, H - x, W, Math.max(2, Math.round(H / 180)));
+      else
+        g.fillRect(Math.max(0, x - 2), 0, 2, H);
     }
     // 0 dB tick
     g.fillStyle = 'rgba(255,255,255,0.35)';
     const z = Math.round(dbPos(1) * len);
-    if (vertical) g.fillRect(0, H - z, W, 1);
-    else g.fillRect(z, 0, 1, H);
+    if (vertical)
+      g.fillRect(0, H - z, W, 1);
+    else
+      g.fillRect(z, 0, 1, H);
   }
 
   function fmtPosition(frames, p) {
@@ -440,7 +520,8 @@ export async function startStudio(projectId) {
       }
     }
     if (!meters.has('0')) drawMeter($('master-meter'), meterState('0'), true);
-    for (const row of rows.values()) if (!meters.has(row.id)) drawMeter(row.meter, meterState(row.id), false);
+    for (const row of rows.values())
+      if (!meters.has(row.id)) drawMeter(row.meter, meterState(row.id), false);
     const pos = transport.position + (transport.playing ? ((now - transport.at) / 1000) * RATE : 0);
     $('position').textContent = fmtPosition(pos, project);
     requestAnimationFrame(frame);
@@ -457,12 +538,18 @@ export async function startStudio(projectId) {
   $('tempo').addEventListener('change', () => {
     const el = $('tempo');
     const v = Number(el.value);
-    if (el.value.trim() === '' || !Number.isFinite(v)) toast('Refused: the tempo must be a number');
-    else edit(() => model.set('project', 'tempo', v));
+    if (el.value.trim() === '' || !Number.isFinite(v))
+      toast('Refused: the tempo must be a number');
+    else
+      edit(() => model.set('project', 'tempo', v));
     el.value = fmtTempo(model.project().tempo);
   });
-  $('tempo').addEventListener('keydown', (ev) => { if (ev.key === 'Enter') $('tempo').blur(); });
-  $('metronome').addEventListener('click', () => edit(() => model.set('project', 'metronome', !project.metronome)));
+  $('tempo').addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter') $('tempo').blur();
+  });
+  $('metronome')
+      .addEventListener('click',
+                        () => edit(() => model.set('project', 'metronome', !project.metronome)));
   $('add-track').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const input = $('add-name');
@@ -470,7 +557,19 @@ export async function startStudio(projectId) {
     edit(() => model.createTrack(name).msg);
     input.value = '';
   });
+  $('undo').addEventListener('click', () => edit(() => model.undo()));
+  $('redo').addEventListener('click', () => edit(() => model.redo()));
   document.addEventListener('keydown', (ev) => {
+    // Ctrl/Cmd+Z undoes, with Shift (or Ctrl+Y) redoes; text fields keep their own.
+    const mod = ev.ctrlKey || ev.metaKey;
+    if (mod && !ev.target.closest('input[type=text], input:not([type]), textarea')) {
+      const key = ev.key.toLowerCase();
+      if (key === 'z' || key === 'y') {
+        ev.preventDefault();
+        $(key === 'y' || ev.shiftKey ? 'redo' : 'undo').click();
+        return;
+      }
+    }
     if (ev.code !== 'Space' || ev.target.closest('input, button, select, textarea')) return;
     ev.preventDefault();
     $(transport.playing ? 'stop' : 'play').click();
@@ -478,10 +577,19 @@ export async function startStudio(projectId) {
 
   // For tests and the curious: read-only views of what the page shows.
   window.backline = {
-    model, project: () => model.project(), seq: () => model.seq(), hash: () => model.hashConfirmed(),
-    pending: () => model.nPending(), live: () => live,
-    meter: (id) => { const m = meters.get(id); return m ? { peak: m.peak, rms: m.rms, level: m.level } : null; },
-    transport: () => ({ ...transport }),
+    model,
+    project : () => model.project(),
+    seq : () => model.seq(),
+    hash : () => model.hashConfirmed(),
+    pending : () => model.nPending(),
+    live : () => live,
+    undoSteps : () => model.nUndo(),
+    redoSteps : () => model.nRedo(),
+    meter : (id) => {
+      const m = meters.get(id);
+      return m ? {peak : m.peak, rms : m.rms, level : m.level} : null;
+    },
+    transport : () => ({...transport}),
   };
 
   render();

@@ -333,6 +333,62 @@ test('project list: duplicate, trash, restore and delete with the buttons', asyn
   await page.close();
 });
 
+test('a fader drag is live in the other page, its release is one op, undo takes back only mine', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Live and undo' });
+  const a = await openStudio(t, id);
+  const b = await openStudio(t, id);
+  await addTrack(a, 'Lead');
+  await agreed(a, id);
+  await b.waitForFunction(() => window.backline.project().tracks.length === 1);
+  const state = () => api(`/api/projects/${id}/state`);
+  const seq0 = (await state()).seq;
+  const gainOf = (page) => page.evaluate(() => window.backline.project().tracks[0].gain);
+  const sliderB = () => row(b, 'Lead').locator('.gain input').inputValue().then(Number);
+  const before = await sliderB();
+
+  // Drag A's gain fader: B's fader follows, nothing is stored yet.
+  const box = await row(a, 'Lead').locator('.gain input').boundingBox();
+  const y = box.y + box.height / 2;
+  await a.mouse.move(box.x + box.width * 0.5, y);
+  await a.mouse.down();
+  await a.mouse.move(box.x + box.width * 0.2, y, { steps: 8 });
+  await b.waitForFunction((v) => Number(document.querySelector('.track .gain input').value) < v - 5, before, { timeout: 5000 }).catch(async () => { throw new Error(`B's fader did not follow: A ${await row(a, 'Lead').locator('.gain input').inputValue()}, B ${await sliderB()}, before ${before}`); });
+  check((await state()).seq === seq0, 'a value in motion is not stored');
+  check(await gainOf(b) === 1, "B's model still holds the stored gain during the drag");
+  await a.mouse.move(box.x + box.width * 0.25, y, { steps: 3 });
+  await a.mouse.up();
+  // Let go: exactly one op, one undo step, and both agree.
+  await a.waitForFunction((s) => window.backline.seq() === s + 1 && window.backline.pending() === 0, seq0, { timeout: 5000 })
+    .catch(async () => { throw new Error(`after release: seq ${await a.evaluate(() => window.backline.seq())} (want ${seq0 + 1}), pending ${await a.evaluate(() => window.backline.pending())}, server ${(await state()).seq}`); });
+  await agreed(a, id);
+  await agreed(b, id);
+  check((await state()).seq === seq0 + 1, 'the release is one op');
+  const dragged = await gainOf(a);
+  check(dragged < 1 && (await gainOf(b)) === dragged, `B has A's final gain (${dragged})`);
+  check(await a.evaluate(() => window.backline.undoSteps()) === 2, 'add track + one drag = two undo steps');
+
+  // B pans; A undoes: A's gain goes back, B's pan stays.
+  await row(b, 'Lead').locator('.pan input').focus();
+  for (let i = 0; i < 3; i++) await b.keyboard.press('ArrowRight');
+  await agreed(b, id);
+  await agreed(a, id);
+  const pan = await a.evaluate(() => window.backline.project().tracks[0].pan);
+  check(pan > 0, 'B panned right');
+  await a.evaluate(() => document.activeElement.blur()); // a text field keeps Ctrl+Z for itself
+  await a.keyboard.press('Control+z');
+  await a.waitForFunction(() => window.backline.project().tracks[0].gain === 1, null, { timeout: 5000 });
+  await agreed(a, id);
+  await agreed(b, id);
+  check(await gainOf(b) === 1, "A's undo reached B");
+  check(await b.evaluate(() => window.backline.project().tracks[0].pan) === pan, "B's pan is not A's to undo");
+  await a.keyboard.press('Control+Shift+z');
+  await a.waitForFunction((g) => window.backline.project().tracks[0].gain === g, dragged, { timeout: 5000 });
+  await agreed(b, id);
+  check(await gainOf(b) === dragged, 'redo brings the drag back');
+  await a.close();
+  await b.close();
+});
+
 test('native and wasm models reach the same hash over a random log', async () => {
   const gen = path.join(BUILD, 'wasm/hash_log');
   const mjs = path.join(BUILD, 'wasm/model.mjs');

@@ -145,10 +145,12 @@ typedef struct control {
   eng_engine *e;
   atomic_bool stop;
   atomic_int plans;
+  atomic_int bus_plans;
 } control;
 
 /* Devices for the RT test: every instrument and every effect kind, notes
- * dense enough that events land inside most blocks, and sidechains. */
+ * dense enough that events land inside most blocks, sidechains, a bus with
+ * effects, routing and sends. */
 static const eng_device_desc synth_dev = {
     .kind = ENG_NODE_SYNTH,
     .n_params = 3,
@@ -168,6 +170,7 @@ static const eng_device_desc keyed_fx[3] = {{.kind = ENG_NODE_COMPRESSOR, .sidec
                                             {.kind = ENG_NODE_GAIN}};
 
 static eng_note_desc rt_notes[400];
+static eng_send_desc rt_sends[1];
 
 static void with_devices(eng_track_desc *t, uint32_t n, uint32_t i) {
   for (uint32_t k = 0; k < 400; k++)
@@ -183,7 +186,13 @@ static void with_devices(eng_track_desc *t, uint32_t n, uint32_t i) {
     t[k].effects = k == 1 && n > 1 ? keyed_fx : all_fx;
     t[k].n_effects = k == 1 && n > 1 ? 3 : 8;
   }
-  (void) i;
+  if (n > 4) { /* track 4 becomes a bus: track 3 routed into it, track 1 sends to it */
+    t[3].bus = true;
+    t[3].instrument = NULL, t[3].notes = NULL, t[3].n_notes = 0, t[3].live = false;
+    t[2].output_track_id = 4;
+    t[0].sends = rt_sends, t[0].n_sends = 1;
+    rt_sends[0] = (eng_send_desc){.bus_track_id = 4, .level = 0.5f, .pre_fader = i % 4 == 1};
+  }
 }
 
 /* The control thread: allocates plans, swaps them in, queues commands,
@@ -203,8 +212,10 @@ static void *control_thread(void *arg) {
     t[0].solo = i % 4 == 0;
     eng_plan_desc d = desc_with(t, n, i % 2 == 1);
     eng_plan *p = NULL;
-    if (eng_plan_create(&d, &p) == ENG_OK && eng_engine_set_plan(c->e, p) == ENG_OK)
+    if (eng_plan_create(&d, &p) == ENG_OK && eng_engine_set_plan(c->e, p) == ENG_OK) {
       atomic_fetch_add(&c->plans, 1);
+      if (n > 4 && i % 2) atomic_fetch_add(&c->bus_plans, 1);
+    }
     (void) eng_engine_set_playing(c->e, i % 5 != 0);
     (void) eng_engine_note(c->e, 1, (uint8_t) (40 + i % 30), (uint8_t) (i % 3 ? 90 : 0));
     (void) eng_engine_set_param(c->e, 1, 1 + i % 8, 0, (i % 2) ? 200.0f : 2000.0f);
@@ -242,6 +253,7 @@ Test(eng_rt, process_makes_no_forbidden_call_while_plans_swap_and_commands_flow)
                (unsigned long long) s.plan_swaps);
   cr_expect_gt(s.meters_pushed, 5, "meter path exercised");
   cr_expect_gt(atomic_load(&c.plans), 5);
+  cr_expect_gt(atomic_load(&c.bus_plans), 5, "plans with a bus compiled");
   cr_expect_gt(s.commands_dropped + 1, 0);
   eng_engine_destroy(c.e);
 }

@@ -211,3 +211,176 @@ Test(mdl_replica, random_clients_converge_with_server) {
     mdl_txn_free(&a, log[k]);
   cr_assert_eq(h.live, 0);
 }
+
+/* ---- Undo / redo ------------------------------------------------------------ */
+
+typedef struct world {
+  mdl_project server, scratch;
+  uint64_t seq;
+  mdl_replica *r[2];
+  test_heap heap;
+  mdl_alloc a;
+} world;
+
+/* Sends every pending transaction of every replica to the server in turn,
+ * acks or rejects it, and broadcasts it to the other replica. */
+static void sync_all(world *w) {
+  for (int busy = 1; busy;) {
+    busy = 0;
+    for (int i = 0; i < 2; i++) {
+      uint32_t lid;
+      const mdl_txn *t = mdl_replica_pending(w->r[i], 0, &lid);
+      if (!t) continue;
+      busy = 1;
+      mdl_txn *copy = mdl_txn_clone(&w->a, t);
+      if (mdl_txn_apply(&w->server, copy, mdl_replica_client_id(w->r[i]), &w->scratch, NULL)) {
+        cr_assert_eq(mdl_replica_on_reject(w->r[i], lid), 0);
+      } else {
+        w->seq++;
+        cr_assert_eq(mdl_replica_on_ack(w->r[i], lid, w->seq), 0);
+        cr_assert_eq(mdl_replica_on_remote(w->r[1 - i], w->seq, copy, NULL), 0);
+      }
+      mdl_txn_free(&w->a, copy);
+    }
+  }
+  for (int i = 0; i < 2; i++)
+    cr_assert_eq(mdl_project_hash(mdl_replica_view(w->r[i])), mdl_project_hash(&w->server));
+}
+
+static void world_init(world *w) {
+  memset(w, 0, sizeof *w);
+  w->heap.fail_at = -1;
+  w->a = th_make(&w->heap);
+  mdl_project_init(&w->server, "W");
+  for (int i = 0; i < 2; i++) {
+    w->r[i] = mdl_replica_create(&w->a);
+    mdl_replica_reset(w->r[i], (uint32_t) i + 2, &w->server, 0, 0);
+  }
+}
+
+static void world_fini(world *w) {
+  for (int i = 0; i < 2; i++)
+    mdl_replica_destroy(w->r[i]);
+  cr_assert_eq(w->heap.live, 0, "every undo record freed");
+}
+
+static uint32_t edit(world *w, int who, mdl_txn t) {
+  uint32_t lid;
+  cr_assert_eq(mdl_replica_edit(w->r[who], &t, &lid, NULL), 0);
+  return lid;
+}
+
+static const mdl_track *track_of(world *w, int who, int i) {
+  return &mdl_replica_view(w->r[who])->tracks[i];
+}
+
+Test(mdl_undo, undo_and_redo_take_back_own_edits_only) {
+  world w;
+  world_init(&w);
+  mdl_id a = MDL_ID_MAKE(2, 1);
+  edit(&w, 0, TXN(op_create(a)));
+  sync_all(&w);
+  edit(&w, 0, TXN(op_set(a, MDL_PROP_GAIN, v_real(0.5))));
+  edit(&w, 1, TXN(op_set(a, MDL_PROP_PAN, v_real(-1))));
+  sync_all(&w);
+  uint32_t lid;
+  cr_assert_eq(mdl_replica_undo(w.r[0], &lid, NULL), 0);
+  sync_all(&w);
+  cr_assert_eq(track_of(&w, 1, 0)->gain, 1.0, "alice's gain is taken back");
+  cr_assert_eq(track_of(&w, 1, 0)->pan, -1.0, "bob's pan stays");
+  cr_assert_eq(mdl_replica_redo(w.r[0], &lid, NULL), 0);
+  sync_all(&w);
+  cr_assert_eq(track_of(&w, 1, 0)->gain, 0.5);
+  /* Bob's undo takes back bob's pan only. */
+  cr_assert_eq(mdl_replica_undo(w.r[1], &lid, NULL), 0);
+  sync_all(&w);
+  cr_assert_eq(track_of(&w, 0, 0)->pan, 0.0);
+  cr_assert_eq(track_of(&w, 0, 0)->gain, 0.5);
+  cr_assert_eq(mdl_replica_undo(w.r[1], &lid, NULL), MDL_ERR_NOT_FOUND, "bob made nothing else");
+  world_fini(&w);
+}
+
+Test(mdl_undo, a_property_someone_else_changed_since_is_skipped) {
+  world w;
+  world_init(&w);
+  mdl_id a = MDL_ID_MAKE(2, 1);
+  edit(&w, 0, TXN(op_create(a)));
+  edit(&w, 0, TXN(op_set(a, MDL_PROP_GAIN, v_real(0.5)), op_set(a, MDL_PROP_MUTE, v_bool(true))));
+  sync_all(&w);
+  edit(&w, 1, TXN(op_set(a, MDL_PROP_GAIN, v_real(0.7))));
+  sync_all(&w);
+  uint32_t lid;
+  mdl_fail f;
+  cr_assert_eq(mdl_replica_undo(w.r[0], &lid, &f), 0);
+  sync_all(&w);
+  cr_assert_eq(track_of(&w, 0, 0)->gain, 0.7, "bob's later gain is not alice's to undo");
+  cr_assert_eq(track_of(&w, 0, 0)->mute, false, "alice's mute is");
+  /* The next undo takes back the create: the track goes, with bob's gain. */
+  cr_assert_eq(mdl_replica_undo(w.r[0], &lid, &f), 0);
+  sync_all(&w);
+  cr_assert_eq(mdl_replica_view(w.r[0])->n_tracks, 0);
+  cr_assert_eq(mdl_replica_undo(w.r[0], &lid, &f), MDL_ERR_NOT_FOUND);
+  cr_assert_str_eq(f.reason, "nothing to undo");
+  /* Redo brings it back under its own id. */
+  cr_assert_eq(mdl_replica_redo(w.r[0], &lid, NULL), 0);
+  sync_all(&w);
+  cr_assert_eq(track_of(&w, 1, 0)->id, a);
+  world_fini(&w);
+}
+
+Test(mdl_undo, deleted_and_moved_tracks_come_back_where_they_stood) {
+  world w;
+  world_init(&w);
+  mdl_id a = MDL_ID_MAKE(2, 1), b = MDL_ID_MAKE(2, 2), c = MDL_ID_MAKE(2, 3);
+  mdl_prop_value pv[] = {{MDL_PROP_NAME, v_str("Bass")}, {MDL_PROP_GAIN, v_real(0.25)}};
+  mdl_op cb = op_create(b);
+  cb.n_props = 2, cb.props = pv;
+  edit(&w, 0, TXN(op_create(a), cb, op_create(c)));
+  sync_all(&w);
+  /* Bob deletes alice's Bass, then moves C first; bob undoes both. */
+  edit(&w, 1, TXN(op_delete(b)));
+  edit(&w, 1, TXN(op_move(c, MDL_ID_NONE)));
+  sync_all(&w);
+  cr_assert_eq(track_of(&w, 0, 0)->id, c);
+  uint32_t lid;
+  cr_assert_eq(mdl_replica_undo(w.r[1], &lid, NULL), 0);
+  sync_all(&w);
+  cr_assert(track_of(&w, 0, 0)->id == a && track_of(&w, 0, 1)->id == c, "C back after A");
+  cr_assert_eq(mdl_replica_undo(w.r[1], &lid, NULL), 0);
+  sync_all(&w);
+  const mdl_project *v = mdl_replica_view(w.r[0]);
+  cr_assert_eq(v->n_tracks, 3);
+  cr_assert_str_eq(v->tracks[1].name, "Bass", "Bass back between A and C");
+  cr_assert_eq(v->tracks[1].gain, 0.25);
+  cr_assert_eq(MDL_ID_CLIENT(v->tracks[1].id), 3, "re-made in bob's id space: ids never collide");
+  world_fini(&w);
+}
+
+Test(mdl_undo, a_refused_undo_is_forgotten_and_oom_leaves_no_half_state) {
+  for (long n = 0;; n++) {
+    world w;
+    world_init(&w);
+    mdl_id a = MDL_ID_MAKE(2, 1);
+    edit(&w, 0, TXN(op_create(a), op_set(a, MDL_PROP_GAIN, v_real(2))));
+    sync_all(&w);
+    uint64_t before = mdl_project_hash(mdl_replica_view(w.r[0]));
+    w.heap.fail_at = w.heap.n_allocs + n;
+    uint32_t lid;
+    int rc = mdl_replica_undo(w.r[0], &lid, NULL);
+    w.heap.fail_at = -1;
+    if (rc == MDL_ERR_NOMEM) {
+      cr_assert_eq(mdl_project_hash(mdl_replica_view(w.r[0])), before, "no half undo");
+      cr_assert_eq(mdl_replica_n_pending(w.r[0]), 0);
+      cr_assert_eq(mdl_replica_n_undo(w.r[0]), 1, "the step can be tried again");
+      world_fini(&w);
+      continue;
+    }
+    cr_assert_eq(rc, 0);
+    /* The server refuses it: the step is gone from both stacks. */
+    cr_assert_eq(mdl_replica_on_reject(w.r[0], lid), 0);
+    cr_assert_eq(mdl_replica_n_undo(w.r[0]) + mdl_replica_n_redo(w.r[0]), 0);
+    cr_assert_eq(mdl_project_hash(mdl_replica_view(w.r[0])), before);
+    world_fini(&w);
+    break;
+  }
+}

@@ -27,8 +27,8 @@ typedef struct client {
   mdl_replica *r;
   uint32_t id;
   int connected; /* 0 offline, 1 said HELLO (the server sends to it), 2 welcomed */
-  queue out; /* client -> server, in flight */
-  queue in;  /* server -> client, in flight */
+  queue out;     /* client -> server, in flight */
+  queue in;      /* server -> client, in flight */
 } client;
 
 typedef struct sim {

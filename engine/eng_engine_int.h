@@ -1,0 +1,25 @@
+/* eng_engine_int.h: implementation details of eng_engine which may change;
+ * the public API is in eng_engine.h. Used by the offline renderer
+ * (eng_render.c) and tests.
+ *
+ * Threads: as eng_engine.h. eng__engine_set_tap is a control-thread call
+ * made while no RT thread runs the engine (the renderer calls process itself). */
+#ifndef ENG_ENGINE_INT_H
+#define ENG_ENGINE_INT_H
+
+#include <stdint.h>
+
+#include "engine/eng_engine.h"
+
+/* Stem tap: from now on each eng_engine_process(e, out, frames) call also
+ * writes, for track index t < n_tracks of the current plan, that track's
+ * post-fader output (the signal the fader sends on: to master or to a bus)
+ * as interleaved stereo to tap + t * 2 * stride_frames, frames 0..frames-1
+ * (tracks the plan does not have, or blocks without a plan, get zeros).
+ * frames must not exceed stride_frames. `tap` is borrowed until the tap is
+ * removed with tap = NULL. Summing the stems of every track routed to master
+ * gives the master before master gain, minus the click.
+ * RT-safe: no (call it before processing starts). */
+void eng__engine_set_tap(eng_engine *e, float *tap, uint32_t n_tracks, uint32_t stride_frames);
+
+#endif /* ENG_ENGINE_INT_H */
