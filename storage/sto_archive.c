@@ -4,6 +4,7 @@
 #include "shared/mdl_project.h"
 #include "storage/sto_asset.h"
 #include "storage/sto_err.h"
+#include "storage/sto_int.h"
 #include "storage/sto_project.h"
 
 #include <errno.h>
@@ -32,53 +33,18 @@ static const char archive_schema[] =
 
 /* ---- Helpers ------------------------------------------------------------------ */
 
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...) {
-  if (err && err_len) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
 static int db_fail(sqlite3 *db, const char *path, char *err, size_t err_len) {
-  return fail(err, err_len, STO_ERR_IO, "%s: %s", path, db ? sqlite3_errmsg(db) : "cannot open");
+  return sto__fail(err, err_len, STO_ERR_IO, "%s: %s", path,
+                   db ? sqlite3_errmsg(db) : "cannot open");
 }
 
 static int sys_fail(const char *what, const char *path, char *err, size_t err_len) {
-  return fail(err, err_len, STO_ERR_IO, "cannot %s %s: %s", what, path, strerror(errno));
+  return sto__fail(err, err_len, STO_ERR_IO, "cannot %s %s: %s", what, path, strerror(errno));
 }
 
 static int step(sqlite3_stmt *s) {
   if (sto__fault()) return SQLITE_IOERR;
   return sqlite3_step(s);
-}
-
-static int exec(sqlite3 *db, const char *sql) {
-  if (sto__fault()) return SQLITE_IOERR;
-  return sqlite3_exec(db, sql, 0, 0, 0);
-}
-
-static int write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len) {
-    if (sto__fault()) return errno = EIO, -1;
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return n == 0 ? (errno = EIO, -1) : -1;
-    p += n, len -= (size_t) n;
-  }
-  return 0;
-}
-
-static int sync_path(const char *path, bool is_dir) {
-  if (sto__fault()) return errno = EIO, -1;
-  int fd = open(path, (is_dir ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC);
-  if (fd < 0) return -1;
-  int rc = fsync(fd);
-  close(fd);
-  return rc;
 }
 
 static void dir_of(const char *path, char *out, size_t len) {
@@ -134,7 +100,7 @@ static int put_file(sqlite3 *db, const char *kind, const char *id, const char *n
   sqlite3_stmt *ins = NULL, *file = NULL;
   int rc = STO_OK;
   if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
-    rc = fail(err, err_len, STO_ERR_NOMEM, "out of memory");
+    rc = sto__fail(err, err_len, STO_ERR_NOMEM, "out of memory");
     goto out;
   }
   if (sqlite3_prepare_v2(db,
@@ -212,7 +178,7 @@ static int snapshot_project(const char *path, const char *dst, int64_t *schema, 
   sqlite3_stmt *s = NULL;
   *schema = -1;
   if (access(path, F_OK) != 0)
-    return fail(err, err_len, STO_ERR_NOT_FOUND, "%s: no such project file", path);
+    return sto__fail(err, err_len, STO_ERR_NOT_FOUND, "%s: no such project file", path);
   /* Read-write (it writes nothing) so that, if it is the last connection,
    * closing it checkpoints and removes the WAL; read-only if that fails. */
   int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
@@ -231,7 +197,7 @@ static int snapshot_project(const char *path, const char *dst, int64_t *schema, 
   sqlite3_finalize(s);
   int code = STO_OK;
   if (rc != SQLITE_OK || *schema < 1) {
-    code = fail(err, err_len, STO_ERR_NOT_PROJECT, "%s is not a Backline project", path);
+    code = sto__fail(err, err_len, STO_ERR_NOT_PROJECT, "%s is not a Backline project", path);
   } else {
     /* VACUUM INTO reads one transaction: a consistent copy even while the
      * server goes on appending to the WAL. */
@@ -241,7 +207,7 @@ static int snapshot_project(const char *path, const char *dst, int64_t *schema, 
       rc = step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
     }
     if (rc != SQLITE_OK)
-      code = fail(err, err_len, STO_ERR_IO, "cannot copy %s: %s", path, sqlite3_errmsg(db));
+      code = sto__fail(err, err_len, STO_ERR_IO, "cannot copy %s: %s", path, sqlite3_errmsg(db));
     sqlite3_finalize(s);
   }
   sqlite3_close(db);
@@ -266,7 +232,7 @@ int sto_archive_export(const char *project_path, sto_asset_store *store,
                        const char *const *asset_ids, size_t n_ids, const char *out_path, char *err,
                        size_t err_len) {
   if (access(out_path, F_OK) == 0)
-    return fail(err, err_len, STO_ERR_EXISTS, "%s already exists", out_path);
+    return sto__fail(err, err_len, STO_ERR_EXISTS, "%s already exists", out_path);
   char tmp[PATH_MAX], proj[PATH_MAX], dir[PATH_MAX];
   tmp[0] = proj[0] = 0;
   sqlite3 *db = NULL;
@@ -276,8 +242,8 @@ int sto_archive_export(const char *project_path, sto_asset_store *store,
     sto_asset_info info;
     int found = sto_asset_info_get(store, asset_ids[i], 0, &info);
     if (found)
-      return fail(err, err_len, found == STO_ERR_INVALID ? STO_ERR_NO_ASSET : found,
-                  "%s: no asset %s in the store", project_path, asset_ids[i]);
+      return sto__fail(err, err_len, found == STO_ERR_INVALID ? STO_ERR_NO_ASSET : found,
+                       "%s: no asset %s in the store", project_path, asset_ids[i]);
   }
   int fd = make_temp(out_path, "proj", proj, sizeof proj);
   if (fd < 0) return sys_fail("create a temporary file for", out_path, err, err_len);
@@ -295,8 +261,8 @@ int sto_archive_export(const char *project_path, sto_asset_store *store,
   /* A fresh file that is renamed into place only when complete needs no
    * journal: the fsync before the rename is what makes it durable. */
   if (sqlite3_open_v2(tmp, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
-      exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN;") != SQLITE_OK ||
-      exec(db, archive_schema) != SQLITE_OK || set_meta(db, "format", ARCHIVE_MAGIC, 0) ||
+      sto__exec(db, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN;") != SQLITE_OK ||
+      sto__exec(db, archive_schema) != SQLITE_OK || set_meta(db, "format", ARCHIVE_MAGIC, 0) ||
       set_meta(db, "version", NULL, STO_ARCHIVE_VERSION) ||
       set_meta(db, "project_schema", NULL, schema) ||
       set_meta(db, "created", NULL, (int64_t) time(NULL))) {
@@ -320,19 +286,19 @@ int sto_archive_export(const char *project_path, sto_asset_store *store,
     char orig[PATH_MAX];
     if ((rc = sto_asset_info_get(store, asset_ids[i], 0, &info)) != STO_OK ||
         (rc = sto_asset_original_path(store, asset_ids[i], orig, sizeof orig)) != STO_OK) {
-      fail(err, err_len, rc, "%s: asset %s: %s", project_path, asset_ids[i], sto_strerror(rc));
+      sto__fail(err, err_len, rc, "%s: asset %s: %s", project_path, asset_ids[i], sto_strerror(rc));
       goto out;
     }
     if ((rc = put_file(db, "asset", info.id, info.name, info.ext, orig, sha, err, err_len)))
       goto out;
     if (strcmp(sha, info.id) != 0) {
-      rc = fail(err, err_len, STO_ERR_CHECKSUM,
-                "asset %s (%s) is damaged in the store: its bytes no longer match its id", info.id,
-                info.name);
+      rc = sto__fail(err, err_len, STO_ERR_CHECKSUM,
+                     "asset %s (%s) is damaged in the store: its bytes no longer match its id",
+                     info.id, info.name);
       goto out;
     }
   }
-  if (exec(db, "COMMIT") != SQLITE_OK) {
+  if (sto__exec(db, "COMMIT") != SQLITE_OK) {
     rc = db_fail(db, out_path, err, err_len);
     goto out;
   }
@@ -342,18 +308,18 @@ int sto_archive_export(const char *project_path, sto_asset_store *store,
   }
   db = NULL;
   dir_of(out_path, dir, sizeof dir);
-  if (sync_path(tmp, false) != 0) {
+  if (sto__sync_path(tmp, false) != 0) {
     rc = sys_fail("sync", tmp, err, err_len);
     goto out;
   }
   /* link() instead of rename(): refuses to replace an OUT_PATH that
    * appeared meanwhile. */
   if (sto__fault() || link(tmp, out_path) != 0) {
-    rc = errno == EEXIST ? fail(err, err_len, STO_ERR_EXISTS, "%s already exists", out_path)
+    rc = errno == EEXIST ? sto__fail(err, err_len, STO_ERR_EXISTS, "%s already exists", out_path)
                          : sys_fail("create", out_path, err, err_len);
     goto out;
   }
-  if (sync_path(dir, true) != 0) {
+  if (sto__sync_path(dir, true) != 0) {
     rc = sys_fail("sync", dir, err, err_len);
     unlink(out_path);
   }
@@ -385,7 +351,7 @@ static int get_file(sqlite3 *db, const char *archive, const file_row *f, int fd,
   if (!md || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
     sqlite3_finalize(s);
     EVP_MD_CTX_free(md);
-    return fail(err, err_len, STO_ERR_NOMEM, "out of memory");
+    return sto__fail(err, err_len, STO_ERR_NOMEM, "out of memory");
   }
   uint64_t size = 0;
   int64_t expect = 0;
@@ -399,7 +365,7 @@ static int get_file(sqlite3 *db, const char *archive, const file_row *f, int fd,
     }
     EVP_DigestUpdate(md, bytes, len);
     size += len;
-    if (fd >= 0 && write_all(fd, bytes, len) != 0) {
+    if (fd >= 0 && sto__write_all(fd, bytes, len) != 0) {
       result = sys_fail("write", f->name, err, err_len);
       break;
     }
@@ -413,8 +379,8 @@ static int get_file(sqlite3 *db, const char *archive, const file_row *f, int fd,
   hex(digest, 32, sha);
   if (!result && (size != f->size || strcmp(sha, f->sha) != 0)) result = STO_ERR_CHECKSUM;
   if (result == STO_ERR_CHECKSUM)
-    fail(err, err_len, result, "%s is damaged: %s %s does not match its checksum", archive, f->kind,
-         f->name);
+    sto__fail(err, err_len, result, "%s is damaged: %s %s does not match its checksum", archive,
+              f->kind, f->name);
   return result;
 }
 
@@ -426,7 +392,7 @@ static int list_files(sqlite3 *db, const char *archive, file_row **files, size_t
   sqlite3_stmt *s;
   if (sqlite3_prepare_v2(db, "SELECT n, kind, id, name, ext, size, sha256 FROM files ORDER BY n",
                          -1, &s, NULL) != SQLITE_OK)
-    return fail(err, err_len, STO_ERR_NOT_ARCHIVE, "%s is not a Backline archive", archive);
+    return sto__fail(err, err_len, STO_ERR_NOT_ARCHIVE, "%s is not a Backline archive", archive);
   size_t cap = 0;
   int rc, result = STO_OK;
   while ((rc = step(s)) == SQLITE_ROW) {
@@ -434,7 +400,7 @@ static int list_files(sqlite3 *db, const char *archive, file_row **files, size_t
       cap = cap ? 2 * cap : 8;
       file_row *grown = sto__fault() ? NULL : realloc(*files, cap * sizeof *grown);
       if (!grown) {
-        result = fail(err, err_len, STO_ERR_NOMEM, "out of memory");
+        result = sto__fail(err, err_len, STO_ERR_NOMEM, "out of memory");
         break;
       }
       *files = grown;
@@ -458,7 +424,7 @@ static int list_files(sqlite3 *db, const char *archive, file_row **files, size_t
   }
   if (!result && rc != SQLITE_DONE) result = db_fail(db, archive, err, err_len);
   if (result == STO_ERR_NOT_ARCHIVE)
-    fail(err, err_len, result, "%s is not a Backline archive", archive);
+    sto__fail(err, err_len, result, "%s is not a Backline archive", archive);
   sqlite3_finalize(s);
   if (result) {
     free(*files);
@@ -483,7 +449,7 @@ static int open_archive(const char *archive, sqlite3 **out, char *err, size_t er
   close(fd);
   if (got != (ssize_t) sizeof head || memcmp(head, "SQLite format 3", 16) != 0 || head[18] != 1 ||
       head[19] != 1)
-    return fail(err, err_len, STO_ERR_NOT_ARCHIVE, "%s is not a Backline archive", archive);
+    return sto__fail(err, err_len, STO_ERR_NOT_ARCHIVE, "%s is not a Backline archive", archive);
   sqlite3 *db = NULL;
   sqlite3_stmt *s = NULL;
   int rc = sqlite3_open_v2(archive, &db, SQLITE_OPEN_READONLY, NULL);
@@ -502,13 +468,15 @@ static int open_archive(const char *archive, sqlite3 **out, char *err, size_t er
   sqlite3_finalize(s);
   int code = STO_OK;
   if (rc == SQLITE_CORRUPT) {
-    code = fail(err, err_len, STO_ERR_CHECKSUM, "%s is damaged: %s", archive, sqlite3_errmsg(db));
+    code =
+        sto__fail(err, err_len, STO_ERR_CHECKSUM, "%s is damaged: %s", archive, sqlite3_errmsg(db));
   } else if (rc != SQLITE_OK || strcmp(format, ARCHIVE_MAGIC) != 0 || version < 1) {
-    code = fail(err, err_len, STO_ERR_NOT_ARCHIVE, "%s is not a Backline archive", archive);
+    code = sto__fail(err, err_len, STO_ERR_NOT_ARCHIVE, "%s is not a Backline archive", archive);
   } else if (version > STO_ARCHIVE_VERSION) {
-    code = fail(err, err_len, STO_ERR_TOO_NEW,
-                "%s was made by a newer Backline (archive version %lld; this one reads up to %d)",
-                archive, (long long) version, STO_ARCHIVE_VERSION);
+    code =
+        sto__fail(err, err_len, STO_ERR_TOO_NEW,
+                  "%s was made by a newer Backline (archive version %lld; this one reads up to %d)",
+                  archive, (long long) version, STO_ARCHIVE_VERSION);
   } else {
     /* The structure first; the checksums then cover the content. */
     char verdict[64] = "";
@@ -517,8 +485,8 @@ static int open_archive(const char *archive, sqlite3 **out, char *err, size_t er
       snprintf(verdict, sizeof verdict, "%s", (const char *) sqlite3_column_text(s, 0));
     sqlite3_finalize(s);
     if (strcmp(verdict, "ok") != 0)
-      code = fail(err, err_len, STO_ERR_CHECKSUM, "%s is damaged (%s)", archive,
-                  verdict[0] ? verdict : sqlite3_errmsg(db));
+      code = sto__fail(err, err_len, STO_ERR_CHECKSUM, "%s is damaged (%s)", archive,
+                       verdict[0] ? verdict : sqlite3_errmsg(db));
   }
   if (code) {
     sqlite3_close(db);
@@ -545,7 +513,7 @@ int sto_archive_import(const char *archive_path, sto_asset_store *store, uint32_
                        size_t err_len) {
   memset(result, 0, sizeof *result);
   if (access(project_path, F_OK) == 0)
-    return fail(err, err_len, STO_ERR_EXISTS, "%s already exists", project_path);
+    return sto__fail(err, err_len, STO_ERR_EXISTS, "%s already exists", project_path);
   sqlite3 *db;
   int rc = open_archive(archive_path, &db, err, err_len);
   if (rc) return rc;
@@ -567,14 +535,14 @@ int sto_archive_import(const char *archive_path, sto_asset_store *store, uint32_
     else if (is_asset)
       n_assets++;
     else {
-      rc = fail(err, err_len, STO_ERR_CHECKSUM, "%s is damaged: entry %s %s is not valid",
-                archive_path, f->kind, f->name);
+      rc = sto__fail(err, err_len, STO_ERR_CHECKSUM, "%s is damaged: entry %s %s is not valid",
+                     archive_path, f->kind, f->name);
       goto out;
     }
   }
   if (!project) {
-    rc = fail(err, err_len, STO_ERR_NOT_ARCHIVE, "%s is not a Backline archive: it has no project",
-              archive_path);
+    rc = sto__fail(err, err_len, STO_ERR_NOT_ARCHIVE,
+                   "%s is not a Backline archive: it has no project", archive_path);
     goto out;
   }
 
@@ -584,20 +552,20 @@ int sto_archive_import(const char *archive_path, sto_asset_store *store, uint32_
   char why[512];
   if ((rc = sto_project_open(proj, STO_OPEN_EXISTING, &sp, why, sizeof why)) != STO_OK) {
     if (rc == STO_ERR_TOO_NEW)
-      fail(err, err_len, rc, "%s holds a project made by a newer Backline", archive_path);
+      sto__fail(err, err_len, rc, "%s holds a project made by a newer Backline", archive_path);
     else if (rc == STO_ERR_NOT_PROJECT)
-      fail(err, err_len, rc, "%s holds a file that is not a Backline project", archive_path);
+      sto__fail(err, err_len, rc, "%s holds a file that is not a Backline project", archive_path);
     else
-      fail(err, err_len, rc, "%s: %s", archive_path, why);
+      sto__fail(err, err_len, rc, "%s: %s", archive_path, why);
     goto out;
   }
   model = sto__fault() ? NULL : malloc(sizeof *model);
   if (!model) {
-    rc = fail(err, err_len, STO_ERR_NOMEM, "out of memory");
+    rc = sto__fail(err, err_len, STO_ERR_NOMEM, "out of memory");
     goto out;
   }
   if ((rc = sto_project_load_model(sp, model, &got.last_seq, why, sizeof why)) != STO_OK) {
-    fail(err, err_len, rc, "%s holds a project that does not load: %s", archive_path, why);
+    sto__fail(err, err_len, rc, "%s holds a project that does not load: %s", archive_path, why);
     goto out;
   }
   got.project_hash = mdl_project_hash(model);
@@ -620,20 +588,21 @@ int sto_archive_import(const char *archive_path, sto_asset_store *store, uint32_
     remove_db(tmp);
     tmp[0] = 0;
     if (strcmp(info.id, f->id) != 0) {
-      rc = fail(err, err_len, STO_ERR_CHECKSUM, "%s is damaged: asset %s changed", archive_path,
-                f->name);
+      rc = sto__fail(err, err_len, STO_ERR_CHECKSUM, "%s is damaged: asset %s changed",
+                     archive_path, f->name);
       goto out;
     }
   }
 
   /* 4. The project file appears last, and never over another. */
   if (sto__fault() || link(proj, project_path) != 0) {
-    rc = errno == EEXIST ? fail(err, err_len, STO_ERR_EXISTS, "%s already exists", project_path)
-                         : sys_fail("create", project_path, err, err_len);
+    rc = errno == EEXIST
+             ? sto__fail(err, err_len, STO_ERR_EXISTS, "%s already exists", project_path)
+             : sys_fail("create", project_path, err, err_len);
     goto out;
   }
   dir_of(project_path, dir, sizeof dir);
-  if (sync_path(dir, true) != 0) {
+  if (sto__sync_path(dir, true) != 0) {
     rc = sys_fail("sync", dir, err, err_len);
     unlink(project_path);
     goto out;

@@ -2,6 +2,7 @@
  * on disk and the durability rules. */
 #include "storage/sto_asset.h"
 #include "storage/sto_err.h"
+#include "storage/sto_int.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,17 +42,6 @@ struct sto_asset_store {
 
 /* ---- Fault injection (tests) ----------------------------------------------- */
 
-static long fault_countdown;
-
-void sto__fault_after(long n) {
-  fault_countdown = n;
-}
-
-bool sto__fault(void) {
-  if (fault_countdown <= 0) return false;
-  return --fault_countdown == 0;
-}
-
 static void *xmalloc(size_t n) {
   if (sto__fault()) return NULL;
   return malloc(n ? n : 1);
@@ -64,16 +54,6 @@ static void *xcalloc(size_t n, size_t size) {
 
 /* ---- Small helpers ----------------------------------------------------------- */
 
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...) {
-  if (err && err_len) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
 /* snprintf without the compiler's truncation warnings (store paths are
  * bounded by the length check in sto_asset_store_open). */
 static void pathf(char *out, size_t len, const char *fmt, ...) {
@@ -85,39 +65,14 @@ static void pathf(char *out, size_t len, const char *fmt, ...) {
 
 static int db_fail(sto_asset_store *st, char *err, size_t err_len, const char *what) {
   snprintf(st->last_error, sizeof st->last_error, "%s", sqlite3_errmsg(st->db));
-  return fail(err, err_len, STO_ERR_IO, "%s: %s/index.db: %s", what, st->dir, st->last_error);
+  return sto__fail(err, err_len, STO_ERR_IO, "%s: %s/index.db: %s", what, st->dir, st->last_error);
 }
 
 static int sys_fail(sto_asset_store *st, char *err, size_t err_len, const char *what,
                     const char *path) {
   const char *why = strerror(errno);
   pathf(st->last_error, sizeof st->last_error, "%s %s: %s", what, path, why);
-  return fail(err, err_len, STO_ERR_IO, "cannot %s %s: %s", what, path, why);
-}
-
-static int write_all(int fd, const void *buf, size_t len) {
-  const char *p = buf;
-  while (len) {
-    if (sto__fault()) return errno = EIO, -1;
-    ssize_t n = write(fd, p, len);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return n == 0 ? (errno = EIO, -1) : -1;
-    p += n, len -= (size_t) n;
-  }
-  return 0;
-}
-
-static int sync_fd(int fd) {
-  if (sto__fault()) return errno = EIO, -1;
-  return fsync(fd);
-}
-
-static int sync_dir(const char *dir) {
-  int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  int rc = sync_fd(fd);
-  close(fd);
-  return rc;
+  return sto__fail(err, err_len, STO_ERR_IO, "cannot %s %s: %s", what, path, why);
 }
 
 static int rename_file(const char *from, const char *to) {
@@ -135,7 +90,7 @@ static int make_dir(const char *dir) {
       *slash = 0;
     else
       snprintf(parent, sizeof parent, "%s", slash ? "/" : ".");
-    return sync_dir(parent);
+    return sto__sync_path(parent, true);
   }
   return errno == EEXIST ? 0 : -1;
 }
@@ -159,11 +114,6 @@ static int step_done(sqlite3_stmt *s) {
   return sqlite3_step(s);
 }
 
-static int exec(sqlite3 *db, const char *sql) {
-  if (sto__fault()) return SQLITE_IOERR;
-  return sqlite3_exec(db, sql, 0, 0, 0);
-}
-
 /* ---- Store -------------------------------------------------------------------- */
 
 static const char index_schema[] =
@@ -181,10 +131,10 @@ static const char index_schema[] =
 int sto_asset_store_open(const char *dir, sto_asset_store **out, char *err, size_t err_len) {
   *out = NULL;
   sto_asset_store *st = xcalloc(1, sizeof *st);
-  if (!st) return fail(err, err_len, STO_ERR_NOMEM, "out of memory");
+  if (!st) return sto__fail(err, err_len, STO_ERR_NOMEM, "out of memory");
   if (strlen(dir) >= sizeof st->dir) {
     free(st);
-    return fail(err, err_len, STO_ERR_INVALID, "%s: path too long for an asset store", dir);
+    return sto__fail(err, err_len, STO_ERR_INVALID, "%s: path too long for an asset store", dir);
   }
   snprintf(st->dir, sizeof st->dir, "%s", dir);
   char path[PATH_MAX];
@@ -197,22 +147,23 @@ int sto_asset_store_open(const char *dir, sto_asset_store **out, char *err, size
   snprintf(path, sizeof path, "%s/index.db", dir);
   int rc = sqlite3_open_v2(path, &st->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(st->db, 5000);
-  if (rc == SQLITE_OK) rc = exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+  if (rc == SQLITE_OK) rc = sto__exec(st->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
   int version = -1;
   sqlite3_stmt *s = NULL;
   if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL);
   if (rc == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) version = sqlite3_column_int(s, 0);
   sqlite3_finalize(s);
   if (rc == SQLITE_OK && version > INDEX_VERSION) {
-    fail(err, err_len, STO_ERR_TOO_NEW,
-         "%s was written by a newer Backline (index version %d; this one reads up to %d)", path,
-         version, INDEX_VERSION);
+    sto__fail(err, err_len, STO_ERR_TOO_NEW,
+              "%s was written by a newer Backline (index version %d; this one reads up to %d)",
+              path, version, INDEX_VERSION);
     sto_asset_close(st);
     return STO_ERR_TOO_NEW;
   }
-  if (rc == SQLITE_OK && version < INDEX_VERSION) rc = exec(st->db, index_schema);
+  if (rc == SQLITE_OK && version < INDEX_VERSION) rc = sto__exec(st->db, index_schema);
   if (rc != SQLITE_OK) {
-    fail(err, err_len, STO_ERR_IO, "%s: %s", path, st->db ? sqlite3_errmsg(st->db) : "cannot open");
+    sto__fail(err, err_len, STO_ERR_IO, "%s: %s", path,
+              st->db ? sqlite3_errmsg(st->db) : "cannot open");
     sto_asset_close(st);
     return STO_ERR_IO;
   }
@@ -283,7 +234,7 @@ int sto_asset_info_get(sto_asset_store *st, const char *id, uint32_t rate, sto_a
 /* Records a new asset (if NEW_ASSET) and its rendition, in one transaction. */
 static int commit_rows(sto_asset_store *st, const sto_asset_info *in, bool new_asset, char *err,
                        size_t err_len) {
-  if (exec(st->db, "BEGIN IMMEDIATE") != SQLITE_OK) return db_fail(st, err, err_len, "index");
+  if (sto__exec(st->db, "BEGIN IMMEDIATE") != SQLITE_OK) return db_fail(st, err, err_len, "index");
   sqlite3_stmt *s = NULL;
   int rc = SQLITE_OK;
   if (new_asset) {
@@ -316,7 +267,7 @@ static int commit_rows(sto_asset_store *st, const sto_asset_info *in, bool new_a
     rc = step_done(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
   }
   sqlite3_finalize(s);
-  if (rc == SQLITE_OK) rc = exec(st->db, "COMMIT");
+  if (rc == SQLITE_OK) rc = sto__exec(st->db, "COMMIT");
   if (rc != SQLITE_OK) {
     int code = db_fail(st, err, err_len, "index");
     if (!sqlite3_get_autocommit(st->db)) sqlite3_exec(st->db, "ROLLBACK", 0, 0, 0);
@@ -398,7 +349,7 @@ static int emit(render_job *j, const float *frames, uint64_t n) {
       }
     }
   }
-  if (n && write_all(j->fd, frames, (size_t) n * ch * sizeof(float)) != 0) return -1;
+  if (n && sto__write_all(j->fd, frames, (size_t) n * ch * sizeof(float)) != 0) return -1;
   j->made += n;
   return 0;
 }
@@ -436,9 +387,9 @@ static int write_peaks(render_job *j, int fd) {
     memcpy(h + 24 + 24 * l + 16, &off, 8);
     off += j->n_peaks[l] * j->ch * 2 * sizeof(float);
   }
-  if (write_all(fd, h, sizeof h) != 0) return -1;
+  if (sto__write_all(fd, h, sizeof h) != 0) return -1;
   for (int l = 0; l < STO_PEAK_LEVELS; l++)
-    if (write_all(fd, j->peaks[l], (size_t) (j->n_peaks[l] * j->ch * 2 * sizeof(float))) != 0)
+    if (sto__write_all(fd, j->peaks[l], (size_t) (j->n_peaks[l] * j->ch * 2 * sizeof(float))) != 0)
       return -1;
   return 0;
 }
@@ -451,8 +402,8 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
   SF_INFO sfi = {0};
   SNDFILE *sf = sf_open(src, SFM_READ, &sfi);
   if (!sf)
-    return fail(err, err_len, STO_ERR_NOT_AUDIO, "%s is not an audio file Backline can read (%s)",
-                label, sf_strerror(NULL));
+    return sto__fail(err, err_len, STO_ERR_NOT_AUDIO,
+                     "%s is not an audio file Backline can read (%s)", label, sf_strerror(NULL));
   int rc = STO_OK;
   render_job j = {.fd = f32_fd, .ch = (uint32_t) sfi.channels};
   float *in = NULL, *out = NULL;
@@ -463,25 +414,25 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
   meta->rate = (uint32_t) sfi.samplerate;
   meta->frames = (uint64_t) sfi.frames;
   if (sfi.channels < 1 || sfi.channels > STO_ASSET_MAX_CHANNELS) {
-    rc = fail(err, err_len, STO_ERR_NOT_AUDIO, "%s has %d channels; Backline takes 1 to %d", label,
-              sfi.channels, STO_ASSET_MAX_CHANNELS);
+    rc = sto__fail(err, err_len, STO_ERR_NOT_AUDIO, "%s has %d channels; Backline takes 1 to %d",
+                   label, sfi.channels, STO_ASSET_MAX_CHANNELS);
   } else if (sfi.samplerate < 1 || sfi.samplerate > STO_ASSET_MAX_RATE) {
-    rc = fail(err, err_len, STO_ERR_NOT_AUDIO,
-              "%s has a sample rate of %d Hz; Backline takes 1 to %d", label, sfi.samplerate,
-              STO_ASSET_MAX_RATE);
+    rc = sto__fail(err, err_len, STO_ERR_NOT_AUDIO,
+                   "%s has a sample rate of %d Hz; Backline takes 1 to %d", label, sfi.samplerate,
+                   STO_ASSET_MAX_RATE);
   } else if (sfi.frames <= 0) {
-    rc = fail(err, err_len, STO_ERR_NOT_AUDIO, "%s contains no audio", label);
+    rc = sto__fail(err, err_len, STO_ERR_NOT_AUDIO, "%s contains no audio", label);
   } else if (sfi.frames == SF_COUNT_MAX) {
-    rc = fail(err, err_len, STO_ERR_TRUNCATED,
-              "%s is truncated or corrupt: its length cannot be determined", label);
+    rc = sto__fail(err, err_len, STO_ERR_TRUNCATED,
+                   "%s is truncated or corrupt: its length cannot be determined", label);
   } else if ((uint64_t) sfi.frames >= MAX_FRAMES) {
-    rc = fail(err, err_len, STO_ERR_TOO_BIG, "%s is too long", label);
+    rc = sto__fail(err, err_len, STO_ERR_TOO_BIG, "%s is too long", label);
   } else if ((double) rate / sfi.samplerate > 256 || (double) sfi.samplerate / rate > 256) {
-    rc = fail(err, err_len, STO_ERR_INVALID, "%s: cannot convert %d Hz to %u Hz", label,
-              sfi.samplerate, rate);
+    rc = sto__fail(err, err_len, STO_ERR_INVALID, "%s: cannot convert %d Hz to %u Hz", label,
+                   sfi.samplerate, rate);
   } else if (log_says_truncated(sf)) {
-    rc = fail(err, err_len, STO_ERR_TRUNCATED,
-              "%s is truncated: its header promises more audio than the file holds", label);
+    rc = sto__fail(err, err_len, STO_ERR_TRUNCATED,
+                   "%s is truncated: its header promises more audio than the file holds", label);
   }
   if (rc) goto done;
 
@@ -505,7 +456,7 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
     if (!conv) rc = STO_ERR_NOMEM;
   }
   if (rc) {
-    fail(err, err_len, rc, "%s: out of memory", label);
+    sto__fail(err, err_len, rc, "%s: out of memory", label);
     goto done;
   }
 
@@ -514,7 +465,7 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
   memcpy(header + 8, &ch, 4);
   memcpy(header + 12, &rate, 4);
   memcpy(header + 16, &j.target, 8);
-  if (write_all(f32_fd, header, sizeof header) != 0) goto io_error;
+  if (sto__write_all(f32_fd, header, sizeof header) != 0) goto io_error;
 
   uint64_t got = 0;
   bool eof = false;
@@ -535,8 +486,8 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
                   .end_of_input = eof};
     do {
       if ((src_err = src_process(conv, &d)) != 0) {
-        rc = fail(err, err_len, STO_ERR_IO, "%s: resampling failed: %s", label,
-                  src_strerror(src_err));
+        rc = sto__fail(err, err_len, STO_ERR_IO, "%s: resampling failed: %s", label,
+                       src_strerror(src_err));
         goto done;
       }
       if (emit(&j, out, (uint64_t) d.output_frames_gen) != 0) goto io_error;
@@ -545,13 +496,13 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
     } while (j.made < j.target && (d.input_frames > 0 || (eof && d.output_frames_gen > 0)));
   }
   if (got < in_frames) {
-    rc = fail(err, err_len, STO_ERR_TRUNCATED,
-              "%s is truncated or corrupt: it promises %llu frames but only %llu decode", label,
-              (unsigned long long) in_frames, (unsigned long long) got);
+    rc = sto__fail(err, err_len, STO_ERR_TRUNCATED,
+                   "%s is truncated or corrupt: it promises %llu frames but only %llu decode",
+                   label, (unsigned long long) in_frames, (unsigned long long) got);
     goto done;
   }
   if (sf_error(sf)) {
-    rc = fail(err, err_len, STO_ERR_TRUNCATED, "%s is corrupt: %s", label, sf_strerror(sf));
+    rc = sto__fail(err, err_len, STO_ERR_TRUNCATED, "%s is corrupt: %s", label, sf_strerror(sf));
     goto done;
   }
   memset(out, 0, sizeof(float) * out_cap * ch);
@@ -560,7 +511,7 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
     if (emit(&j, out, pad) != 0) goto io_error;
   }
   build_levels(&j);
-  if (write_peaks(&j, peaks_fd) != 0 || sync_fd(f32_fd) != 0 || sync_fd(peaks_fd) != 0)
+  if (write_peaks(&j, peaks_fd) != 0 || sto__sync_fd(f32_fd) != 0 || sto__sync_fd(peaks_fd) != 0)
     goto io_error;
   *frames = j.target;
   goto done;
@@ -633,7 +584,7 @@ static int hash_source(const source *src, int fd, char id[STO_ASSET_ID_LEN + 1],
   *size = 0;
   if (!src->path) {
     if (!rc && EVP_DigestUpdate(md, src->data, src->len) != 1) rc = (errno = EIO, -1);
-    if (!rc && fd >= 0) rc = write_all(fd, src->data, src->len);
+    if (!rc && fd >= 0) rc = sto__write_all(fd, src->data, src->len);
     *size = src->len;
   } else {
     int in = rc ? -1 : open(src->path, O_RDONLY | O_CLOEXEC);
@@ -648,7 +599,7 @@ static int hash_source(const source *src, int fd, char id[STO_ASSET_ID_LEN + 1],
       }
       *size += (uint64_t) n;
       if (EVP_DigestUpdate(md, buf, (size_t) n) != 1) rc = (errno = EIO, -1);
-      if (!rc && fd >= 0) rc = write_all(fd, buf, (size_t) n);
+      if (!rc && fd >= 0) rc = sto__write_all(fd, buf, (size_t) n);
     }
     int saved = errno;
     free(buf);
@@ -675,7 +626,7 @@ static int store_asset(sto_asset_store *st, const source *src, const char *id, b
                        const char *label, uint32_t rate, sto_asset_info *info, char *err,
                        size_t err_len) {
   import_job *j = xmalloc(sizeof *j);
-  if (!j) return fail(err, err_len, STO_ERR_NOMEM, "%s: out of memory", label);
+  if (!j) return sto__fail(err, err_len, STO_ERR_NOMEM, "%s: out of memory", label);
   job_init(j);
   char shard[PATH_MAX];
   snprintf(shard, sizeof shard, "%s/%.2s", st->dir, id);
@@ -695,12 +646,12 @@ static int store_asset(sto_asset_store *st, const source *src, const char *id, b
   if (new_asset) {
     char check[STO_ASSET_ID_LEN + 1];
     if (open_temp(j, T_ORIG) != 0 || hash_source(src, j->fds[T_ORIG], check, &fresh.size) != 0 ||
-        sync_fd(j->fds[T_ORIG]) != 0) {
+        sto__sync_fd(j->fds[T_ORIG]) != 0) {
       rc = sys_fail(st, err, err_len, "store the original of", label);
       goto out;
     }
     if (strcmp(check, id) != 0) {
-      rc = fail(err, err_len, STO_ERR_IO, "%s changed while it was being imported", label);
+      rc = sto__fail(err, err_len, STO_ERR_IO, "%s changed while it was being imported", label);
       goto out;
     }
   }
@@ -724,7 +675,7 @@ static int store_asset(sto_asset_store *st, const source *src, const char *id, b
     j->tmp[i][0] = 0;
     j->renamed[i] = true;
   }
-  if (sync_dir(shard) != 0) {
+  if (sto__sync_path(shard, true) != 0) {
     rc = sys_fail(st, err, err_len, "sync", shard);
     goto out;
   }
@@ -738,7 +689,7 @@ static int store_asset(sto_asset_store *st, const source *src, const char *id, b
     fresh.orig_frames = meta.frames;
     fresh.created = (int64_t) time(NULL);
   } else if ((rc = lookup(st, id, 0, &fresh)) != STO_OK) {
-    fail(err, err_len, rc, "%s: %s", label, sto_strerror(rc));
+    sto__fail(err, err_len, rc, "%s: %s", label, sto_strerror(rc));
     goto out;
   }
   fresh.rate = rate;
@@ -759,12 +710,12 @@ static int import_source(sto_asset_store *st, const source *src, const char *lab
                          sto_asset_info *info, char *err, size_t err_len) {
   memset(info, 0, sizeof *info);
   if (rate < 1 || rate > STO_ASSET_MAX_RATE)
-    return fail(err, err_len, STO_ERR_INVALID, "%s: project rate %u Hz is out of range", label,
-                rate);
+    return sto__fail(err, err_len, STO_ERR_INVALID, "%s: project rate %u Hz is out of range", label,
+                     rate);
   char id[STO_ASSET_ID_LEN + 1];
   uint64_t size;
   if (hash_source(src, -1, id, &size) != 0) {
-    if (errno == ENOMEM) return fail(err, err_len, STO_ERR_NOMEM, "%s: out of memory", label);
+    if (errno == ENOMEM) return sto__fail(err, err_len, STO_ERR_NOMEM, "%s: out of memory", label);
     return sys_fail(st, err, err_len, "read", src->path ? src->path : label);
   }
   int rc = lookup(st, id, rate, info);
@@ -773,7 +724,7 @@ static int import_source(sto_asset_store *st, const source *src, const char *lab
     return STO_OK;
   }
   if (rc != STO_OK && rc != STO_ERR_NO_ASSET)
-    return fail(err, err_len, rc, "%s: %s", label, st->last_error);
+    return sto__fail(err, err_len, rc, "%s: %s", label, st->last_error);
   rc = store_asset(st, src, id, rc == STO_ERR_NO_ASSET, label, rate, info, err, err_len);
   if (rc) memset(info, 0, sizeof *info);
   return rc;
@@ -797,11 +748,11 @@ int sto_asset_import_mem(sto_asset_store *st, const void *data, size_t len,
 int sto_asset_render(sto_asset_store *st, const char *id, uint32_t rate, sto_asset_info *info,
                      char *err, size_t err_len) {
   memset(info, 0, sizeof *info);
-  if (!valid_id(id)) return fail(err, err_len, STO_ERR_INVALID, "%s is not an asset id", id);
+  if (!valid_id(id)) return sto__fail(err, err_len, STO_ERR_INVALID, "%s is not an asset id", id);
   if (rate < 1 || rate > STO_ASSET_MAX_RATE)
-    return fail(err, err_len, STO_ERR_INVALID, "rate %u Hz is out of range", rate);
+    return sto__fail(err, err_len, STO_ERR_INVALID, "rate %u Hz is out of range", rate);
   int rc = lookup(st, id, rate, info);
-  if (rc) return fail(err, err_len, rc, "asset %s: %s", id, sto_strerror(rc));
+  if (rc) return sto__fail(err, err_len, rc, "asset %s: %s", id, sto_strerror(rc));
   if (info->rate == rate) {
     info->reused = true;
     return STO_OK;
@@ -961,24 +912,26 @@ static int upload_write_row(sto_asset_store *st, const sto_upload_status *up) {
 int64_t sto_upload_begin(sto_asset_store *st, const char *upload_id, uint64_t total_size,
                          const char *name, uint64_t limit, char *err, size_t err_len) {
   if (!valid_upload_id(upload_id))
-    return fail(err, err_len, STO_ERR_INVALID, "upload id must be 1-%d of A-Z a-z 0-9 _ -",
-                UPLOAD_ID_MAX);
+    return sto__fail(err, err_len, STO_ERR_INVALID, "upload id must be 1-%d of A-Z a-z 0-9 _ -",
+                     UPLOAD_ID_MAX);
   if (!name || !*name || strlen(name) >= NAME_MAX_LEN)
-    return fail(err, err_len, STO_ERR_INVALID, "upload %s needs a name under 256 bytes", upload_id);
+    return sto__fail(err, err_len, STO_ERR_INVALID, "upload %s needs a name under 256 bytes",
+                     upload_id);
   if (total_size > limit)
-    return fail(err, err_len, STO_ERR_TOO_BIG,
-                "%s is %llu bytes, over the limit of %llu bytes for an upload", name,
-                (unsigned long long) total_size, (unsigned long long) limit);
+    return sto__fail(err, err_len, STO_ERR_TOO_BIG,
+                     "%s is %llu bytes, over the limit of %llu bytes for an upload", name,
+                     (unsigned long long) total_size, (unsigned long long) limit);
   if (total_size == 0 || total_size > INT64_MAX)
-    return fail(err, err_len, STO_ERR_INVALID, "%s: an upload needs a size", name);
+    return sto__fail(err, err_len, STO_ERR_INVALID, "%s: an upload needs a size", name);
   sto_upload_status up;
   int rc = upload_row(st, upload_id, &up);
   if (rc == STO_OK) {
     if (up.total == total_size && !strcmp(up.name, name)) return (int64_t) up.received;
-    return fail(err, err_len, STO_ERR_EXISTS, "upload %s is already in use for %s (%llu bytes)",
-                upload_id, up.name, (unsigned long long) up.total);
+    return sto__fail(err, err_len, STO_ERR_EXISTS,
+                     "upload %s is already in use for %s (%llu bytes)", upload_id, up.name,
+                     (unsigned long long) up.total);
   }
-  if (rc != STO_ERR_NO_UPLOAD) return fail(err, err_len, rc, "upload: %s", st->last_error);
+  if (rc != STO_ERR_NO_UPLOAD) return sto__fail(err, err_len, rc, "upload: %s", st->last_error);
   char path[PATH_MAX];
   part_path(st, upload_id, path, sizeof path);
   int fd =
@@ -986,9 +939,9 @@ int64_t sto_upload_begin(sto_asset_store *st, const char *upload_id, uint64_t to
   if (fd < 0) return sys_fail(st, err, err_len, "create", path);
   char dir[PATH_MAX];
   snprintf(dir, sizeof dir, "%s/uploads", st->dir);
-  int io = sync_fd(fd);
+  int io = sto__sync_fd(fd);
   close(fd);
-  if (io == 0) io = sync_dir(dir);
+  if (io == 0) io = sto__sync_path(dir, true);
   if (io != 0) {
     rc = sys_fail(st, err, err_len, "create", path);
     unlink(path);
@@ -1001,7 +954,7 @@ int64_t sto_upload_begin(sto_asset_store *st, const char *upload_id, uint64_t to
   up.updated = (int64_t) time(NULL);
   if ((rc = upload_write_row(st, &up)) != STO_OK) {
     unlink(path);
-    return fail(err, err_len, rc, "upload %s: %s", upload_id, st->last_error);
+    return sto__fail(err, err_len, rc, "upload %s: %s", upload_id, st->last_error);
   }
   return 0;
 }
@@ -1009,18 +962,18 @@ int64_t sto_upload_begin(sto_asset_store *st, const char *upload_id, uint64_t to
 int64_t sto_upload_chunk(sto_asset_store *st, const char *upload_id, uint64_t offset,
                          const void *data, size_t len, char *err, size_t err_len) {
   if (!valid_upload_id(upload_id))
-    return fail(err, err_len, STO_ERR_NO_UPLOAD, "no upload %s", upload_id ? upload_id : "");
+    return sto__fail(err, err_len, STO_ERR_NO_UPLOAD, "no upload %s", upload_id ? upload_id : "");
   sto_upload_status up;
   int rc = upload_row(st, upload_id, &up);
-  if (rc == STO_ERR_NO_UPLOAD) return fail(err, err_len, rc, "no upload %s", upload_id);
-  if (rc) return fail(err, err_len, rc, "upload %s: %s", upload_id, st->last_error);
+  if (rc == STO_ERR_NO_UPLOAD) return sto__fail(err, err_len, rc, "no upload %s", upload_id);
+  if (rc) return sto__fail(err, err_len, rc, "upload %s: %s", upload_id, st->last_error);
   if (offset != up.received)
-    return fail(err, err_len, STO_ERR_OFFSET,
-                "%s: chunk at byte %llu, but %llu bytes have been received; resend from there",
-                up.name, (unsigned long long) offset, (unsigned long long) up.received);
+    return sto__fail(err, err_len, STO_ERR_OFFSET,
+                     "%s: chunk at byte %llu, but %llu bytes have been received; resend from there",
+                     up.name, (unsigned long long) offset, (unsigned long long) up.received);
   if (len > up.total - up.received)
-    return fail(err, err_len, STO_ERR_TOO_BIG, "%s: chunk goes past the declared size of %llu",
-                up.name, (unsigned long long) up.total);
+    return sto__fail(err, err_len, STO_ERR_TOO_BIG, "%s: chunk goes past the declared size of %llu",
+                     up.name, (unsigned long long) up.total);
   char path[PATH_MAX];
   part_path(st, upload_id, path, sizeof path);
   int fd = open(path, O_WRONLY | O_CLOEXEC);
@@ -1028,8 +981,8 @@ int64_t sto_upload_chunk(sto_asset_store *st, const char *upload_id, uint64_t of
   /* Bytes past the recorded count were never acknowledged: drop them. */
   int io = ftruncate(fd, (off_t) up.received);
   if (io == 0 && lseek(fd, (off_t) up.received, SEEK_SET) < 0) io = -1;
-  if (io == 0) io = write_all(fd, data, len);
-  if (io == 0) io = sync_fd(fd);
+  if (io == 0) io = sto__write_all(fd, data, len);
+  if (io == 0) io = sto__sync_fd(fd);
   if (io != 0) {
     rc = sys_fail(st, err, err_len, "write", path); /* the next chunk truncates the tail */
     close(fd);
@@ -1039,7 +992,7 @@ int64_t sto_upload_chunk(sto_asset_store *st, const char *upload_id, uint64_t of
   up.received += len;
   up.updated = (int64_t) time(NULL);
   if ((rc = upload_write_row(st, &up)) != STO_OK)
-    return fail(err, err_len, rc, "upload %s: %s", upload_id, st->last_error);
+    return sto__fail(err, err_len, rc, "upload %s: %s", upload_id, st->last_error);
   return (int64_t) up.received;
 }
 
@@ -1065,14 +1018,15 @@ int sto_upload_finish(sto_asset_store *st, const char *upload_id, uint32_t proje
                       sto_asset_info *info, char *err, size_t err_len) {
   memset(info, 0, sizeof *info);
   if (!valid_upload_id(upload_id))
-    return fail(err, err_len, STO_ERR_NO_UPLOAD, "no upload %s", upload_id ? upload_id : "");
+    return sto__fail(err, err_len, STO_ERR_NO_UPLOAD, "no upload %s", upload_id ? upload_id : "");
   sto_upload_status up;
   int rc = upload_row(st, upload_id, &up);
-  if (rc == STO_ERR_NO_UPLOAD) return fail(err, err_len, rc, "no upload %s", upload_id);
-  if (rc) return fail(err, err_len, rc, "upload %s: %s", upload_id, st->last_error);
+  if (rc == STO_ERR_NO_UPLOAD) return sto__fail(err, err_len, rc, "no upload %s", upload_id);
+  if (rc) return sto__fail(err, err_len, rc, "upload %s: %s", upload_id, st->last_error);
   if (up.received < up.total)
-    return fail(err, err_len, STO_ERR_INCOMPLETE, "%s is incomplete: %llu of %llu bytes received",
-                up.name, (unsigned long long) up.received, (unsigned long long) up.total);
+    return sto__fail(err, err_len, STO_ERR_INCOMPLETE,
+                     "%s is incomplete: %llu of %llu bytes received", up.name,
+                     (unsigned long long) up.received, (unsigned long long) up.total);
   char path[PATH_MAX];
   part_path(st, upload_id, path, sizeof path);
   rc = sto_asset_import(st, path, up.name, project_rate, info, err, err_len);

@@ -189,13 +189,6 @@ int sto_upload_list(sto_asset_store *st, int64_t older_than, sto_upload_cb cb, v
 /* Deletes upload UPLOAD_ID and its bytes. Possible errors: STO_ERR_NO_UPLOAD, STO_ERR_IO. */
 int sto_upload_remove(sto_asset_store *st, const char *upload_id);
 
-/* ---- Test hook -------------------------------------------------------------
- * Makes the Nth fallible step (allocation, write, fsync, rename, SQLite
- * statement) of sto_asset, sto_library and sto_archive from now on fail,
- * once; 0 turns it off. Tests loop N = 1, 2, ... until an operation
- * succeeds, checking that each failure left nothing behind. Not
- * thread-safe; for tests only. */
-void sto__fault_after(long n);
-bool sto__fault(void); /* true if this step must fail */
+/* The test hook sto__fault_after lives in sto_int.h. */
 
 #endif

@@ -2,6 +2,7 @@
 #include "storage/sto_library.h"
 #include "storage/sto_asset.h"
 #include "storage/sto_err.h"
+#include "storage/sto_int.h"
 
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -57,24 +58,9 @@ void sto__library_migrate_to(int version) {
 
 /* ---- Helpers ---------------------------------------------------------------- */
 
-static int fail(char *err, size_t err_len, int code, const char *fmt, ...) {
-  if (err && err_len) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, err_len, fmt, ap);
-    va_end(ap);
-  }
-  return code;
-}
-
 static int db_fail(sto_library *lib, char *err, size_t err_len) {
   snprintf(lib->last_error, sizeof lib->last_error, "%s", sqlite3_errmsg(lib->db));
-  return fail(err, err_len, STO_ERR_IO, "%s: %s", lib->path, lib->last_error);
-}
-
-static int exec(sqlite3 *db, const char *sql) {
-  if (sto__fault()) return SQLITE_IOERR;
-  return sqlite3_exec(db, sql, 0, 0, 0);
+  return sto__fail(err, err_len, STO_ERR_IO, "%s: %s", lib->path, lib->last_error);
 }
 
 static int step(sqlite3_stmt *s) {
@@ -138,7 +124,7 @@ static int read_schema(sto_library *lib, int *version) {
  * opening an old library at once upgrade it once). */
 static int upgrade(sto_library *lib, char *err, size_t err_len) {
   int target = migrate_to > 0 && migrate_to < STO_LIBRARY_SCHEMA ? migrate_to : STO_LIBRARY_SCHEMA;
-  if (exec(lib->db, "BEGIN IMMEDIATE") != SQLITE_OK) return db_fail(lib, err, err_len);
+  if (sto__exec(lib->db, "BEGIN IMMEDIATE") != SQLITE_OK) return db_fail(lib, err, err_len);
   int version, rc = read_schema(lib, &version);
   if (rc != SQLITE_OK) {
     rollback(lib);
@@ -146,26 +132,27 @@ static int upgrade(sto_library *lib, char *err, size_t err_len) {
   }
   if (version < 0) {
     rollback(lib);
-    return fail(err, err_len, STO_ERR_NOT_LIBRARY, "%s is not a Backline library", lib->path);
+    return sto__fail(err, err_len, STO_ERR_NOT_LIBRARY, "%s is not a Backline library", lib->path);
   }
   if (version > STO_LIBRARY_SCHEMA) {
     rollback(lib);
-    return fail(err, err_len, STO_ERR_TOO_NEW,
-                "%s was saved by a newer Backline (library schema %d; this one reads up to %d)",
-                lib->path, version, STO_LIBRARY_SCHEMA);
+    return sto__fail(
+        err, err_len, STO_ERR_TOO_NEW,
+        "%s was saved by a newer Backline (library schema %d; this one reads up to %d)", lib->path,
+        version, STO_LIBRARY_SCHEMA);
   }
   if (version == 0)
-    rc = exec(lib->db, "CREATE TABLE schema_version(version INTEGER NOT NULL) STRICT;"
-                       "INSERT INTO schema_version VALUES(0);");
+    rc = sto__exec(lib->db, "CREATE TABLE schema_version(version INTEGER NOT NULL) STRICT;"
+                            "INSERT INTO schema_version VALUES(0);");
   for (int v = version; rc == SQLITE_OK && v < target; v++) {
-    rc = exec(lib->db, migrations[v]);
+    rc = sto__exec(lib->db, migrations[v]);
     if (rc == SQLITE_OK) {
       char sql[64];
       snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %d", v + 1);
-      rc = exec(lib->db, sql);
+      rc = sto__exec(lib->db, sql);
     }
   }
-  if (rc == SQLITE_OK) rc = exec(lib->db, "COMMIT");
+  if (rc == SQLITE_OK) rc = sto__exec(lib->db, "COMMIT");
   if (rc != SQLITE_OK) {
     int code = db_fail(lib, err, err_len);
     rollback(lib);
@@ -178,17 +165,17 @@ static int upgrade(sto_library *lib, char *err, size_t err_len) {
 int sto_library_open(const char *path, sto_library **out, char *err, size_t err_len) {
   *out = NULL;
   sto_library *lib = sto__fault() ? NULL : calloc(1, sizeof *lib);
-  if (!lib) return fail(err, err_len, STO_ERR_NOMEM, "out of memory");
+  if (!lib) return sto__fail(err, err_len, STO_ERR_NOMEM, "out of memory");
   snprintf(lib->path, sizeof lib->path, "%s", path);
   int rc = sqlite3_open_v2(path, &lib->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_busy_timeout(lib->db, 5000);
-  if (rc == SQLITE_OK) rc = exec(lib->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
+  if (rc == SQLITE_OK) rc = sto__exec(lib->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
   int code = STO_OK;
   if (rc == SQLITE_NOTADB)
-    code = fail(err, err_len, STO_ERR_NOT_LIBRARY, "%s is not a Backline library", path);
+    code = sto__fail(err, err_len, STO_ERR_NOT_LIBRARY, "%s is not a Backline library", path);
   else if (rc != SQLITE_OK)
-    code = fail(err, err_len, STO_ERR_IO, "%s: %s", path,
-                lib->db ? sqlite3_errmsg(lib->db) : "cannot open");
+    code = sto__fail(err, err_len, STO_ERR_IO, "%s: %s", path,
+                     lib->db ? sqlite3_errmsg(lib->db) : "cannot open");
   else
     code = upgrade(lib, err, err_len);
   if (code) {
@@ -217,27 +204,29 @@ const char *sto_library_last_error(const sto_library *lib) {
 
 static int check_item(const sto_library_item *it, char *err, size_t err_len) {
   if (it->kind < STO_LIBRARY_PRESET || it->kind > STO_LIBRARY_GROOVE_TEMPLATE)
-    return fail(err, err_len, STO_ERR_INVALID, "library item: unknown kind %d", (int) it->kind);
+    return sto__fail(err, err_len, STO_ERR_INVALID, "library item: unknown kind %d",
+                     (int) it->kind);
   size_t n = it->name ? strlen(it->name) : 0;
   if (n < 1 || n >= STO_LIBRARY_NAME)
-    return fail(err, err_len, STO_ERR_INVALID, "library item: a name needs 1 to %d bytes",
-                STO_LIBRARY_NAME - 1);
+    return sto__fail(err, err_len, STO_ERR_INVALID, "library item: a name needs 1 to %d bytes",
+                     STO_LIBRARY_NAME - 1);
   if (it->n_tags > STO_LIBRARY_TAGS || (it->n_tags && !it->tags))
-    return fail(err, err_len, STO_ERR_INVALID, "%s: at most %d tags", it->name, STO_LIBRARY_TAGS);
+    return sto__fail(err, err_len, STO_ERR_INVALID, "%s: at most %d tags", it->name,
+                     STO_LIBRARY_TAGS);
   for (size_t i = 0; i < it->n_tags; i++) {
     size_t t = it->tags[i] ? strlen(it->tags[i]) : 0;
     if (t < 1 || t >= STO_LIBRARY_TAG)
-      return fail(err, err_len, STO_ERR_INVALID, "%s: a tag needs 1 to %d bytes", it->name,
-                  STO_LIBRARY_TAG - 1);
+      return sto__fail(err, err_len, STO_ERR_INVALID, "%s: a tag needs 1 to %d bytes", it->name,
+                       STO_LIBRARY_TAG - 1);
   }
   if (it->asset_id[0] && !valid_asset_id(it->asset_id))
-    return fail(err, err_len, STO_ERR_INVALID, "%s: %.64s is not an asset id", it->name,
-                it->asset_id);
+    return sto__fail(err, err_len, STO_ERR_INVALID, "%s: %.64s is not an asset id", it->name,
+                     it->asset_id);
   if (it->kind == STO_LIBRARY_SAMPLE && !it->asset_id[0])
-    return fail(err, err_len, STO_ERR_INVALID, "%s: a sample needs an asset id", it->name);
+    return sto__fail(err, err_len, STO_ERR_INVALID, "%s: a sample needs an asset id", it->name);
   if (it->kind != STO_LIBRARY_SAMPLE && !it->payload)
-    return fail(err, err_len, STO_ERR_INVALID, "%s: a preset or template needs a payload",
-                it->name);
+    return sto__fail(err, err_len, STO_ERR_INVALID, "%s: a preset or template needs a payload",
+                     it->name);
   return STO_OK;
 }
 
@@ -261,10 +250,10 @@ static int write_item(sto_library *lib, const sto_library_item *it, int64_t id, 
   int rc = step(s);
   sqlite3_finalize(s);
   if (rc == SQLITE_CONSTRAINT)
-    return fail(err, err_len, STO_ERR_INVALID, "%s: the payload is not valid JSON", it->name);
+    return sto__fail(err, err_len, STO_ERR_INVALID, "%s: the payload is not valid JSON", it->name);
   if (rc != SQLITE_DONE) return db_fail(lib, err, err_len);
   if (id && sqlite3_changes(lib->db) == 0)
-    return fail(err, err_len, STO_ERR_NO_ITEM, "no library item %lld", (long long) id);
+    return sto__fail(err, err_len, STO_ERR_NO_ITEM, "no library item %lld", (long long) id);
   if (!id) id = sqlite3_last_insert_rowid(lib->db);
   if (sqlite3_prepare_v2(lib->db, "DELETE FROM item_tags WHERE item_id = ?1", -1, &s, NULL) !=
       SQLITE_OK)
@@ -292,9 +281,9 @@ static int save(sto_library *lib, const sto_library_item *it, int64_t id, int64_
                 char *err, size_t err_len) {
   int rc = check_item(it, err, err_len);
   if (rc) return rc;
-  if (exec(lib->db, "BEGIN IMMEDIATE") != SQLITE_OK) return db_fail(lib, err, err_len);
+  if (sto__exec(lib->db, "BEGIN IMMEDIATE") != SQLITE_OK) return db_fail(lib, err, err_len);
   rc = write_item(lib, it, id, out_id, err, err_len);
-  if (!rc && exec(lib->db, "COMMIT") != SQLITE_OK) rc = db_fail(lib, err, err_len);
+  if (!rc && sto__exec(lib->db, "COMMIT") != SQLITE_OK) rc = db_fail(lib, err, err_len);
   if (rc) rollback(lib);
   return rc;
 }
@@ -310,13 +299,13 @@ int sto_library_add(sto_library *lib, const sto_library_item *item, int64_t *id,
 
 int sto_library_update(sto_library *lib, const sto_library_item *item, char *err, size_t err_len) {
   if (item->id <= 0)
-    return fail(err, err_len, STO_ERR_NO_ITEM, "no library item %lld", (long long) item->id);
+    return sto__fail(err, err_len, STO_ERR_NO_ITEM, "no library item %lld", (long long) item->id);
   int64_t got;
   return save(lib, item, item->id, &got, err, err_len);
 }
 
 int sto_library_delete(sto_library *lib, int64_t id) {
-  if (exec(lib->db, "BEGIN IMMEDIATE") != SQLITE_OK) return db_fail(lib, NULL, 0);
+  if (sto__exec(lib->db, "BEGIN IMMEDIATE") != SQLITE_OK) return db_fail(lib, NULL, 0);
   sqlite3_stmt *s;
   int rc = sqlite3_prepare_v2(lib->db, "DELETE FROM items WHERE id = ?1", -1, &s, NULL);
   int changed = 0;
@@ -333,7 +322,7 @@ int sto_library_delete(sto_library *lib, int64_t id) {
     rc = step(s) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
     sqlite3_finalize(s);
   }
-  if (rc == SQLITE_OK) rc = exec(lib->db, "COMMIT");
+  if (rc == SQLITE_OK) rc = sto__exec(lib->db, "COMMIT");
   if (rc != SQLITE_OK) {
     int code = db_fail(lib, NULL, 0);
     rollback(lib);

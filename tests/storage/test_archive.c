@@ -6,6 +6,7 @@
 #include "shared/mdl_project.h"
 #include "storage/sto_archive.h"
 #include "storage/sto_asset.h"
+#include "storage/sto_int.h"
 #include "storage/sto_err.h"
 #include "storage/sto_project.h"
 

@@ -1,6 +1,7 @@
 /* Asset store: import of each format, dedupe, resampling, peaks, refusal of
  * bad files, faults leaving nothing behind, and chunked uploads. */
 #include "storage/sto_asset.h"
+#include "storage/sto_int.h"
 #include "storage/sto_err.h"
 
 #include <criterion/criterion.h>

@@ -1,6 +1,7 @@
 /* User library: items round-trip, search by name and tag, migrations,
  * refusal of foreign and newer files, faults. */
 #include "storage/sto_asset.h"
+#include "storage/sto_int.h"
 #include "storage/sto_err.h"
 #include "storage/sto_library.h"
 
