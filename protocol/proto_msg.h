@@ -15,9 +15,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION        2     /* 2: WELCOME tells the last local id the log holds */
-#define PROTO_MAX_MSG        65536 /* largest message either side accepts, bytes */
-#define PROTO_MAX_PROPS      1024  /* create properties across one transaction */
+#define PROTO_VERSION 2     /* 2: WELCOME tells the last local id the log holds */
+#define PROTO_MAX_MSG 65536 /* largest message either side accepts, bytes */
+#define PROTO_MAX_TXN                                                                              \
+  (PROTO_MAX_MSG - 13)            /* a stored transaction must fit in a BROADCAST (13-byte head) */
+#define PROTO_MAX_PROPS      1024 /* create properties across one transaction */
 #define PROTO_PROJECT_ID_MAX 64
 #define PROTO_MAX_METERS     65 /* 64 tracks + master (track id 0) */
 

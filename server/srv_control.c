@@ -282,9 +282,10 @@ static int commit(srv_control *c, project *p, const mdl_txn *txn, uint32_t origi
   memcpy(&p->next, &p->model, sizeof p->next);
   int rc = mdl_txn_apply(&p->next, txn, origin, &p->scratch, fail);
   if (rc) return rc;
-  int n = proto_encode_txn(txn, c->msg, PROTO_MAX_MSG);
+  int n = proto_encode_txn(txn, c->msg, PROTO_MAX_TXN);
   if (n < 0) {
-    snprintf(fail->reason, sizeof fail->reason, "the transaction is too large to store");
+    snprintf(fail->reason, sizeof fail->reason,
+             "the transaction is too large to store (over %d bytes)", PROTO_MAX_TXN);
     return fail->code = PROTO_ERR_TOO_BIG;
   }
   if (!p->in_group) {

@@ -5,6 +5,7 @@
 #include "storage/sto_int.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
@@ -293,6 +294,8 @@ typedef struct render_job {
   uint64_t made;   /* frames written so far */
   float *peaks[STO_PEAK_LEVELS];
   uint64_t n_peaks[STO_PEAK_LEVELS];
+  uint64_t cap0; /* level-0 peaks allocated so far: grows with the audio that
+                  * really decodes, never from what a header claims */
 } render_job;
 
 static void format_name(int format, char *out, size_t len, char *ext, size_t ext_len) {
@@ -334,6 +337,17 @@ static bool log_says_truncated(SNDFILE *sf) {
 static int emit(render_job *j, const float *frames, uint64_t n) {
   if (n > j->target - j->made) n = j->target - j->made;
   uint32_t ch = j->ch;
+  uint64_t need = n ? (j->made + n - 1) / STO_PEAK_FRAMES(0) + 1 : 0;
+  if (need > j->cap0) {
+    uint64_t cap = j->cap0 ? j->cap0 * 2 : 1024;
+    if (cap < need) cap = need;
+    if (cap > j->n_peaks[0]) cap = j->n_peaks[0];
+    float *grown =
+        sto__fault() ? NULL : realloc(j->peaks[0], (size_t) (cap * ch * 2) * sizeof(float));
+    if (!grown) return errno = ENOMEM, -1;
+    j->peaks[0] = grown;
+    j->cap0 = cap;
+  }
   float *pk = j->peaks[0];
   for (uint64_t f = 0; f < n; f++) {
     uint64_t at = j->made + f;
@@ -440,11 +454,8 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
   uint64_t in_frames = (uint64_t) sfi.frames;
   j.target = (in_frames * rate + (uint64_t) sfi.samplerate / 2) / (uint64_t) sfi.samplerate;
   if (j.target == 0) j.target = 1;
-  for (int l = 0; l < STO_PEAK_LEVELS; l++) {
+  for (int l = 0; l < STO_PEAK_LEVELS; l++)
     j.n_peaks[l] = (j.target + STO_PEAK_FRAMES(l) - 1) / STO_PEAK_FRAMES(l);
-    j.peaks[l] = xcalloc((size_t) (j.n_peaks[l] * ch * 2), sizeof(float));
-    if (!j.peaks[l]) rc = STO_ERR_NOMEM;
-  }
   double ratio = (double) rate / sfi.samplerate;
   size_t out_cap = (size_t) (DECODE_FRAMES * ratio) + 64;
   in = xmalloc(sizeof(float) * DECODE_FRAMES * ch);
@@ -473,6 +484,13 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
     sf_count_t n = sf_readf_float(sf, in, DECODE_FRAMES);
     if (n < 0) n = 0;
     if (n < DECODE_FRAMES) eof = true;
+    for (sf_count_t i = 0; i < n * (sf_count_t) ch; i++) {
+      if (isfinite(in[i])) continue;
+      rc = sto__fail(err, err_len, STO_ERR_NOT_AUDIO,
+                     "%s is corrupt: it holds samples that are not numbers (NaN or infinity)",
+                     label);
+      goto done;
+    }
     got += (uint64_t) n;
     if (!conv) {
       if (emit(&j, in, (uint64_t) n) != 0) goto io_error;
@@ -509,6 +527,14 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
   while (j.made < j.target) {
     uint64_t pad = j.target - j.made < out_cap ? j.target - j.made : out_cap;
     if (emit(&j, out, pad) != 0) goto io_error;
+  }
+  /* The audio is all there: now the coarser levels, sized by what decoded. */
+  for (int l = 1; l < STO_PEAK_LEVELS; l++) {
+    j.peaks[l] = xcalloc((size_t) (j.n_peaks[l] * ch * 2), sizeof(float));
+    if (!j.peaks[l]) {
+      rc = sto__fail(err, err_len, STO_ERR_NOMEM, "%s: out of memory", label);
+      goto done;
+    }
   }
   build_levels(&j);
   if (write_peaks(&j, peaks_fd) != 0 || sto__sync_fd(f32_fd) != 0 || sto__sync_fd(peaks_fd) != 0)

@@ -130,6 +130,34 @@ int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, ch
     else if (version > STO_SCHEMA_VERSION)
       code = STO_ERR_TOO_NEW, rc = SQLITE_ERROR;
   }
+  /* Its tables must have our columns, and the log numbers must run without
+   * gaps, all checked by reading before anything is written. */
+  if (rc == SQLITE_OK) {
+    int64_t version = sto_project_meta_int(sp, "schema_version", -1);
+    static const char *const shapes[] = {"SELECT seq, origin, txn FROM ops LIMIT 0",
+                                         "SELECT seq, schema, state FROM snapshots LIMIT 0",
+                                         "SELECT client, last_local FROM clients LIMIT 0"};
+    for (int64_t k = 0; rc == SQLITE_OK && k < version && k < 3; k++) {
+      if (sqlite3_prepare_v2(sp->db, shapes[k], -1, &st, NULL) != SQLITE_OK)
+        code = STO_ERR_NOT_PROJECT, rc = SQLITE_ERROR;
+      sqlite3_finalize(st);
+    }
+    if (rc == SQLITE_OK &&
+        sqlite3_prepare_v2(sp->db, "SELECT min(seq), max(seq), count(*) FROM ops", -1, &st, NULL) ==
+            SQLITE_OK) {
+      if (sqlite3_step(st) == SQLITE_ROW) {
+        int64_t lo = sqlite3_column_int64(st, 0), hi = sqlite3_column_int64(st, 1),
+                n = sqlite3_column_int64(st, 2);
+        if (n > 0 && (lo < 1 || hi - lo + 1 != n)) {
+          snprintf(sp->last_error, sizeof sp->last_error,
+                   "its op log is damaged (sequence numbers %lld to %lld in %lld rows)",
+                   (long long) lo, (long long) hi, (long long) n);
+          code = STO_ERR_NOT_PROJECT, rc = SQLITE_ERROR;
+        }
+      }
+      sqlite3_finalize(st);
+    }
+  }
   /* Ours: from here on it may be written. */
   if (rc == SQLITE_OK)
     rc = sqlite3_exec(sp->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", 0, 0, 0);
@@ -146,7 +174,9 @@ int sto_project_open(const char *path, sto_open_mode mode, sto_project **out, ch
     sp->last_seq = (uint64_t) sqlite3_column_int64(st, 0);
   if (rc == SQLITE_OK) sqlite3_finalize(st);
   if (rc != SQLITE_OK) {
-    if (code == STO_ERR_NOT_PROJECT)
+    if (code == STO_ERR_NOT_PROJECT && sp->last_error[0])
+      snprintf(err, err_len, "%s is not a usable Backline project: %s", path, sp->last_error);
+    else if (code == STO_ERR_NOT_PROJECT)
       snprintf(err, err_len, "%s is not a Backline project", path);
     else if (code == STO_ERR_TOO_NEW)
       snprintf(err, err_len,
@@ -360,7 +390,11 @@ int sto_project_load_model(sto_project *sp, mdl_project *model, uint64_t *seq, c
     l->seq = 0;
     rc = sto_project_replay(sp, 0, load_one, l);
   }
-  if (rc == STO_ERR_IO)
+  if (!rc && l->seq != sp->last_seq) {
+    rc = STO_ERR_NOT_PROJECT;
+    snprintf(err, err_len, "%s: its op log stops at seq %llu but holds up to %llu", sp->path,
+             (unsigned long long) l->seq, (unsigned long long) sp->last_seq);
+  } else if (rc == STO_ERR_IO)
     snprintf(err, err_len, "%s: %s", sp->path, sp->last_error);
   else if (rc)
     snprintf(err, err_len, "%s: its op log does not replay at seq %llu (error %d)", sp->path,
