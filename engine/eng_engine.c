@@ -38,6 +38,13 @@ typedef struct command {
   float value;       /* CMD_PARAM: value; CMD_NOTE: velocity (0 = note-off) */
 } command;
 
+/* One monitor ring item: a piece of one block's master. */
+typedef struct monitor_item {
+  uint64_t clock;                         /* engine frame clock of lr's first frame */
+  uint32_t frames;                        /* valid frames in lr */
+  float lr[2 * ENG_MONITOR_CHUNK_FRAMES]; /* interleaved stereo */
+} monitor_item;
+
 typedef struct live_note {
   uint32_t track; /* index in the current plan */
   uint8_t key, velocity;
@@ -48,6 +55,8 @@ struct eng_engine {
   eng_spsc *commands;          /* control -> RT: command */
   eng_spsc *meters;            /* RT -> reader: eng_meter_frame */
   eng_spsc *retired;           /* RT -> control: eng_plan * */
+  eng_spsc *monitor;           /* RT -> monitor reader: monitor_item */
+  atomic_bool monitor_on;      /* set by any thread, read by RT */
   _Atomic(eng_plan *) pending; /* set by control, taken (exchanged to NULL) by RT */
 
   uint32_t window_frames; /* meter window */
@@ -63,6 +72,7 @@ struct eng_engine {
   float acc_peak[ENG_MAX_METERS]; /* [0] master, [1 + i] track i */
   double acc_sumsq[ENG_MAX_METERS];
   eng_meter_frame frame;    /* meter frame being built (kept off the RT stack) */
+  monitor_item mon_rt;      /* monitor item being built (kept off the RT stack) */
   bool all_off;             /* release every instrument note at the next chunk (stop, locate) */
   uint32_t n_live;          /* entries in live */
   live_note live[MAX_LIVE]; /* live notes for the next chunk */
@@ -71,10 +81,15 @@ struct eng_engine {
   uint32_t tap_tracks;              /* tracks in tap */
   uint32_t tap_stride;              /* frames per track in tap */
 
+  /* Monitor reader state: only eng_engine_monitor_read touches these. */
+  monitor_item mon_item; /* the item being read */
+  uint32_t mon_at;       /* frames of mon_item already read */
+
   /* Published by RT, read by any thread. */
   _Atomic uint64_t position_pub;
   _Atomic uint64_t n_blocks, n_frames, n_xruns, n_no_plan, n_swaps, n_deferred, n_pushed, n_dropped;
   _Atomic uint64_t n_ev_dropped, n_cmd_dropped;
+  _Atomic uint64_t n_mon_frames, n_mon_dropped;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -98,9 +113,11 @@ int eng_engine_create(const eng_config *cfg, eng_engine **out) {
   if (!e) return ENG_ERR_NOMEM;
   e->cfg = *cfg;
   atomic_init(&e->pending, NULL);
+  atomic_init(&e->monitor_on, false);
   int rc = eng_spsc_create(sizeof(command), COMMAND_CAPACITY, &e->commands);
   if (rc == ENG_OK) rc = eng_spsc_create(sizeof(eng_meter_frame), METER_CAPACITY, &e->meters);
   if (rc == ENG_OK) rc = eng_spsc_create(sizeof(eng_plan *), RETIRE_CAPACITY, &e->retired);
+  if (rc == ENG_OK) rc = eng_spsc_create(sizeof(monitor_item), ENG_MONITOR_CAPACITY, &e->monitor);
   if (rc != ENG_OK) {
     eng_engine_destroy(e);
     return rc;
@@ -119,6 +136,7 @@ void eng_engine_destroy(eng_engine *e) {
   eng_spsc_destroy(e->commands);
   eng_spsc_destroy(e->meters);
   eng_spsc_destroy(e->retired);
+  eng_spsc_destroy(e->monitor);
   free(e);
 }
 
@@ -443,6 +461,27 @@ static void meter_block(eng_engine *e, const float *out, uint32_t frames) {
   e->acc_frames = 0;
 }
 
+/* Copies the block's master into the monitor ring in items of at most
+ * ENG_MONITOR_CHUNK_FRAMES; when the ring is full, drops the rest of the
+ * block and counts it. The item is built in place: no stack copy of 1 kB. */
+static void monitor_block(eng_engine *e, const float *out, uint32_t frames, uint64_t clock) {
+  if (!atomic_load_explicit(&e->monitor_on, memory_order_relaxed)) return;
+  for (uint32_t done = 0; done < frames;) {
+    uint32_t n =
+        frames - done < ENG_MONITOR_CHUNK_FRAMES ? frames - done : ENG_MONITOR_CHUNK_FRAMES;
+    monitor_item *it = &e->mon_rt;
+    it->clock = clock + done;
+    it->frames = n;
+    memcpy(it->lr, out + 2 * (size_t) done, (size_t) n * 2 * sizeof(float));
+    if (!eng_spsc_push(e->monitor, it)) {
+      atomic_fetch_add_explicit(&e->n_mon_dropped, frames - done, memory_order_relaxed);
+      return;
+    }
+    atomic_fetch_add_explicit(&e->n_mon_frames, n, memory_order_relaxed);
+    done += n;
+  }
+}
+
 void eng_engine_process(eng_engine *e, float *out, uint32_t frames) {
   memset(out, 0, (size_t) frames * 2 * sizeof(float));
   for (uint32_t t = 0; e->tap && t < e->tap_tracks; t++)
@@ -467,6 +506,7 @@ void eng_engine_process(eng_engine *e, float *out, uint32_t frames) {
   }
   if (e->playing) e->position += frames;
   meter_block(e, out, frames);
+  monitor_block(e, out, frames, atomic_load_explicit(&e->n_frames, memory_order_relaxed));
   atomic_store_explicit(&e->position_pub, e->position, memory_order_relaxed);
   atomic_fetch_add_explicit(&e->n_frames, frames, memory_order_relaxed);
   bump(&e->n_blocks);
@@ -479,6 +519,34 @@ void eng_engine_process(eng_engine *e, float *out, uint32_t frames) {
 int eng_engine_read_meters(eng_engine *e, eng_meter_frame *out) {
   if (!e || !out) return ENG_ERR_INVALID;
   return eng_spsc_pop(e->meters, out) ? 1 : 0;
+}
+
+void eng_engine_monitor_enable(eng_engine *e, bool on) {
+  atomic_store_explicit(&e->monitor_on, on, memory_order_relaxed);
+}
+
+size_t eng_engine_monitor_read(eng_engine *e, float *lr, size_t max_frames, uint64_t *clock) {
+  size_t got = 0;
+  uint64_t first = 0;
+  while (got < max_frames) {
+    monitor_item *it = &e->mon_item;
+    if (e->mon_at == it->frames) { /* this item is used up: take the next one */
+      if (!eng_spsc_pop(e->monitor, it)) {
+        it->frames = e->mon_at = 0;
+        break;
+      }
+      e->mon_at = 0;
+      if (got && it->clock != first + got) break; /* a gap: the next call starts after it */
+    }
+    if (!got) first = it->clock + e->mon_at;
+    size_t n = it->frames - e->mon_at;
+    if (n > max_frames - got) n = max_frames - got;
+    memcpy(lr + 2 * got, it->lr + 2 * (size_t) e->mon_at, n * 2 * sizeof(float));
+    e->mon_at += (uint32_t) n;
+    got += n;
+  }
+  if (got && clock) *clock = first;
+  return got;
 }
 
 static uint64_t load(const _Atomic uint64_t *counter) {
@@ -496,6 +564,8 @@ void eng_engine_stats(const eng_engine *e, eng_stats *out) {
   out->meters_dropped = load(&e->n_dropped);
   out->events_dropped = load(&e->n_ev_dropped);
   out->commands_dropped = load(&e->n_cmd_dropped);
+  out->monitor_frames = load(&e->n_mon_frames);
+  out->monitor_dropped = load(&e->n_mon_dropped);
 }
 
 uint64_t eng_engine_position(const eng_engine *e) {

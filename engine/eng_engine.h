@@ -10,6 +10,8 @@
  *    locks, logs or does I/O; when it cannot do something it degrades and
  *    counts (eng_engine_stats).
  *  - meter reader: any ONE thread calls eng_engine_read_meters.
+ *  - monitor reader: any ONE thread calls eng_engine_monitor_read (the
+ *    master as audio, for "listen here"; see the monitor tap below).
  *  - any thread: eng_engine_stats, eng_engine_position.
  *
  * Plans travel by atomic pointer swap. The plan the RT thread stops using is
@@ -35,6 +37,8 @@
 #define ENG_MAX_BLOCK_FRAMES     8192  /* largest block_frames accepted */
 #define ENG_METER_WINDOW_MS      25    /* one meter frame per ~25 ms of audio (whole blocks) */
 #define ENG_STOP_FADE_FRAMES     256   /* de-click fade after stop, frames */
+#define ENG_MONITOR_CHUNK_FRAMES 128   /* frames per monitor ring item */
+#define ENG_MONITOR_CAPACITY     128 /* monitor ring items (~340 ms at 48 kHz, 128-frame blocks) */
 
 typedef struct eng_config {
   uint32_t sample_rate;  /* Hz, ENG_MIN_SAMPLE_RATE..ENG_MAX_SAMPLE_RATE */
@@ -67,6 +71,8 @@ typedef struct eng_stats {
   uint64_t meters_dropped;      /* meter frames dropped because the queue was full */
   uint64_t events_dropped;      /* note events beyond ENG_MAX_EVENTS per node per chunk */
   uint64_t commands_dropped;    /* notes/params whose track or device left the plan meanwhile */
+  uint64_t monitor_frames;      /* frames written to the monitor tap */
+  uint64_t monitor_dropped;     /* frames the tap dropped because its reader fell behind */
 } eng_stats;
 
 /* --- lifetime (control thread) --- */
@@ -165,6 +171,30 @@ void eng_engine_count_xrun(eng_engine *e);
  * audio, whether playing or not; peak and RMS cover that window.
  * RT-safe: yes (wait-free). */
 int eng_engine_read_meters(eng_engine *e, eng_meter_frame *out);
+
+/* --- monitor tap: the master as audio, for one non-RT reader --- */
+
+/* Switches the monitor tap on or off. While on, each eng_engine_process call
+ * also copies the master it rendered (stereo interleaved float, what `out`
+ * holds on return) into a lock-free ring of ENG_MONITOR_CAPACITY items of up
+ * to ENG_MONITOR_CHUNK_FRAMES frames each, stamped with the engine's frame
+ * clock (stats.frames before the block: it advances whether or not the
+ * transport plays). If the ring is full the RT thread drops the rest of the
+ * block and counts it (stats.monitor_dropped): it never waits for the
+ * reader. Off (the default) costs the RT thread one atomic load per block.
+ * Takes effect at the next block. Items written before a switch-off stay in
+ * the ring until read. Any thread. RT-safe: yes. */
+void eng_engine_monitor_enable(eng_engine *e, bool on);
+
+/* Copies up to `max_frames` frames of the oldest unread monitor audio into
+ * `lr` (2 * max_frames floats, interleaved L R) and returns how many it
+ * copied (0 if none is queued). The frames copied are contiguous in engine
+ * time: the call stops early where the tap dropped frames, so the next call
+ * starts after the gap. *clock (if not NULL) gets the engine frame clock of
+ * the first frame copied; it is untouched when 0 is returned.
+ * Only ONE thread at a time may read. RT-safe: yes (wait-free), but meant
+ * for a worker thread. */
+size_t eng_engine_monitor_read(eng_engine *e, float *lr, size_t max_frames, uint64_t *clock);
 
 /* --- any thread --- */
 

@@ -292,6 +292,18 @@ int proto_encode(const proto_msg *m, void *buf, size_t cap) {
       proto_put_u8(&w, m->u.live.prop);
       put_value(&w, &m->u.live.value);
       break;
+    case PROTO_LISTEN:
+      if (m->u.listen.on > 1) return PROTO_ERR_RANGE;
+      proto_put_u8(&w, m->u.listen.on);
+      break;
+    case PROTO_AUDIO:
+      if (m->u.audio.len < 1 || m->u.audio.len > PROTO_MAX_AUDIO || !m->u.audio.data)
+        return PROTO_ERR_RANGE;
+      proto_put_u32(&w, m->u.audio.seq);
+      proto_put_u64(&w, m->u.audio.position);
+      proto_put_u64(&w, m->u.audio.sent_us);
+      proto_put_str(&w, true, (const char *) m->u.audio.data, m->u.audio.len);
+      break;
     default:
       return PROTO_ERR_UNKNOWN_TYPE;
   }
@@ -395,6 +407,21 @@ int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, s
       m->u.live.prop = proto_get_u8(&r);
       get_value(&r, &m->u.live.value);
       break;
+    case PROTO_LISTEN:
+      m->u.listen.on = proto_get_u8(&r);
+      if (!r.err && m->u.listen.on > 1) r.err = PROTO_ERR_RANGE;
+      break;
+    case PROTO_AUDIO: {
+      proto_audio *a = &m->u.audio;
+      uint32_t n = 0;
+      a->seq = proto_get_u32(&r);
+      a->position = proto_get_u64(&r);
+      a->sent_us = proto_get_u64(&r);
+      a->data = (const uint8_t *) proto_get_str(&r, true, &n); /* u16 length, then bytes */
+      if (!r.err && (n < 1 || n > PROTO_MAX_AUDIO)) r.err = PROTO_ERR_RANGE;
+      a->len = (uint16_t) n;
+      break;
+    }
     default:
       if (!r.err) r.err = PROTO_ERR_UNKNOWN_TYPE;
       break;

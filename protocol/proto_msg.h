@@ -21,7 +21,8 @@
   (PROTO_MAX_MSG - 13)            /* a stored transaction must fit in a BROADCAST (13-byte head) */
 #define PROTO_MAX_PROPS      1024 /* create properties across one transaction */
 #define PROTO_PROJECT_ID_MAX 64
-#define PROTO_MAX_METERS     65 /* 64 tracks + master (track id 0) */
+#define PROTO_MAX_METERS     65   /* 64 tracks + master (track id 0) */
+#define PROTO_MAX_AUDIO      1275 /* largest Opus packet (RFC 6716 3.4), bytes */
 
 /* Message types. Frozen: never renumber. */
 typedef enum {
@@ -35,6 +36,8 @@ typedef enum {
   PROTO_METERS = 8,    /* s→c: transport position and state, peak/rms per track */
   PROTO_TRANSPORT = 9, /* c→s: play or stop */
   PROTO_LIVE = 10,     /* both: a value being dragged (not stored); s→c names the sender */
+  PROTO_LISTEN = 11,   /* c→s: listen here on (1) or off (0) */
+  PROTO_AUDIO = 12,    /* s→c: one Opus packet of the master */
 } proto_type;
 
 typedef struct proto_hello {
@@ -112,6 +115,21 @@ typedef struct proto_transport {
   uint8_t command; /* 1 = play, 2 = stop */
 } proto_transport;
 
+/* "Listen here": the client asks for (1) or stops (0) the master as audio. */
+typedef struct proto_listen {
+  uint8_t on; /* 0 or 1 */
+} proto_listen;
+
+/* One Opus packet of the master (48 kHz stereo, 120-sample frames,
+ * restricted low delay): the wire form of "listen here". */
+typedef struct proto_audio {
+  uint32_t seq;        /* packet number, +1 per packet sent by the encoder (losses show as gaps) */
+  uint64_t position;   /* engine frame clock of the packet's first sample */
+  uint64_t sent_us;    /* server's CLOCK_REALTIME at sending, microseconds */
+  const uint8_t *data; /* Opus packet; decode: borrowed from the input */
+  uint16_t len;        /* bytes in data, 1..PROTO_MAX_AUDIO */
+} proto_audio;
+
 /* One decoded message. */
 typedef struct proto_msg {
   uint8_t type; /* proto_type */
@@ -126,6 +144,8 @@ typedef struct proto_msg {
     proto_meters meters;
     proto_transport transport;
     proto_live live;
+    proto_listen listen;
+    proto_audio audio;
   } u;
 } proto_msg;
 

@@ -8,6 +8,7 @@
 #include "protocol/proto_json.h"
 #include "protocol/proto_msg.h"
 #include "server/srv_err.h"
+#include "server/srv_listen.h"
 #include "server/srv_response.h"
 #include "shared/mdl_err.h"
 #include "storage/sto_project.h"
@@ -72,6 +73,7 @@ typedef struct client {
   uint32_t colour;
   uint64_t selection;
   char name[65];
+  bool listening; /* said LISTEN{1}: hears the master while its project plays */
 } client;
 
 struct srv_control {
@@ -98,6 +100,11 @@ struct srv_control {
   deferred *deferred;
   size_t n_deferred, cap_deferred;
   deferred tag; /* applied to answers emitted now (out unused) */
+
+  /* Listen here: the set last handed to srv_listen (sync_listeners). */
+  struct srv_listen *listen;
+  uint64_t listeners[MAX_CLIENTS];
+  size_t n_listeners;
 
   /* Figures for health/metrics, read from other threads. */
   time_t started;
@@ -808,6 +815,12 @@ static void on_ws_message(srv_control *c, srv_in *in) {
       cl->selection = m.u.presence.selection;
       presence_all(c, cl, true);
       break;
+    case PROTO_LISTEN: /* the set reaches srv_listen at the end of the batch */
+      if (m.u.listen.on && !c->listen)
+        send_reject(c, in->conn, 0, SRV_ERR_START, "this server runs without audio");
+      else
+        cl->listening = m.u.listen.on;
+      break;
     default: {
       char why[64];
       snprintf(why, sizeof why, "a client may not send message type %u", m.type);
@@ -1199,6 +1212,27 @@ static void open_imported(srv_control *c, srv_in *in) {
   cJSON_Delete(o);
 }
 
+/* ---- Listen here ---------------------------------------------------------------- */
+
+/* Hands srv_listen the connections that said LISTEN{1} and whose project is
+ * the one the engine plays, when that set changed (a LISTEN, a close, a
+ * HELLO, another project pressing play, a trash). Cheap: one pass over the
+ * client table per batch, a lock only on change. */
+static void sync_listeners(srv_control *c) {
+  if (!c->listen) return;
+  size_t n = 0;
+  bool changed = false;
+  for (size_t i = 0; i < MAX_CLIENTS; i++) {
+    const client *cl = &c->clients[i];
+    if (!cl->conn || !cl->listening || !cl->proj || cl->proj != c->playing) continue;
+    if (n >= c->n_listeners || c->listeners[n] != cl->conn) changed = true;
+    c->listeners[n++] = cl->conn;
+  }
+  if (!changed && n == c->n_listeners) return;
+  c->n_listeners = n;
+  srv_listen_set(c->listen, c->listeners, n);
+}
+
 /* ---- The thread ---------------------------------------------------------------- */
 
 static void handle(srv_control *c, srv_in *in) {
@@ -1257,6 +1291,7 @@ static void *control_main(void *arg) {
       batch = next;
     }
     relay_meters(c);
+    sync_listeners(c);
     finish_batch(c);
     pthread_mutex_lock(&c->lock);
   }
@@ -1286,6 +1321,7 @@ int srv_control_create(const srv_control_config *cfg, srv_sink sink, srv_control
   snprintf(c->audio, sizeof c->audio, "%s", cfg->audio_name ? cfg->audio_name : "none");
   c->sink = sink;
   c->engine = cfg->engine;
+  c->listen = cfg->engine ? cfg->listen : NULL;
   c->started = time(NULL);
   pthread_mutex_init(&c->lock, NULL);
   pthread_cond_init(&c->wake, NULL);

@@ -57,6 +57,7 @@ typedef struct srv_out {
   struct srv_out *next; /* queue link, free for the sink to use */
   uint8_t kind;         /* srv_out_kind */
   bool droppable;       /* meters: may be dropped for a slow client */
+  bool realtime;        /* AUDIO (srv_listen): dropped sooner for a slow client */
   uint64_t conn;
   int status;               /* HTTP status, or WebSocket close code */
   const char *content_type; /* HTTP: static string */
@@ -77,9 +78,10 @@ typedef struct srv_sink {
 typedef struct srv_control srv_control;
 
 typedef struct srv_control_config {
-  const char *data_dir;   /* projects live in DATA_DIR/projects/ID.backline */
-  eng_engine *engine;     /* borrowed; may be NULL (no audio) */
-  const char *audio_name; /* for health: "null", "portaudio:..." */
+  const char *data_dir;      /* projects live in DATA_DIR/projects/ID.backline */
+  eng_engine *engine;        /* borrowed; may be NULL (no audio) */
+  const char *audio_name;    /* for health: "null", "portaudio:..." */
+  struct srv_listen *listen; /* borrowed, may be NULL: who listens goes there (srv_listen.h) */
 } srv_control_config;
 
 /* Read-only figures for health and metrics; any thread. */

@@ -15,9 +15,10 @@
 
 _Static_assert(LWS_PRE <= SRV_OUT_PRE, "SRV_OUT_PRE must leave room for LWS_PRE");
 
-#define MAX_CONNS  1024
-#define QUEUE_SOFT 512  /* beyond this many queued messages, meters are dropped */
-#define QUEUE_HARD 8192 /* beyond this, the client is too slow: close it */
+#define MAX_CONNS      1024
+#define QUEUE_SOFT     512  /* beyond this many queued messages, meters are dropped */
+#define QUEUE_HARD     8192 /* beyond this, the client is too slow: close it */
+#define QUEUE_REALTIME 40   /* beyond this many queued messages, AUDIO (2.5 ms each) is dropped */
 #define WRITE_CHUNK                                                                                \
   (64 * 1024) /* HTTP bodies larger than this go out one piece per WRITEABLE (write_more) */
 
@@ -94,7 +95,7 @@ static void free_queue(conn *c) {
 }
 
 static void enqueue(conn *c, srv_out *o) {
-  if (o->droppable && c->n_queued >= QUEUE_SOFT) {
+  if (o->droppable && c->n_queued >= (o->realtime ? QUEUE_REALTIME : QUEUE_SOFT)) {
     free(o);
     return;
   }

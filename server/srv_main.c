@@ -9,6 +9,7 @@
 #include "server/srv_control.h"
 #include "server/srv_err.h"
 #include "server/srv_http.h"
+#include "server/srv_listen.h"
 #include "server/srv_ops.h"
 #include "server/srv_tls.h"
 #include "storage/sto_project.h"
@@ -291,7 +292,13 @@ int main(int argc, char **argv) {
   srv_http_config hcfg = {o.bind, o.port, https_port, tls.cert, tls.key, o.web, o.wasm};
   if (!rc && (rc = srv_http_create(&hcfg, &http, err, sizeof err)))
     fprintf(stderr, "backline: %s\n", err);
-  srv_control_config ccfg = {o.data, engine, backend ? eng_backend_name(backend) : "none"};
+  /* Listen here: the Opus encoder thread, idle until a page listens. Optional:
+   * without it the studio runs and refuses LISTEN. */
+  srv_listen *listen = NULL;
+  srv_listen_config lcfg = srv_listen_config_default(engine);
+  if (!rc && srv_listen_create(&lcfg, srv_http_sink(http), &listen, err, sizeof err))
+    fprintf(stderr, "backline: listen here is off: %s\n", err);
+  srv_control_config ccfg = {o.data, engine, backend ? eng_backend_name(backend) : "none", listen};
   if (!rc && (rc = srv_control_create(&ccfg, srv_http_sink(http), &control, err, sizeof err)))
     fprintf(stderr, "backline: %s\n", err);
   srv_assets_config acfg = {o.data, ecfg.sample_rate, control};
@@ -332,6 +339,7 @@ int main(int argc, char **argv) {
   srv_ops_stop(ops);
   srv_assets_stop(assets); /* it sends to the front and posts to the control thread */
   srv_control_stop(control);
+  srv_listen_destroy(listen); /* after the control thread (it sets listeners), before the front */
   srv_http_destroy(http);
   srv_control_destroy(control);
   srv_assets_destroy(assets);

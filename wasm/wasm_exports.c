@@ -58,7 +58,8 @@ static struct {
   double value;
 } last_live; /* the newest LIVE received */
 static char hex_buf[17];
-static char last_id[17]; /* hex id of the last created track */
+static char last_id[17];       /* hex id of the last created track */
+static proto_audio last_audio; /* the newest AUDIO; data points into in_buf */
 
 static void *heap_alloc(void *ud, size_t n) {
   (void) ud;
@@ -216,6 +217,9 @@ EXPORT int wasm_receive(int len) {
       last_presence.colour = m.u.presence.colour;
       id_hex(m.u.presence.selection, last_presence.selection);
       last_presence.online = m.u.presence.online;
+      break;
+    case PROTO_AUDIO: /* listen here: JS copies the packet out before the next receive */
+      last_audio = m.u.audio;
       break;
     default:
       set_reason(PROTO_ERR_UNEXPECTED, proto_strerror(PROTO_ERR_UNEXPECTED));
@@ -495,6 +499,34 @@ EXPORT const char *wasm_presence_selection(void) {
 }
 EXPORT int wasm_presence_online(void) {
   return last_presence.online;
+}
+
+/* ---- Listen here ------------------------------------------------------------------ */
+
+/* LISTEN: 1 = send me the master as AUDIO, 0 = stop. Returns the length. */
+EXPORT int wasm_listen(int on) {
+  proto_msg m = {.type = PROTO_LISTEN};
+  m.u.listen.on = on ? 1 : 0;
+  return proto_encode(&m, out_buf, sizeof out_buf);
+}
+/* The last AUDIO received: its fields, and its Opus packet as an offset
+ * into the input buffer (valid until the next wasm_receive) and a length.
+ * 64-bit values come as doubles: exact up to 2^53 (frames: 5,900 years at
+ * 48 kHz; microseconds since 1970: until the year 2255). */
+EXPORT uint32_t wasm_audio_seq(void) {
+  return last_audio.seq;
+}
+EXPORT double wasm_audio_position(void) {
+  return (double) last_audio.position;
+}
+EXPORT double wasm_audio_sent_us(void) {
+  return (double) last_audio.sent_us;
+}
+EXPORT int wasm_audio_offset(void) {
+  return last_audio.data ? (int) (last_audio.data - in_buf) : 0;
+}
+EXPORT int wasm_audio_len(void) {
+  return last_audio.len;
 }
 
 /* ---- Test hook ------------------------------------------------------------------- */

@@ -26,7 +26,8 @@ export const MSG = {
   BROADCAST : 6,
   PRESENCE : 7,
   METERS : 8,
-  LIVE : 10
+  LIVE : 10,
+  AUDIO : 12
 };
 
 export class Refused extends Error {
@@ -88,6 +89,19 @@ class Model {
     return this.out(this.m._wasm_hello(pp, pl, up, ul, colour, wantClient >>> 0));
   }
   transport(play) { return this.out(this.m._wasm_transport(play ? 1 : 2)); }
+  // Listen here: LISTEN{on}; audio() reads the AUDIO message just received
+  // (its Opus packet copied out of the wasm heap).
+  listen(on) { return this.out(this.m._wasm_listen(on ? 1 : 0)); }
+  audio() {
+    const m = this.m;
+    const at = this.inPtr + m._wasm_audio_offset();
+    return {
+      seq : m._wasm_audio_seq() >>> 0,
+      position : m._wasm_audio_position(),
+      sentUs : m._wasm_audio_sent_us(),
+      data : m.HEAPU8.slice(at, at + m._wasm_audio_len()),
+    };
+  }
   pending() {
     const list = [];
     for (let i = 0, n = this.m._wasm_n_pending(); i < n; i++)

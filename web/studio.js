@@ -6,6 +6,7 @@
 // from the server) becomes a toast with the model's reason. Server messages
 // go into the replica too, and the page redraws from its view. No model
 // rule is re-implemented here.
+import {Listener, listenUnsupported} from './listen.js';
 import {loadModel, MSG, Refused} from './model.js';
 import {$, toast} from './ui.js';
 
@@ -118,6 +119,7 @@ export async function startStudio(projectId) {
         setConn('live');
         for (const msg of model.pending())
           ws.send(msg); // edits made while offline
+        listener.reconnected();
         changed();
         break;
       case MSG.REJECT:
@@ -133,6 +135,9 @@ export async function startStudio(projectId) {
         break;
       case MSG.LIVE:
         showLive(model.lastLive());
+        break;
+      case MSG.AUDIO:
+        listener.packet(model.audio());
         break;
       case MSG.PRESENCE: {
         const p = model.presence();
@@ -575,6 +580,42 @@ export async function startStudio(projectId) {
     $(transport.playing ? 'stop' : 'play').click();
   });
 
+  // ---- Listen here (listen.js) ----------------------------------------------------
+  const listener = new Listener((on) => send(model.listen(on)), () => renderListen());
+  let listenShown = 0;
+  function renderListen() {
+    const f = listener.figures();
+    const btn = $('listen');
+    btn.setAttribute('aria-pressed', String(f.on));
+    const out = $('listen-latency');
+    out.hidden = !f.on;
+    if (!f.on || performance.now() - listenShown < 250) return;
+    listenShown = performance.now();
+    const ms = (v) => (v === null ? '…' : `${Math.round(v)} ms`);
+    out.textContent = f.packets ? ms(f.latencyMs) : 'waiting for audio';
+    out.title = `buffer ${ms(f.bufferMs)} · decode ${ms(f.decodeMs)} · output ${ms(f.outputMs)}` +
+                (f.e2eP50 === null ? ' · (clock differs from the server: network not included)'
+                                   : ` · send→speaker p50 ${ms(f.e2eP50)}`) +
+                ` · underruns ${f.underruns}, concealed ${f.concealed}`;
+  }
+  $('listen').addEventListener('click', async () => {
+    if (listener.on) return listener.stop();
+    const why = listenUnsupported();
+    if (why === 'insecure') {
+      const ops = `http://${location.hostname}:8090/`;
+      return toast('Listen here needs a secure page. Trust the studio once: open ' + ops +
+                   ' (the operator port) and follow "Trust this studio", then use the HTTPS ' +
+                   'studio (https://' + location.hostname + ':8443/ by default).');
+    }
+    if (why) return toast('This browser cannot play the studio (no AudioWorklet or WebCodecs)');
+    try {
+      await listener.start();
+      if (!live) toast('Offline: you will hear the studio once it is back', 'info');
+    } catch (e) {
+      toast(`Listen here did not start: ${e.message}`);
+    }
+  });
+
   // For tests and the curious: read-only views of what the page shows.
   window.backline = {
     model,
@@ -590,6 +631,10 @@ export async function startStudio(projectId) {
       return m ? {peak : m.peak, rms : m.rms, level : m.level} : null;
     },
     transport : () => ({...transport}),
+    listen : {
+      figures : () => listener.figures(),
+      capture : () => listener.capture(),
+    },
   };
 
   render();

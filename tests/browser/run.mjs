@@ -389,6 +389,75 @@ test('a fader drag is live in the other page, its release is one op, undo takes 
   await b.close();
 });
 
+// ---- Listen here (web/listen*.js, server/srv_listen.c) ----------------------------------
+test('listen here: the worklet plays the track-0 tone at its pitch, the buffer does not starve', async (t) => {
+  const TONE_HZ = 220; // eng_plan_track_frequency(0), engine/eng_plan.c
+  const { id } = await api('/api/projects', { name: 'Listen here' });
+  const page = await openStudio(t, id);
+  check(await page.evaluate(() => window.isSecureContext), 'the loopback page is a secure context');
+  await addTrack(page, 'Tone');
+  if (await page.evaluate(() => window.backline.project().metronome)) await page.click('#metronome'); // only the tone
+  await page.waitForFunction(() => !window.backline.project().metronome);
+  await agreed(page, id);
+  await page.click('#play');
+  await page.waitForFunction(() => window.backline.transport().playing, null, { timeout: 3000 });
+  await page.click('#listen');
+  await page.waitForSelector('#listen[aria-pressed=true]', { timeout: 5000 })
+    .catch(async () => { throw new Error(`listen did not start: ${await page.locator('.toast').allTextContents()}`); });
+  const fig = () => page.evaluate(() => window.backline.listen.figures());
+  // 2 s of warm-up (the buffer settles), then 3 s measured.
+  await page.waitForFunction(() => window.backline.listen.figures().packets >= 800, null, { timeout: 10000 })
+    .catch(async () => { throw new Error(`no audio played: ${JSON.stringify(await fig())}`); });
+  const f0 = await fig();
+  await sleep(3000);
+  const f1 = await fig();
+  const { hz, rms } = await page.evaluate(async () => {
+    const { pitchOf } = await import('/listen.js');
+    const x = await window.backline.listen.capture();
+    let e = 0;
+    for (const v of x) e += v * v;
+    return { hz: pitchOf(x), rms: Math.sqrt(e / x.length) };
+  });
+  const played = f1.packets - f0.packets;
+  console.log(`      listen: latency p50 ${Math.round(f1.e2eP50)} ms (p95 ${Math.round(f1.e2eP95)} ms; ` +
+    `receipt->speaker ${Math.round(f1.localMs)} ms: buffer ${f1.bufferMs.toFixed(1)} ms, decode ${f1.decodeMs?.toFixed(1)} ms, ` +
+    `output ${f1.outputMs?.toFixed(1)} ms), pitch ${hz.toFixed(2)} Hz (tone ${TONE_HZ} Hz), ` +
+    `${played} packets in 3 s, underruns ${f1.underruns - f0.underruns}, concealed ${f1.concealed - f0.concealed}, ` +
+    `lost ${f1.lost}, dropped ${f1.dropped}`);
+  check(f1.errors.length === 0, `decoder errors: ${f1.errors}`);
+  check(rms > 0.005, `the worklet played sound (rms ${rms})`);
+  check(Math.abs(hz - TONE_HZ) <= 0.02 * TONE_HZ, `dominant pitch ${hz.toFixed(2)} Hz, want ${TONE_HZ} Hz ±2%`);
+  check(f1.playing, 'the jitter buffer is playing, not rebuffering');
+  check(played >= 0.9 * 1200, `~400 packets/s reached the speaker (${played} in 3 s)`);
+  check(f1.underruns - f0.underruns <= 1, `not starving: ${f1.underruns - f0.underruns} underruns in 3 s`);
+  check(f1.concealed - f0.concealed <= 4, `little concealment: ${f1.concealed - f0.concealed} packets in 3 s`);
+  check(f1.e2eP50 !== null && f1.e2eP50 > 0 && f1.e2eP50 < 250, `end-to-end delay measured: ${f1.e2eP50} ms`);
+  const shown = await page.textContent('#listen-latency');
+  check(/\d+ ms/.test(shown), `the header shows the latency: "${shown}"`);
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, 'studio-listen.png') });
+  await page.click('#listen');
+  check(await page.getAttribute('#listen', 'aria-pressed') === 'false', 'the toggle shows off');
+  check(await page.locator('#listen-latency').isHidden(), 'no latency shown when off');
+  await page.click('#stop');
+  await page.close();
+});
+
+test('listen here on a plain-HTTP LAN address explains how to get a secure page', async (t) => {
+  const lan = Object.values(os.networkInterfaces()).flat().find((a) => a && a.family === 'IPv4' && !a.internal);
+  if (!lan) return console.log('      (skipped: no LAN address)');
+  const { id } = await api('/api/projects', { name: 'Insecure listen' });
+  const page = await newPage(t);
+  await page.goto(`http://${lan.address}:${PORT}/?project=${id}`);
+  await page.waitForSelector('#conn[data-state=live]', { timeout: 10000 });
+  check(!(await page.evaluate(() => window.isSecureContext)), 'a LAN address over HTTP is not a secure context');
+  await page.click('#listen');
+  const text = await page.locator('.toast').first().textContent();
+  check(/secure/.test(text) && /operator port/.test(text) && /https:/.test(text), `the toast explains: "${text}"`);
+  check(await page.getAttribute('#listen', 'aria-pressed') === 'false', 'listening stays off');
+  await page.close();
+});
+
 test('native and wasm models reach the same hash over a random log', async () => {
   const gen = path.join(BUILD, 'wasm/hash_log');
   const mjs = path.join(BUILD, 'wasm/model.mjs');

@@ -135,10 +135,70 @@ Test(proto_msg, garbage_is_refused_with_a_code_never_a_crash) {
     size_t len = (seed = seed * 1103515245u + 12345u) % 64;
     for (size_t k = 0; k < len; k++)
       buf[k] = (uint8_t) ((seed = seed * 1103515245u + 12345u) >> 16);
-    if (len) buf[0] = (uint8_t) (1 + buf[0] % 10);
+    if (len) buf[0] = (uint8_t) (1 + buf[0] % 12);
     int rc = proto_decode(buf, len, S, &d, NULL);
     cr_assert(rc == 0 || (rc <= -301 && rc >= -310), "%d", rc);
   }
+}
+
+/* ---- Listen here: LISTEN (11) and AUDIO (12) ---- */
+
+Test(proto_msg, listen_and_audio_round_trip_and_refuse_bad_input) {
+  static const uint8_t opus[5] = {0xfc, 1, 2, 3, 0xff};
+  proto_msg ms[3] = {{.type = PROTO_LISTEN}, {.type = PROTO_LISTEN}, {.type = PROTO_AUDIO}};
+  ms[0].u.listen.on = 1;
+  ms[2].u.audio = (proto_audio){0xfffffffe, 1ULL << 40, 1764000000123456ULL, opus, 5};
+  proto_msg d;
+  for (int i = 0; i < 3; i++) {
+    int n = proto_encode(&ms[i], buf, sizeof buf);
+    cr_assert_gt(n, 0, "encode %d", i);
+    cr_assert_eq(proto_decode(buf, (size_t) n, S, &d, NULL), 0, "decode %d", i);
+    static uint8_t again[PROTO_MAX_MSG];
+    cr_assert_eq(proto_encode(&d, again, sizeof again), n);
+    cr_assert_eq(memcmp(buf, again, (size_t) n), 0, "message %d", i);
+    for (int cut = 0; cut < n; cut++) /* every truncation */
+      cr_assert_eq(proto_decode(buf, (size_t) cut, S, &d, NULL), PROTO_ERR_TRUNCATED,
+                   "message %d cut at %d", i, cut);
+    buf[n] = 0;
+    cr_assert_eq(proto_decode(buf, (size_t) n + 1, S, &d, NULL), PROTO_ERR_TRAILING);
+  }
+  /* The layout PROTOCOL.md gives: 1 + 4 + 8 + 8 + 2 + len bytes. */
+  int n = proto_encode(&ms[2], buf, sizeof buf);
+  cr_assert_eq(n, 23 + 5);
+  cr_assert_eq(proto_decode(buf, (size_t) n, S, &d, NULL), 0);
+  cr_expect_eq(d.u.audio.seq, 0xfffffffe);
+  cr_expect_eq(d.u.audio.position, 1ULL << 40);
+  cr_expect_eq(d.u.audio.sent_us, 1764000000123456ULL);
+  cr_expect_eq(d.u.audio.len, 5);
+  cr_expect_eq(memcmp(d.u.audio.data, opus, 5), 0);
+  cr_expect_eq(d.u.audio.data, buf + 23, "borrowed from the input");
+
+  /* Ranges: listen is 0 or 1; a packet has 1..PROTO_MAX_AUDIO bytes. */
+  uint8_t listen2[] = {PROTO_LISTEN, 2};
+  cr_expect_eq(proto_decode(listen2, sizeof listen2, S, &d, NULL), PROTO_ERR_RANGE);
+  buf[21] = 0, buf[22] = 0; /* length 0 */
+  cr_expect_eq(proto_decode(buf, 23, S, &d, NULL), PROTO_ERR_RANGE);
+  static uint8_t big[23 + PROTO_MAX_AUDIO + 1];
+  memcpy(big, buf, 21);
+  big[21] = (uint8_t) ((PROTO_MAX_AUDIO + 1) & 0xff),
+  big[22] = (uint8_t) ((PROTO_MAX_AUDIO + 1) >> 8);
+  cr_expect_eq(proto_decode(big, sizeof big, S, &d, NULL), PROTO_ERR_RANGE);
+  big[21] = (uint8_t) (PROTO_MAX_AUDIO & 0xff), big[22] = (uint8_t) (PROTO_MAX_AUDIO >> 8);
+  cr_expect_eq(proto_decode(big, sizeof big - 1, S, &d, NULL), 0, "the largest packet");
+  big[21] = 0xff, big[22] = 0xff; /* announces more than there is */
+  cr_expect_eq(proto_decode(big, sizeof big, S, &d, NULL), PROTO_ERR_TRUNCATED);
+
+  /* Encoders refuse what decoders would. */
+  proto_msg bad = {.type = PROTO_LISTEN};
+  bad.u.listen.on = 3;
+  cr_expect_eq(proto_encode(&bad, buf, sizeof buf), PROTO_ERR_RANGE);
+  bad = (proto_msg){.type = PROTO_AUDIO};
+  bad.u.audio = (proto_audio){1, 0, 0, opus, 0};
+  cr_expect_eq(proto_encode(&bad, buf, sizeof buf), PROTO_ERR_RANGE);
+  bad.u.audio.len = PROTO_MAX_AUDIO + 1;
+  cr_expect_eq(proto_encode(&bad, buf, sizeof buf), PROTO_ERR_RANGE);
+  bad.u.audio.len = 5;
+  cr_expect_eq(proto_encode(&bad, buf, 20), PROTO_ERR_NO_SPACE);
 }
 
 Test(proto_msg, snapshot_with_out_of_range_values_is_refused) {
