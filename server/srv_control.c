@@ -1,8 +1,10 @@
-/* srv_control: projects, the op log path, engine plans and meters.
+/* srv_control: the control thread: projects, the op log path with group
+ * commit, WebSocket messages, engine plans, meters and listeners. The REST
+ * routes are in srv_rest.c; what the two share is in srv_control_int.h.
  *
- * Everything in this file after srv_control_post runs on the control
- * thread, except the atomics read by srv_control_stats/readonly. */
-#include "server/srv_control.h"
+ * Everything here runs on the control thread, except srv_control_post and
+ * the atomics read by srv_control_stats/readonly. */
+#include "server/srv_control_int.h"
 #include "engine/eng_plan.h"
 #include "protocol/proto_err.h"
 #include "protocol/proto_json.h"
@@ -26,91 +28,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-#define MAX_PROJECTS         256
-#define MAX_CLIENTS          1024
-#define SNAPSHOT_EVERY       256   /* ops between welcome snapshots (in memory) */
-#define STORE_SNAPSHOT_EVERY 1000  /* ops between snapshots stored in the project file */
-#define KEEP_OPS             10000 /* ops kept in the file behind the newest snapshot */
-#define METER_PERIOD_MS      50    /* meters to clients at 20 Hz */
-#define SERVER_ORIGIN        1     /* id space of objects the server makes itself */
-#define FIRST_CLIENT         2
-
-typedef struct project {
-  char id[PROTO_PROJECT_ID_MAX + 1];
-  sto_project *sto;
-  uint64_t seq;
-  mdl_project model;
-  mdl_project next;     /* where a transaction is tried before it is kept */
-  mdl_project scratch;  /* rollback space for mdl_txn_apply */
-  mdl_project snapshot; /* state at snap_seq, sent to joining clients */
-  mdl_project live;     /* model + values being dragged right now: what the engine plays */
-  uint64_t snap_seq;
-  uint32_t next_client; /* next id space to hand out (persisted) */
-  int64_t created;      /* unix time, for listing newest first */
-  bool in_group;        /* appends of this batch wait for one commit */
-  uint64_t stored_snap; /* seq of the newest snapshot in the file (or at open) */
-} project;
-
-/* What an answer is about, so that a failed group commit can take it back:
- * an ACK becomes a REJECT, a BROADCAST is dropped, a REST success becomes an
- * error, and a WELCOME (whose catch-up may hold the lost transactions)
- * becomes a close that makes the client reconnect. */
-enum { ROLE_NONE, ROLE_ACK, ROLE_BROADCAST, ROLE_HTTP_OPS, ROLE_WELCOME };
-
-typedef struct deferred {
-  srv_out *out;
-  project *p;   /* the project the answer depends on, or NULL */
-  uint64_t seq; /* the transaction it reports */
-  uint32_t local_id;
-  uint8_t role;
-} deferred;
-
-typedef struct client {
-  uint64_t conn; /* 0 = free slot */
-  project *proj; /* NULL until HELLO */
-  uint32_t client_id;
-  uint32_t colour;
-  uint64_t selection;
-  char name[65];
-  bool listening; /* said LISTEN{1}: hears the master while its project plays */
-} client;
-
-struct srv_control {
-  char data_dir[512];
-  srv_sink sink;
-  eng_engine *engine;
-  pthread_t thread;
-  bool running;
-
-  pthread_mutex_t lock; /* guards the inbox only */
-  pthread_cond_t wake;
-  srv_in *in_head, *in_tail;
-  bool stop;
-
-  project *projects[MAX_PROJECTS];
-  size_t n_projects;
-  client clients[MAX_CLIENTS];
-  project *playing; /* the project whose plan the engine runs */
-  proto_scratch *scratch;
-  unsigned char *msg; /* encode buffer, PROTO_MAX_MSG */
-  struct timespec last_meters;
-
-  /* Answers of the batch being handled: sent only after its group commit. */
-  deferred *deferred;
-  size_t n_deferred, cap_deferred;
-  deferred tag; /* applied to answers emitted now (out unused) */
-
-  /* Listen here: the set last handed to srv_listen (sync_listeners). */
-  struct srv_listen *listen;
-  uint64_t listeners[MAX_CLIENTS];
-  size_t n_listeners;
-
-  /* Figures for health/metrics, read from other threads. */
-  time_t started;
-  atomic_uint_fast64_t n_clients, n_projects_pub, ops, rejects, xruns, meters_dropped;
-  char audio[96];
-};
 
 /* ---- Small helpers ---------------------------------------------------------- */
 
@@ -138,7 +55,7 @@ srv_out *srv_out_new(srv_out_kind kind, uint64_t conn, const void *data, size_t 
 }
 
 /* Queues an answer until the batch's group commit is durable. */
-static void emit(srv_control *c, srv_out *o) {
+void srv__emit(srv_control *c, srv_out *o) {
   if (!o) return;
   if (c->n_deferred == c->cap_deferred) {
     size_t cap = c->cap_deferred ? c->cap_deferred * 2 : 256;
@@ -158,7 +75,7 @@ static void send_ws(srv_control *c, uint64_t conn, const void *data, size_t len,
   srv_out *o = srv_out_new(SRV_OUT_WS, conn, data, len);
   if (!o) return;
   o->droppable = droppable;
-  emit(c, o);
+  srv__emit(c, o);
 }
 
 /* Encodes M into c->msg; returns its length or 0 (logged: a bug). */
@@ -187,19 +104,18 @@ static void send_reject(srv_control *c, uint64_t conn, uint32_t local_id, int co
   send_msg(c, conn, &m);
 }
 
-static void http_reply(srv_control *c, uint64_t conn, int status, char *json) {
+void srv__http_reply(srv_control *c, uint64_t conn, int status, char *json) {
   const char *body = json ? json : "{\"code\":-509,\"reason\":\"out of memory\"}";
   srv_out *o = srv_out_new(SRV_OUT_HTTP, conn, body, strlen(body));
   if (o) {
     o->status = json ? status : 500;
     o->content_type = "application/json";
-    emit(c, o);
+    srv__emit(c, o);
   }
   free(json);
 }
 
-static char *json_error(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static char *json_error(int code, const char *fmt, ...) {
+char *srv__json_error(int code, const char *fmt, ...) {
   char reason[512];
   va_list ap;
   va_start(ap, fmt);
@@ -221,7 +137,7 @@ static client *find_client(srv_control *c, uint64_t conn) {
 
 /* ---- Projects ----------------------------------------------------------------- */
 
-static bool valid_project_id(const char *id, size_t len) {
+bool srv__valid_project_id(const char *id, size_t len) {
   if (len == 0 || len > PROTO_PROJECT_ID_MAX) return false;
   for (size_t i = 0; i < len; i++) {
     char ch = id[i];
@@ -231,22 +147,22 @@ static bool valid_project_id(const char *id, size_t len) {
   return true;
 }
 
-static project *find_project(srv_control *c, const char *id, size_t len) {
+project *srv__find_project(srv_control *c, const char *id, size_t len) {
   for (size_t i = 0; i < c->n_projects; i++)
     if (strlen(c->projects[i]->id) == len && memcmp(c->projects[i]->id, id, len) == 0)
       return c->projects[i];
   return NULL;
 }
 
-static void project_free(project *p) {
+void srv__project_free(project *p) {
   if (!p) return;
   sto_project_close(p->sto);
   free(p);
 }
 
 /* Opens DATA/projects/ID.backline and replays its log. */
-static int project_open(srv_control *c, const char *id, bool create, project **out, char *err,
-                        size_t err_len) {
+int srv__project_open(srv_control *c, const char *id, bool create, project **out, char *err,
+                      size_t err_len) {
   char path[700];
   *out = NULL;
   project *p = calloc(1, sizeof *p);
@@ -261,7 +177,7 @@ static int project_open(srv_control *c, const char *id, bool create, project **o
   }
   rc = sto_project_load_model(p->sto, &p->model, &p->seq, err, err_len);
   if (rc) {
-    project_free(p);
+    srv__project_free(p);
     return rc;
   }
   p->snapshot = p->model;
@@ -275,17 +191,15 @@ static int project_open(srv_control *c, const char *id, bool create, project **o
 }
 
 /* Gives out a fresh id space, persisted before use so it is never reused. */
-static uint32_t take_client_id(project *p) {
+uint32_t srv__take_client_id(project *p) {
   if (sto_project_set_meta_int(p->sto, "next_client", p->next_client + 1)) return 0;
   return p->next_client++;
 }
 
-static void update_plan(srv_control *c);
-
 /* Applies TXN from ORIGIN to P, persists it and numbers it. On success the
  * transaction is durable and *seq is its number. */
-static int commit(srv_control *c, project *p, const mdl_txn *txn, uint32_t origin, mdl_fail *fail,
-                  uint64_t *seq) {
+int srv__commit(srv_control *c, project *p, const mdl_txn *txn, uint32_t origin, mdl_fail *fail,
+                uint64_t *seq) {
   memcpy(&p->next, &p->model, sizeof p->next);
   int rc = mdl_txn_apply(&p->next, txn, origin, &p->scratch, fail);
   if (rc) return rc;
@@ -317,7 +231,7 @@ static int commit(srv_control *c, project *p, const mdl_txn *txn, uint32_t origi
   memcpy(&p->live, &p->model, sizeof p->live); /* a stored value ends any drag */
   *seq = ++p->seq;
   atomic_fetch_add(&c->ops, 1);
-  if (p == c->playing) update_plan(c);
+  if (p == c->playing) srv__update_plan(c);
   return 0;
 }
 
@@ -335,7 +249,7 @@ static void fail_group(srv_control *c, project *p) {
   if (rc) fprintf(stderr, "backline: %s\n", err);
   if (p->snap_seq > p->seq) p->snapshot = p->model, p->snap_seq = p->seq;
   sto_project_set_meta_int(p->sto, "next_client", p->next_client);
-  if (p == c->playing) update_plan(c);
+  if (p == c->playing) srv__update_plan(c);
   for (size_t i = 0; i < c->n_deferred; i++) {
     deferred *d = &c->deferred[i];
     if (d->p != p || d->role == ROLE_NONE || (d->role != ROLE_WELCOME && d->seq <= p->seq))
@@ -350,7 +264,7 @@ static void fail_group(srv_control *c, project *p) {
       d->out = n ? srv_out_new(SRV_OUT_WS, conn, c->msg, n) : NULL;
       atomic_fetch_add(&c->rejects, 1);
     } else if (d->role == ROLE_HTTP_OPS) {
-      char *body = json_error(SRV_ERR_STORAGE, "%s", why);
+      char *body = srv__json_error(SRV_ERR_STORAGE, "%s", why);
       d->out = body ? srv_out_new(SRV_OUT_HTTP, conn, body, strlen(body)) : NULL;
       if (d->out) d->out->status = 507, d->out->content_type = "application/json";
       free(body);
@@ -385,7 +299,7 @@ static void store_snapshot(srv_control *c, project *p) {
 }
 
 /* Commits P's open group now (before its file is copied or moved). */
-static void commit_now(srv_control *c, project *p) {
+void srv__commit_now(srv_control *c, project *p) {
   if (!p->in_group) return;
   p->in_group = false;
   if (sto_project_commit(p->sto)) {
@@ -399,15 +313,15 @@ static void commit_now(srv_control *c, project *p) {
 /* Ends the batch: commits every open group, then sends its answers in order. */
 static void finish_batch(srv_control *c) {
   for (size_t i = 0; i < c->n_projects; i++)
-    commit_now(c, c->projects[i]);
+    srv__commit_now(c, c->projects[i]);
   for (size_t i = 0; i < c->n_deferred; i++)
     if (c->deferred[i].out) c->sink.send(c->sink.ud, c->deferred[i].out);
   c->n_deferred = 0;
 }
 
 /* Sends the accepted transaction to every client of P but ORIGIN_CONN. */
-static void broadcast(srv_control *c, project *p, uint64_t origin_conn, uint32_t origin,
-                      uint64_t seq, const mdl_txn *txn) {
+void srv__broadcast(srv_control *c, project *p, uint64_t origin_conn, uint32_t origin, uint64_t seq,
+                    const mdl_txn *txn) {
   proto_msg m = {.type = PROTO_BROADCAST};
   m.u.broadcast.seq = seq;
   m.u.broadcast.origin = origin;
@@ -422,8 +336,8 @@ static void broadcast(srv_control *c, project *p, uint64_t origin_conn, uint32_t
 }
 
 /* Makes a new project called NAME: empty, or a copy of SOURCE's file. */
-static int create_project(srv_control *c, const char *name, project *source, project **out,
-                          char *err, size_t err_len) {
+int srv__create_project(srv_control *c, const char *name, project *source, project **out, char *err,
+                        size_t err_len) {
   char id[16];
   static const char alphabet[] = "abcdefghijkmnpqrstuvwxyz23456789";
   unsigned char rnd[10];
@@ -437,18 +351,18 @@ static int create_project(srv_control *c, const char *name, project *source, pro
     for (size_t i = 0; i < sizeof rnd; i++)
       id[i] = alphabet[rnd[i] % 32];
     id[sizeof rnd] = 0;
-  } while (find_project(c, id, strlen(id)));
+  } while (srv__find_project(c, id, strlen(id)));
   project *p;
   int rc;
   if (source) {
     char copy[700];
     snprintf(copy, sizeof copy, "%s/projects/%s.backline", c->data_dir, id);
-    commit_now(c, source);
+    srv__commit_now(c, source);
     rc = sto_project_copy(source->sto, copy, err, err_len);
-    if (!rc) rc = project_open(c, id, false, &p, err, err_len);
+    if (!rc) rc = srv__project_open(c, id, false, &p, err, err_len);
     if (rc) return unlink(copy), rc;
   } else {
-    rc = project_open(c, id, true, &p, err, err_len);
+    rc = srv__project_open(c, id, true, &p, err, err_len);
     if (rc) return rc;
     sto_project_set_meta_int(p->sto, "next_client", FIRST_CLIENT);
   }
@@ -462,7 +376,7 @@ static int create_project(srv_control *c, const char *name, project *source, pro
   mdl_txn txn = {1, &op};
   mdl_fail fail;
   uint64_t seq;
-  rc = commit(c, p, &txn, 0, &fail, &seq);
+  rc = srv__commit(c, p, &txn, 0, &fail, &seq);
   if (!rc && (p->in_group = false, sto_project_commit(p->sto))) {
     rc = SRV_ERR_STORAGE;
     snprintf(fail.reason, sizeof fail.reason, "cannot save the new project: %s",
@@ -472,7 +386,7 @@ static int create_project(srv_control *c, const char *name, project *source, pro
     snprintf(err, err_len, "%s", fail.reason);
     char path[700];
     snprintf(path, sizeof path, "%s/projects/%s.backline", c->data_dir, id);
-    project_free(p);
+    srv__project_free(p);
     unlink(path);
     return rc;
   }
@@ -488,7 +402,7 @@ static int create_project(srv_control *c, const char *name, project *source, pro
 /* The first start: a project with three tracks, so play makes music. */
 static int create_default_project(srv_control *c, char *err, size_t err_len) {
   project *p;
-  int rc = create_project(c, "First session", NULL, &p, err, err_len);
+  int rc = srv__create_project(c, "First session", NULL, &p, err, err_len);
   if (rc) return rc;
   static const char *names[] = {"Drums", "Bass", "Keys"};
   static const double gains[] = {0.8, 0.7, 0.5};
@@ -512,7 +426,7 @@ static int create_default_project(srv_control *c, char *err, size_t err_len) {
   mdl_txn txn = {12, ops};
   mdl_fail fail;
   uint64_t seq;
-  rc = commit(c, p, &txn, SERVER_ORIGIN, &fail, &seq);
+  rc = srv__commit(c, p, &txn, SERVER_ORIGIN, &fail, &seq);
   if (rc) snprintf(err, err_len, "default project: %s", fail.reason);
   finish_batch(c);
   return rc;
@@ -539,7 +453,7 @@ static int load_projects(srv_control *c, char *err, size_t err_len) {
   while (!rc && (e = readdir(d))) {
     size_t n = strlen(e->d_name);
     if (n <= 9 || strcmp(e->d_name + n - 9, ".backline") != 0) continue;
-    if (!valid_project_id(e->d_name, n - 9)) continue;
+    if (!srv__valid_project_id(e->d_name, n - 9)) continue;
     if (c->n_projects >= MAX_PROJECTS) break;
     char id[PROTO_PROJECT_ID_MAX + 1];
     snprintf(id, sizeof id, "%.*s", (int) (n - 9), e->d_name);
@@ -547,7 +461,7 @@ static int load_projects(srv_control *c, char *err, size_t err_len) {
     char why[600];
     /* One bad file must not keep the studio from starting: say which file
      * and why, leave it untouched for the operator, and go on. */
-    if (project_open(c, id, false, &p, why, sizeof why) == 0)
+    if (srv__project_open(c, id, false, &p, why, sizeof why) == 0)
       c->projects[c->n_projects++] = p;
     else
       fprintf(stderr, "backline: skipping project %s: %s\n", id, why);
@@ -580,7 +494,7 @@ void srv_plan_describe(const mdl_project *m, uint32_t sample_rate, eng_track_des
                          .tracks = tracks};
 }
 
-static void update_plan(srv_control *c) {
+void srv__update_plan(srv_control *c) {
   if (!c->engine || !c->playing) return;
   eng_track_desc tracks[MDL_TRACKS_MAX];
   eng_plan_desc d;
@@ -625,13 +539,13 @@ static void relay_meters(srv_control *c) {
       send_ws(c, c->clients[i].conn, c->msg, n, true);
 }
 
-static void transport(srv_control *c, project *p, bool play) {
+void srv__transport(srv_control *c, project *p, bool play) {
   if (!c->engine) return;
   if (play && p != c->playing) {
     eng_engine_set_playing(c->engine, false);
     eng_engine_locate(c->engine, 0);
     c->playing = p;
-    update_plan(c);
+    srv__update_plan(c);
   }
   if (p == c->playing) eng_engine_set_playing(c->engine, play);
 }
@@ -672,7 +586,7 @@ static int send_catchup(void *ud, uint64_t seq, uint32_t origin, const void *dat
     buf[9 + i] = (unsigned char) (origin >> (8 * i));
   memcpy(o->buf + SRV_OUT_PRE, buf, 13);
   memcpy(o->buf + SRV_OUT_PRE + 13, data, len);
-  emit(k->c, o);
+  srv__emit(k->c, o);
   return 0;
 }
 
@@ -682,7 +596,7 @@ static int send_catchup(void *ud, uint64_t seq, uint32_t origin, const void *dat
 static void refuse_hello(srv_control *c, client *cl, int code, const char *why) {
   send_reject(c, cl->conn, 0, code, why);
   srv_out *o = srv_out_new(SRV_OUT_CLOSE, cl->conn, why, strlen(why) > 120 ? 120 : strlen(why));
-  if (o) o->status = code == SRV_ERR_STORAGE ? 1011 : 1008, emit(c, o);
+  if (o) o->status = code == SRV_ERR_STORAGE ? 1011 : 1008, srv__emit(c, o);
 }
 
 static void on_hello(srv_control *c, client *cl, const proto_hello *h) {
@@ -693,7 +607,7 @@ static void on_hello(srv_control *c, client *cl, const proto_hello *h) {
     refuse_hello(c, cl, PROTO_ERR_VERSION, why);
     return;
   }
-  project *p = find_project(c, h->project, h->project_len);
+  project *p = srv__find_project(c, h->project, h->project_len);
   if (!p) {
     refuse_hello(c, cl, SRV_ERR_NO_PROJECT, "no project with that id in this studio");
     return;
@@ -704,7 +618,7 @@ static void on_hello(srv_control *c, client *cl, const proto_hello *h) {
     for (size_t i = 0; i < MAX_CLIENTS; i++)
       if (c->clients[i].conn && c->clients[i].proj == p && c->clients[i].client_id == id) id = 0;
   }
-  if (!id) id = take_client_id(p);
+  if (!id) id = srv__take_client_id(p);
   if (!id) {
     refuse_hello(c, cl, SRV_ERR_STORAGE, "the server could not save a new client id (disk full?)");
     return;
@@ -741,7 +655,7 @@ static void on_live(srv_control *c, client *cl, const proto_live *lv) {
     send_reject(c, cl->conn, 0, fail.code, fail.reason);
     return;
   }
-  if (p == c->playing) update_plan(c);
+  if (p == c->playing) srv__update_plan(c);
   proto_msg m = {.type = PROTO_LIVE};
   m.u.live = *lv;
   m.u.live.client_id = cl->client_id;
@@ -785,7 +699,7 @@ static void on_ws_message(srv_control *c, srv_in *in) {
     case PROTO_SUBMIT: {
       mdl_fail fail;
       uint64_t seq;
-      rc = commit(c, cl->proj, &m.u.submit.txn, cl->client_id, &fail, &seq);
+      rc = srv__commit(c, cl->proj, &m.u.submit.txn, cl->client_id, &fail, &seq);
       if (rc) {
         send_reject(c, in->conn, m.u.submit.local_id, rc, fail.reason);
         break;
@@ -801,12 +715,12 @@ static void on_ws_message(srv_control *c, srv_in *in) {
           (deferred){.role = ROLE_ACK, .p = cl->proj, .seq = seq, .local_id = m.u.submit.local_id};
       send_msg(c, in->conn, &ack);
       c->tag.role = ROLE_BROADCAST;
-      broadcast(c, cl->proj, in->conn, cl->client_id, seq, &m.u.submit.txn);
+      srv__broadcast(c, cl->proj, in->conn, cl->client_id, seq, &m.u.submit.txn);
       c->tag = (deferred){0};
       break;
     }
     case PROTO_TRANSPORT:
-      transport(c, cl->proj, m.u.transport.command == 1);
+      srv__transport(c, cl->proj, m.u.transport.command == 1);
       break;
     case PROTO_LIVE:
       on_live(c, cl, &m.u.live);
@@ -827,389 +741,6 @@ static void on_ws_message(srv_control *c, srv_in *in) {
       send_reject(c, in->conn, 0, PROTO_ERR_UNEXPECTED, why);
     }
   }
-}
-
-/* ---- REST --------------------------------------------------------------------- */
-
-static int status_for(int code) {
-  if (code == SRV_ERR_NO_PROJECT || code == SRV_ERR_NO_ROUTE) return 404;
-  if (code == SRV_ERR_METHOD) return 405;
-  if (code == SRV_ERR_TOO_BIG || code == PROTO_ERR_TOO_BIG) return 413;
-  if (code == SRV_ERR_STORAGE) return 507;
-  if (code <= -200 && code > -300) return 422; /* the model refused it */
-  return 400;
-}
-
-static char *project_list_json(srv_control *c) {
-  cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "projects");
-  for (size_t i = 0; i < c->n_projects; i++) {
-    project *p = c->projects[i];
-    char hex[17];
-    mdl_hash_hex(mdl_project_hash(&p->model), hex);
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "id", p->id);
-    cJSON_AddStringToObject(j, "name", p->model.name);
-    cJSON_AddNumberToObject(j, "seq", (double) p->seq);
-    cJSON_AddStringToObject(j, "hash", hex);
-    cJSON_AddNumberToObject(j, "tracks", p->model.n_tracks);
-    cJSON_AddItemToArray(arr, j);
-  }
-  char *s = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  return s;
-}
-
-static char *rest_ops(srv_control *c, project *p, srv_in *in, int *status, uint64_t *seq_out) {
-  char err[300];
-  void *tree = NULL;
-  mdl_txn txn;
-  uint32_t origin = take_client_id(p), counter = 1;
-  if (!origin)
-    return *status = 507,
-           json_error(SRV_ERR_STORAGE, "the server could not save the edit (%s); nothing changed",
-                      sto_project_last_error(p->sto));
-  int rc = proto_json_parse_txn((const char *) in->data, in->len, origin, &counter, c->scratch,
-                                &tree, &txn, err, sizeof err);
-  if (rc) {
-    proto_json_free(tree);
-    atomic_fetch_add(&c->rejects, 1);
-    return *status = status_for(rc), json_error(rc, "%s", err);
-  }
-  mdl_fail fail;
-  uint64_t seq;
-  rc = commit(c, p, &txn, origin, &fail, &seq);
-  char *out;
-  if (rc) {
-    atomic_fetch_add(&c->rejects, 1);
-    *status = status_for(rc);
-    out = json_error(rc, "%s", fail.reason);
-  } else {
-    *seq_out = seq;
-    c->tag = (deferred){.role = ROLE_BROADCAST, .p = p, .seq = seq};
-    broadcast(c, p, 0, origin, seq, &txn);
-    c->tag = (deferred){0};
-    cJSON *o = cJSON_CreateObject(), *ids = cJSON_AddArrayToObject(o, "ids");
-    cJSON_AddNumberToObject(o, "seq", (double) seq);
-    for (uint32_t i = 0; i < txn.n_ops; i++) {
-      if (txn.ops[i].kind != MDL_OP_CREATE) continue;
-      char id[17];
-      proto_json_id(txn.ops[i].id, id);
-      cJSON_AddItemToArray(ids, cJSON_CreateString(id));
-    }
-    out = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    *status = 200;
-  }
-  proto_json_free(tree);
-  return out;
-}
-
-/* ---- Project lifecycle: duplicate, trash, restore, delete -------------------- */
-
-static char *id_json(const char *key, const char *value) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, key, value);
-  char *s = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  return s;
-}
-
-static void file_paths(srv_control *c, const char *folder, const char *id, char path[700]) {
-  snprintf(path, 700, "%s/%s/%s.backline", c->data_dir, folder, id);
-}
-
-/* Moves P to DATA/trash: its clients are closed, the engine lets go of it,
- * and the file keeps everything, so it can be restored. */
-static int trash_project(srv_control *c, project *p, char *err, size_t err_len) {
-  char from[700], to[700], dir[600];
-  snprintf(dir, sizeof dir, "%s/trash", c->data_dir);
-  if (mkdir(dir, 0755) && errno != EEXIST)
-    return srv_set_err(err, err_len, "cannot create %s: %s", dir, strerror(errno)), SRV_ERR_STORAGE;
-  commit_now(c, p);
-  sto_project_set_meta_int(p->sto, "trashed", (int64_t) time(NULL));
-  file_paths(c, "projects", p->id, from);
-  file_paths(c, "trash", p->id, to);
-  for (size_t i = 0; i < MAX_CLIENTS; i++) {
-    client *cl = &c->clients[i];
-    if (!cl->conn || cl->proj != p) continue;
-    static const char why[] = "the project was moved to the trash";
-    srv_out *o = srv_out_new(SRV_OUT_CLOSE, cl->conn, why, sizeof why - 1);
-    if (o) o->status = 1001, emit(c, o);
-    cl->proj = NULL; /* no more traffic for it; the close frees the slot */
-  }
-  if (c->playing == p) {
-    if (c->engine) eng_engine_set_playing(c->engine, false);
-    c->playing = NULL;
-  }
-  size_t k = 0;
-  while (c->projects[k] != p)
-    k++;
-  memmove(&c->projects[k], &c->projects[k + 1], (c->n_projects - k - 1) * sizeof c->projects[0]);
-  c->n_projects--;
-  atomic_store(&c->n_projects_pub, c->n_projects);
-  for (size_t i = 0; i < c->n_deferred; i++) /* committed above: nothing to take back */
-    if (c->deferred[i].p == p) c->deferred[i].p = NULL;
-  sto_project_close(p->sto); /* checkpoints the WAL into the file */
-  p->sto = NULL;
-  project_free(p);
-  if (rename(from, to) != 0)
-    return srv_set_err(err, err_len, "cannot move %s to the trash: %s", from, strerror(errno)),
-           SRV_ERR_STORAGE;
-  if (!c->playing && c->n_projects) c->playing = c->projects[0], update_plan(c);
-  return 0;
-}
-
-static char *trash_list_json(srv_control *c) {
-  char dir[600];
-  snprintf(dir, sizeof dir, "%s/trash", c->data_dir);
-  cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "trash");
-  DIR *d = opendir(dir);
-  struct dirent *e;
-  mdl_project *m = malloc(sizeof *m);
-  while (d && m && (e = readdir(d))) {
-    size_t n = strlen(e->d_name);
-    if (n <= 9 || strcmp(e->d_name + n - 9, ".backline") != 0 ||
-        !valid_project_id(e->d_name, n - 9))
-      continue;
-    char path[700], err[600], id[PROTO_PROJECT_ID_MAX + 1];
-    snprintf(id, sizeof id, "%.*s", (int) (n - 9), e->d_name);
-    file_paths(c, "trash", id, path);
-    sto_project *sp;
-    uint64_t seq;
-    if (sto_project_open(path, STO_OPEN_EXISTING, &sp, err, sizeof err)) continue;
-    if (sto_project_load_model(sp, m, &seq, err, sizeof err) == 0) {
-      cJSON *j = cJSON_CreateObject();
-      cJSON_AddStringToObject(j, "id", id);
-      cJSON_AddStringToObject(j, "name", m->name);
-      cJSON_AddNumberToObject(j, "trashed", (double) sto_project_meta_int(sp, "trashed", 0));
-      cJSON_AddItemToArray(arr, j);
-    }
-    sto_project_close(sp);
-  }
-  if (d) closedir(d);
-  free(m);
-  char *s = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  return s;
-}
-
-/* /api/trash/ID/restore (POST) and /api/trash/ID (DELETE). */
-static void on_trash(srv_control *c, srv_in *in, const char *rest) {
-  const char *slash = strchr(rest, '/');
-  size_t id_len = slash ? (size_t) (slash - rest) : strlen(rest);
-  char id[PROTO_PROJECT_ID_MAX + 1], from[700], to[700], err[600];
-  if (!valid_project_id(rest, id_len)) {
-    http_reply(c, in->conn, 404, json_error(SRV_ERR_NO_PROJECT, "no such project in the trash"));
-    return;
-  }
-  snprintf(id, sizeof id, "%.*s", (int) id_len, rest);
-  file_paths(c, "trash", id, from);
-  file_paths(c, "projects", id, to);
-  if (access(from, F_OK) != 0) {
-    http_reply(c, in->conn, 404,
-               json_error(SRV_ERR_NO_PROJECT, "no project \"%s\" in the trash", id));
-    return;
-  }
-  bool restore = slash && strcmp(slash, "/restore") == 0 && strcmp(in->method, "POST") == 0;
-  if (!slash && strcmp(in->method, "DELETE") == 0) {
-    char side[720];
-    int rc = unlink(from);
-    snprintf(side, sizeof side, "%s-wal", from), unlink(side);
-    snprintf(side, sizeof side, "%s-shm", from), unlink(side);
-    http_reply(c, in->conn, rc ? 507 : 200,
-               rc ? json_error(SRV_ERR_STORAGE, "cannot delete %s: %s", from, strerror(errno))
-                  : id_json("deleted", id));
-    return;
-  }
-  if (!restore) {
-    http_reply(c, in->conn, 405, json_error(SRV_ERR_METHOD, "use POST .../restore or DELETE"));
-    return;
-  }
-  project *p;
-  if (c->n_projects >= MAX_PROJECTS || find_project(c, id, strlen(id)) || access(to, F_OK) == 0) {
-    http_reply(c, in->conn, 409, json_error(SRV_ERR_BUSY, "a project \"%s\" is already open", id));
-    return;
-  }
-  if (rename(from, to) != 0 || project_open(c, id, false, &p, err, sizeof err)) {
-    if (access(to, F_OK) == 0) rename(to, from);
-    http_reply(c, in->conn, 507, json_error(SRV_ERR_STORAGE, "cannot restore %s", id));
-    return;
-  }
-  memmove(&c->projects[1], &c->projects[0], c->n_projects * sizeof c->projects[0]);
-  c->projects[0] = p;
-  c->n_projects++;
-  atomic_store(&c->n_projects_pub, c->n_projects);
-  http_reply(c, in->conn, 200, id_json("id", id));
-}
-
-static void on_http(srv_control *c, srv_in *in) {
-  const char *path = in->path;
-  bool get = strcmp(in->method, "GET") == 0, post = strcmp(in->method, "POST") == 0;
-  int status = 200;
-  char *out = NULL;
-  if (strcmp(path, "/api/projects") == 0) {
-    if (get) {
-      out = project_list_json(c);
-    } else if (post) {
-      cJSON *body = cJSON_ParseWithLength((const char *) in->data, in->len);
-      const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "name");
-      char err[300];
-      project *p;
-      int rc = SRV_ERR_BAD_REQUEST;
-      if (!cJSON_IsString(name))
-        snprintf(err, sizeof err, "expected {\"name\": \"...\"}");
-      else if (!mdl_utf8_valid(name->valuestring, strlen(name->valuestring)) ||
-               !name->valuestring[0] || strlen(name->valuestring) > MDL_NAME_MAX)
-        snprintf(err, sizeof err, "a project name must be 1 to %d bytes of text", MDL_NAME_MAX),
-            rc = MDL_ERR_RANGE;
-      else
-        rc = create_project(c, name->valuestring, NULL, &p, err, sizeof err);
-      cJSON_Delete(body);
-      if (rc) {
-        status = status_for(rc);
-        out = json_error(rc, "%s", err);
-      } else {
-        status = 201;
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "id", p->id);
-        out = cJSON_PrintUnformatted(o);
-        cJSON_Delete(o);
-      }
-    } else {
-      status = 405, out = json_error(SRV_ERR_METHOD, "use GET or POST on /api/projects");
-    }
-    http_reply(c, in->conn, status, out);
-    return;
-  }
-  const char *prefix = "/api/projects/";
-  if (strncmp(path, prefix, strlen(prefix)) == 0) {
-    const char *id = path + strlen(prefix);
-    const char *rest = strchr(id, '/');
-    size_t id_len = rest ? (size_t) (rest - id) : strlen(id);
-    rest = rest ? rest : "";
-    project *p = valid_project_id(id, id_len) ? find_project(c, id, id_len) : NULL;
-    if (!p) {
-      http_reply(c, in->conn, 404,
-                 json_error(SRV_ERR_NO_PROJECT, "no project \"%.*s\" in this studio",
-                            (int) (id_len > 64 ? 64 : id_len), id));
-      return;
-    }
-    if (!*rest && get) {
-      out = proto_json_project(&p->model, p->id, p->seq);
-    } else if (strcmp(rest, "/state") == 0 && get) {
-      char hex[17];
-      mdl_hash_hex(mdl_project_hash(&p->model), hex);
-      cJSON *o = cJSON_CreateObject();
-      cJSON_AddNumberToObject(o, "seq", (double) p->seq);
-      cJSON_AddStringToObject(o, "hash", hex);
-      out = cJSON_PrintUnformatted(o);
-      cJSON_Delete(o);
-    } else if (strcmp(rest, "/ops") == 0 && post) {
-      uint64_t seq = 0;
-      out = rest_ops(c, p, in, &status, &seq);
-      if (seq) c->tag = (deferred){.role = ROLE_HTTP_OPS, .p = p, .seq = seq};
-    } else if (strcmp(rest, "/duplicate") == 0 && post) {
-      char name[MDL_NAME_MAX + 1], err[600];
-      project *copy;
-      snprintf(name, sizeof name, "%.57s (copy)", p->model.name);
-      while (!mdl_utf8_valid(name, strlen(name)))
-        name[strlen(name) - 8] = 0; /* cut mid-character */
-      int rc = create_project(c, name, p, &copy, err, sizeof err);
-      status = rc ? status_for(rc) : 201;
-      out = rc ? json_error(rc, "%s", err) : id_json("id", copy->id);
-    } else if (strcmp(rest, "/trash") == 0 && post) {
-      char err[600];
-      char id_copy[PROTO_PROJECT_ID_MAX + 1];
-      snprintf(id_copy, sizeof id_copy, "%s", p->id);
-      int rc = trash_project(c, p, err, sizeof err);
-      status = rc ? status_for(rc) : 200;
-      out = rc ? json_error(rc, "%s", err) : id_json("trashed", id_copy);
-    } else if (strcmp(rest, "/transport") == 0 && post) {
-      cJSON *body = cJSON_ParseWithLength((const char *) in->data, in->len);
-      const char *cmd = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(body, "command"));
-      if (cmd && (strcmp(cmd, "play") == 0 || strcmp(cmd, "stop") == 0)) {
-        transport(c, p, cmd[1] == 'l');
-        out = c->engine ? strdup("{\"ok\":true}")
-                        : json_error(SRV_ERR_START, "this server runs without audio");
-        status = c->engine ? 200 : 503;
-      } else {
-        status = 400,
-        out = json_error(SRV_ERR_BAD_REQUEST, "expected {\"command\": \"play\" or \"stop\"}");
-      }
-      cJSON_Delete(body);
-    } else if (!*rest || strcmp(rest, "/state") == 0 || strcmp(rest, "/ops") == 0 ||
-               strcmp(rest, "/transport") == 0 || strcmp(rest, "/duplicate") == 0 ||
-               strcmp(rest, "/trash") == 0) {
-      status = 405,
-      out = json_error(SRV_ERR_METHOD, "method %s is not allowed on %s", in->method, path);
-    } else {
-      status = 404, out = json_error(SRV_ERR_NO_ROUTE, "no route %s", path);
-    }
-    http_reply(c, in->conn, status, out);
-    c->tag = (deferred){0};
-    return;
-  }
-  if (strcmp(path, "/api/trash") == 0) {
-    if (get)
-      http_reply(c, in->conn, 200, trash_list_json(c));
-    else
-      http_reply(c, in->conn, 405, json_error(SRV_ERR_METHOD, "use GET on /api/trash"));
-    return;
-  }
-  if (strncmp(path, "/api/trash/", 11) == 0) {
-    on_trash(c, in, path + 11);
-    return;
-  }
-  http_reply(c, in->conn, 404, json_error(SRV_ERR_NO_ROUTE, "no route %s", path));
-}
-
-/* ---- Imported projects (from srv_assets) ------------------------------------- */
-
-/* srv_assets wrote DATA/projects/ID.backline from an archive (ID in
- * in->path) and posted SRV_IN_OPEN_PROJECT: open it, list it first, and
- * answer the import request 201 {"id","seq","hash"}. A file that cannot be
- * opened is removed, so that an import never leaves a project the list
- * does not show. */
-static void open_imported(srv_control *c, srv_in *in) {
-  const char *id = in->path;
-  size_t id_len = strlen(id);
-  char err[600];
-  project *p = NULL;
-  int rc;
-  if (!valid_project_id(id, id_len) || find_project(c, id, id_len)) {
-    http_reply(c, in->conn, 409,
-               json_error(SRV_ERR_BAD_REQUEST, "project id \"%.64s\" is in use", id));
-    return;
-  }
-  if (c->n_projects >= MAX_PROJECTS)
-    rc = SRV_ERR_BUSY,
-    snprintf(err, sizeof err, "this studio holds at most %d projects", MAX_PROJECTS);
-  else
-    rc = project_open(c, id, false, &p, err, sizeof err);
-  if (rc) {
-    char path[700], side[720];
-    file_paths(c, "projects", id, path);
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path), unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path), unlink(side);
-    http_reply(c, in->conn, rc == SRV_ERR_BUSY ? 409 : 422, json_error(rc, "%s", err));
-    return;
-  }
-  p->created = (int64_t) time(NULL);
-  sto_project_set_meta_int(p->sto, "created", p->created);
-  memmove(&c->projects[1], &c->projects[0], c->n_projects * sizeof c->projects[0]);
-  c->projects[0] = p;
-  c->n_projects++;
-  atomic_store(&c->n_projects_pub, c->n_projects);
-  if (!c->playing) c->playing = p, update_plan(c);
-  char hex[17];
-  mdl_hash_hex(mdl_project_hash(&p->model), hex);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "id", p->id);
-  cJSON_AddNumberToObject(o, "seq", (double) p->seq);
-  cJSON_AddStringToObject(o, "hash", hex);
-  http_reply(c, in->conn, 201, cJSON_PrintUnformatted(o));
-  cJSON_Delete(o);
 }
 
 /* ---- Listen here ---------------------------------------------------------------- */
@@ -1242,7 +773,7 @@ static void handle(srv_control *c, srv_in *in) {
       cl = find_client(c, 0);
       if (!cl) {
         srv_out *o = srv_out_new(SRV_OUT_CLOSE, in->conn, "too many clients", 16);
-        if (o) o->status = 1013, emit(c, o);
+        if (o) o->status = 1013, srv__emit(c, o);
         break;
       }
       memset(cl, 0, sizeof *cl);
@@ -1260,10 +791,10 @@ static void handle(srv_control *c, srv_in *in) {
       on_ws_message(c, in);
       break;
     case SRV_IN_HTTP:
-      on_http(c, in);
+      srv__on_http(c, in);
       break;
     case SRV_IN_OPEN_PROJECT:
-      open_imported(c, in);
+      srv__open_imported(c, in);
       break;
     default:
       break;
@@ -1331,7 +862,7 @@ int srv_control_create(const srv_control_config *cfg, srv_sink sink, srv_control
                                 : (snprintf(err, err_len, "out of memory"), SRV_ERR_NOMEM);
   if (!rc) {
     c->playing = c->projects[0];
-    update_plan(c);
+    srv__update_plan(c);
     if (pthread_create(&c->thread, NULL, control_main, c) != 0) {
       snprintf(err, err_len, "cannot start the control thread");
       rc = SRV_ERR_START;
@@ -1366,7 +897,7 @@ void srv_control_destroy(srv_control *c) {
     c->in_head = next;
   }
   for (size_t i = 0; i < c->n_projects; i++)
-    project_free(c->projects[i]);
+    srv__project_free(c->projects[i]);
   pthread_mutex_destroy(&c->lock);
   pthread_cond_destroy(&c->wake);
   for (size_t i = 0; i < c->n_deferred; i++)
