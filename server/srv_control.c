@@ -520,6 +520,7 @@ static void relay_meters(srv_control *c) {
   eng_engine_stats(c->engine, &st);
   atomic_store(&c->xruns, st.xruns);
   atomic_store(&c->meters_dropped, st.meters_dropped);
+  atomic_store(&c->monitor_dropped, st.monitor_dropped);
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   long ms = (now.tv_sec - c->last_meters.tv_sec) * 1000 +
@@ -918,6 +919,10 @@ void srv_control_stats(srv_control *c, srv_stats *out) {
   out->rejects = atomic_load(&c->rejects);
   out->xruns = atomic_load(&c->xruns);
   out->meters_dropped = atomic_load(&c->meters_dropped);
+  out->monitor_dropped = atomic_load(&c->monitor_dropped);
+  srv_listen_stats ls = {0};
+  if (c->listen) srv_listen_stats_get(c->listen, &ls);
+  out->listeners = ls.listeners, out->listen_packets = ls.packets, out->listen_bytes = ls.bytes;
   snprintf(out->audio, sizeof out->audio, "%s", c->audio);
 }
 
@@ -927,7 +932,7 @@ int srv_control_readonly(void *ud, const char *method, const char *path, srv_res
   memset(out, 0, sizeof *out);
   if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) return -1;
   srv_control_stats(c, &s);
-  char buf[1024];
+  char buf[4096];
   int n;
   if (strcmp(path, "/api/health") == 0) {
     n = snprintf(
@@ -938,26 +943,33 @@ int srv_control_readonly(void *ud, const char *method, const char *path, srv_res
         (unsigned long long) s.projects, (unsigned long long) s.clients);
     out->content_type = "application/json";
   } else if (strcmp(path, "/metrics") == 0) {
-    n = snprintf(buf, sizeof buf,
-                 "# HELP backline_uptime_seconds Seconds since the server started.\n"
-                 "# TYPE backline_uptime_seconds gauge\nbackline_uptime_seconds %llu\n"
-                 "# HELP backline_clients Open WebSocket connections.\n"
-                 "# TYPE backline_clients gauge\nbackline_clients %llu\n"
-                 "# HELP backline_projects Projects in the data folder.\n"
-                 "# TYPE backline_projects gauge\nbackline_projects %llu\n"
-                 "# HELP backline_ops_total Transactions accepted and stored.\n"
-                 "# TYPE backline_ops_total counter\nbackline_ops_total %llu\n"
-                 "# HELP backline_rejects_total Requests refused with a reason.\n"
-                 "# TYPE backline_rejects_total counter\nbackline_rejects_total %llu\n"
-                 "# HELP backline_engine_xruns_total Audio blocks not delivered in time.\n"
-                 "# TYPE backline_engine_xruns_total counter\nbackline_engine_xruns_total %llu\n"
-                 "# HELP backline_engine_meters_dropped_total Meter frames dropped (queue full).\n"
-                 "# TYPE backline_engine_meters_dropped_total "
-                 "counter\nbackline_engine_meters_dropped_total %llu\n",
-                 (unsigned long long) s.uptime_s, (unsigned long long) s.clients,
-                 (unsigned long long) s.projects, (unsigned long long) s.ops,
-                 (unsigned long long) s.rejects, (unsigned long long) s.xruns,
-                 (unsigned long long) s.meters_dropped);
+    const struct {
+      const char *name, *type, *help;
+      uint64_t value;
+    } metrics[] = {
+        {"backline_uptime_seconds", "gauge", "Seconds since the server started.", s.uptime_s},
+        {"backline_clients", "gauge", "Open WebSocket connections.", s.clients},
+        {"backline_projects", "gauge", "Projects in the data folder.", s.projects},
+        {"backline_ops_total", "counter", "Transactions accepted and stored.", s.ops},
+        {"backline_rejects_total", "counter", "Requests refused with a reason.", s.rejects},
+        {"backline_engine_xruns_total", "counter", "Audio blocks not delivered in time.", s.xruns},
+        {"backline_engine_meters_dropped_total", "counter", "Meter frames dropped (queue full).",
+         s.meters_dropped},
+        {"backline_engine_monitor_dropped_total", "counter",
+         "Frames the monitor tap dropped (its encoder fell behind).", s.monitor_dropped},
+        {"backline_listen_listeners", "gauge", "Connections hearing the master (Listen here).",
+         s.listeners},
+        {"backline_listen_packets_total", "counter", "Opus packets encoded for listeners.",
+         s.listen_packets},
+        {"backline_listen_bytes_total", "counter", "Opus bytes encoded for listeners.",
+         s.listen_bytes},
+    };
+    n = 0;
+    for (size_t i = 0; i < sizeof metrics / sizeof metrics[0] && n < (int) sizeof buf; i++)
+      n += snprintf(buf + n, sizeof buf - (size_t) n, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n",
+                    metrics[i].name, metrics[i].help, metrics[i].name, metrics[i].type,
+                    metrics[i].name, (unsigned long long) metrics[i].value);
+    if (n >= (int) sizeof buf) n = (int) sizeof buf - 1;
     out->content_type = "text/plain; version=0.0.4";
   } else {
     return -1;

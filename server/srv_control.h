@@ -86,7 +86,8 @@ typedef struct srv_control_config {
 
 /* Read-only figures for health and metrics; any thread. */
 typedef struct srv_stats {
-  uint64_t uptime_s, clients, projects, ops, rejects, xruns, meters_dropped;
+  uint64_t uptime_s, clients, projects, ops, rejects, xruns, meters_dropped, monitor_dropped;
+  uint64_t listeners, listen_packets, listen_bytes; /* Listen here */
   char audio[96];
 } srv_stats;
 

@@ -95,7 +95,8 @@ struct srv_control {
 
   /* Figures for health/metrics, read from other threads. */
   time_t started;
-  atomic_uint_fast64_t n_clients, n_projects_pub, ops, rejects, xruns, meters_dropped;
+  atomic_uint_fast64_t n_clients, n_projects_pub, ops, rejects, xruns, meters_dropped,
+      monitor_dropped;
   char audio[96];
 };
 
