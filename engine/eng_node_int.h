@@ -121,6 +121,11 @@ static inline float *eng__buf(const eng_run *r, uint32_t b) {
   return r->buffers + (size_t) b * 2 * ENG_CHUNK;
 }
 
+/* Tests and benchmarks: true makes the synth run its SSE2 (x86-64 baseline)
+ * kernel even where the CPU has AVX2, to compare the two. Set it on the
+ * control thread while no engine is running. */
+extern bool eng__synth_baseline_only;
+
 /* --- stand-alone node use, for tests and the benchmark (control thread) --- */
 
 /* A single device node outside any plan: state allocated here, buffers

@@ -99,6 +99,12 @@ typedef struct voice {
   eng_svf fl, fr; /* left/right filters (right used only with stereo unison) */
   float ph1[MAX_UNISON], ph2[MAX_UNISON];
   uint32_t rng;
+  /* Control-rate cache: exp2f and tanf are the costly part of a control
+   * block, and their inputs rarely change between blocks. Each cached value
+   * is the same function of the same inputs, so the output is unchanged. */
+  bool f0_ok, fl_ok;          /* false after memset: nothing cached */
+  float f0_key, f0;           /* f0 = 440 * exp2f(f0_key / 12) */
+  float fl_oct, fl_cut, fl_q; /* v->fl = eng_svf_tune(fl_cut * exp2f(fl_oct), fl_q) */
 } voice;
 
 typedef struct synth {
@@ -194,7 +200,7 @@ static float lfo_value(int wave, float ph) {
 /* Control values of one control block, shared by all voices. */
 typedef struct ctl {
   int w1, w2, uni;
-  float lvl1, lvl2, noise, semi2, cutoff, q, fenv_amt, keytrack, lfo, lfo_pitch, lfo_cut;
+  float lvl1, lvl2, noise, semi2, ratio2, cutoff, q, fenv_amt, keytrack, lfo, lfo_pitch, lfo_cut;
   float uni_ratio[MAX_UNISON], uni_gl[MAX_UNISON], uni_gr[MAX_UNISON];
   bool stereo;
 } ctl;
@@ -203,22 +209,38 @@ static inline float wrap(float p) {
   return p >= 1.0f ? p - 1.0f : p;
 }
 
+/* Control-rate tuning of voice v: oscillator increments and filter
+ * coefficients (cached, see voice). */
+static inline void voice_tune(synth *s, voice *v, const ctl *c, float *dt1, float *dt2) {
+  float key = (float) v->key - 69.0f + c->lfo * c->lfo_pitch;
+  if (!v->f0_ok || key != v->f0_key) {
+    v->f0 = 440.0f * exp2f(key / 12.0f);
+    v->f0_key = key;
+    v->f0_ok = true;
+  }
+  float f0 = v->f0;
+  float f2 = f0 * c->ratio2;
+  for (int j = 0; j < c->uni; j++) {
+    /* fminf without the libm call (it is not inlined at -O2): the same value,
+     * NaN included */
+    float d1 = f0 * c->uni_ratio[j] / s->sr, d2 = f2 * c->uni_ratio[j] / s->sr;
+    dt1[j] = d1 < 0.45f ? d1 : 0.45f;
+    dt2[j] = d2 < 0.45f ? d2 : 0.45f;
+  }
+  float oct = c->fenv_amt * v->fenv.level + c->lfo * c->lfo_cut +
+              c->keytrack * ((float) v->key - 60.0f) / 12.0f;
+  if (!v->fl_ok || oct != v->fl_oct || c->cutoff != v->fl_cut || c->q != v->fl_q) {
+    eng_svf_tune(&v->fl, c->cutoff * exp2f(oct), c->q, s->sr);
+    v->fl_oct = oct, v->fl_cut = c->cutoff, v->fl_q = c->q, v->fl_ok = true;
+  }
+}
+
 /* Renders frames [a, b) of voice v into L/R (added). Wave selectors are
  * constants in the callers so the compiler can specialise the loop. */
 static inline void voice_block(synth *s, voice *v, const ctl *c, float *L, float *R, uint32_t a,
                                uint32_t b, const int w1, const int w2) {
-  float key = (float) v->key - 69.0f + c->lfo * c->lfo_pitch;
-  float f0 = 440.0f * exp2f(key / 12.0f);
   float dt1[MAX_UNISON], dt2[MAX_UNISON];
-  float f2 = f0 * exp2f(c->semi2 / 12.0f);
-  for (int j = 0; j < c->uni; j++) {
-    dt1[j] = fminf(f0 * c->uni_ratio[j] / s->sr, 0.45f);
-    dt2[j] = fminf(f2 * c->uni_ratio[j] / s->sr, 0.45f);
-  }
-  float oct = c->fenv_amt * v->fenv.level + c->lfo * c->lfo_cut +
-              c->keytrack * ((float) v->key - 60.0f) / 12.0f;
-  float fc = c->cutoff * exp2f(oct);
-  eng_svf_tune(&v->fl, fc, c->q, s->sr);
+  voice_tune(s, v, c, dt1, dt2);
   float g1 = c->lvl1 / (float) c->uni, g2 = c->lvl2 / (float) c->uni;
   float vel = v->velocity;
   if (!c->stereo) {
@@ -284,10 +306,196 @@ static inline void voice_block(synth *s, voice *v, const ctl *c, float *L, float
   if (v->amp.stage == ENG_ADSR_IDLE) v->active = false;
 }
 
+/* ------------------------------------------------------------------------ */
+/* steady saw voices, eight at a time                                       */
+/* ------------------------------------------------------------------------ */
+
+/* The common case (one saw per voice, no unison, no osc 2, no noise, mono,
+ * envelopes holding) runs across voices instead of along time: the voices'
+ * phases, increments, filter states and coefficients are gathered into
+ * structure-of-arrays lanes, eight voices per vector, and the control block
+ * is rendered sample by sample for all of them at once. Each voice's own
+ * arithmetic is a serial recursion (the filter), so one voice at a time is
+ * bound by latency; eight lanes times several vectors keep the FPU busy.
+ *
+ * GCC vector extensions: each operation is the same IEEE single operation per
+ * lane whatever the target, so the AVX2 and the SSE2 (baseline) clones of the
+ * kernel give bit-identical output (no FMA contraction: ISO C mode). The
+ * PolyBLEP correction is computed for every lane and selected with masks (a
+ * lane is near its wrap 1-5% of the time: a branch would mispredict). */
+typedef float v4f __attribute__((vector_size(16), may_alias));
+typedef int32_t v4i __attribute__((vector_size(16), may_alias));
+typedef float v8f __attribute__((vector_size(32), may_alias));
+typedef int32_t v8i __attribute__((vector_size(32), may_alias));
+#define LANES 8 /* lanes per group; the SSE2 kernel runs a group as two halves */
+
+typedef struct saw_lanes {
+  _Alignas(32) float ph[ENG_SYNTH_VOICES];  /* phase 0..1 */
+  _Alignas(32) float dt[ENG_SYNTH_VOICES];  /* phase increment */
+  _Alignas(32) float idt[ENG_SYNTH_VOICES]; /* 1 / increment (0 in unused lanes) */
+  _Alignas(32) float ic1[ENG_SYNTH_VOICES]; /* SVF integrator states */
+  _Alignas(32) float ic2[ENG_SYNTH_VOICES];
+  _Alignas(32) float a1[ENG_SYNTH_VOICES]; /* SVF coefficients */
+  _Alignas(32) float a2[ENG_SYNTH_VOICES];
+  _Alignas(32) float a3[ENG_SYNTH_VOICES];
+  _Alignas(32) float lvl[ENG_SYNTH_VOICES];          /* amp envelope level, per frame += stp */
+  _Alignas(32) float stp[ENG_SYNTH_VOICES];          /* amp envelope step (0 when holding) */
+  _Alignas(32) float vel[ENG_SYNTH_VOICES];          /* velocity */
+  _Alignas(32) float sum[ENG_CONTROL_FRAMES][LANES]; /* per frame, per lane of a group: sums */
+  voice *v[ENG_SYNTH_VOICES];                        /* lane -> voice */
+  uint32_t n;                                        /* lanes in use */
+  float g1;                                          /* osc 1 level, all lanes */
+} saw_lanes;
+
+/* One frame for the lanes at `o` (as many as VT holds), added to `acc`: the
+ * same operations in the same order as voice_block's general loop with one
+ * saw (eng_osc * g1, eng_svf_lowpass, * eng_adsr_next level * velocity),
+ * except the PolyBLEP's t / dt, which is t * (1 / dt) here. So a voice moving
+ * between the lanes and voice_block keeps its filter state's scale. */
+#define SAW_STEP(VT, VI, sl, o, acc)                                                               \
+  do {                                                                                             \
+    VT t = *(VT *) &(sl)->ph[o], dt = *(VT *) &(sl)->dt[o], idt = *(VT *) &(sl)->idt[o];           \
+    VT u1 = t * idt, u2 = (t - 1.0f) * idt;                                                        \
+    VT b1 = u1 + u1 - u1 * u1 - 1.0f; /* t < dt */                                                 \
+    VT b2 = u2 * u2 + u2 + u2 + 1.0f; /* t > 1 - dt */                                             \
+    VI m1 = t < dt, m2 = (t > 1.0f - dt) & ~m1;                                                    \
+    VT blep = (VT) (((VI) b1 & m1) | ((VI) b2 & m2));                                              \
+    VT x = ((t + t) - 1.0f - blep) * (sl)->g1;                                                     \
+    VT ic1 = *(VT *) &(sl)->ic1[o], ic2 = *(VT *) &(sl)->ic2[o], a2 = *(VT *) &(sl)->a2[o];        \
+    VT v3 = x - ic2;                                                                               \
+    VT v1 = *(VT *) &(sl)->a1[o] * ic1 + a2 * v3;                                                  \
+    VT v2 = ic2 + a2 * ic1 + *(VT *) &(sl)->a3[o] * v3;                                            \
+    *(VT *) &(sl)->ic1[o] = (v1 + v1) - ic1;                                                       \
+    *(VT *) &(sl)->ic2[o] = (v2 + v2) - ic2;                                                       \
+    VT lvl = *(VT *) &(sl)->lvl[o] + *(VT *) &(sl)->stp[o];                                        \
+    *(VT *) &(sl)->lvl[o] = lvl;                                                                   \
+    (acc) += v2 * lvl * *(VT *) &(sl)->vel[o];                                                     \
+    t += dt;                                                                                       \
+    *(VT *) &(sl)->ph[o] = t - (VT) ((VI) ((VT){0} + 1.0f) & (t >= 1.0f));                         \
+  } while (0)
+
+/* Renders `frames` (<= ENG_CONTROL_FRAMES) for groups [0, ng) into sl->sum.
+ * Two builds of one step: SSE2 (the x86-64 baseline, a group as two 4-lane
+ * halves) and AVX2 (one 8-lane vector), picked per call by the CPU. Lane for
+ * lane they do the same IEEE single operations (no FMA: ISO C mode, no
+ * contraction), and both sum a group's lanes in 8 per-lane accumulators, so
+ * their output is bit-identical. */
+static void saw_lanes_run_sse2(saw_lanes *sl, uint32_t ng, uint32_t frames) {
+  for (uint32_t i = 0; i < frames; i++) {
+    v4f lo = {0}, hi = {0};
+    for (uint32_t k = 0; k < ng; k++) {
+      SAW_STEP(v4f, v4i, sl, LANES * k, lo);
+      SAW_STEP(v4f, v4i, sl, LANES * k + 4, hi);
+    }
+    *(v4f *) &sl->sum[i][0] = lo;
+    *(v4f *) &sl->sum[i][4] = hi;
+  }
+}
+#if defined(__x86_64__) && defined(__GNUC__)
+#define HAVE_AVX2_KERNEL 1
+__attribute__((target("avx2"))) static void saw_lanes_run_avx2(saw_lanes *sl, uint32_t ng,
+                                                               uint32_t frames) {
+  for (uint32_t i = 0; i < frames; i++) {
+    v8f acc = {0};
+    for (uint32_t k = 0; k < ng; k++)
+      SAW_STEP(v8f, v8i, sl, LANES * k, acc);
+    *(v8f *) &sl->sum[i][0] = acc;
+  }
+}
+#endif
+
+bool eng__synth_baseline_only = false;
+
+/* Adds voice v (tuned, increment dt) to the lanes. */
+static void saw_lanes_add(saw_lanes *sl, voice *v, float dt) {
+  uint32_t l = sl->n++;
+  sl->v[l] = v;
+  sl->ph[l] = v->ph1[0], sl->dt[l] = dt, sl->idt[l] = 1.0f / dt;
+  sl->ic1[l] = v->fl.ic1, sl->ic2[l] = v->fl.ic2;
+  sl->a1[l] = v->fl.a1, sl->a2[l] = v->fl.a2, sl->a3[l] = v->fl.a3;
+  /* Like eng_adsr_next: each frame adds the step, then uses the level. */
+  sl->lvl[l] = v->amp.level;
+  sl->stp[l] = v->amp.stage == ENG_ADSR_SUSTAIN ? 0.0f : v->amp.step;
+  sl->vel[l] = v->velocity;
+}
+
+/* Renders frames [a, b) of the gathered voices into L/R (added) and hands
+ * their states back. Unused lanes of the last group are silent. */
+static void saw_lanes_flush(saw_lanes *sl, float *L, float *R, uint32_t a, uint32_t b) {
+  if (!sl->n) return;
+  uint32_t ng = (sl->n + LANES - 1) / LANES;
+  for (uint32_t l = sl->n; l < ng * LANES; l++) {
+    sl->ph[l] = 0.5f, sl->dt[l] = sl->idt[l] = 0.0f;
+    sl->ic1[l] = sl->ic2[l] = 0.0f;
+    sl->a1[l] = sl->a2[l] = sl->a3[l] = 0.0f;
+    sl->lvl[l] = sl->stp[l] = sl->vel[l] = 0.0f;
+  }
+  for (uint32_t p = a; p < b; p += ENG_CONTROL_FRAMES) { /* sl->sum holds a control block */
+    uint32_t q = b - p < ENG_CONTROL_FRAMES ? b : p + ENG_CONTROL_FRAMES;
+#ifdef HAVE_AVX2_KERNEL
+    if (!eng__synth_baseline_only && __builtin_cpu_supports("avx2"))
+      saw_lanes_run_avx2(sl, ng, q - p);
+    else
+#endif
+      saw_lanes_run_sse2(sl, ng, q - p);
+    for (uint32_t i = p; i < q; i++) {
+      const float *x = sl->sum[i - p];
+      float y = ((x[0] + x[4]) + (x[1] + x[5])) + ((x[2] + x[6]) + (x[3] + x[7]));
+      L[i] += y;
+      R[i] += y;
+    }
+  }
+  uint32_t frames = b - a;
+  for (uint32_t l = 0; l < sl->n; l++) {
+    voice *v = sl->v[l];
+    v->ph1[0] = sl->ph[l];
+    v->fl.ic1 = sl->ic1[l], v->fl.ic2 = sl->ic2[l];
+    /* Envelopes: no segment ends inside the block (saw_lanes_takes), so
+     * eng_adsr_next would only have added the step `frames` times. */
+    if (v->amp.stage != ENG_ADSR_SUSTAIN) {
+      v->amp.level = sl->lvl[l];
+      v->amp.left -= frames;
+    }
+    if (v->fenv.stage != ENG_ADSR_SUSTAIN && v->fenv.stage != ENG_ADSR_IDLE) {
+      float lv = v->fenv.level, st = v->fenv.step;
+      for (uint32_t i = 0; i < frames; i++)
+        lv += st;
+      v->fenv.level = lv;
+      v->fenv.left -= frames;
+    }
+  }
+  sl->n = 0;
+}
+
+/* Whether envelope e runs `frames` frames without reaching the end of a
+ * segment (eng_adsr_next ends one when `left` counts down to 0). */
+static inline bool adsr_plain(const eng_adsr *e, uint32_t frames) {
+  return e->stage == ENG_ADSR_SUSTAIN || (e->stage != ENG_ADSR_IDLE && e->left > frames);
+}
+
+/* Whether the lanes can render voice v for `frames` frames (the synth-wide
+ * conditions aside): its envelopes hold or ramp without a segment change. */
+static inline bool saw_lanes_takes(const voice *v, uint32_t frames) {
+  return adsr_plain(&v->amp, frames) &&
+         (v->fenv.stage == ENG_ADSR_IDLE || adsr_plain(&v->fenv, frames));
+}
+
 static void render(synth *s, const ctl *c, float *L, float *R, uint32_t a, uint32_t b) {
+  /* Voices the lanes can take: see saw_lanes. */
+  bool lanes =
+      c->w1 == ENG_WAVE_SAW && !c->stereo && c->uni == 1 && c->lvl2 == 0.0f && c->noise == 0.0f;
+  saw_lanes sl;
+  sl.n = 0;
+  sl.g1 = c->lvl1; /* / c->uni, which is 1 here */
   for (uint32_t i = 0; i < ENG_SYNTH_VOICES; i++) {
     voice *v = &s->voices[i];
     if (!v->active) continue;
+    if (lanes && saw_lanes_takes(v, b - a)) {
+      float dt1[MAX_UNISON], dt2[MAX_UNISON];
+      voice_tune(s, v, c, dt1, dt2);
+      saw_lanes_add(&sl, v, dt1[0]);
+      continue;
+    }
     /* Specialise the common single-wave cases; others take the generic path. */
     if (c->w1 == ENG_WAVE_SAW && c->w2 == ENG_WAVE_SQUARE)
       voice_block(s, v, c, L, R, a, b, ENG_WAVE_SAW, ENG_WAVE_SQUARE);
@@ -296,6 +504,7 @@ static void render(synth *s, const ctl *c, float *L, float *R, uint32_t a, uint3
     else
       voice_block(s, v, c, L, R, a, b, c->w1, c->w2);
   }
+  saw_lanes_flush(&sl, L, R, a, b);
 }
 
 static void control(synth *s, ctl *c, uint32_t frames) {
@@ -308,6 +517,7 @@ static void control(synth *s, ctl *c, uint32_t frames) {
   c->lvl2 = pv(s, P_OSC2_LEVEL);
   c->noise = pv(s, P_NOISE);
   c->semi2 = pv(s, P_OSC2_SEMI) + pv(s, P_OSC2_DETUNE) / 100.0f;
+  c->ratio2 = exp2f(c->semi2 / 12.0f);
   c->cutoff = pv(s, P_CUTOFF);
   float res = pv(s, P_RESO);
   c->q = 0.5f + res * res * 19.5f;
@@ -329,6 +539,26 @@ static void control(synth *s, ctl *c, uint32_t frames) {
   }
 }
 
+/* Whether control blocks until the next event would all compute the same
+ * values as this one: no block-rate parameter gliding, no LFO routed, and
+ * the filter envelope either not routed or holding in every voice. Then a
+ * span of several blocks renders as one (the per-voice control work, and
+ * gathering the saw lanes, happen once), which gives the same samples but
+ * for rounding (the LFO phase then advances in one step: it is unheard until
+ * routed, and only its rounding differs). */
+static bool steady_control(const synth *s) {
+  for (int i = 0; i < N_PARAMS; i++)
+    if (params[i].smoothing == ENG_SMOOTH_BLOCK && eng_smooth_moving(&s->ps.p[i])) return false;
+  if (s->ps.p[P_LFO_PITCH].cur != 0.0f || s->ps.p[P_LFO_CUTOFF].cur != 0.0f) return false;
+  if (s->ps.p[P_FENV_AMT].cur != 0.0f)
+    for (uint32_t i = 0; i < ENG_SYNTH_VOICES; i++) {
+      const voice *v = &s->voices[i];
+      if (v->active && v->fenv.stage != ENG_ADSR_SUSTAIN && v->fenv.stage != ENG_ADSR_IDLE)
+        return false;
+    }
+  return true;
+}
+
 static void synth_process(eng_plan_node *node, eng_run *r) {
   synth *s = node->state;
   float *L = eng__buf(r, node->out), *R = L + ENG_CHUNK;
@@ -348,7 +578,11 @@ static void synth_process(eng_plan_node *node, eng_run *r) {
     }
     uint32_t b = a + ENG_CONTROL_FRAMES - a % ENG_CONTROL_FRAMES;
     if (b > r->n) b = r->n;
-    if (e < r->n_events && r->events[e].offset < b) b = r->events[e].offset;
+    uint32_t next = e < r->n_events ? r->events[e].offset : r->n;
+    if (next < b)
+      b = next;
+    else if (steady_control(s))
+      b = next; /* nothing would change at the control-block boundaries: run on */
     control(s, &c, b - a);
     render(s, &c, L, R, a, b);
     a = b;
