@@ -140,6 +140,16 @@ EXPORT int wasm_transport(int command) {
   return proto_encode(&m, out_buf, sizeof out_buf);
 }
 
+/* PRESENCE: this user now has object (HI, LO) selected (0, 0 = nothing).
+ * The server fills in the name and colour it was told at HELLO. */
+EXPORT int wasm_presence(uint32_t hi, uint32_t lo) {
+  proto_msg m = {.type = PROTO_PRESENCE};
+  m.u.presence.client_id = mdl_replica_client_id(replica);
+  m.u.presence.selection = make_id(hi, lo);
+  m.u.presence.online = true;
+  return proto_encode(&m, out_buf, sizeof out_buf);
+}
+
 /* SUBMIT for pending transaction I (0 = oldest), used to re-send the queue
  * after a reconnect. Returns the message length or an error. */
 EXPORT int wasm_encode_pending(uint32_t i) {

@@ -18,15 +18,15 @@
 // posts the last 0.5 s it played (left channel), for pitch checks.
 // The worklet scope has no performance.now(), timers or WebCodecs (FACTS.md).
 
-const PACKET = 120;            // frames per Opus packet (2.5 ms at 48 kHz)
+const PACKET = 120; // frames per Opus packet (2.5 ms at 48 kHz)
 const START_TARGET = 8 * PACKET;
 const MIN_TARGET = 3 * PACKET;
 const MAX_TARGET = 80 * PACKET; // 200 ms
-const SPARE = 4 * PACKET;       // cushion kept above the smallest depth seen
-const WINDOW_FRAMES = 24000;    // 0.5 s
-const HISTORY = 4;              // windows whose smallest depth must all show the excess
-const MAX_SHRINK = 8;           // packets dropped per decision
-const STABLE_S = 10;            // seconds without underrun before shrinking
+const SPARE = 4 * PACKET; // cushion kept above the smallest depth seen
+const WINDOW_FRAMES = 24000; // 0.5 s
+const HISTORY = 4; // windows whose smallest depth must all show the excess
+const MAX_SHRINK = 8; // packets dropped per decision
+const STABLE_S = 10; // seconds without underrun before shrinking
 const FADE_IN = 48;
 const CAPTURE = 24000; // 0.5 s of played samples kept for capture()
 const MAX_QUEUE = 400; // packets (1 s): beyond this the oldest are dropped
@@ -34,22 +34,22 @@ const MAX_QUEUE = 400; // packets (1 s): beyond this the oldest are dropped
 class ListenProcessor extends AudioWorkletProcessor {
   constructor() {
     super();
-    this.q = [];     // {l, r, meta} or {conceal: true}
-    this.depth = 0;  // frames queued (concealment entries count as a packet)
+    this.q = []; // {l, r, meta} or {conceal: true}
+    this.depth = 0; // frames queued (concealment entries count as a packet)
     this.cur = null; // packet being played
-    this.at = 0;     // next frame of cur
+    this.at = 0; // next frame of cur
     this.target = START_TARGET;
     this.playing = false;
     this.lastL = new Float32Array(PACKET);
     this.lastR = new Float32Array(PACKET);
-    this.gain = 0;   // concealment gain (1 right after real audio)
-    this.fade = 0;   // frames of fade-in left
+    this.gain = 0; // concealment gain (1 right after real audio)
+    this.fade = 0; // frames of fade-in left
     this.cap = new Float32Array(CAPTURE);
     this.capAt = 0;
-    this.n = {packets : 0, underruns : 0, concealed : 0, lost : 0, dropped : 0, frames : 0};
+    this.n = { packets: 0, underruns: 0, concealed: 0, lost: 0, dropped: 0, frames: 0 };
     this.lastUnderrun = -1e9;
-    this.win = {frames : 0, min : Infinity, sum : 0, quanta : 0};
-    this.mins = [];  // smallest depth of the last HISTORY windows
+    this.win = { frames: 0, min: Infinity, sum: 0, quanta: 0 };
+    this.mins = []; // smallest depth of the last HISTORY windows
     this.toDrop = 0; // packets still to drop, one per quantum
     this.sinceReport = 0;
     this.timing = []; // [sentUs, recvEpoch, decEpoch, ctxTime] of some packets as they start playing
@@ -61,7 +61,7 @@ class ListenProcessor extends AudioWorkletProcessor {
         const out = new Float32Array(CAPTURE);
         out.set(this.cap.subarray(this.capAt));
         out.set(this.cap.subarray(0, this.capAt), CAPTURE - this.capAt);
-        this.port.postMessage({type : 'capture', samples : out}, [ out.buffer ]);
+        this.port.postMessage({ type: 'capture', samples: out }, [out.buffer]);
       }
     };
   }
@@ -69,7 +69,7 @@ class ListenProcessor extends AudioWorkletProcessor {
   take(m) {
     if (m.type === 'lost') {
       this.n.lost += m.n;
-      for (let i = 0; i < Math.min(m.n, 8); i++) this.push({conceal : true});
+      for (let i = 0; i < Math.min(m.n, 8); i++) this.push({ conceal: true });
     } else if (m.type === 'pcm') {
       this.push(m);
     }
@@ -92,7 +92,7 @@ class ListenProcessor extends AudioWorkletProcessor {
   // One concealed frame: the last real packet again, fading.
   concealFrame(k) {
     const g = this.gain * (1 - 0.5 * (k / PACKET));
-    return [ this.lastL[k] * g, this.lastR[k] * g ];
+    return [this.lastL[k] * g, this.lastR[k] * g];
   }
 
   process(inputs, outputs) {
@@ -120,7 +120,8 @@ class ListenProcessor extends AudioWorkletProcessor {
       if (this.playing && !this.cur) {
         this.cur = this.q.shift() || null;
         this.at = 0;
-        if (!this.cur) { // ran dry: conceal what is left of this quantum, then rebuffer
+        if (!this.cur) {
+          // ran dry: conceal what is left of this quantum, then rebuffer
           this.playing = false;
           this.n.underruns++;
           this.lastUnderrun = currentTime;
@@ -129,7 +130,7 @@ class ListenProcessor extends AudioWorkletProcessor {
           this.mins = [];
         } else if (this.cur.meta && this.n.packets % 20 === 0) {
           const m = this.cur.meta;
-          this.timing.push([ m.sentUs, m.recvEpoch, m.decEpoch, currentTime + i / sampleRate ]);
+          this.timing.push([m.sentUs, m.recvEpoch, m.decEpoch, currentTime + i / sampleRate]);
         }
       }
       const c = this.cur;
@@ -159,7 +160,8 @@ class ListenProcessor extends AudioWorkletProcessor {
           this.n.packets++;
           this.cur = null;
         }
-      } else if (this.gain > 0.01) { // starved: keep fading the last packet out
+      } else if (this.gain > 0.01) {
+        // starved: keep fading the last packet out
         const k = (this.n.frames + i) % PACKET;
         [l, r] = this.concealFrame(k);
         if (k === PACKET - 1) this.gain *= 0.5;
@@ -189,23 +191,23 @@ class ListenProcessor extends AudioWorkletProcessor {
       this.target = Math.max(MIN_TARGET, this.target - k * PACKET);
       this.mins = [];
     }
-    this.lastWin = {min : this.win.min, avg : this.win.sum / Math.max(1, this.win.quanta)};
-    this.win = {frames : 0, min : Infinity, sum : 0, quanta : 0};
+    this.lastWin = { min: this.win.min, avg: this.win.sum / Math.max(1, this.win.quanta) };
+    this.win = { frames: 0, min: Infinity, sum: 0, quanta: 0 };
   }
 
   report() {
     this.sinceReport = 0;
     const ms = (f) => (f * 1000) / sampleRate;
     this.port.postMessage({
-      type : 'stats',
-      playing : this.playing,
-      depthMs : ms(this.depth),
-      avgDepthMs : this.lastWin ? ms(this.lastWin.avg) : ms(this.depth),
-      minDepthMs : this.lastWin ? ms(this.lastWin.min) : 0,
-      targetMs : ms(this.target),
+      type: 'stats',
+      playing: this.playing,
+      depthMs: ms(this.depth),
+      avgDepthMs: this.lastWin ? ms(this.lastWin.avg) : ms(this.depth),
+      minDepthMs: this.lastWin ? ms(this.lastWin.min) : 0,
+      targetMs: ms(this.target),
       ...this.n,
-      timing : this.timing,
-      ctxTime : currentTime,
+      timing: this.timing,
+      ctxTime: currentTime,
     });
     this.timing = [];
   }

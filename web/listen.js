@@ -18,19 +18,18 @@
 
 const RATE = 48000;
 const FRAME_MS = 2.5; // the server fills a packet before sending it
-const KEEP = 400;     // latency samples kept for the percentiles
+const KEEP = 400; // latency samples kept for the percentiles
 
 const epoch = () => performance.timeOrigin + performance.now();
 const pct = (xs, p) => {
   if (!xs.length) return null;
-  const s = [...xs ].sort((a, b) => a - b);
+  const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor(p * s.length))];
 };
 
 // Why this page cannot listen, or '' if it can.
 export function listenUnsupported() {
-  if (!window.isSecureContext)
-    return 'insecure';
+  if (!window.isSecureContext) return 'insecure';
   if (!window.AudioWorkletNode || !window.AudioDecoder) return 'unsupported';
   return '';
 }
@@ -45,7 +44,7 @@ export function pitchOf(samples, rate = RATE) {
   for (let s = 0; s + win <= samples.length; s += Math.round(win / 10)) {
     let e = 0;
     for (let i = 0; i < win; i++) e += samples[s + i] * samples[s + i];
-    if (e > best) [best, at] = [ e, s ];
+    if (e > best) [best, at] = [e, s];
   }
   if (best < 1e-6) return 0;
   const x = samples.subarray(at, at + win);
@@ -60,7 +59,7 @@ export function pitchOf(samples, rate = RATE) {
     if (lag >= lo && lag <= hi) top = Math.max(top, r[lag]);
   }
   for (let lag = lo; lag <= hi; lag++) {
-    const [a, b, c] = [ r[lag - 1], r[lag], r[lag + 1] ];
+    const [a, b, c] = [r[lag - 1], r[lag], r[lag + 1]];
     if (b >= 0.9 * top && b >= a && b >= c) {
       const d = a - 2 * b + c;
       return rate / (lag + (d ? (0.5 * (a - c)) / d : 0));
@@ -76,7 +75,7 @@ export class Listener {
     this.onchange = onchange;
     this.on = false;
     this.stats = null;
-    this.e2e = [];   // server send -> speaker, ms
+    this.e2e = []; // server send -> speaker, ms
     this.local = []; // receipt -> speaker, ms
     this.decode = []; // receipt -> decoded, ms
     this.errors = [];
@@ -87,17 +86,20 @@ export class Listener {
     if (this.on) return;
     const why = listenUnsupported();
     if (why) throw new Error(why);
-    const ctx = new AudioContext({sampleRate : RATE, latencyHint : 'interactive'});
+    const ctx = new AudioContext({ sampleRate: RATE, latencyHint: 'interactive' });
     this.ctx = ctx;
     try {
       await ctx.audioWorklet.addModule('/listen-worklet.js');
-      const node = new AudioWorkletNode(ctx, 'listen',
-                                        {numberOfInputs : 0, numberOfOutputs : 1, outputChannelCount : [ 2 ]});
+      const node = new AudioWorkletNode(ctx, 'listen', {
+        numberOfInputs: 0,
+        numberOfOutputs: 1,
+        outputChannelCount: [2],
+      });
       node.connect(ctx.destination);
-      const worker = new Worker('/listen-worker.js', {type : 'module'});
+      const worker = new Worker('/listen-worker.js', { type: 'module' });
       const link = new MessageChannel();
-      worker.postMessage({type : 'init', port : link.port1}, [ link.port1 ]);
-      node.port.postMessage({type : 'init', port : link.port2}, [ link.port2 ]);
+      worker.postMessage({ type: 'init', port: link.port1 }, [link.port1]);
+      node.port.postMessage({ type: 'init', port: link.port2 }, [link.port2]);
       worker.onmessage = (e) => {
         if (e.data.type === 'error') this.errors.push(e.data.message), this.onchange();
       };
@@ -136,7 +138,7 @@ export class Listener {
   // The connection came back: ask again, and forget the old sequence.
   reconnected() {
     if (!this.on) return;
-    this.worker.postMessage({type : 'reset'});
+    this.worker.postMessage({ type: 'reset' });
     this.send(true);
   }
 
@@ -144,8 +146,9 @@ export class Listener {
   packet(a) {
     if (!this.on) return;
     this.received++;
-    this.worker.postMessage({type : 'packet', seq : a.seq, sentUs : a.sentUs, recvEpoch : epoch(), data : a.data},
-                            [ a.data.buffer ]);
+    this.worker.postMessage({ type: 'packet', seq: a.seq, sentUs: a.sentUs, recvEpoch: epoch(), data: a.data }, [
+      a.data.buffer,
+    ]);
   }
 
   fromWorklet(m) {
@@ -167,8 +170,7 @@ export class Listener {
       this.local.push(play - recvEpoch);
       if (decEpoch) this.decode.push(decEpoch - recvEpoch);
     }
-    for (const xs of [ this.e2e, this.local, this.decode ])
-      if (xs.length > KEEP) xs.splice(0, xs.length - KEEP);
+    for (const xs of [this.e2e, this.local, this.decode]) if (xs.length > KEEP) xs.splice(0, xs.length - KEEP);
     this.stats = m;
     this.onchange();
   }
@@ -180,25 +182,25 @@ export class Listener {
     const local = pct(this.local, 0.5);
     const plausible = e2e !== null && e2e > 0 && e2e < 2000 && local !== null && e2e >= local - 5;
     return {
-      on : this.on,
-      received : this.received,
-      playing : !!(s && s.playing),
-      packets : s ? s.packets : 0,
-      underruns : s ? s.underruns : 0,
-      concealed : s ? s.concealed : 0,
-      lost : s ? s.lost : 0,
-      dropped : s ? s.dropped : 0,
-      bufferMs : s ? s.avgDepthMs : null,
-      minBufferMs : s ? s.minDepthMs : null,
-      nowBufferMs : s ? s.depthMs : null,
-      targetMs : s ? s.targetMs : null,
-      decodeMs : pct(this.decode, 0.5),
-      localMs : local,
-      e2eP50 : plausible ? e2e : null,
-      e2eP95 : plausible ? pct(this.e2e, 0.95) : null,
-      outputMs : this.ctx ? (this.ctx.baseLatency + (this.ctx.outputLatency || 0)) * 1000 : null,
-      latencyMs : plausible ? e2e : local,
-      errors : [...this.errors ],
+      on: this.on,
+      received: this.received,
+      playing: !!(s && s.playing),
+      packets: s ? s.packets : 0,
+      underruns: s ? s.underruns : 0,
+      concealed: s ? s.concealed : 0,
+      lost: s ? s.lost : 0,
+      dropped: s ? s.dropped : 0,
+      bufferMs: s ? s.avgDepthMs : null,
+      minBufferMs: s ? s.minDepthMs : null,
+      nowBufferMs: s ? s.depthMs : null,
+      targetMs: s ? s.targetMs : null,
+      decodeMs: pct(this.decode, 0.5),
+      localMs: local,
+      e2eP50: plausible ? e2e : null,
+      e2eP95: plausible ? pct(this.e2e, 0.95) : null,
+      outputMs: this.ctx ? (this.ctx.baseLatency + (this.ctx.outputLatency || 0)) * 1000 : null,
+      latencyMs: plausible ? e2e : local,
+      errors: [...this.errors],
     };
   }
 
@@ -207,7 +209,7 @@ export class Listener {
     return new Promise((resolve, reject) => {
       if (!this.node) return reject(new Error('not listening'));
       this.captureDone = resolve;
-      this.node.port.postMessage({type : 'capture'});
+      this.node.port.postMessage({ type: 'capture' });
     });
   }
 }

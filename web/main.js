@@ -1,16 +1,20 @@
 // main.js: entry point. "/" shows the project list, "/?project=ID" the studio.
-import {startStudio} from './studio.js';
-import {$} from './ui.js';
+import { startStudio } from './studio.js';
+import { $ } from './ui.js';
 
 async function api(path, body, method) {
-  const res =
-      await fetch(path, method               ? {method}
-                        : body === undefined ? {}
-                                             : {
-                                                 method : 'POST',
-                                                 headers : {'content-type' : 'application/json'},
-                                                 body : JSON.stringify(body),
-                                               });
+  const res = await fetch(
+    path,
+    method
+      ? { method }
+      : body === undefined
+        ? {}
+        : {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(body),
+          },
+  );
   const json = await res.json().catch(() => ({}));
   if (!res.ok) throw new Error(json.reason || `${res.status} ${res.statusText}`);
   return json;
@@ -39,7 +43,7 @@ async function showList() {
   };
   const fill = async () => {
     try {
-      const {projects} = await api('/api/projects');
+      const { projects } = await api('/api/projects');
       ul.replaceChildren();
       for (const p of projects) {
         const li = document.createElement('li');
@@ -48,32 +52,33 @@ async function showList() {
         a.className = 'project';
         a.innerHTML = '<span class="pname"></span><span class="pmeta"></span>';
         a.firstChild.textContent = p.name;
-        const n =
-            typeof p.tracks === 'number' ? `${p.tracks} track${p.tracks === 1 ? '' : 's'} · ` : '';
+        const n = typeof p.tracks === 'number' ? `${p.tracks} track${p.tracks === 1 ? '' : 's'} · ` : '';
         a.lastChild.textContent = `${n}seq ${p.seq} · ${String(p.hash).slice(0, 8)}`;
         a.setAttribute('aria-label', `Open project ${p.name}`);
-        li.append(a,
-                  button('Duplicate', `Duplicate ${p.name}`,
-                         () => api(`/api/projects/${p.id}/duplicate`, {})),
-                  button('Trash', `Move ${p.name} to the trash`,
-                         () => api(`/api/projects/${p.id}/trash`, {})));
+        li.append(
+          a,
+          button('Duplicate', `Duplicate ${p.name}`, () => api(`/api/projects/${p.id}/duplicate`, {})),
+          button('Trash', `Move ${p.name} to the trash`, () => api(`/api/projects/${p.id}/trash`, {})),
+        );
         ul.append(li);
       }
       if (!projects.length) ul.innerHTML = '<li class="empty">No projects yet: create one.</li>';
-      const {trash} = await api('/api/trash');
+      const { trash } = await api('/api/trash');
       $('trash-panel').hidden = !trash.length;
-      $('trash').replaceChildren(...trash.map((p) => {
-        const li = document.createElement('li');
-        const name = document.createElement('span');
-        name.className = 'pname';
-        name.textContent = p.name;
-        li.append(
+      $('trash').replaceChildren(
+        ...trash.map((p) => {
+          const li = document.createElement('li');
+          const name = document.createElement('span');
+          name.className = 'pname';
+          name.textContent = p.name;
+          li.append(
             name,
             button('Restore', `Restore ${p.name}`, () => api(`/api/trash/${p.id}/restore`, {})),
-            button('Delete', `Delete ${p.name} for good`,
-                   () => api(`/api/trash/${p.id}`, undefined, 'DELETE')));
-        return li;
-      }));
+            button('Delete', `Delete ${p.name} for good`, () => api(`/api/trash/${p.id}`, undefined, 'DELETE')),
+          );
+          return li;
+        }),
+      );
     } catch (e) {
       ul.innerHTML = '<li class="empty">Cannot reach the server.</li>';
       $('list-error').textContent = e.message;
@@ -84,7 +89,7 @@ async function showList() {
     const name = $('new-name').value.trim();
     if (!name) return;
     try {
-      const {id} = await api('/api/projects', {name});
+      const { id } = await api('/api/projects', { name });
       location.href = `/?project=${encodeURIComponent(id)}`;
     } catch (e) {
       $('list-error').textContent = `Not created: ${e.message}`;
@@ -95,7 +100,5 @@ async function showList() {
 }
 
 const project = new URLSearchParams(location.search).get('project');
-if (project)
-  startStudio(project);
-else
-  showList();
+if (project) startStudio(project);
+else showList();

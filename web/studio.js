@@ -6,24 +6,21 @@
 // from the server) becomes a toast with the model's reason. Server messages
 // go into the replica too, and the page redraws from its view. No model
 // rule is re-implemented here.
-import {Listener, listenUnsupported} from './listen.js';
-import {loadModel, MSG, Refused} from './model.js';
-import {$, toast} from './ui.js';
+import { Listener, listenUnsupported } from './listen.js';
+import { loadModel, MSG, Refused } from './model.js';
+import { $, toast } from './ui.js';
 
-const RATE = 48000;   // engine frames per second (meter positions)
+const RATE = 48000; // engine frames per second (meter positions)
 const FLOOR_DB = -60; // bottom of the meter scale
 const TOP_DB = 6;
-const PALETTE = [ 0xe5484d, 0xf76b15, 0xffc53d, 0x46a758, 0x12a594, 0x0090ff, 0x8e4ec6, 0xd6409f ];
+const PALETTE = [0xe5484d, 0xf76b15, 0xffc53d, 0x46a758, 0x12a594, 0x0090ff, 0x8e4ec6, 0xd6409f];
 const SEND_EVERY_MS = 33; // a dragged fader sends at most 30 live values per second
 
 const hex = (c) => `#${(c >>> 0).toString(16).padStart(6, '0')}`;
 const toDb = (g) => (g > 0 ? 20 * Math.log10(g) : -Infinity);
-const fmtDb = (g) =>
-    (g > 0.00001 ? `${toDb(g) >= 0 ? '+' : '−'}${Math.abs(toDb(g)).toFixed(1)} dB` : '−∞ dB');
-const fmtPan = (p) =>
-    (Math.abs(p) < 0.005 ? 'C' : `${p < 0 ? 'L' : 'R'}${Math.round(Math.abs(p) * 100)}`);
-const gainToSlider = (g) =>
-    (g <= 0.001 ? -600 : Math.max(-600, Math.min(120, Math.round(200 * Math.log10(g)))));
+const fmtDb = (g) => (g > 0.00001 ? `${toDb(g) >= 0 ? '+' : '−'}${Math.abs(toDb(g)).toFixed(1)} dB` : '−∞ dB');
+const fmtPan = (p) => (Math.abs(p) < 0.005 ? 'C' : `${p < 0 ? 'L' : 'R'}${Math.round(Math.abs(p) * 100)}`);
+const gainToSlider = (g) => (g <= 0.001 ? -600 : Math.max(-600, Math.min(120, Math.round(200 * Math.log10(g)))));
 const sliderToGain = (v) => (v <= -600 ? 0 : Math.min(4, 10 ** (v / 200)));
 const fmtTempo = (t) => String(Math.round(t * 100) / 100);
 
@@ -31,15 +28,17 @@ function identity() {
   try {
     const saved = JSON.parse(localStorage.getItem('backline.user') || 'null');
     if (saved && saved.name) return saved;
-  } catch { /* a fresh identity below */
+  } catch {
+    /* a fresh identity below */
   }
   const me = {
-    name : `Guest ${100 + Math.floor(Math.random() * 900)}`,
-    colour : PALETTE[Math.floor(Math.random() * 8)]
+    name: `Guest ${100 + Math.floor(Math.random() * 900)}`,
+    colour: PALETTE[Math.floor(Math.random() * 8)],
   };
   try {
     localStorage.setItem('backline.user', JSON.stringify(me));
-  } catch { /* private mode */
+  } catch {
+    /* private mode */
   }
   return me;
 }
@@ -67,8 +66,8 @@ export async function startStudio(projectId) {
   let retry = 0;
   let welcomed = false;
   const presence = new Map(); // client id -> {name, colour}
-  const meters = new Map();   // track id ("0" = master) -> meter state
-  let transport = {position : 0, playing : false, at : performance.now()};
+  const meters = new Map(); // track id ("0" = master) -> meter state
+  let transport = { position: 0, playing: false, at: performance.now() };
   let verified = ''; // "seq:hash" the server confirmed over REST
 
   // ---- Connection ------------------------------------------------------------
@@ -117,9 +116,9 @@ export async function startStudio(projectId) {
         retry = 0;
         wantClient = model.clientId();
         setConn('live');
-        for (const msg of model.pending())
-          ws.send(msg); // edits made while offline
+        for (const msg of model.pending()) ws.send(msg); // edits made while offline
         listener.reconnected();
+        if (selected) send(model.select(selected));
         changed();
         break;
       case MSG.REJECT:
@@ -141,10 +140,8 @@ export async function startStudio(projectId) {
         break;
       case MSG.PRESENCE: {
         const p = model.presence();
-        if (p.online && p.client !== model.clientId())
-          presence.set(p.client, p);
-        else
-          presence.delete(p.client);
+        if (p.online && p.client !== model.clientId()) presence.set(p.client, p);
+        else presence.delete(p.client);
         renderPresence();
         break;
       }
@@ -191,8 +188,7 @@ export async function startStudio(projectId) {
       if (now || wait <= 0) {
         clearTimeout(timer);
         flush();
-      } else if (!timer)
-        timer = setTimeout(flush, wait);
+      } else if (!timer) timer = setTimeout(flush, wait);
     };
   }
 
@@ -240,6 +236,7 @@ export async function startStudio(projectId) {
     $('n-tracks').textContent = p.tracks.length ? `(${p.tracks.length})` : '';
     $('no-tracks').hidden = p.tracks.length > 0;
     renderSync();
+    renderPresence();
   }
   let project = model.project();
 
@@ -253,10 +250,9 @@ export async function startStudio(projectId) {
     el.dataset.pending = String(pending);
     el.dataset.state = pending ? 'pending' : 'sync';
     const check = verified === `${seq}:${hash}` ? ' ✓' : '';
-    el.textContent =
-        pending
-            ? `${pending} edit${pending > 1 ? 's' : ''} pending · seq ${seq} · ${hash.slice(0, 8)}…`
-            : `in sync · seq ${seq} · ${hash.slice(0, 8)}…${check}`;
+    el.textContent = pending
+      ? `${pending} edit${pending > 1 ? 's' : ''} pending · seq ${seq} · ${hash.slice(0, 8)}…`
+      : `in sync · seq ${seq} · ${hash.slice(0, 8)}…${check}`;
     el.title = `confirmed ${hash} at seq ${seq}; view ${model.hashView()}`;
     if (!pending && live) scheduleVerify();
   }
@@ -272,13 +268,12 @@ export async function startStudio(projectId) {
         if (!res.ok) return;
         const s = await res.json();
         if (s.seq !== model.seq() || model.nPending()) return; // moved on meanwhile
-        if (s.hash === model.hashConfirmed())
-          verified = `${s.seq}:${s.hash}`;
-        else
-          toast(`This page disagrees with the server at seq ${s.seq}; reconnecting`);
+        if (s.hash === model.hashConfirmed()) verified = `${s.seq}:${s.hash}`;
+        else toast(`This page disagrees with the server at seq ${s.seq}; reconnecting`);
         if (s.hash !== model.hashConfirmed() && ws) ws.close();
         renderSync();
-      } catch { /* offline: the connection state already says so */
+      } catch {
+        /* offline: the connection state already says so */
       }
     }, 800);
   }
@@ -287,6 +282,7 @@ export async function startStudio(projectId) {
     const li = document.createElement('li');
     li.className = 'track';
     li.dataset.id = id;
+    li.addEventListener('focusin', () => select(id));
     li.innerHTML = `
       <span class="swatch"></span>
       <input class="colour" type="color">
@@ -303,27 +299,25 @@ export async function startStudio(projectId) {
     const row = {
       li,
       id,
-      swatch : q('.swatch'),
-      colour : q('.colour'),
-      name : q('.tname'),
-      mute : q('.mute'),
-      solo : q('.solo'),
-      gain : q('.gain input'),
-      gainOut : q('.gain output'),
-      pan : q('.pan input'),
-      panOut : q('.pan output'),
-      meter : q('.meter'),
-      del : q('.del'),
-      busy : new Set(),
+      swatch: q('.swatch'),
+      colour: q('.colour'),
+      name: q('.tname'),
+      mute: q('.mute'),
+      solo: q('.solo'),
+      gain: q('.gain input'),
+      gainOut: q('.gain output'),
+      pan: q('.pan input'),
+      panOut: q('.pan output'),
+      meter: q('.meter'),
+      del: q('.del'),
+      busy: new Set(),
     };
     const gainSend = throttled();
     const panSend = throttled();
     row.name.addEventListener('change', () => {
       const v = row.name.value.trim();
-      if (v)
-        edit(() => model.set(id, 'name', v));
-      else
-        changed();
+      if (v) edit(() => model.set(id, 'name', v));
+      else changed();
     });
     row.name.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter') row.name.blur();
@@ -333,22 +327,21 @@ export async function startStudio(projectId) {
       }
     });
     row.name.addEventListener('blur', () => changed());
-    row.colour.addEventListener(
-        'change',
-        () => edit(() => model.set(id, 'colour', parseInt(row.colour.value.slice(1), 16))));
+    row.colour.addEventListener('change', () =>
+      edit(() => model.set(id, 'colour', parseInt(row.colour.value.slice(1), 16))),
+    );
     row.mute.addEventListener('click', () => edit(() => model.set(id, 'mute', !row.track.mute)));
     row.solo.addEventListener('click', () => edit(() => model.set(id, 'solo', !row.track.solo)));
-    for (const [input, send, prop, conv] of [[ row.gain, gainSend, 'gain', (v) => sliderToGain(v) ],
-                                             [ row.pan, panSend, 'pan', (v) => v / 100 ],
+    for (const [input, send, prop, conv] of [
+      [row.gain, gainSend, 'gain', (v) => sliderToGain(v)],
+      [row.pan, panSend, 'pan', (v) => v / 100],
     ]) {
       input.addEventListener('pointerdown', () => row.busy.add(input));
       // While it moves: LIVE values, heard and shown to others, not stored.
       input.addEventListener('input', () => {
         const v = conv(Number(input.value));
-        if (prop === 'gain')
-          row.gainOut.textContent = fmtDb(v);
-        else
-          row.panOut.textContent = fmtPan(v);
+        if (prop === 'gain') row.gainOut.textContent = fmtDb(v);
+        else row.panOut.textContent = fmtPan(v);
         send(() => model.live(id, prop, v));
       });
       // Let go: the final value is one op, one undo step.
@@ -402,6 +395,15 @@ export async function startStudio(projectId) {
     row.li.classList.toggle('muted-track', t.mute);
   }
 
+  // What this user has selected: told to the others (PRESENCE), who see a
+  // ring in this user's colour around that track.
+  let selected = null;
+  function select(id) {
+    if (id === selected) return;
+    selected = id;
+    sendOnly(() => model.select(id));
+  }
+
   function renderPresence() {
     const ul = $('presence');
     ul.replaceChildren();
@@ -412,18 +414,24 @@ export async function startStudio(projectId) {
       li.title = `${p.name} is online`;
       ul.append(li);
     }
+    for (const row of rows.values()) {
+      const by = [...presence.values()].find((p) => p.selection === row.id);
+      row.li.classList.toggle('selected-by', !!by);
+      if (by) row.li.style.setProperty('--sel', hex(by.colour));
+      row.li.title = by ? `${by.name} is on this track` : '';
+    }
   }
 
   // ---- Meters and position -----------------------------------------------------
   function meterState(id) {
     let m = meters.get(id);
-    if (!m) meters.set(id, (m = {peak : 0, rms : 0, level : 0, avg : 0, hold : 0, holdAt : 0}));
+    if (!m) meters.set(id, (m = { peak: 0, rms: 0, level: 0, avg: 0, hold: 0, holdAt: 0 }));
     return m;
   }
 
   function takeMeters() {
-    const {position, playing, list} = model.meters();
-    transport = {position, playing, at : performance.now()};
+    const { position, playing, list } = model.meters();
+    transport = { position, playing, at: performance.now() };
     for (const e of list) {
       const m = meterState(e.id);
       m.peak = e.peak;
@@ -468,10 +476,8 @@ export async function startStudio(projectId) {
       g.fillStyle = grad;
       const a = Math.round(from * len);
       const b = Math.round(to * len);
-      if (vertical)
-        g.fillRect(0, H - b, W, b - a);
-      else
-        g.fillRect(a, 0, b - a, H);
+      if (vertical) g.fillRect(0, H - b, W, b - a);
+      else g.fillRect(a, 0, b - a, H);
     };
     bar(0, dbPos(m.level), 0.45);
     bar(0, dbPos(m.avg), 1);
@@ -479,18 +485,14 @@ export async function startStudio(projectId) {
     if (m.hold > 0) {
       const x = Math.round(dbPos(m.hold) * len);
       g.fillStyle = m.hold >= 1 ? '#ff6b6b' : '#e8ecf2';
-      if (vertical)
-        g.fillRect(0, H - x, W, Math.max(2, Math.round(H / 180)));
-      else
-        g.fillRect(Math.max(0, x - 2), 0, 2, H);
+      if (vertical) g.fillRect(0, H - x, W, Math.max(2, Math.round(H / 180)));
+      else g.fillRect(Math.max(0, x - 2), 0, 2, H);
     }
     // 0 dB tick
     g.fillStyle = 'rgba(255,255,255,0.35)';
     const z = Math.round(dbPos(1) * len);
-    if (vertical)
-      g.fillRect(0, H - z, W, 1);
-    else
-      g.fillRect(z, 0, 1, H);
+    if (vertical) g.fillRect(0, H - z, W, 1);
+    else g.fillRect(z, 0, 1, H);
   }
 
   function fmtPosition(frames, p) {
@@ -508,7 +510,7 @@ export async function startStudio(projectId) {
     lastFrame = now;
     for (const [id, m] of meters) {
       // Fast attack, ~20 dB/s release; peak hold for 1.5 s.
-      const fall = 10 ** (-20 * dt / 20);
+      const fall = 10 ** ((-20 * dt) / 20);
       m.level = Math.max(m.peak, m.level * fall);
       m.avg = Math.max(m.rms, m.avg * fall);
       if (m.peak >= m.hold || now - m.holdAt > 1500) {
@@ -525,8 +527,7 @@ export async function startStudio(projectId) {
       }
     }
     if (!meters.has('0')) drawMeter($('master-meter'), meterState('0'), true);
-    for (const row of rows.values())
-      if (!meters.has(row.id)) drawMeter(row.meter, meterState(row.id), false);
+    for (const row of rows.values()) if (!meters.has(row.id)) drawMeter(row.meter, meterState(row.id), false);
     const pos = transport.position + (transport.playing ? ((now - transport.at) / 1000) * RATE : 0);
     $('position').textContent = fmtPosition(pos, project);
     requestAnimationFrame(frame);
@@ -543,18 +544,14 @@ export async function startStudio(projectId) {
   $('tempo').addEventListener('change', () => {
     const el = $('tempo');
     const v = Number(el.value);
-    if (el.value.trim() === '' || !Number.isFinite(v))
-      toast('Refused: the tempo must be a number');
-    else
-      edit(() => model.set('project', 'tempo', v));
+    if (el.value.trim() === '' || !Number.isFinite(v)) toast('Refused: the tempo must be a number');
+    else edit(() => model.set('project', 'tempo', v));
     el.value = fmtTempo(model.project().tempo);
   });
   $('tempo').addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter') $('tempo').blur();
   });
-  $('metronome')
-      .addEventListener('click',
-                        () => edit(() => model.set('project', 'metronome', !project.metronome)));
+  $('metronome').addEventListener('click', () => edit(() => model.set('project', 'metronome', !project.metronome)));
   $('add-track').addEventListener('submit', (ev) => {
     ev.preventDefault();
     const input = $('add-name');
@@ -581,7 +578,10 @@ export async function startStudio(projectId) {
   });
 
   // ---- Listen here (listen.js) ----------------------------------------------------
-  const listener = new Listener((on) => send(model.listen(on)), () => renderListen());
+  const listener = new Listener(
+    (on) => send(model.listen(on)),
+    () => renderListen(),
+  );
   let listenShown = 0;
   function renderListen() {
     const f = listener.figures();
@@ -593,19 +593,26 @@ export async function startStudio(projectId) {
     listenShown = performance.now();
     const ms = (v) => (v === null ? '…' : `${Math.round(v)} ms`);
     out.textContent = f.packets ? ms(f.latencyMs) : 'waiting for audio';
-    out.title = `buffer ${ms(f.bufferMs)} · decode ${ms(f.decodeMs)} · output ${ms(f.outputMs)}` +
-                (f.e2eP50 === null ? ' · (clock differs from the server: network not included)'
-                                   : ` · send→speaker p50 ${ms(f.e2eP50)}`) +
-                ` · underruns ${f.underruns}, concealed ${f.concealed}`;
+    out.title =
+      `buffer ${ms(f.bufferMs)} · decode ${ms(f.decodeMs)} · output ${ms(f.outputMs)}` +
+      (f.e2eP50 === null
+        ? ' · (clock differs from the server: network not included)'
+        : ` · send→speaker p50 ${ms(f.e2eP50)}`) +
+      ` · underruns ${f.underruns}, concealed ${f.concealed}`;
   }
   $('listen').addEventListener('click', async () => {
     if (listener.on) return listener.stop();
     const why = listenUnsupported();
     if (why === 'insecure') {
       const ops = `http://${location.hostname}:8090/`;
-      return toast('Listen here needs a secure page. Trust the studio once: open ' + ops +
-                   ' (the operator port) and follow "Trust this studio", then use the HTTPS ' +
-                   'studio (https://' + location.hostname + ':8443/ by default).');
+      return toast(
+        'Listen here needs a secure page. Trust the studio once: open ' +
+          ops +
+          ' (the operator port) and follow "Trust this studio", then use the HTTPS ' +
+          'studio (https://' +
+          location.hostname +
+          ':8443/ by default).',
+      );
     }
     if (why) return toast('This browser cannot play the studio (no AudioWorklet or WebCodecs)');
     try {
@@ -619,21 +626,21 @@ export async function startStudio(projectId) {
   // For tests and the curious: read-only views of what the page shows.
   window.backline = {
     model,
-    project : () => model.project(),
-    seq : () => model.seq(),
-    hash : () => model.hashConfirmed(),
-    pending : () => model.nPending(),
-    live : () => live,
-    undoSteps : () => model.nUndo(),
-    redoSteps : () => model.nRedo(),
-    meter : (id) => {
+    project: () => model.project(),
+    seq: () => model.seq(),
+    hash: () => model.hashConfirmed(),
+    pending: () => model.nPending(),
+    live: () => live,
+    undoSteps: () => model.nUndo(),
+    redoSteps: () => model.nRedo(),
+    meter: (id) => {
       const m = meters.get(id);
-      return m ? {peak : m.peak, rms : m.rms, level : m.level} : null;
+      return m ? { peak: m.peak, rms: m.rms, level: m.level } : null;
     },
-    transport : () => ({...transport}),
-    listen : {
-      figures : () => listener.figures(),
-      capture : () => listener.capture(),
+    transport: () => ({ ...transport }),
+    listen: {
+      figures: () => listener.figures(),
+      capture: () => listener.capture(),
     },
   };
 

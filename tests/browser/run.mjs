@@ -458,6 +458,26 @@ test('listen here on a plain-HTTP LAN address explains how to get a secure page'
   await page.close();
 });
 
+test('presence: who is here, and the track each has selected, in their colour', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Presence' });
+  const a = await openStudio(t, id);
+  const b = await openStudio(t, id);
+  await addTrack(a, 'Vox');
+  await addTrack(a, 'Gtr');
+  await b.waitForFunction(() => window.backline.project().tracks.length === 2);
+  await b.waitForSelector('#presence li');
+  await row(a, 'Gtr').locator('.tname').focus();
+  // B sees A's ring on Gtr, not on Vox.
+  await b.waitForFunction(() => document.querySelectorAll('.track.selected-by').length === 1);
+  const ringed = await b.locator('.track.selected-by .tname').inputValue();
+  check(ringed === 'Gtr', `B sees A on ${ringed}`);
+  await row(a, 'Vox').locator('.tname').focus();
+  await b.waitForFunction(() => document.querySelector('.track.selected-by .tname')?.value === 'Vox');
+  await a.close();
+  await b.waitForFunction(() => document.querySelectorAll('.track.selected-by').length === 0);
+  await b.close();
+});
+
 test('native and wasm models reach the same hash over a random log', async () => {
   const gen = path.join(BUILD, 'wasm/hash_log');
   const mjs = path.join(BUILD, 'wasm/model.mjs');
