@@ -560,6 +560,7 @@ export async function startStudio(projectId) {
     input.value = '';
   });
   $('undo').addEventListener('click', () => edit(() => model.undo()));
+  $('help').addEventListener('click', () => $('shortcuts').showModal());
   $('redo').addEventListener('click', () => edit(() => model.redo()));
   document.addEventListener('keydown', (ev) => {
     // Ctrl/Cmd+Z undoes, with Shift (or Ctrl+Y) redoes; text fields keep their own.
@@ -571,6 +572,11 @@ export async function startStudio(projectId) {
         $(key === 'y' || ev.shiftKey ? 'redo' : 'undo').click();
         return;
       }
+    }
+    if (ev.key === '?' && !ev.target.closest('input, textarea')) {
+      ev.preventDefault();
+      $('help').click();
+      return;
     }
     if (ev.code !== 'Space' || ev.target.closest('input, button, select, textarea')) return;
     ev.preventDefault();

@@ -475,6 +475,14 @@ test('presence: who is here, and the track each has selected, in their colour', 
   await b.waitForFunction(() => document.querySelector('.track.selected-by .tname')?.value === 'Vox');
   await a.close();
   await b.waitForFunction(() => document.querySelectorAll('.track.selected-by').length === 0);
+  // The shortcut list opens with "?" and is what a new user sees first.
+  await b.evaluate(() => document.activeElement.blur());
+  await b.keyboard.press('?');
+  await b.locator('#shortcuts[open]').waitFor();
+  await b.screenshot({ path: path.join(OUT, 'shortcuts.png') });
+  await b.keyboard.press('Escape');
+  await b.locator('#shortcuts[open]').waitFor({ state: 'detached' }).catch(() => {});
+  check(!(await b.evaluate(() => document.querySelector('#shortcuts').open)), 'Escape closes the list');
   await b.close();
 });
 
