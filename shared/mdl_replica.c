@@ -28,6 +28,7 @@ struct mdl_replica {
   uint64_t seq;          /* last server sequence applied to confirmed */
   mdl_project confirmed;
   mdl_project view;
+  bool stale; /* view needs a rebuild: done lazily, once per burst of remote edits */
   mdl_project scratch;
   mdl_project work;         /* for undo records and inverse transactions */
   stack undo, redo;         /* this user's own transactions, newest last */
@@ -89,9 +90,18 @@ static pending *at(mdl_replica *r, uint32_t i) {
 
 /* view = confirmed + every pending transaction that still applies. */
 static void rebuild(mdl_replica *r) {
+  r->stale = false;
   memcpy(&r->view, &r->confirmed, sizeof r->view);
   for (uint32_t i = 0; i < r->n_pending; i++)
     (void) mdl_txn_apply(&r->view, at(r, i)->txn, 0, &r->scratch, NULL);
+}
+
+/* The view, rebuilt first if remote edits, a reset or a reject made it
+ * stale. Rebuilding replays every pending transaction, so it is done when
+ * someone looks, not after each of a thousand catch-up broadcasts. */
+static mdl_project *view_of(mdl_replica *r) {
+  if (r->stale) rebuild(r);
+  return &r->view;
 }
 
 static void pop(mdl_replica *r);
@@ -108,7 +118,7 @@ void mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *sn
   r->client_id = client_id;
   r->seq = seq;
   memcpy(&r->confirmed, snapshot, sizeof r->confirmed);
-  rebuild(r);
+  r->stale = true;
 }
 
 mdl_id mdl_replica_new_id(mdl_replica *r) {
@@ -128,7 +138,7 @@ static void set_fail(mdl_fail *fail, int code, const char *reason) {
 static int submit_as(mdl_replica *r, const mdl_txn *txn, int as, uint32_t *local_id,
                      mdl_fail *fail) {
   *local_id = 0;
-  mdl_undo_rec *rec = mdl_undo_record(&r->alloc, &r->view, txn, &r->work, &r->scratch);
+  mdl_undo_rec *rec = mdl_undo_record(&r->alloc, view_of(r), txn, &r->work, &r->scratch);
   int rc = mdl_replica_submit(r, txn, local_id, fail);
   if (rc || !rec) {
     if (!rc) { /* applied, but no memory to remember how to undo it: take it back */
@@ -164,7 +174,7 @@ static int take_back(mdl_replica *r, stack *from, int as, uint32_t *local_id, md
     size_t bytes = max_ops * sizeof(mdl_op) + max_props * sizeof(mdl_prop_value);
     mdl_op *ops = r->alloc.alloc(r->alloc.ud, bytes);
     if (!ops) return set_fail(fail, MDL_ERR_NOMEM, "out of memory"), MDL_ERR_NOMEM;
-    mdl_undo_build(rec, &r->view, r->client_id, mdl_replica_new_id(r), &r->work, &r->scratch, ops,
+    mdl_undo_build(rec, view_of(r), r->client_id, mdl_replica_new_id(r), &r->work, &r->scratch, ops,
                    (mdl_prop_value *) (ops + max_ops), &n_ops);
     int rc = MDL_OK;
     if (n_ops) {
@@ -205,7 +215,7 @@ int mdl_replica_submit(mdl_replica *r, const mdl_txn *txn, uint32_t *local_id, m
     }
     return MDL_ERR_FULL;
   }
-  int rc = mdl_txn_apply(&r->view, txn, 0, &r->scratch, fail);
+  int rc = mdl_txn_apply(view_of(r), txn, 0, &r->scratch, fail);
   if (rc) return rc;
   mdl_txn *copy = mdl_txn_clone(&r->alloc, txn);
   if (!copy) {
@@ -247,7 +257,7 @@ int mdl_replica_on_reject(mdl_replica *r, uint32_t local_id) {
     for (uint32_t k = i; k + 1 < r->n_pending; k++)
       *at(r, k) = *at(r, k + 1);
     r->n_pending--;
-    rebuild(r);
+    r->stale = true;
     return MDL_OK;
   }
   return MDL_ERR_NOT_FOUND;
@@ -257,12 +267,12 @@ int mdl_replica_on_remote(mdl_replica *r, uint64_t seq, const mdl_txn *txn, mdl_
   int rc = mdl_txn_apply(&r->confirmed, txn, 0, &r->scratch, fail);
   if (rc) return rc;
   r->seq = seq;
-  rebuild(r);
+  r->stale = true;
   return MDL_OK;
 }
 
-const mdl_project *mdl_replica_view(const mdl_replica *r) {
-  return &r->view;
+const mdl_project *mdl_replica_view(mdl_replica *r) {
+  return view_of(r);
 }
 const mdl_project *mdl_replica_confirmed(const mdl_replica *r) {
   return &r->confirmed;

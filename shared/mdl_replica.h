@@ -75,7 +75,9 @@ int mdl_replica_on_reject(mdl_replica *r, uint32_t local_id);
 int mdl_replica_on_remote(mdl_replica *r, uint64_t seq, const mdl_txn *txn, mdl_fail *fail);
 
 /* ---- Queries (borrowed pointers, valid until the next call that changes r) */
-const mdl_project *mdl_replica_view(const mdl_replica *r);
+/* The view may be rebuilt here (pending replayed on confirmed) when remote
+ * edits arrived since the last look. */
+const mdl_project *mdl_replica_view(mdl_replica *r);
 const mdl_project *mdl_replica_confirmed(const mdl_replica *r);
 uint64_t mdl_replica_seq(const mdl_replica *r);
 uint32_t mdl_replica_client_id(const mdl_replica *r);
