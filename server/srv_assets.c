@@ -26,10 +26,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
-#error "peaks are sent as the host's floats: little-endian hosts only (TODO: swap)"
-#endif
-
 #define STALE_UPLOAD_S (7 * 24 * 3600) /* uploads idle this long are removed at start */
 #define PROJECT_ID_LEN 10              /* like srv_control's create_project */
 
@@ -530,6 +526,12 @@ static void asset_list(req *r) {
 }
 
 /* GET /api/assets/ID/peaks?level=N[&format=json] */
+/* Writes the N low bytes of V at P, least significant first. */
+static void put_le(unsigned char *p, uint64_t v, int n) {
+  for (int k = 0; k < n; k++, v >>= 8)
+    p[k] = (unsigned char) v;
+}
+
 static void asset_peaks(req *r, const char *id) {
   srv_assets *a = r->a;
   char s[32];
@@ -566,11 +568,14 @@ static void asset_peaks(req *r, const char *id) {
     return;
   }
   unsigned char *p = o->buf + SRV_OUT_PRE;
-  uint64_t n_peaks = pk.n_peaks;
-  memcpy(p, &pk.frames_per_peak, 4);
-  memcpy(p + 4, &pk.channels, 4);
-  memcpy(p + 8, &n_peaks, 8);
-  if (n_floats) memcpy(p + 16, pk.minmax, n_floats * sizeof(float));
+  put_le(p, pk.frames_per_peak, 4);
+  put_le(p + 4, pk.channels, 4);
+  put_le(p + 8, pk.n_peaks, 8);
+  for (size_t i = 0; i < n_floats; i++) {
+    uint32_t bits;
+    memcpy(&bits, &pk.minmax[i], 4);
+    put_le(p + 16 + 4 * i, bits, 4); /* little-endian whatever the host */
+  }
   sto_asset_peaks_free(&pk);
   o->status = 200;
   o->content_type = "application/octet-stream";
