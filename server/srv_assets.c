@@ -250,8 +250,8 @@ static int match_upload(void *ud, const sto_upload_status *up) {
 
 /* Fills *up for upload ID. Returns STO_OK, STO_ERR_NO_UPLOAD or STO_ERR_IO. */
 static int upload_status(srv_assets *a, const char *id, sto_upload_status *up) {
-  find_upload f = {id, up};
   memset(up, 0, sizeof *up);
+  find_upload f = {id, up};
   int rc = sto_upload_list(a->store, INT64_MAX, match_upload, &f);
   return rc == 1 ? STO_OK : rc ? rc : STO_ERR_NO_UPLOAD;
 }
