@@ -210,19 +210,25 @@ static int write_head(struct lws *wsi, int status, const char *ctype, size_t len
   return 0;
 }
 
-/* Writes a complete response now (headers + body). Returns the lws verdict. */
+/* Writes a complete response now (headers + body). BODY must have LWS_PRE
+ * writable bytes before it (an srv_out's payload has them). Returns the
+ * lws verdict. */
+static int write_response_in_place(struct lws *wsi, int status, const char *ctype,
+                                   unsigned char *body, size_t len) {
+  if (write_head(wsi, status, ctype, len, NULL)) return -1;
+  if (len && lws_write(wsi, body, len, LWS_WRITE_HTTP_FINAL) < (int) len) return -1;
+  return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* The same for a body without headroom: copied once behind LWS_PRE. */
 static int write_response(struct lws *wsi, int status, const char *ctype, const void *body,
                           size_t len) {
-  if (write_head(wsi, status, ctype, len, NULL)) return -1;
-  if (len) {
-    unsigned char *buf = malloc(LWS_PRE + len);
-    if (!buf) return -1;
-    memcpy(buf + LWS_PRE, body, len);
-    int n = lws_write(wsi, buf + LWS_PRE, len, LWS_WRITE_HTTP_FINAL);
-    free(buf);
-    if (n < (int) len) return -1;
-  }
-  return lws_http_transaction_completed(wsi) ? -1 : 0;
+  unsigned char *buf = malloc(LWS_PRE + len + 1);
+  if (!buf) return -1;
+  if (len) memcpy(buf + LWS_PRE, body, len);
+  int rc = write_response_in_place(wsi, status, ctype, buf + LWS_PRE, len);
+  free(buf);
+  return rc;
 }
 
 /* Queues a locally made response (an error) for the writable callback. */
@@ -420,7 +426,7 @@ static int write_next(conn *c) {
     }
     /* Completing the transaction drops the protocol, which frees C: do not
      * touch it afterwards. */
-    rc = write_response(c->wsi, o->status, o->content_type, o->buf + SRV_OUT_PRE, o->len);
+    rc = write_response_in_place(c->wsi, o->status, o->content_type, o->buf + SRV_OUT_PRE, o->len);
     free(o);
     return rc;
   }
