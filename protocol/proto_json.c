@@ -42,11 +42,34 @@ static int fail(char *err, size_t err_len, int code, const char *fmt, ...) {
   return code;
 }
 
+/* An id: hex digits, "project", or "$N" for the object op N of this
+ * transaction creates. */
+static mdl_id parse_ref(const char *s, const mdl_op *ops, unsigned n_ops) {
+  if (s && s[0] == '$') {
+    char *end;
+    unsigned long k = strtoul(s + 1, &end, 10);
+    if (*end || end == s + 1 || k >= n_ops || ops[k].kind != MDL_OP_CREATE) return MDL_ID_NONE;
+    return ops[k].id;
+  }
+  return proto_json_parse_id(s);
+}
+
 /* Converts a JSON value for property PROP into an mdl_value (borrowing). */
-static int to_value(const cJSON *j, int prop, mdl_value *v, char *err, size_t err_len, unsigned i) {
+static int to_value(const cJSON *j, int prop, mdl_value *v, char *err, size_t err_len, unsigned i,
+                    const mdl_op *ops) {
   const mdl_prop_info *info = mdl_prop_describe(prop);
   memset(v, 0, sizeof *v);
   switch (info->kind) {
+    case MDL_VAL_ID:
+      if (cJSON_IsNull(j) || (cJSON_IsNumber(j) && j->valuedouble == 0)) {
+        v->kind = MDL_VAL_INT;
+        return 0;
+      }
+      if (!cJSON_IsString(j)) break;
+      v->kind = MDL_VAL_INT;
+      v->u.i = (int64_t) parse_ref(j->valuestring, ops, i);
+      if (!v->u.i) break;
+      return 0;
     case MDL_VAL_STR:
       if (!cJSON_IsString(j)) break;
       v->kind = MDL_VAL_STR;
@@ -71,7 +94,8 @@ static int to_value(const cJSON *j, int prop, mdl_value *v, char *err, size_t er
       v->u.r = j->valuedouble;
       return 0;
   }
-  static const char *kinds[] = {"", "an integer", "a number", "true or false", "a string"};
+  static const char *kinds[] = {"",         "an integer", "a number", "true or false",
+                                "a string", "an id string or null"};
   return fail(err, err_len, MDL_ERR_BAD_VALUE, "op %u: %s must be %s", i, info->name,
               kinds[info->kind]);
 }
@@ -108,11 +132,16 @@ int proto_json_parse_txn(const char *json, size_t len, uint32_t origin, uint32_t
       return fail(err, err_len, PROTO_ERR_BAD_JSON, "op %u: expected an object with \"op\"", i);
     if (strcmp(kind, "create") == 0) {
       const char *type = str_field(jo, "type");
-      if (!type || strcmp(type, "track") != 0)
-        return fail(err, err_len, MDL_ERR_BAD_TYPE, "op %u: \"type\" must be \"track\"", i);
+      int t = type ? mdl_type_lookup(type, strlen(type)) : 0;
+      if (!t || t == MDL_TYPE_PROJECT)
+        return fail(err, err_len, MDL_ERR_BAD_TYPE, "op %u: unknown \"type\" \"%.20s\"", i,
+                    type ? type : "");
       op->kind = MDL_OP_CREATE;
-      op->type = MDL_TYPE_TRACK;
+      op->type = (uint8_t) t;
       op->id = MDL_ID_MAKE(origin, (*next_counter)++);
+      const char *parent = str_field(jo, "parent");
+      if (parent && !(op->parent = parse_ref(parent, s->ops, i)))
+        return fail(err, err_len, PROTO_ERR_RANGE, "op %u: \"parent\" must be an id", i);
       const cJSON *props = cJSON_GetObjectItemCaseSensitive(jo, "props");
       if (props && !cJSON_IsObject(props))
         return fail(err, err_len, PROTO_ERR_BAD_JSON, "op %u: \"props\" must be an object", i);
@@ -121,40 +150,42 @@ int proto_json_parse_txn(const char *json, size_t len, uint32_t origin, uint32_t
       cJSON_ArrayForEach(jp, props) {
         if (op->n_props >= MDL_CREATE_MAX_PROPS || used_props >= PROTO_MAX_PROPS)
           return fail(err, err_len, PROTO_ERR_TOO_BIG, "op %u: too many properties", i);
-        int prop = mdl_prop_lookup(MDL_TYPE_TRACK, jp->string, strlen(jp->string));
+        int prop = mdl_prop_lookup(t, jp->string, strlen(jp->string));
         if (!prop)
-          return fail(err, err_len, MDL_ERR_BAD_PROP, "op %u: a track has no property \"%.40s\"", i,
-                      jp->string);
+          return fail(err, err_len, MDL_ERR_BAD_PROP, "op %u: a %s has no property \"%.40s\"", i,
+                      mdl_type_name(t), jp->string);
         s->props[used_props].prop = (uint8_t) prop;
-        int rc = to_value(jp, prop, &s->props[used_props].value, err, err_len, i);
+        int rc = to_value(jp, prop, &s->props[used_props].value, err, err_len, i, s->ops);
         if (rc) return rc;
         used_props++;
         op->n_props++;
       }
     } else if (strcmp(kind, "set") == 0 || strcmp(kind, "delete") == 0 ||
                strcmp(kind, "move") == 0) {
-      op->id = proto_json_parse_id(id);
+      op->id = parse_ref(id, s->ops, i);
       if (op->id == MDL_ID_NONE)
         return fail(err, err_len, PROTO_ERR_RANGE, "op %u: \"id\" must be an id string", i);
       if (kind[0] == 's') {
         op->kind = MDL_OP_SET;
         const char *prop = str_field(jo, "prop");
-        int type = op->id == MDL_ID_PROJECT ? MDL_TYPE_PROJECT : MDL_TYPE_TRACK;
-        int p = prop ? mdl_prop_lookup(type, prop, strlen(prop)) : 0;
+        int p = prop ? mdl_prop_lookup(0, prop, strlen(prop)) : 0;
         if (!p)
-          return fail(err, err_len, MDL_ERR_BAD_PROP, "op %u: a %s has no property \"%.40s\"", i,
-                      type == MDL_TYPE_PROJECT ? "project" : "track", prop ? prop : "");
+          return fail(err, err_len, MDL_ERR_BAD_PROP, "op %u: no property is called \"%.40s\"", i,
+                      prop ? prop : "");
         op->prop = (uint8_t) p;
         const cJSON *val = cJSON_GetObjectItemCaseSensitive(jo, "value");
-        int rc = to_value(val, p, &op->value, err, err_len, i);
+        int rc = to_value(val, p, &op->value, err, err_len, i, s->ops);
         if (rc) return rc;
       } else if (kind[0] == 'd') {
         op->kind = MDL_OP_DELETE;
       } else {
         op->kind = MDL_OP_MOVE;
+        const char *parent = str_field(jo, "parent");
+        if (parent && !(op->parent = parse_ref(parent, s->ops, i)))
+          return fail(err, err_len, PROTO_ERR_RANGE, "op %u: \"parent\" must be an id", i);
         const cJSON *after = cJSON_GetObjectItemCaseSensitive(jo, "after");
         if (after && !cJSON_IsNull(after)) {
-          op->after = proto_json_parse_id(cJSON_IsString(after) ? after->valuestring : NULL);
+          op->after = parse_ref(cJSON_IsString(after) ? after->valuestring : NULL, s->ops, i);
           if (op->after == MDL_ID_NONE)
             return fail(err, err_len, PROTO_ERR_RANGE, "op %u: \"after\" must be an id or null", i);
         }
@@ -185,26 +216,29 @@ char *proto_json_project(const mdl_project *p, const char *project_id, uint64_t 
   }
   mdl_hash_hex(mdl_project_hash(p), hex);
   cJSON_AddStringToObject(o, "id", project_id);
-  cJSON_AddStringToObject(o, "name", p->name);
-  cJSON_AddNumberToObject(o, "tempo", p->tempo);
-  cJSON_AddNumberToObject(o, "ts_num", p->ts_num);
-  cJSON_AddNumberToObject(o, "ts_den", p->ts_den);
-  cJSON_AddBoolToObject(o, "metronome", p->metronome);
+  cJSON_AddStringToObject(o, "name", mdl_get_str(p, MDL_ID_PROJECT, MDL_PROP_NAME, NULL));
+  cJSON_AddNumberToObject(o, "tempo", mdl_get_real(p, MDL_ID_PROJECT, MDL_PROP_TEMPO));
+  cJSON_AddNumberToObject(o, "ts_num", (double) mdl_get_int(p, MDL_ID_PROJECT, MDL_PROP_TS_NUM));
+  cJSON_AddNumberToObject(o, "ts_den", (double) mdl_get_int(p, MDL_ID_PROJECT, MDL_PROP_TS_DEN));
+  cJSON_AddBoolToObject(o, "metronome", mdl_get_bool(p, MDL_ID_PROJECT, MDL_PROP_METRONOME));
   cJSON_AddNumberToObject(o, "seq", (double) seq);
   cJSON_AddStringToObject(o, "hash", hex);
+  cJSON_AddNumberToObject(o, "objects", mdl_count(p, 0));
   cJSON_AddItemToObject(o, "tracks", tracks);
-  for (uint32_t i = 0; i < p->n_tracks; i++) {
-    const mdl_track *t = &p->tracks[i];
+  mdl_id ids[1024];
+  uint32_t n = mdl_tracks(p, ids, 1024);
+  for (uint32_t i = 0; i < n && i < 1024; i++) {
     cJSON *jt = cJSON_CreateObject();
     if (!jt) break;
-    proto_json_id(t->id, id);
+    proto_json_id(ids[i], id);
     cJSON_AddStringToObject(jt, "id", id);
-    cJSON_AddStringToObject(jt, "name", t->name);
-    cJSON_AddNumberToObject(jt, "colour", t->colour);
-    cJSON_AddNumberToObject(jt, "gain", t->gain);
-    cJSON_AddNumberToObject(jt, "pan", t->pan);
-    cJSON_AddBoolToObject(jt, "mute", t->mute);
-    cJSON_AddBoolToObject(jt, "solo", t->solo);
+    cJSON_AddNumberToObject(jt, "kind", (double) mdl_get_int(p, ids[i], MDL_PROP_KIND));
+    cJSON_AddStringToObject(jt, "name", mdl_get_str(p, ids[i], MDL_PROP_NAME, NULL));
+    cJSON_AddNumberToObject(jt, "colour", (double) mdl_get_int(p, ids[i], MDL_PROP_COLOUR));
+    cJSON_AddNumberToObject(jt, "gain", mdl_get_real(p, ids[i], MDL_PROP_GAIN));
+    cJSON_AddNumberToObject(jt, "pan", mdl_get_real(p, ids[i], MDL_PROP_PAN));
+    cJSON_AddBoolToObject(jt, "mute", mdl_get_bool(p, ids[i], MDL_PROP_MUTE));
+    cJSON_AddBoolToObject(jt, "solo", mdl_get_bool(p, ids[i], MDL_PROP_SOLO));
     cJSON_AddItemToArray(tracks, jt);
   }
   char *s = cJSON_PrintUnformatted(o);

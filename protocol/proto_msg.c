@@ -8,6 +8,10 @@
 
 /* ---- Values and ops ------------------------------------------------------- */
 
+/* Op kinds on the wire beyond mdl_op_kind: a create with a parent other than
+ * the project, a move to a new parent (both carry the parent id). */
+enum { WIRE_CREATE_IN = 5, WIRE_MOVE_TO = 6 };
+
 static void put_value(proto_writer *w, const mdl_value *v) {
   proto_put_u8(w, v->kind);
   switch (v->kind) {
@@ -64,8 +68,16 @@ static void put_txn(proto_writer *w, const mdl_txn *txn) {
   proto_put_u16(w, (uint16_t) txn->n_ops);
   for (uint32_t i = 0; i < txn->n_ops; i++) {
     const mdl_op *op = &txn->ops[i];
-    proto_put_u8(w, op->kind);
+    /* A create under the project and a move that keeps the parent use the
+     * version-2 encodings, so logs written before nesting still decode. */
+    bool nested = op->parent != MDL_ID_NONE && op->parent != MDL_ID_PROJECT;
+    bool moved = op->kind == MDL_OP_MOVE && op->parent != MDL_ID_NONE;
+    uint8_t wire = op->kind == MDL_OP_CREATE && nested ? WIRE_CREATE_IN
+                   : moved                              ? WIRE_MOVE_TO
+                                                        : op->kind;
+    proto_put_u8(w, wire);
     proto_put_u64(w, op->id);
+    if (wire == WIRE_CREATE_IN || wire == WIRE_MOVE_TO) proto_put_u64(w, op->parent);
     switch (op->kind) {
       case MDL_OP_CREATE:
         proto_put_u8(w, op->type);
@@ -107,6 +119,11 @@ static void get_txn(proto_reader *r, proto_scratch *s, mdl_txn *txn) {
     memset(op, 0, sizeof *op);
     op->kind = proto_get_u8(r);
     op->id = proto_get_u64(r);
+    if (op->kind == WIRE_CREATE_IN || op->kind == WIRE_MOVE_TO) {
+      op->parent = proto_get_u64(r);
+      op->kind = op->kind == WIRE_CREATE_IN ? MDL_OP_CREATE : MDL_OP_MOVE;
+      if (!op->parent && !r->err) r->err = PROTO_ERR_RANGE;
+    }
     switch (op->kind) {
       case MDL_OP_CREATE:
         op->type = proto_get_u8(r);
@@ -141,89 +158,128 @@ static void get_txn(proto_reader *r, proto_scratch *s, mdl_txn *txn) {
 
 /* ---- Project snapshot ----------------------------------------------------- */
 
-static void put_project(proto_writer *w, const mdl_project *p) {
-  proto_put_u16(w, MDL_SCHEMA_VERSION);
-  proto_put_str(w, false, p->name, strlen(p->name));
-  proto_put_f64(w, p->tempo);
-  proto_put_u8(w, p->ts_num);
-  proto_put_u8(w, p->ts_den);
-  proto_put_u8(w, p->metronome);
-  proto_put_u16(w, (uint16_t) p->n_tracks);
-  for (uint32_t i = 0; i < p->n_tracks; i++) {
-    const mdl_track *t = &p->tracks[i];
-    proto_put_u64(w, t->id);
-    proto_put_str(w, false, t->name, strlen(t->name));
-    proto_put_u32(w, t->colour);
-    proto_put_f64(w, t->gain);
-    proto_put_f64(w, t->pan);
-    proto_put_u8(w, t->mute);
-    proto_put_u8(w, t->solo);
+/* Version 2 (schema 2): u16 schema, u32 objects, then per object, parents
+ * first: u8 type, u64 id, u64 parent, and its properties in schema order
+ * (strings u16-prefixed, ints and ids u64, reals f64, bools u8). */
+static void put_object(void *ud, int type, mdl_id id, mdl_id parent, const mdl_value *vals,
+                       uint32_t n) {
+  proto_writer *w = ud;
+  proto_put_u8(w, (uint8_t) type);
+  proto_put_u64(w, id);
+  proto_put_u64(w, parent);
+  for (uint32_t k = 0; k < n; k++) {
+    const mdl_value *v = &vals[k];
+    switch (v->kind) {
+      case MDL_VAL_STR:
+        proto_put_str(w, true, v->u.s.ptr, v->u.s.len);
+        break;
+      case MDL_VAL_REAL:
+        proto_put_f64(w, v->u.r);
+        break;
+      case MDL_VAL_BOOL:
+        proto_put_u8(w, v->u.b);
+        break;
+      default:
+        proto_put_u64(w, (uint64_t) v->u.i);
+        break;
+    }
   }
 }
 
-/* Reads a property value of the given kind and checks it with the model's
- * own rules, so a snapshot can never hold a state no op could make. */
-static void get_checked(proto_reader *r, int type, int prop, mdl_value *v) {
-  const mdl_prop_info *info = mdl_prop_describe(prop);
-  memset(v, 0, sizeof *v);
-  v->kind = info->kind;
-  switch (info->kind) {
-    case MDL_VAL_STR:
-      v->u.s.ptr = proto_get_str(r, false, &v->u.s.len);
-      break;
-    case MDL_VAL_REAL:
-      v->u.r = proto_get_f64(r);
-      break;
-    case MDL_VAL_BOOL: {
-      uint8_t b = proto_get_u8(r);
-      if (b > 1 && !r->err) r->err = PROTO_ERR_RANGE;
-      v->u.b = b;
-      break;
-    }
-    default:
-      v->u.i = prop == MDL_PROP_COLOUR ? proto_get_u32(r) : proto_get_u8(r);
-      break;
+static void put_project(proto_writer *w, const mdl_project *p) {
+  proto_put_u16(w, MDL_SCHEMA_VERSION);
+  proto_put_u32(w, mdl_count(p, 0));
+  mdl_walk(p, put_object, w);
+}
+
+/* Reads one object and loads it through the model's own checks, so a
+ * snapshot can never hold a state no op could make. */
+static void get_object(proto_reader *r, mdl_project *p) {
+  int type = proto_get_u8(r);
+  mdl_id id = proto_get_u64(r), parent = proto_get_u64(r);
+  uint8_t props[64];
+  uint32_t n = mdl_fields(type, props, 64);
+  if (r->err) return;
+  if (!n) {
+    r->err = PROTO_ERR_RANGE;
+    return;
   }
-  char why[8];
-  if (!r->err && mdl_value_check(type, prop, v, why, sizeof why)) r->err = PROTO_ERR_RANGE;
+  mdl_value vals[64];
+  for (uint32_t k = 0; k < n && !r->err; k++) {
+    mdl_value *v = &vals[k];
+    memset(v, 0, sizeof *v);
+    v->kind = mdl_prop_describe(props[k])->kind;
+    switch (v->kind) {
+      case MDL_VAL_STR:
+        v->u.s.ptr = proto_get_str(r, true, &v->u.s.len);
+        if (!r->err && !mdl_utf8_valid(v->u.s.ptr, v->u.s.len)) r->err = PROTO_ERR_BAD_TEXT;
+        break;
+      case MDL_VAL_REAL:
+        v->u.r = proto_get_f64(r);
+        break;
+      case MDL_VAL_BOOL: {
+        uint8_t b = proto_get_u8(r);
+        if (b > 1 && !r->err) r->err = PROTO_ERR_RANGE;
+        v->u.b = b;
+        break;
+      }
+      default:
+        v->kind = MDL_VAL_INT;
+        v->u.i = (int64_t) proto_get_u64(r);
+        break;
+    }
+  }
+  if (!r->err && mdl_load_object(p, type, id, parent, vals, n, NULL)) r->err = PROTO_ERR_RANGE;
+}
+
+/* Schema 1 (the walking skeleton): the project's name, tempo, signature and
+ * metronome, then flat tracks. They become instrument tracks in that order. */
+static void get_project_v1(proto_reader *r, mdl_project *p) {
+  mdl_value v[6];
+  uint8_t props[] = {MDL_PROP_NAME, MDL_PROP_TEMPO, MDL_PROP_TS_NUM, MDL_PROP_TS_DEN,
+                     MDL_PROP_METRONOME};
+  v[0] = (mdl_value){.kind = MDL_VAL_STR};
+  v[0].u.s.ptr = proto_get_str(r, false, &v[0].u.s.len);
+  v[1] = (mdl_value){.kind = MDL_VAL_REAL, .u.r = proto_get_f64(r)};
+  v[2] = (mdl_value){.kind = MDL_VAL_INT, .u.i = proto_get_u8(r)};
+  v[3] = (mdl_value){.kind = MDL_VAL_INT, .u.i = proto_get_u8(r)};
+  v[4] = (mdl_value){.kind = MDL_VAL_BOOL, .u.b = proto_get_u8(r) != 0};
+  mdl_op set[5];
+  for (int i = 0; i < 5; i++)
+    set[i] = (mdl_op){.kind = MDL_OP_SET, .id = MDL_ID_PROJECT, .prop = props[i], .value = v[i]};
+  mdl_txn t = {5, set};
+  if (!r->err && mdl_txn_apply(p, &t, 0, NULL)) r->err = PROTO_ERR_RANGE;
+  uint16_t n = proto_get_u16(r);
+  for (uint16_t i = 0; i < n && !r->err; i++) {
+    mdl_prop_value pv[6] = {{MDL_PROP_NAME, {.kind = MDL_VAL_STR}}};
+    mdl_id id = proto_get_u64(r);
+    pv[0].value.u.s.ptr = proto_get_str(r, false, &pv[0].value.u.s.len);
+    pv[1] = (mdl_prop_value){MDL_PROP_COLOUR, {.kind = MDL_VAL_INT, .u.i = proto_get_u32(r)}};
+    pv[2] = (mdl_prop_value){MDL_PROP_GAIN, {.kind = MDL_VAL_REAL, .u.r = proto_get_f64(r)}};
+    pv[3] = (mdl_prop_value){MDL_PROP_PAN, {.kind = MDL_VAL_REAL, .u.r = proto_get_f64(r)}};
+    pv[4] = (mdl_prop_value){MDL_PROP_MUTE, {.kind = MDL_VAL_BOOL, .u.b = proto_get_u8(r) != 0}};
+    pv[5] = (mdl_prop_value){MDL_PROP_SOLO, {.kind = MDL_VAL_BOOL, .u.b = proto_get_u8(r) != 0}};
+    mdl_op op = {.kind = MDL_OP_CREATE, .type = MDL_TYPE_TRACK, .id = id, .n_props = 6, .props = pv};
+    mdl_txn one = {1, &op};
+    if (!r->err && mdl_txn_apply(p, &one, 0, NULL)) r->err = PROTO_ERR_RANGE;
+  }
 }
 
 static void get_project(proto_reader *r, mdl_project *p) {
-  mdl_value v;
-  mdl_project_init(p, NULL);
-  if (proto_get_u16(r) != MDL_SCHEMA_VERSION && !r->err) r->err = PROTO_ERR_VERSION;
-  get_checked(r, MDL_TYPE_PROJECT, MDL_PROP_NAME, &v);
-  if (!r->err) memcpy(p->name, v.u.s.ptr, v.u.s.len), p->name[v.u.s.len] = 0;
-  get_checked(r, MDL_TYPE_PROJECT, MDL_PROP_TEMPO, &v);
-  p->tempo = v.u.r;
-  get_checked(r, MDL_TYPE_PROJECT, MDL_PROP_TS_NUM, &v);
-  p->ts_num = (uint8_t) v.u.i;
-  get_checked(r, MDL_TYPE_PROJECT, MDL_PROP_TS_DEN, &v);
-  p->ts_den = (uint8_t) v.u.i;
-  get_checked(r, MDL_TYPE_PROJECT, MDL_PROP_METRONOME, &v);
-  p->metronome = v.u.b;
-  uint16_t n = proto_get_u16(r);
-  if (n > MDL_TRACKS_MAX && !r->err) r->err = PROTO_ERR_RANGE;
-  for (uint16_t i = 0; i < n && !r->err; i++) {
-    mdl_track *t = &p->tracks[i];
-    mdl_track_init(t, proto_get_u64(r));
-    if (!r->err && (MDL_ID_CLIENT(t->id) == 0 || mdl_project_track_index(p, t->id) >= 0))
-      r->err = PROTO_ERR_RANGE; /* ids are nonzero and unique */
-    get_checked(r, MDL_TYPE_TRACK, MDL_PROP_NAME, &v);
-    if (!r->err) memcpy(t->name, v.u.s.ptr, v.u.s.len), t->name[v.u.s.len] = 0;
-    get_checked(r, MDL_TYPE_TRACK, MDL_PROP_COLOUR, &v);
-    t->colour = (uint32_t) v.u.i;
-    get_checked(r, MDL_TYPE_TRACK, MDL_PROP_GAIN, &v);
-    t->gain = v.u.r;
-    get_checked(r, MDL_TYPE_TRACK, MDL_PROP_PAN, &v);
-    t->pan = v.u.r;
-    get_checked(r, MDL_TYPE_TRACK, MDL_PROP_MUTE, &v);
-    t->mute = v.u.b;
-    get_checked(r, MDL_TYPE_TRACK, MDL_PROP_SOLO, &v);
-    t->solo = v.u.b;
-    if (!r->err) p->n_tracks = i + 1u;
+  mdl_load_begin(p);
+  uint16_t schema = proto_get_u16(r);
+  if (schema == 1 && !r->err) {
+    get_project_v1(r, p);
+  } else if (schema == MDL_SCHEMA_VERSION && !r->err) {
+    uint32_t n = proto_get_u32(r);
+    if (!r->err && n > (r->len - r->pos) / 17) r->err = PROTO_ERR_RANGE; /* 17 bytes each at least */
+    for (uint32_t i = 0; i < n && !r->err; i++)
+      get_object(r, p);
+    if (!r->err && mdl_load_end(p, NULL)) r->err = PROTO_ERR_RANGE;
+  } else if (!r->err) {
+    r->err = PROTO_ERR_VERSION;
   }
-  if (r->err) mdl_project_init(p, NULL);
+  if (r->err) mdl_project_reset(p, NULL);
 }
 
 /* ---- Messages ------------------------------------------------------------- */
@@ -345,8 +401,12 @@ int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, s
       m->u.welcome.client_id = proto_get_u32(&r);
       m->u.welcome.last_local = proto_get_u32(&r);
       m->u.welcome.seq = proto_get_u64(&r);
-      get_project(&r, &s->project);
-      m->u.welcome.snapshot = &s->project;
+      if (!s->project) {
+        r.err = PROTO_ERR_RANGE; /* the caller gave no project to load into */
+        break;
+      }
+      get_project(&r, s->project);
+      m->u.welcome.snapshot = s->project;
       break;
     case PROTO_SUBMIT:
       m->u.submit.local_id = proto_get_u32(&r);
@@ -458,6 +518,23 @@ int proto_decode_project(const void *data, size_t len, mdl_project *out) {
   proto_reader_init(&r, data, len);
   get_project(&r, out);
   proto_reader_done(&r);
-  if (r.err) mdl_project_init(out, NULL);
+  if (r.err) mdl_project_reset(out, NULL);
   return r.err;
+}
+
+static void size_object(void *ud, int type, mdl_id id, mdl_id parent, const mdl_value *vals,
+                        uint32_t n) {
+  size_t *size = ud;
+  (void) type, (void) id, (void) parent;
+  *size += 17;
+  for (uint32_t k = 0; k < n; k++)
+    *size += vals[k].kind == MDL_VAL_STR    ? 2 + vals[k].u.s.len
+             : vals[k].kind == MDL_VAL_BOOL ? 1
+                                            : 8;
+}
+
+size_t proto_project_size(const mdl_project *p) {
+  size_t size = 6;
+  mdl_walk(p, size_object, &size);
+  return size;
 }

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 2     /* 2: WELCOME tells the last local id the log holds */
+#define PROTO_VERSION 3     /* 3: the full model (nested objects, schema 2 snapshots) */
 #define PROTO_MAX_MSG 65536 /* largest message either side accepts, bytes */
 #define PROTO_MAX_TXN                                                                              \
   (PROTO_MAX_MSG - 13)            /* a stored transaction must fit in a BROADCAST (13-byte head) */
@@ -154,7 +154,7 @@ typedef struct proto_msg {
 typedef struct proto_scratch {
   mdl_op ops[MDL_TXN_MAX_OPS];
   mdl_prop_value props[PROTO_MAX_PROPS];
-  mdl_project project;
+  mdl_project *project; /* set by the caller: WELCOME's snapshot is loaded into it */
 } proto_scratch;
 
 /* Decodes the message in DATA[0..LEN) into *out. Strings and ops borrow from
@@ -177,6 +177,8 @@ int proto_decode_txn(const void *data, size_t len, proto_scratch *scratch, mdl_t
 /* A project snapshot (the canonical state) alone; used by WELCOME and by
  * storage's snapshots. */
 int proto_encode_project(const mdl_project *p, void *buf, size_t cap);
+/* Bytes proto_encode_project needs for P. */
+size_t proto_project_size(const mdl_project *p);
 int proto_decode_project(const void *data, size_t len, mdl_project *out);
 
 #endif

@@ -154,9 +154,22 @@ project *srv__find_project(srv_control *c, const char *id, size_t len) {
   return NULL;
 }
 
+static void *alloc_cb(void *ud, size_t size) {
+  (void) ud;
+  return malloc(size);
+}
+
+static void free_cb(void *ud, void *ptr, size_t size) {
+  (void) ud, (void) size;
+  free(ptr);
+}
+
+const mdl_alloc srv__alloc = {NULL, alloc_cb, free_cb};
+
 void srv__project_free(project *p) {
   if (!p) return;
   sto_project_close(p->sto);
+  mdl_project_destroy(p->model);
   free(p);
 }
 
@@ -175,14 +188,13 @@ int srv__project_open(srv_control *c, const char *id, bool create, project **out
     free(p);
     return rc;
   }
-  rc = sto_project_load_model(p->sto, &p->model, &p->seq, err, err_len);
+  p->model = mdl_project_create(&srv__alloc, NULL);
+  rc = p->model ? sto_project_load_model(p->sto, p->model, &p->seq, err, err_len) : SRV_ERR_NOMEM;
   if (rc) {
+    if (!p->model) snprintf(err, err_len, "out of memory");
     srv__project_free(p);
     return rc;
   }
-  p->snapshot = p->model;
-  p->live = p->model;
-  p->snap_seq = p->seq;
   p->stored_snap = p->seq;
   p->next_client = (uint32_t) sto_project_meta_int(p->sto, "next_client", FIRST_CLIENT);
   p->created = sto_project_meta_int(p->sto, "created", 0);
@@ -200,11 +212,11 @@ uint32_t srv__take_client_id(project *p) {
  * transaction is durable and *seq is its number. */
 int srv__commit(srv_control *c, project *p, const mdl_txn *txn, uint32_t origin, mdl_fail *fail,
                 uint64_t *seq) {
-  memcpy(&p->next, &p->model, sizeof p->next);
-  int rc = mdl_txn_apply(&p->next, txn, origin, &p->scratch, fail);
+  int rc = mdl_txn_try(p->model, txn, origin, fail);
   if (rc) return rc;
   int n = proto_encode_txn(txn, c->msg, PROTO_MAX_TXN);
   if (n < 0) {
+    mdl_txn_drop(p->model);
     snprintf(fail->reason, sizeof fail->reason,
              "the transaction is too large to store (over %d bytes)", PROTO_MAX_TXN);
     return fail->code = PROTO_ERR_TOO_BIG;
@@ -212,6 +224,7 @@ int srv__commit(srv_control *c, project *p, const mdl_txn *txn, uint32_t origin,
   if (!p->in_group) {
     rc = sto_project_begin(p->sto);
     if (rc) {
+      mdl_txn_drop(p->model);
       snprintf(fail->reason, sizeof fail->reason, "the server could not save the edit (%s)",
                sto_project_last_error(p->sto));
       return fail->code = SRV_ERR_STORAGE;
@@ -220,6 +233,7 @@ int srv__commit(srv_control *c, project *p, const mdl_txn *txn, uint32_t origin,
   }
   rc = sto_project_append(p->sto, p->seq + 1, origin, c->msg, (size_t) n);
   if (rc) {
+    mdl_txn_drop(p->model);
     fprintf(stderr, "backline: project %s: cannot save: %s\n", p->id,
             sto_project_last_error(p->sto));
     snprintf(fail->reason, sizeof fail->reason,
@@ -227,8 +241,8 @@ int srv__commit(srv_control *c, project *p, const mdl_txn *txn, uint32_t origin,
              sto_project_last_error(p->sto));
     return fail->code = SRV_ERR_STORAGE;
   }
-  memcpy(&p->model, &p->next, sizeof p->model);
-  memcpy(&p->live, &p->model, sizeof p->live); /* a stored value ends any drag */
+  mdl_txn_keep(p->model);
+  p->n_live = 0; /* a stored value ends any drag */
   *seq = ++p->seq;
   atomic_fetch_add(&c->ops, 1);
   if (p == c->playing) srv__update_plan(c);
@@ -244,10 +258,9 @@ static void fail_group(srv_control *c, project *p) {
           sto_project_last_error(p->sto));
   snprintf(why, sizeof why, "the server could not save the edit (%s); nothing changed",
            sto_project_last_error(p->sto));
-  int rc = sto_project_load_model(p->sto, &p->model, &p->seq, err, sizeof err);
-  p->live = p->model;
+  int rc = sto_project_load_model(p->sto, p->model, &p->seq, err, sizeof err);
+  p->n_live = 0;
   if (rc) fprintf(stderr, "backline: %s\n", err);
-  if (p->snap_seq > p->seq) p->snapshot = p->model, p->snap_seq = p->seq;
   sto_project_set_meta_int(p->sto, "next_client", p->next_client);
   if (p == c->playing) srv__update_plan(c);
   for (size_t i = 0; i < c->n_deferred; i++) {
@@ -284,9 +297,13 @@ static void fail_group(srv_control *c, project *p) {
 /* Stores the model as a snapshot, so that opening the project replays at
  * most STORE_SNAPSHOT_EVERY ops, and lets the log behind it go. A failure
  * costs only speed: it is logged, and the log still holds everything. */
-static void store_snapshot(srv_control *c, project *p) {
-  int n = proto_encode_project(&p->model, c->msg, PROTO_MAX_MSG);
-  if (n < 0 || sto_project_put_snapshot(p->sto, p->seq, MDL_SCHEMA_VERSION, c->msg, (size_t) n)) {
+static void store_snapshot(project *p) {
+  size_t size = proto_project_size(p->model);
+  void *buf = malloc(size);
+  int n = buf ? proto_encode_project(p->model, buf, size) : -1;
+  int rc = n < 0 || sto_project_put_snapshot(p->sto, p->seq, MDL_SCHEMA_VERSION, buf, (size_t) n);
+  free(buf);
+  if (rc) {
     fprintf(stderr, "backline: project %s: cannot store a snapshot: %s\n", p->id,
             sto_project_last_error(p->sto));
     return;
@@ -306,8 +323,7 @@ void srv__commit_now(srv_control *c, project *p) {
     fail_group(c, p);
     return;
   }
-  if (p->seq - p->snap_seq >= SNAPSHOT_EVERY) p->snapshot = p->model, p->snap_seq = p->seq;
-  if (p->seq - p->stored_snap >= STORE_SNAPSHOT_EVERY) store_snapshot(c, p);
+  if (p->seq - p->stored_snap >= STORE_SNAPSHOT_EVERY) store_snapshot(p);
 }
 
 /* Ends the batch: commits every open group, then sends its answers in order. */
@@ -477,28 +493,46 @@ static int load_projects(srv_control *c, char *err, size_t err_len) {
 
 void srv_plan_describe(const mdl_project *m, uint32_t sample_rate, eng_track_desc *tracks,
                        eng_plan_desc *out) {
-  for (uint32_t i = 0; i < m->n_tracks; i++) {
-    const mdl_track *t = &m->tracks[i];
-    tracks[i] = (eng_track_desc){.track_id = t->id,
-                                 .gain = (float) t->gain,
-                                 .pan = (float) t->pan,
-                                 .mute = t->mute,
-                                 .solo = t->solo};
+  mdl_id ids[ENG_MAX_TRACKS];
+  uint32_t n = mdl_tracks(m, ids, ENG_MAX_TRACKS);
+  if (n > ENG_MAX_TRACKS) n = 0; /* more tracks than the engine plays: silence, not a crash */
+  for (uint32_t i = 0; i < n; i++) {
+    tracks[i] = (eng_track_desc){.track_id = ids[i],
+                                 .gain = (float) mdl_get_real(m, ids[i], MDL_PROP_GAIN),
+                                 .pan = (float) mdl_get_real(m, ids[i], MDL_PROP_PAN),
+                                 .mute = mdl_get_bool(m, ids[i], MDL_PROP_MUTE),
+                                 .solo = mdl_get_bool(m, ids[i], MDL_PROP_SOLO)};
   }
-  *out = (eng_plan_desc){.sample_rate = sample_rate,
-                         .tempo_bpm = m->tempo,
-                         .beats_per_bar = m->ts_num,
-                         .master_gain = 1.0f,
-                         .metronome = m->metronome,
-                         .n_tracks = m->n_tracks,
-                         .tracks = tracks};
+  *out = (eng_plan_desc){
+      .sample_rate = sample_rate,
+      .tempo_bpm = mdl_get_real(m, MDL_ID_PROJECT, MDL_PROP_TEMPO),
+      .beats_per_bar = (uint32_t) mdl_get_int(m, MDL_ID_PROJECT, MDL_PROP_TS_NUM),
+      .master_gain = (float) mdl_get_real(m, MDL_ID_MASTER, MDL_PROP_GAIN) *
+                     !mdl_get_bool(m, MDL_ID_MASTER, MDL_PROP_MUTE),
+      .metronome = mdl_get_bool(m, MDL_ID_PROJECT, MDL_PROP_METRONOME),
+      .n_tracks = n,
+      .tracks = tracks};
+}
+
+/* Values being dragged override the stored ones in what the engine plays. */
+static void apply_live(const project *p, eng_track_desc *tracks, eng_plan_desc *d) {
+  for (uint32_t k = 0; k < p->n_live; k++) {
+    const live_value *lv = &p->live[k];
+    if (lv->id == MDL_ID_MASTER && lv->prop == MDL_PROP_GAIN) d->master_gain = (float) lv->value;
+    for (uint32_t i = 0; i < d->n_tracks; i++) {
+      if (tracks[i].track_id != lv->id) continue;
+      if (lv->prop == MDL_PROP_GAIN) tracks[i].gain = (float) lv->value;
+      if (lv->prop == MDL_PROP_PAN) tracks[i].pan = (float) lv->value;
+    }
+  }
 }
 
 void srv__update_plan(srv_control *c) {
   if (!c->engine || !c->playing) return;
-  eng_track_desc tracks[MDL_TRACKS_MAX];
+  eng_track_desc tracks[ENG_MAX_TRACKS];
   eng_plan_desc d;
-  srv_plan_describe(&c->playing->live, eng_engine_config(c->engine).sample_rate, tracks, &d);
+  srv_plan_describe(c->playing->model, eng_engine_config(c->engine).sample_rate, tracks, &d);
+  apply_live(c->playing, tracks, &d);
   eng_plan *plan;
   int rc = eng_plan_create(&d, &plan);
   if (rc) {
@@ -568,27 +602,20 @@ static void presence_all(srv_control *c, const client *about, bool online) {
   }
 }
 
-typedef struct catchup_ctx {
-  srv_control *c;
-  uint64_t conn;
-} catchup_ctx;
-
-static int send_catchup(void *ud, uint64_t seq, uint32_t origin, const void *data, size_t len) {
-  catchup_ctx *k = ud;
-  /* A BROADCAST is its header followed by the stored transaction bytes. */
-  unsigned char buf[16];
-  if (len > PROTO_MAX_MSG - 13) return 0;
-  srv_out *o = srv_out_new(SRV_OUT_WS, k->conn, NULL, 13 + len);
-  if (!o) return SRV_ERR_NOMEM;
-  buf[0] = PROTO_BROADCAST;
-  for (int i = 0; i < 8; i++)
-    buf[1 + i] = (unsigned char) (seq >> (8 * i));
-  for (int i = 0; i < 4; i++)
-    buf[9 + i] = (unsigned char) (origin >> (8 * i));
-  memcpy(o->buf + SRV_OUT_PRE, buf, 13);
-  memcpy(o->buf + SRV_OUT_PRE + 13, data, len);
-  srv__emit(k->c, o);
-  return 0;
+/* WELCOME carries the whole project, so it is encoded straight into an
+ * output buffer of its own size rather than into c->msg. */
+static void send_welcome(srv_control *c, uint64_t conn, const proto_msg *m) {
+  size_t cap = 32 + proto_project_size(m->u.welcome.snapshot);
+  srv_out *o = srv_out_new(SRV_OUT_WS, conn, NULL, cap);
+  if (!o) return;
+  int n = proto_encode(m, o->buf + SRV_OUT_PRE, cap);
+  if (n < 0) {
+    fprintf(stderr, "backline: cannot encode a welcome: %s\n", proto_strerror(n));
+    free(o);
+    return;
+  }
+  o->len = (size_t) n;
+  srv__emit(c, o);
 }
 
 /* A HELLO that cannot be welcomed: the reason, then the connection closes
@@ -632,11 +659,9 @@ static void on_hello(srv_control *c, client *cl, const proto_hello *h) {
 
   proto_msg m = {.type = PROTO_WELCOME};
   uint32_t last_local = id == h->want_client ? sto_project_last_local(p->sto, id) : 0;
-  m.u.welcome = (proto_welcome){PROTO_VERSION, id, last_local, p->snap_seq, &p->snapshot};
+  m.u.welcome = (proto_welcome){PROTO_VERSION, id, last_local, p->seq, p->model};
   c->tag = (deferred){.role = ROLE_WELCOME, .p = p};
-  send_msg(c, cl->conn, &m);
-  catchup_ctx k = {c, cl->conn};
-  if (p->seq > p->snap_seq) sto_project_replay(p->sto, p->snap_seq, send_catchup, &k);
+  send_welcome(c, cl->conn, &m);
   c->tag = (deferred){0};
   for (size_t i = 0; i < MAX_CLIENTS; i++) {
     client *o = &c->clients[i];
@@ -645,17 +670,31 @@ static void on_hello(srv_control *c, client *cl, const proto_hello *h) {
   presence_all(c, cl, true);
 }
 
+static void live_set(project *p, mdl_id id, uint8_t prop, double value) {
+  uint32_t i = 0;
+  while (i < p->n_live && !(p->live[i].id == id && p->live[i].prop == prop))
+    i++;
+  if (i == LIVE_MAX) i = 0; /* the oldest drag gives way */
+  if (i == p->n_live) p->n_live++;
+  p->live[i] = (live_value){id, prop, value};
+}
+
 /* A value in motion: checked like an op, heard at once, shown to the others,
  * never stored. The final value arrives as an ordinary op. */
 static void on_live(srv_control *c, client *cl, const proto_live *lv) {
   project *p = cl->proj;
-  mdl_op op = {.kind = MDL_OP_SET, .id = lv->id, .prop = lv->prop, .value = lv->value};
-  mdl_txn t = {1, &op};
-  mdl_fail fail;
-  if (mdl_txn_apply(&p->live, &t, 0, &p->scratch, &fail)) {
-    send_reject(c, cl->conn, 0, fail.code, fail.reason);
+  char why[MDL_REASON_MAX];
+  int type = mdl_type_of(p->model, lv->id);
+  int rc = type ? mdl_value_check(type, lv->prop, &lv->value, why, sizeof why) : MDL_ERR_NOT_FOUND;
+  if (!rc && lv->value.kind != MDL_VAL_REAL && lv->value.kind != MDL_VAL_INT)
+    rc = MDL_ERR_BAD_VALUE, snprintf(why, sizeof why, "only numbers move live");
+  if (rc) {
+    if (rc == MDL_ERR_NOT_FOUND) snprintf(why, sizeof why, "no object with that id");
+    send_reject(c, cl->conn, 0, rc, why);
     return;
   }
+  live_set(p, lv->id, lv->prop,
+           lv->value.kind == MDL_VAL_INT ? (double) lv->value.u.i : lv->value.u.r);
   if (p == c->playing) srv__update_plan(c);
   proto_msg m = {.type = PROTO_LIVE};
   m.u.live = *lv;

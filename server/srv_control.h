@@ -116,6 +116,9 @@ int srv_control_readonly(void *c, const char *method, const char *path, srv_resp
 
 /* Describes project M for the engine: TRACKS must hold MDL_TRACKS_MAX
  * entries and outlives *out's use. Does not allocate; any thread. */
+/* malloc and free, for the models the server holds. */
+extern const mdl_alloc srv__alloc;
+
 void srv_plan_describe(const mdl_project *m, uint32_t sample_rate, eng_track_desc *tracks,
                        eng_plan_desc *out);
 

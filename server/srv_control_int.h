@@ -23,16 +23,22 @@
 #define SERVER_ORIGIN        1     /* id space of objects the server makes itself */
 #define FIRST_CLIENT         2
 
+#define LIVE_MAX 32 /* values in motion at once, per project */
+
+/* A value being dragged (fader, knob, sensor): heard and shown, not stored. */
+typedef struct live_value {
+  mdl_id id;
+  uint8_t prop;
+  double value;
+} live_value;
+
 typedef struct project {
   char id[PROTO_PROJECT_ID_MAX + 1];
   sto_project *sto;
   uint64_t seq;
-  mdl_project model;
-  mdl_project next;     /* where a transaction is tried before it is kept */
-  mdl_project scratch;  /* rollback space for mdl_txn_apply */
-  mdl_project snapshot; /* state at snap_seq, sent to joining clients */
-  mdl_project live;     /* model + values being dragged right now: what the engine plays */
-  uint64_t snap_seq;
+  mdl_project *model;
+  live_value live[LIVE_MAX]; /* values being dragged right now: the engine plays them */
+  uint32_t n_live;
   uint32_t next_client; /* next id space to hand out (persisted) */
   int64_t created;      /* unix time, for listing newest first */
   bool in_group;        /* appends of this batch wait for one commit */

@@ -190,17 +190,17 @@ static int render_main(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/projects/%s.backline", data, project);
   sto_project *sp;
   int rc = sto_project_open(path, STO_OPEN_EXISTING, &sp, err, sizeof err);
-  mdl_project *m = malloc(sizeof *m);
+  mdl_project *m = mdl_project_create(&srv__alloc, NULL);
   uint64_t seq = 0;
   if (!rc && !m) rc = SRV_ERR_NOMEM, snprintf(err, sizeof err, "out of memory");
   if (!rc) rc = sto_project_load_model(sp, m, &seq, err, sizeof err);
   sto_project_close(sp);
   if (rc) {
     fprintf(stderr, "backline render: %s\n", err);
-    free(m);
+    mdl_project_destroy(m);
     return 1;
   }
-  eng_track_desc tracks[MDL_TRACKS_MAX];
+  eng_track_desc tracks[ENG_MAX_TRACKS];
   eng_plan_desc d;
   srv_plan_describe(m, 48000, tracks, &d);
   eng_render_opts ro = eng_render_opts_default();
@@ -211,13 +211,13 @@ static int render_main(int argc, char **argv) {
   if (rc) {
     fprintf(stderr, "backline render: %s\n", err);
   } else {
-    printf("rendered \"%s\" (%u tracks, %.1f BPM, seq %llu) to %s: %.2f s at 48 kHz\n", m->name,
-           m->n_tracks, m->tempo, (unsigned long long) seq, out, seconds);
+    printf("rendered \"%s\" (%u tracks, %.1f BPM, seq %llu) to %s: %.2f s at 48 kHz\n", mdl_get_str(m, MDL_ID_PROJECT, MDL_PROP_NAME, NULL),
+           mdl_tracks(m, NULL, 0), mdl_get_real(m, MDL_ID_PROJECT, MDL_PROP_TEMPO), (unsigned long long) seq, out, seconds);
     if (stems) printf("stems: %u files in %s\n", rep.n_stems, stems);
     printf("loudness: %.1f LUFS integrated, true peak %.1f dBTP, sample peak %.1f dBFS\n",
            rep.loudness_lufs, rep.true_peak_dbtp, rep.sample_peak_dbfs);
   }
-  free(m);
+  mdl_project_destroy(m);
   return rc ? 1 : 0;
 }
 

@@ -34,13 +34,13 @@ static char *project_list_json(srv_control *c) {
   for (size_t i = 0; i < c->n_projects; i++) {
     project *p = c->projects[i];
     char hex[17];
-    mdl_hash_hex(mdl_project_hash(&p->model), hex);
+    mdl_hash_hex(mdl_project_hash(p->model), hex);
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "id", p->id);
-    cJSON_AddStringToObject(j, "name", p->model.name);
+    cJSON_AddStringToObject(j, "name", mdl_get_str(p->model, MDL_ID_PROJECT, MDL_PROP_NAME, NULL));
     cJSON_AddNumberToObject(j, "seq", (double) p->seq);
     cJSON_AddStringToObject(j, "hash", hex);
-    cJSON_AddNumberToObject(j, "tracks", p->model.n_tracks);
+    cJSON_AddNumberToObject(j, "tracks", mdl_tracks(p->model, NULL, 0));
     cJSON_AddItemToArray(arr, j);
   }
   char *s = cJSON_PrintUnformatted(o);
@@ -155,7 +155,7 @@ static char *trash_list_json(srv_control *c) {
   cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "trash");
   DIR *d = opendir(dir);
   struct dirent *e;
-  mdl_project *m = malloc(sizeof *m);
+  mdl_project *m = mdl_project_create(&srv__alloc, NULL);
   while (d && m && (e = readdir(d))) {
     size_t n = strlen(e->d_name);
     if (n <= 9 || strcmp(e->d_name + n - 9, ".backline") != 0 ||
@@ -170,14 +170,14 @@ static char *trash_list_json(srv_control *c) {
     if (sto_project_load_model(sp, m, &seq, err, sizeof err) == 0) {
       cJSON *j = cJSON_CreateObject();
       cJSON_AddStringToObject(j, "id", id);
-      cJSON_AddStringToObject(j, "name", m->name);
+      cJSON_AddStringToObject(j, "name", mdl_get_str(m, MDL_ID_PROJECT, MDL_PROP_NAME, NULL));
       cJSON_AddNumberToObject(j, "trashed", (double) sto_project_meta_int(sp, "trashed", 0));
       cJSON_AddItemToArray(arr, j);
     }
     sto_project_close(sp);
   }
   if (d) closedir(d);
-  free(m);
+  mdl_project_destroy(m);
   char *s = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   return s;
@@ -290,10 +290,10 @@ void srv__on_http(srv_control *c, srv_in *in) {
       return;
     }
     if (!*rest && get) {
-      out = proto_json_project(&p->model, p->id, p->seq);
+      out = proto_json_project(p->model, p->id, p->seq);
     } else if (strcmp(rest, "/state") == 0 && get) {
       char hex[17];
-      mdl_hash_hex(mdl_project_hash(&p->model), hex);
+      mdl_hash_hex(mdl_project_hash(p->model), hex);
       cJSON *o = cJSON_CreateObject();
       cJSON_AddNumberToObject(o, "seq", (double) p->seq);
       cJSON_AddStringToObject(o, "hash", hex);
@@ -306,7 +306,7 @@ void srv__on_http(srv_control *c, srv_in *in) {
     } else if (strcmp(rest, "/duplicate") == 0 && post) {
       char name[MDL_NAME_MAX + 1], err[600];
       project *copy;
-      snprintf(name, sizeof name, "%.57s (copy)", p->model.name);
+      snprintf(name, sizeof name, "%.57s (copy)", mdl_get_str(p->model, MDL_ID_PROJECT, MDL_PROP_NAME, NULL));
       while (!mdl_utf8_valid(name, strlen(name)))
         name[strlen(name) - 8] = 0; /* cut mid-character */
       int rc = srv__create_project(c, name, p, &copy, err, sizeof err);
@@ -398,7 +398,7 @@ void srv__open_imported(srv_control *c, srv_in *in) {
   atomic_store(&c->n_projects_pub, c->n_projects);
   if (!c->playing) c->playing = p, srv__update_plan(c);
   char hex[17];
-  mdl_hash_hex(mdl_project_hash(&p->model), hex);
+  mdl_hash_hex(mdl_project_hash(p->model), hex);
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "id", p->id);
   cJSON_AddNumberToObject(o, "seq", (double) p->seq);

@@ -14,7 +14,7 @@
 #include "shared/mdl_project.h"
 
 #define MDL_TXN_MAX_OPS      256 /* ops in one transaction */
-#define MDL_CREATE_MAX_PROPS 16  /* initial properties in one create */
+#define MDL_CREATE_MAX_PROPS 48  /* initial properties in one create */
 #define MDL_REASON_MAX       160 /* bytes of a refusal reason, with its NUL */
 
 /* Op kinds. On the wire: frozen. */
@@ -25,11 +25,22 @@ typedef struct mdl_prop_value {
   mdl_value value;
 } mdl_prop_value;
 
+/* CREATE makes object ID of TYPE under PARENT (MDL_ID_NONE = the project)
+ * with the given properties, the rest at their defaults; an ordered object
+ * (track, device, scene) without an order key goes after its last sibling.
+ * SET changes one property. DELETE removes an object with everything under
+ * it (and what refers to it, see shared/README.md). MOVE puts an object
+ * under PARENT (MDL_ID_NONE = where it is) and, for ordered types, right
+ * after sibling AFTER (MDL_ID_NONE = first): the model picks the order key
+ * between AFTER and the next sibling, so everyone applying the move in the
+ * server's order picks the same key. A client may also SET an order key it
+ * made with mdl_key_between. */
 typedef struct mdl_op {
   uint8_t kind;                /* mdl_op_kind */
   uint8_t type;                /* create: mdl_type of the new object */
   uint8_t prop;                /* set: the property */
   mdl_id id;                   /* create: the new id; others: the target */
+  mdl_id parent;               /* create, move: see above */
   mdl_id after;                /* move: place after this sibling, MDL_ID_NONE = first */
   mdl_value value;             /* set: the new value (strings borrowed) */
   uint16_t n_props;            /* create: initial properties */
@@ -51,16 +62,54 @@ typedef struct mdl_fail {
 /* Applies TXN to P atomically. ORIGIN is the id space of the sender: new ids
  * must carry it (MDL_ID_CLIENT(id) == origin) so that ids never collide;
  * origin 0 skips that check (trusted input such as a replay of the log).
- * SCRATCH must point to a project-sized buffer the function may overwrite
- * (it holds the rollback copy); it is not read afterwards.
- * On failure P is unchanged and *fail (if not NULL) says why.
- * Does not allocate. Possible errors: every MDL_ERR_* except NOMEM. */
-int mdl_txn_apply(mdl_project *p, const mdl_txn *txn, uint32_t origin, mdl_project *scratch,
-                  mdl_fail *fail);
+ * Every op is checked as it applies (types, ranges, parents); references
+ * between objects and routing cycles are checked once the last op has
+ * applied, so one transaction may make a bus and the send to it in any
+ * order. On failure P is exactly as before (same objects, same hash) and
+ * *fail (if not NULL) says why. Allocates from P's allocator as objects
+ * are made. Possible errors: every MDL_ERR_*. */
+int mdl_txn_apply(mdl_project *p, const mdl_txn *txn, uint32_t origin, mdl_fail *fail);
 
-/* Checks a single value against property PROP for an object of TYPE,
- * writing a reason on failure. Does not allocate. */
+/* Two-step apply, for a caller that must do something (store the
+ * transaction) before it decides: mdl_txn_try applies as mdl_txn_apply
+ * does but keeps the way back; then exactly one of mdl_txn_keep (the
+ * change stays) or mdl_txn_drop (P returns to what it was) must follow
+ * before P is changed again. */
+int mdl_txn_try(mdl_project *p, const mdl_txn *txn, uint32_t origin, mdl_fail *fail);
+void mdl_txn_keep(mdl_project *p);
+void mdl_txn_drop(mdl_project *p);
+
+/* Checks a single value against property PROP of an object of TYPE (the
+ * type's range; device parameters and point values depend on the object and
+ * are checked by apply), writing a reason on failure. Does not allocate. */
 int mdl_value_check(int type, int prop, const mdl_value *v, char *reason, size_t reason_len);
+
+/* Checks every invariant of P (parents, references, ranges, no cycles,
+ * hash equal to a recount), for tests and fuzzers. Returns MDL_OK or
+ * MDL_ERR_INVALID with a reason. */
+int mdl_project_check(const mdl_project *p, char *reason, size_t reason_len);
+
+/* ---- Saving and loading whole states (snapshots) -------------------------- */
+
+/* Calls FN for every object, each parent before its children (project,
+ * master, then the rest); VALS are its properties in schema order (N of
+ * them, strings borrowed). Does not allocate. */
+typedef void (*mdl_walk_fn)(void *ud, int type, mdl_id id, mdl_id parent, const mdl_value *vals,
+                            uint32_t n);
+void mdl_walk(const mdl_project *p, mdl_walk_fn fn, void *ud);
+
+/* The properties of TYPE in schema order: writes at most CAP, returns the count. */
+uint32_t mdl_fields(int type, uint8_t *props, uint32_t cap);
+
+/* Rebuilds P from objects as mdl_walk gives them: begin empties P (project
+ * and master keep their ids and take the values given), each object is
+ * checked like a create, end checks references and cycles over the whole
+ * project. A refused state leaves P reset ("Untitled") and *fail says why.
+ * Possible errors: as mdl_txn_apply. */
+void mdl_load_begin(mdl_project *p);
+int mdl_load_object(mdl_project *p, int type, mdl_id id, mdl_id parent, const mdl_value *vals,
+                    uint32_t n, mdl_fail *fail);
+int mdl_load_end(mdl_project *p, mdl_fail *fail);
 
 /* Deep-copies TXN (ops, create props, strings) into one allocation from A.
  * Returns NULL if out of memory. Free with mdl_txn_free(A, copy). */

@@ -17,7 +17,9 @@ typedef struct stack {
 
 typedef struct pending {
   uint32_t local_id;
-  mdl_txn *txn; /* owned clone */
+  bool applied;      /* it applied on top of the confirmed state (j holds how) */
+  mdl_txn *txn;      /* owned clone */
+  mdl_journal j;     /* its changes to the project while the view is shown */
 } pending;
 
 struct mdl_replica {
@@ -26,11 +28,8 @@ struct mdl_replica {
   uint32_t next_counter; /* low half of new ids */
   uint32_t next_local;   /* next local transaction number */
   uint64_t seq;          /* last server sequence applied to confirmed */
-  mdl_project confirmed;
-  mdl_project view;
-  bool stale; /* view needs a rebuild: done lazily, once per burst of remote edits */
-  mdl_project scratch;
-  mdl_project work;         /* for undo records and inverse transactions */
+  mdl_project *p;        /* the view, or the confirmed state while 'confirmed' */
+  bool confirmed;        /* pending transactions are taken off p (lazily put back) */
   stack undo, redo;         /* this user's own transactions, newest last */
   uint32_t head, n_pending; /* ring of pending transactions */
   pending queue[PENDING_MAX];
@@ -43,8 +42,11 @@ mdl_replica *mdl_replica_create(const mdl_alloc *a) {
   r->alloc = *a;
   r->next_local = 1;
   r->next_counter = 1;
-  mdl_project_init(&r->confirmed, NULL);
-  mdl_project_init(&r->view, NULL);
+  r->p = mdl_project_create(a, NULL);
+  if (!r->p) {
+    a->free(a->ud, r, sizeof *r);
+    return NULL;
+  }
   return r;
 }
 
@@ -74,12 +76,26 @@ static void stack_drop(mdl_replica *r, stack *s, uint32_t local_id) {
   }
 }
 
+static void set_fail(mdl_fail *fail, int code, const char *reason) {
+  if (!fail) return;
+  fail->code = code, fail->op_index = 0;
+  size_t n = strlen(reason);
+  memcpy(fail->reason, reason, n + 1 < sizeof fail->reason ? n + 1 : sizeof fail->reason);
+}
+
+static void to_confirmed(mdl_replica *r);
+
 void mdl_replica_destroy(mdl_replica *r) {
   if (!r) return;
   stack_clear(r, &r->undo);
   stack_clear(r, &r->redo);
-  for (uint32_t i = 0; i < r->n_pending; i++)
-    mdl_txn_free(&r->alloc, r->queue[(r->head + i) % PENDING_MAX].txn);
+  to_confirmed(r);
+  for (uint32_t i = 0; i < r->n_pending; i++) {
+    pending *q = &r->queue[(r->head + i) % PENDING_MAX];
+    mdl__j_free(r->p, &q->j);
+    mdl_txn_free(&r->alloc, q->txn);
+  }
+  mdl_project_destroy(r->p);
   mdl_alloc a = r->alloc;
   a.free(a.ud, r, sizeof *r);
 }
@@ -88,26 +104,33 @@ static pending *at(mdl_replica *r, uint32_t i) {
   return &r->queue[(r->head + i) % PENDING_MAX];
 }
 
-/* view = confirmed + every pending transaction that still applies. */
-static void rebuild(mdl_replica *r) {
-  r->stale = false;
-  memcpy(&r->view, &r->confirmed, sizeof r->view);
-  for (uint32_t i = 0; i < r->n_pending; i++)
-    (void) mdl_txn_apply(&r->view, at(r, i)->txn, 0, &r->scratch, NULL);
+/* Takes every pending transaction off the project, newest first, so that it
+ * holds the confirmed state. */
+static void to_confirmed(mdl_replica *r) {
+  if (r->confirmed) return;
+  for (uint32_t i = r->n_pending; i-- > 0;)
+    if (at(r, i)->applied) mdl__j_undo(r->p, &at(r, i)->j);
+  r->confirmed = true;
 }
 
-/* The view, rebuilt first if remote edits, a reset or a reject made it
- * stale. Rebuilding replays every pending transaction, so it is done when
+/* Puts the pending transactions back on top of the confirmed state (a
+ * rebase); one that no longer applies stays out of the view. Done when
  * someone looks, not after each of a thousand catch-up broadcasts. */
 static mdl_project *view_of(mdl_replica *r) {
-  if (r->stale) rebuild(r);
-  return &r->view;
+  if (!r->confirmed) return r->p;
+  for (uint32_t i = 0; i < r->n_pending; i++) {
+    pending *q = at(r, i);
+    q->applied = mdl__txn_apply_keep(r->p, q->txn, 0, &q->j, NULL) == MDL_OK;
+  }
+  r->confirmed = false;
+  return r->p;
 }
 
 static void pop(mdl_replica *r);
 
-void mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *snapshot,
-                       uint64_t seq, uint32_t last_local) {
+int mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *snapshot,
+                      uint64_t seq, uint32_t last_local) {
+  to_confirmed(r);
   if (client_id != r->client_id) {
     r->next_counter = 1;
   } else {
@@ -117,8 +140,8 @@ void mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *sn
   }
   r->client_id = client_id;
   r->seq = seq;
-  memcpy(&r->confirmed, snapshot, sizeof r->confirmed);
-  r->stale = true;
+  to_confirmed(r);
+  return mdl_project_copy(r->p, snapshot);
 }
 
 mdl_id mdl_replica_new_id(mdl_replica *r) {
@@ -126,32 +149,24 @@ mdl_id mdl_replica_new_id(mdl_replica *r) {
   return MDL_ID_MAKE(r->client_id, r->next_counter++);
 }
 
-static void set_fail(mdl_fail *fail, int code, const char *reason) {
-  if (!fail) return;
-  fail->code = code, fail->op_index = 0;
-  size_t n = strlen(reason);
-  memcpy(fail->reason, reason, n + 1 < sizeof fail->reason ? n + 1 : sizeof fail->reason);
-}
 
 /* Submits TXN, noting how to take it back: an edit goes on the undo stack
  * (and clears redo), an undo on the redo stack, a redo on the undo stack. */
 static int submit_as(mdl_replica *r, const mdl_txn *txn, int as, uint32_t *local_id,
                      mdl_fail *fail) {
-  *local_id = 0;
-  mdl_undo_rec *rec = mdl_undo_record(&r->alloc, view_of(r), txn, &r->work, &r->scratch);
   int rc = mdl_replica_submit(r, txn, local_id, fail);
-  if (rc || !rec) {
-    if (!rc) { /* applied, but no memory to remember how to undo it: take it back */
-      r->n_pending--;
-      mdl_txn_free(&r->alloc, at(r, r->n_pending)->txn);
-      r->next_local--;
-      rebuild(r);
-      *local_id = 0;
-      set_fail(fail, MDL_ERR_NOMEM, "out of memory");
-      rc = MDL_ERR_NOMEM;
-    }
-    mdl_undo_free(&r->alloc, rec);
-    return rc;
+  if (rc) return rc;
+  pending *q = at(r, r->n_pending - 1);
+  mdl_undo_rec *rec = mdl_undo_record(&r->alloc, r->p, &q->j);
+  if (!rec) { /* applied, but no memory to remember how to undo it: take it back */
+    mdl__j_undo(r->p, &q->j);
+    mdl__j_free(r->p, &q->j);
+    mdl_txn_free(&r->alloc, q->txn);
+    r->n_pending--;
+    r->next_local--;
+    *local_id = 0;
+    set_fail(fail, MDL_ERR_NOMEM, "out of memory");
+    return MDL_ERR_NOMEM;
   }
   mdl_undo_set_tag(rec, *local_id);
   if (as == AS_EDIT) stack_clear(r, &r->redo);
@@ -169,23 +184,20 @@ static int take_back(mdl_replica *r, stack *from, int as, uint32_t *local_id, md
   *local_id = 0;
   while (from->n) {
     mdl_undo_rec *rec = from->recs[from->n - 1];
-    uint32_t max_ops, max_props, n_ops;
-    mdl_undo_size(rec, &max_ops, &max_props);
-    size_t bytes = max_ops * sizeof(mdl_op) + max_props * sizeof(mdl_prop_value);
-    mdl_op *ops = r->alloc.alloc(r->alloc.ud, bytes);
-    if (!ops) return set_fail(fail, MDL_ERR_NOMEM, "out of memory"), MDL_ERR_NOMEM;
-    mdl_undo_build(rec, view_of(r), r->client_id, mdl_replica_new_id(r), &r->work, &r->scratch, ops,
-                   (mdl_prop_value *) (ops + max_ops), &n_ops);
+    mdl_txn *t;
+    uint32_t counter = r->next_counter;
+    if (mdl_undo_build(rec, view_of(r), r->client_id, &counter, &r->alloc, &t))
+      return set_fail(fail, MDL_ERR_NOMEM, "out of memory"), MDL_ERR_NOMEM;
     int rc = MDL_OK;
-    if (n_ops) {
-      mdl_txn t = {n_ops, ops};
-      rc = submit_as(r, &t, as, local_id, fail);
+    if (t) {
+      r->next_counter = counter;
+      rc = submit_as(r, t, as, local_id, fail);
+      mdl_txn_free(&r->alloc, t);
     }
-    r->alloc.free(r->alloc.ud, ops, bytes);
     if (rc) return rc; /* the record stays: it can be tried again */
     from->n--;
     mdl_undo_free(&r->alloc, rec);
-    if (n_ops) return MDL_OK;
+    if (t) return MDL_OK;
   }
   set_fail(fail, MDL_ERR_NOT_FOUND, as == AS_UNDO ? "nothing to undo" : "nothing to redo");
   return MDL_ERR_NOT_FOUND;
@@ -215,24 +227,27 @@ int mdl_replica_submit(mdl_replica *r, const mdl_txn *txn, uint32_t *local_id, m
     }
     return MDL_ERR_FULL;
   }
-  int rc = mdl_txn_apply(view_of(r), txn, 0, &r->scratch, fail);
-  if (rc) return rc;
   mdl_txn *copy = mdl_txn_clone(&r->alloc, txn);
-  if (!copy) {
-    rebuild(r);
-    if (fail)
-      fail->code = MDL_ERR_NOMEM, fail->op_index = 0, memcpy(fail->reason, "out of memory", 14);
-    return MDL_ERR_NOMEM;
+  if (!copy) return set_fail(fail, MDL_ERR_NOMEM, "out of memory"), MDL_ERR_NOMEM;
+  pending *q = at(r, r->n_pending);
+  memset(&q->j, 0, sizeof q->j);
+  int rc = mdl__txn_apply_keep(view_of(r), copy, 0, &q->j, fail);
+  if (rc) {
+    mdl__j_free(r->p, &q->j);
+    mdl_txn_free(&r->alloc, copy);
+    return rc;
   }
-  pending *p = at(r, r->n_pending++);
-  p->local_id = r->next_local++;
-  p->txn = copy;
-  *local_id = p->local_id;
+  r->n_pending++;
+  q->applied = true;
+  q->local_id = r->next_local++;
+  q->txn = copy;
+  *local_id = q->local_id;
   return MDL_OK;
 }
 
 /* Removes the oldest pending transaction. */
 static void pop(mdl_replica *r) {
+  mdl__j_free(r->p, &at(r, 0)->j);
   mdl_txn_free(&r->alloc, at(r, 0)->txn);
   r->head = (r->head + 1) % PENDING_MAX;
   r->n_pending--;
@@ -240,11 +255,17 @@ static void pop(mdl_replica *r) {
 
 int mdl_replica_on_ack(mdl_replica *r, uint32_t local_id, uint64_t seq) {
   if (r->n_pending == 0 || at(r, 0)->local_id != local_id) return MDL_ERR_NOT_FOUND;
-  int rc = mdl_txn_apply(&r->confirmed, at(r, 0)->txn, 0, &r->scratch, NULL);
+  pending *q = at(r, 0);
+  int rc = MDL_OK;
+  if (r->confirmed) {
+    rc = mdl_txn_apply(r->p, q->txn, 0, NULL);
+  } else if (q->applied) {
+    mdl__j_commit(r->p, &q->j); /* the oldest journal: the view already holds it */
+  } else {
+    rc = MDL_ERR_INVALID; /* acknowledged, yet it did not apply here: out of step */
+  }
   pop(r);
   r->seq = seq;
-  /* The view already holds this edit; only a failure (a bug) needs a rebuild. */
-  if (rc) rebuild(r);
   return rc;
 }
 
@@ -253,29 +274,31 @@ int mdl_replica_on_reject(mdl_replica *r, uint32_t local_id) {
   stack_drop(r, &r->redo, local_id);
   for (uint32_t i = 0; i < r->n_pending; i++) {
     if (at(r, i)->local_id != local_id) continue;
+    to_confirmed(r);
+    mdl__j_free(r->p, &at(r, i)->j);
     mdl_txn_free(&r->alloc, at(r, i)->txn);
     for (uint32_t k = i; k + 1 < r->n_pending; k++)
       *at(r, k) = *at(r, k + 1);
     r->n_pending--;
-    r->stale = true;
     return MDL_OK;
   }
   return MDL_ERR_NOT_FOUND;
 }
 
 int mdl_replica_on_remote(mdl_replica *r, uint64_t seq, const mdl_txn *txn, mdl_fail *fail) {
-  int rc = mdl_txn_apply(&r->confirmed, txn, 0, &r->scratch, fail);
+  to_confirmed(r);
+  int rc = mdl_txn_apply(r->p, txn, 0, fail);
   if (rc) return rc;
   r->seq = seq;
-  r->stale = true;
   return MDL_OK;
 }
 
 const mdl_project *mdl_replica_view(mdl_replica *r) {
   return view_of(r);
 }
-const mdl_project *mdl_replica_confirmed(const mdl_replica *r) {
-  return &r->confirmed;
+const mdl_project *mdl_replica_confirmed(mdl_replica *r) {
+  to_confirmed(r);
+  return r->p;
 }
 uint64_t mdl_replica_seq(const mdl_replica *r) {
   return r->seq;

@@ -1,9 +1,13 @@
 /* mdl_replica: a client's copy of a project that the server owns.
  *
- * The server's order is the truth. A replica keeps two projects:
+ * The server's order is the truth. A replica keeps one project and shows
+ * it in two states:
  *   confirmed: the server's state after the last sequence number seen;
  *   view:      confirmed + this client's pending transactions, applied
  *              optimistically, which is what the user sees and edits.
+ * Each pending transaction keeps the journal of what it changed, so going
+ * from view to confirmed takes them off newest first and going back
+ * re-applies them: a rebase costs the pending edits, not the project size.
  * A local edit applies to the view at once and waits in the pending queue
  * until the server acknowledges it (then it applies to confirmed) or rejects
  * it (then it is dropped and the view rebuilt). A remote transaction applies
@@ -31,9 +35,10 @@ void mdl_replica_destroy(mdl_replica *r); /* NULL ok */
  * (so edits made while disconnected survive a reconnect). When the server
  * gave back this replica's own id space, the pending transactions its log
  * already holds (local ids up to LAST_LOCAL, whose acks were lost with the
- * connection) are dropped instead of being sent twice. Does not allocate. */
-void mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *snapshot,
-                       uint64_t seq, uint32_t last_local);
+ * connection) are dropped instead of being sent twice. Allocates (the copy);
+ * returns MDL_OK or MDL_ERR_NOMEM. */
+int mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *snapshot,
+                      uint64_t seq, uint32_t last_local);
 
 /* Applies TXN to the view and queues a copy; *local_id gets its number,
  * used in the submit message and matched by the ack. On failure nothing
@@ -78,7 +83,7 @@ int mdl_replica_on_remote(mdl_replica *r, uint64_t seq, const mdl_txn *txn, mdl_
 /* The view may be rebuilt here (pending replayed on confirmed) when remote
  * edits arrived since the last look. */
 const mdl_project *mdl_replica_view(mdl_replica *r);
-const mdl_project *mdl_replica_confirmed(const mdl_replica *r);
+const mdl_project *mdl_replica_confirmed(mdl_replica *r);
 uint64_t mdl_replica_seq(const mdl_replica *r);
 uint32_t mdl_replica_client_id(const mdl_replica *r);
 uint32_t mdl_replica_n_pending(const mdl_replica *r);

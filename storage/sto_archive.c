@@ -559,7 +559,7 @@ int sto_archive_import(const char *archive_path, sto_asset_store *store, uint32_
       sto__fail(err, err_len, rc, "%s: %s", archive_path, why);
     goto out;
   }
-  model = sto__fault() ? NULL : malloc(sizeof *model);
+  model = sto__fault() ? NULL : mdl_project_create(&sto__alloc, NULL);
   if (!model) {
     rc = sto__fail(err, err_len, STO_ERR_NOMEM, "out of memory");
     goto out;
@@ -611,7 +611,7 @@ int sto_archive_import(const char *archive_path, sto_asset_store *store, uint32_
   *result = got;
 out:
   sto_project_close(sp);
-  free(model);
+  mdl_project_destroy(model);
   free(files);
   sqlite3_close(db);
   remove_db(proj);

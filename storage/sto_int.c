@@ -1,7 +1,9 @@
 /* sto_int: helpers shared by the storage modules (see sto_int.h). */
 #include "storage/sto_int.h"
+#include "shared/mdl_alloc.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -58,3 +60,15 @@ int sto__exec(sqlite3 *db, const char *sql) {
   if (sto__fault()) return SQLITE_IOERR;
   return sqlite3_exec(db, sql, 0, 0, 0);
 }
+
+static void *alloc_cb(void *ud, size_t size) {
+  (void) ud;
+  return malloc(size);
+}
+
+static void free_cb(void *ud, void *ptr, size_t size) {
+  (void) ud, (void) size;
+  free(ptr);
+}
+
+const mdl_alloc sto__alloc = {NULL, alloc_cb, free_cb};

@@ -31,4 +31,8 @@ int sto__sync_path(const char *path, bool is_dir);
 /* sqlite3_exec without callbacks; a fault step (SQLITE_IOERR). */
 int sto__exec(sqlite3 *db, const char *sql);
 
+struct mdl_alloc;
+/* malloc and free, for the models storage loads to check them */
+extern const struct mdl_alloc sto__alloc;
+
 #endif

@@ -303,7 +303,7 @@ const char *sto_project_last_error(const sto_project *sp) {
 }
 
 typedef struct load_ctx {
-  mdl_project *model, scratch;
+  mdl_project *model;
   proto_scratch s;
   uint64_t seq;
   int why; /* the decode or apply error */
@@ -313,7 +313,7 @@ static int load_one(void *ud, uint64_t seq, uint32_t origin, const void *data, s
   load_ctx *l = ud;
   mdl_txn txn;
   int rc = proto_decode_txn(data, len, &l->s, &txn);
-  if (!rc) rc = mdl_txn_apply(l->model, &txn, origin, &l->scratch, NULL);
+  if (!rc) rc = mdl_txn_apply(l->model, &txn, origin, NULL);
   if (rc) return l->why = rc, STO_ERR_NOT_PROJECT;
   if (seq != l->seq + 1) return l->why = STO_ERR_SEQ, STO_ERR_NOT_PROJECT;
   l->seq = seq;
@@ -358,7 +358,7 @@ static uint64_t from_snapshot(sto_project *sp, load_ctx *l) {
   sqlite3_stmt *st;
   uint64_t seq = 0;
   if (sqlite3_prepare_v2(sp->db,
-                         "SELECT seq, state FROM snapshots WHERE schema = ?1 AND seq <= ?2"
+                         "SELECT seq, state FROM snapshots WHERE schema <= ?1 AND seq <= ?2"
                          " ORDER BY seq DESC",
                          -1, &st, NULL) != SQLITE_OK)
     return 0;
@@ -379,14 +379,14 @@ int sto_project_load_model(sto_project *sp, mdl_project *model, uint64_t *seq, c
                            size_t err_len) {
   load_ctx *l = calloc(1, sizeof *l);
   *seq = 0;
-  mdl_project_init(model, NULL);
+  mdl_project_reset(model, NULL);
   if (!l) return snprintf(err, err_len, "out of memory"), STO_ERR_NOMEM;
   l->model = model;
   l->seq = from_snapshot(sp, l);
   int rc = sto_project_replay(sp, l->seq, load_one, l);
   if (rc && l->seq) {
     /* A snapshot that does not fit its log: replay the whole log instead. */
-    mdl_project_init(model, NULL);
+    mdl_project_reset(model, NULL);
     l->seq = 0;
     rc = sto_project_replay(sp, 0, load_one, l);
   }
@@ -400,7 +400,7 @@ int sto_project_load_model(sto_project *sp, mdl_project *model, uint64_t *seq, c
     snprintf(err, err_len, "%s: its op log does not replay at seq %llu (error %d)", sp->path,
              (unsigned long long) l->seq + 1, l->why);
   if (rc)
-    mdl_project_init(model, NULL);
+    mdl_project_reset(model, NULL);
   else
     *seq = l->seq;
   free(l);
