@@ -61,7 +61,6 @@ typedef struct mdl_journal {
   mdl_jent *e;
   uint32_t n, cap;
   uint64_t sum_before; /* the hash sum when the journal began */
-  bool failed;         /* out of memory while recording: must be undone */
 } mdl_journal;
 
 struct mdl_project {

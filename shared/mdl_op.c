@@ -549,12 +549,13 @@ static int op_move(mdl_project *p, const mdl_op *op, sbuf *sb) {
     sb_str(sb, "a clip with notes stays on an instrument track");
     return MDL_ERR_INVALID;
   }
-  int rc = MDL_OK;
   if (parent != mdl__obj(p, h)->parent) {
-    rc = mdl__set_parent(p, h, parent);
+    if (mdl__set_parent(p, h, parent)) {
+      sb_str(sb, "out of memory");
+      return MDL_ERR_NOMEM;
+    }
     p->routing_dirty = true;
   }
-  if (rc) return rc;
   if (!mdl__schema(type)->ordered) {
     if (!op->after) return MDL_OK;
     sb_str(sb, "only tracks, devices and scenes have an order");
@@ -788,10 +789,6 @@ static int run_txn(mdl_project *p, const mdl_txn *txn, uint32_t origin, mdl_jour
     sb_int(&msg, i);
     sb_str(&msg, ": ");
     rc = apply_op(p, &txn->ops[i], origin, &msg);
-    if (!rc && j->failed) {
-      sb_str(&msg, "out of memory");
-      rc = MDL_ERR_NOMEM;
-    }
   }
   if (!rc) {
     i = txn->n_ops; /* reported as the transaction as a whole */

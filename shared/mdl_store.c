@@ -223,25 +223,25 @@ void mdl_hash_hex(uint64_t hash, char out[17]) {
 
 /* ---- Journal -------------------------------------------------------------- */
 
-static void j_push(mdl_project *p, uint8_t what, uint32_t h, int cell, mdl_cell old) {
+/* Makes room for one more entry before a change is made, so that a change
+ * is never made without its way back. */
+static int j_room(mdl_project *p) {
   mdl_journal *j = p->j;
-  if (!j || j->failed) return;
-  if (j->n == j->cap) {
-    uint32_t cap = j->cap ? j->cap * 2 : 32;
-    mdl_jent *e = grow(p, j->e, j->cap * sizeof *e, cap * sizeof *e);
-    if (!e) {
-      j->failed = true;
-      return;
-    }
-    j->e = e;
-    j->cap = cap;
-  }
-  j->e[j->n++] = (mdl_jent){what, (uint8_t) cell, h, old};
+  if (!j || j->n < j->cap) return MDL_OK;
+  uint32_t cap = j->cap ? j->cap * 2 : 32;
+  mdl_jent *e = grow(p, j->e, j->cap * sizeof *e, cap * sizeof *e);
+  if (!e) return MDL_ERR_NOMEM;
+  j->e = e;
+  j->cap = cap;
+  return MDL_OK;
+}
+
+static void j_push(mdl_project *p, uint8_t what, uint32_t h, int cell, mdl_cell old) {
+  if (p->j) p->j->e[p->j->n++] = (mdl_jent){what, (uint8_t) cell, h, old};
 }
 
 void mdl__j_begin(mdl_project *p, mdl_journal *j) {
   j->n = 0;
-  j->failed = false;
   j->sum_before = p->sum;
   p->j = j;
 }
@@ -312,6 +312,7 @@ static mdl_cell cell_default(const mdl_field *f) {
 }
 
 uint32_t mdl__create(mdl_project *p, int type, mdl_id id, mdl_id parent) {
+  if (j_room(p)) return 0;
   uint32_t h = slot_alloc(p, type);
   if (!h) return 0;
   mdl_obj *o = mdl__obj(p, h);
@@ -334,7 +335,8 @@ uint32_t mdl__create(mdl_project *p, int type, mdl_id id, mdl_id parent) {
 
 int mdl__delete(mdl_project *p, uint32_t h) {
   for (uint32_t c = mdl__first(p, h); c; c = mdl__first(p, h))
-    mdl__delete(p, c);
+    if (mdl__delete(p, c)) return MDL_ERR_NOMEM;
+  if (j_room(p)) return MDL_ERR_NOMEM;
   mdl_obj *o = mdl__obj(p, h);
   p->sum -= mdl__obj_hash(o);
   unlink_child(p, h);
@@ -349,6 +351,7 @@ int mdl__delete(mdl_project *p, uint32_t h) {
 }
 
 int mdl__set(mdl_project *p, uint32_t h, int cell, const mdl_value *v) {
+  if (j_room(p)) return MDL_ERR_NOMEM;
   mdl_obj *o = mdl__obj(p, h);
   const mdl_field *f = &mdl__schema(o->type)->f[cell];
   mdl_cell c = {0};
@@ -380,6 +383,7 @@ int mdl__set(mdl_project *p, uint32_t h, int cell, const mdl_value *v) {
 }
 
 int mdl__set_parent(mdl_project *p, uint32_t h, mdl_id parent) {
+  if (j_room(p)) return MDL_ERR_NOMEM;
   mdl_obj *o = mdl__obj(p, h);
   mdl_cell old = {.i = (int64_t) o->parent};
   p->sum -= mdl__obj_hash(o);

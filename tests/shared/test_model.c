@@ -1,135 +1,259 @@
-/* Model: ops, validation, atomic transactions, hash. */
+/* Model: the object store, ops, validation, atomic transactions, hash. */
+#include "shared/mdl_device.h"
 #include "shared/mdl_err.h"
+#include "shared/mdl_key.h"
 #include "shared/mdl_op.h"
 #include "test_util.h"
 
 #include <criterion/criterion.h>
+#include <stdio.h>
 
-static mdl_project p, scratch;
-static const mdl_id A = MDL_ID_MAKE(2, 1), B = MDL_ID_MAKE(2, 2), C = MDL_ID_MAKE(2, 3);
+static test_heap heap = {0, 0, -1};
+static mdl_alloc al;
+static mdl_project *p;
+static const mdl_id A = MDL_ID_MAKE(2, 1), B = MDL_ID_MAKE(2, 2), C = MDL_ID_MAKE(2, 3),
+                    D = MDL_ID_MAKE(2, 4), E = MDL_ID_MAKE(2, 5), F = MDL_ID_MAKE(2, 6);
 
 static void setup(void) {
-  mdl_project_init(&p, "Song");
+  heap = (test_heap){0, 0, -1};
+  al = th_make(&heap);
+  p = mdl_project_create(&al, "Song");
+  cr_assert_not_null(p);
 }
-TestSuite(mdl_op, .init = setup);
+static void teardown(void) {
+  mdl_project_destroy(p);
+  cr_assert_eq(heap.live, 0, "%ld bytes leaked", heap.live);
+}
+TestSuite(mdl_op, .init = setup, .fini = teardown);
 
 static int apply(mdl_txn t, mdl_fail *f) {
-  return mdl_txn_apply(&p, &t, 2, &scratch, f);
+  int rc = mdl_txn_apply(p, &t, 2, f);
+  char why[MDL_REASON_MAX];
+  cr_assert_eq(mdl_project_check(p, why, sizeof why), MDL_OK, "%s", why);
+  return rc;
 }
 
-Test(mdl_op, create_appends_track_with_defaults_and_props) {
-  mdl_prop_value pv[] = {{MDL_PROP_NAME, v_str("Bass")}, {MDL_PROP_GAIN, v_real(0.5)}};
-  mdl_op c = op_create(A);
-  c.n_props = 2, c.props = pv;
-  cr_assert_eq(apply(TXN(c), NULL), MDL_OK);
-  cr_assert_eq(p.n_tracks, 1);
-  cr_assert_str_eq(p.tracks[0].name, "Bass");
-  cr_assert_float_eq(p.tracks[0].gain, 0.5, 1e-12);
-  cr_assert_float_eq(p.tracks[0].pan, 0.0, 1e-12);
+static mdl_prop_value pv(int prop, mdl_value v) {
+  return (mdl_prop_value){(uint8_t) prop, v};
 }
 
-Test(mdl_op, set_changes_project_and_track_properties) {
-  cr_assert_eq(apply(TXN(op_create(A), op_set(A, MDL_PROP_PAN, v_real(-1)),
-                         op_set(A, MDL_PROP_MUTE, v_bool(true)),
-                         op_set(MDL_ID_PROJECT, MDL_PROP_TEMPO, v_real(96.5)),
-                         op_set(MDL_ID_PROJECT, MDL_PROP_TS_NUM, v_int(7))),
-                     NULL),
-               MDL_OK);
-  cr_assert_eq(p.tracks[0].pan, -1.0);
-  cr_assert(p.tracks[0].mute);
-  cr_assert_eq(p.tempo, 96.5);
-  cr_assert_eq(p.ts_num, 7);
+Test(mdl_op, a_new_project_has_its_defaults_and_a_master) {
+  cr_assert_str_eq(mdl_get_str(p, MDL_ID_PROJECT, MDL_PROP_NAME, NULL), "Song");
+  cr_assert_eq(mdl_get_real(p, MDL_ID_PROJECT, MDL_PROP_TEMPO), 120.0);
+  cr_assert_eq(mdl_get_int(p, MDL_ID_PROJECT, MDL_PROP_SAMPLE_RATE), 48000);
+  cr_assert_eq(mdl_get_int(p, MDL_ID_MASTER, MDL_PROP_KIND), MDL_TRACK_MASTER);
+  cr_assert_eq(mdl_count(p, 0), 2);
+  cr_assert_eq(mdl_tracks(p, NULL, 0), 0, "master is not among the tracks");
 }
 
-Test(mdl_op, move_reorders_and_delete_removes) {
-  cr_assert_eq(apply(TXN(op_create(A), op_create(B), op_create(C)), NULL), MDL_OK);
-  cr_assert_eq(apply(TXN(op_move(C, MDL_ID_NONE)), NULL), MDL_OK);
-  cr_assert(p.tracks[0].id == C && p.tracks[1].id == A && p.tracks[2].id == B);
-  cr_assert_eq(apply(TXN(op_move(C, B)), NULL), MDL_OK);
-  cr_assert(p.tracks[0].id == A && p.tracks[1].id == B && p.tracks[2].id == C);
+Test(mdl_op, create_with_props_and_defaults) {
+  mdl_prop_value t[] = {pv(MDL_PROP_NAME, v_str("Bass")), pv(MDL_PROP_GAIN, v_real(0.5))};
+  cr_assert_eq(apply(TXN(op_make(MDL_TYPE_TRACK, A, 0, 2, t)), NULL), MDL_OK);
+  cr_assert_str_eq(mdl_get_str(p, A, MDL_PROP_NAME, NULL), "Bass");
+  cr_assert_eq(mdl_get_real(p, A, MDL_PROP_GAIN), 0.5);
+  cr_assert_eq(mdl_get_int(p, A, MDL_PROP_KIND), MDL_TRACK_INSTRUMENT);
+  cr_assert_eq(mdl_parent_of(p, A), MDL_ID_PROJECT);
+}
+
+/* A whole song's worth of objects, nested as a DAW nests them. */
+static void song(void) {
+  mdl_prop_value ret[] = {pv(MDL_PROP_KIND, v_int(MDL_TRACK_RETURN))};
+  mdl_prop_value synth[] = {pv(MDL_PROP_KIND, v_int(MDL_DEV_SYNTH)),
+                            pv(MDL_PROP_PARAM0 + 7, v_real(800))};
+  mdl_prop_value send[] = {pv(MDL_PROP_TARGET, v_int((int64_t) B))};
+  mdl_prop_value clip[] = {pv(MDL_PROP_START, v_int(3840)), pv(MDL_PROP_LENGTH, v_int(3840))};
+  mdl_prop_value note[] = {pv(MDL_PROP_PITCH, v_int(64)), pv(MDL_PROP_START, v_int(480))};
+  cr_assert_eq(
+      apply(TXN(op_make(MDL_TYPE_TRACK, A, 0, 0, NULL),
+                op_make(MDL_TYPE_SEND, E, A, 1, send), /* before its target: fine */
+                op_make(MDL_TYPE_TRACK, B, 0, 1, ret), op_make(MDL_TYPE_DEVICE, C, A, 2, synth),
+                op_make(MDL_TYPE_CLIP, D, A, 2, clip), op_make(MDL_TYPE_NOTE, F, D, 2, note)),
+            NULL),
+      MDL_OK);
+}
+
+Test(mdl_op, a_song_nests_tracks_devices_clips_notes_and_sends) {
+  song();
+  cr_assert_eq(mdl_count(p, 0), 8);
+  cr_assert_eq(mdl_get_real(p, C, MDL_PROP_PARAM0 + 7), 800);
+  cr_assert_eq(mdl_get_real(p, C, MDL_PROP_PARAM0 + 8), 0.2, "other params take their default");
+  cr_assert_eq(mdl_get_int(p, F, MDL_PROP_VELOCITY), 100);
+  mdl_id kids[8];
+  cr_assert_eq(mdl_children(p, A, 0, kids, 8), 3);
+  cr_assert_eq(mdl_children(p, D, MDL_TYPE_NOTE, kids, 8), 1);
+  cr_assert_eq(kids[0], F);
+}
+
+Test(mdl_op, deleting_a_track_takes_its_clips_notes_devices_and_sends_to_it) {
+  song();
   cr_assert_eq(apply(TXN(op_delete(B)), NULL), MDL_OK);
-  cr_assert(p.n_tracks == 2 && p.tracks[1].id == C);
+  cr_assert_eq(mdl_type_of(p, E), 0, "a send to a deleted track goes with it");
+  cr_assert_eq(mdl_type_of(p, F), MDL_TYPE_NOTE);
+  cr_assert_eq(apply(TXN(op_delete(A)), NULL), MDL_OK);
+  cr_assert_eq(mdl_count(p, 0), 2, "project and master stay");
 }
 
-Test(mdl_op, failed_transaction_leaves_project_byte_identical) {
-  cr_assert_eq(apply(TXN(op_create(A)), NULL), MDL_OK);
-  mdl_project before = p;
+Test(mdl_op, references_and_parents_are_checked) {
+  song();
   mdl_fail f;
-  int rc = apply(TXN(op_create(B), op_set(B, MDL_PROP_GAIN, v_real(0.25)), op_delete(A),
-                     op_create(C), op_set(C, MDL_PROP_GAIN, v_real(7))),
-                 &f);
-  cr_assert_eq(rc, MDL_ERR_RANGE);
-  cr_assert_eq(f.op_index, 4);
-  cr_assert_str_eq(f.reason, "op 4: gain 7 is out of range (0 to 4)");
-  cr_assert_eq(memcmp(&before, &p, sizeof p), 0);
+  mdl_prop_value bad_send[] = {pv(MDL_PROP_TARGET, v_int((int64_t) MDL_ID_MAKE(2, 99)))};
+  cr_assert_eq(apply(TXN(op_make(MDL_TYPE_SEND, MDL_ID_MAKE(2, 20), D, 0, NULL)), &f),
+               MDL_ERR_INVALID, "a send on a clip");
+  cr_assert_eq(apply(TXN(op_make(MDL_TYPE_SEND, MDL_ID_MAKE(2, 20), A, 1, bad_send)), &f),
+               MDL_ERR_INVALID);
+  cr_assert(strstr(f.reason, "return or group"), "%s", f.reason);
+  mdl_prop_value synth[] = {pv(MDL_PROP_KIND, v_int(MDL_DEV_SYNTH))};
+  cr_assert_eq(apply(TXN(op_make(MDL_TYPE_DEVICE, MDL_ID_MAKE(2, 21), A, 1, synth)), &f),
+               MDL_ERR_EXISTS, "one instrument per track");
+  cr_assert_eq(apply(TXN(op_set(C, MDL_PROP_PARAM0 + 7, v_real(5))), &f), MDL_ERR_RANGE);
+  cr_assert(strstr(f.reason, "out of range (20 to 20000)"), "%s", f.reason);
+  cr_assert_eq(apply(TXN(op_set(C, MDL_PROP_KIND, v_int(MDL_DEV_DRUMS))), &f), MDL_ERR_FORBIDDEN);
+  cr_assert_eq(apply(TXN(op_set(F, MDL_PROP_PITCH, v_int(128))), &f), MDL_ERR_RANGE);
 }
 
-Test(mdl_op, refusals_name_what_was_wrong) {
+Test(mdl_op, routing_cycles_are_refused) {
+  mdl_prop_value grp[] = {pv(MDL_PROP_KIND, v_int(MDL_TRACK_GROUP))};
+  mdl_prop_value to_b[] = {pv(MDL_PROP_TARGET, v_int((int64_t) B))};
+  cr_assert_eq(
+      apply(TXN(op_make(MDL_TYPE_TRACK, A, 0, 1, grp), op_make(MDL_TYPE_TRACK, B, 0, 1, grp),
+                op_set(A, MDL_PROP_OUTPUT, v_int((int64_t) B))),
+            NULL),
+      MDL_OK);
   mdl_fail f;
-  cr_assert_eq(apply(TXN(op_set(A, MDL_PROP_GAIN, v_real(1))), &f), MDL_ERR_NOT_FOUND);
-  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_GAIN, v_real(1))), &f), MDL_ERR_BAD_PROP);
-  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_TEMPO, v_str("fast"))), &f),
-               MDL_ERR_BAD_VALUE);
-  cr_assert_str_eq(f.reason, "op 0: tempo must be a number");
-  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_TS_DEN, v_int(3))), &f), MDL_ERR_RANGE);
-  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_NAME, v_str(""))), &f), MDL_ERR_RANGE);
-  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_NAME, v_str("bad\x01name"))), &f),
-               MDL_ERR_BAD_VALUE);
-  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_NAME, v_str("\xc0\xaf"))), &f),
-               MDL_ERR_BAD_VALUE);
-  cr_assert_eq(apply(TXN(op_set(MDL_ID_PROJECT, MDL_PROP_TEMPO, v_real(0.0 / 0.0))), &f),
+  uint64_t h = mdl_project_hash(p);
+  cr_assert_eq(apply(TXN(op_make(MDL_TYPE_SEND, C, B, 1,
+                                 (mdl_prop_value[]){pv(MDL_PROP_TARGET, v_int((int64_t) A))})),
+                     &f),
+               MDL_ERR_INVALID);
+  cr_assert(strstr(f.reason, "loop"), "%s", f.reason);
+  cr_assert_eq(mdl_project_hash(p), h);
+  (void) to_b;
+  /* B inside A while A outputs to B: a loop too. */
+  cr_assert_eq(apply(TXN(op_move_to(B, A, 0)), &f), MDL_ERR_INVALID);
+  cr_assert_eq(apply(TXN(op_move_to(A, A, 0)), &f), MDL_ERR_INVALID);
+  cr_assert(strstr(f.reason, "inside itself"), "%s", f.reason);
+  cr_assert_eq(mdl_project_hash(p), h);
+}
+
+Test(mdl_op, a_refused_transaction_leaves_no_trace) {
+  song();
+  uint64_t h = mdl_project_hash(p);
+  uint32_t n = mdl_count(p, 0);
+  mdl_fail f;
+  mdl_prop_value name[] = {pv(MDL_PROP_NAME, v_str("Gone"))};
+  cr_assert_eq(apply(TXN(op_set(A, MDL_PROP_NAME, v_str("Renamed")), op_delete(D),
+                         op_make(MDL_TYPE_TRACK, MDL_ID_MAKE(2, 30), 0, 1, name),
+                         op_move_to(MDL_ID_MAKE(2, 30), 0, 0), op_set(B, MDL_PROP_GAIN, v_real(9))),
+                     &f),
                MDL_ERR_RANGE);
-  cr_assert_eq(apply(TXN(op_create(MDL_ID_MAKE(3, 1))), &f), MDL_ERR_ID_SPACE);
-  cr_assert_eq(apply(TXN(op_create(A), op_create(A)), &f), MDL_ERR_EXISTS);
-  cr_assert_eq(apply(TXN(op_delete(MDL_ID_PROJECT)), &f), MDL_ERR_FORBIDDEN);
-  cr_assert_eq(apply(TXN(op_create(A), op_move(A, A)), &f), MDL_ERR_INVALID);
-  mdl_op bad = {.kind = 99, .id = A};
-  cr_assert_eq(apply(TXN(bad), &f), MDL_ERR_BAD_OP);
-  mdl_txn empty = {0, NULL};
-  cr_assert_eq(mdl_txn_apply(&p, &empty, 2, &scratch, &f), MDL_ERR_INVALID);
-  cr_assert_eq(p.n_tracks, 0);
+  cr_assert_eq(f.op_index, 4);
+  cr_assert_str_eq(f.reason, "op 4: gain 9 is out of range (0 to 4)");
+  cr_assert_eq(mdl_project_hash(p), h);
+  cr_assert_eq(mdl_count(p, 0), n);
+  cr_assert_eq(mdl_type_of(p, F), MDL_TYPE_NOTE, "the note under the deleted clip is back");
+  cr_assert_str_eq(mdl_get_str(p, A, MDL_PROP_NAME, NULL), "");
 }
 
-Test(mdl_op, track_limit_is_enforced) {
-  for (uint32_t i = 1; i <= MDL_TRACKS_MAX; i++)
-    cr_assert_eq(apply(TXN(op_create(MDL_ID_MAKE(2, i))), NULL), MDL_OK);
-  cr_assert_eq(apply(TXN(op_create(MDL_ID_MAKE(2, 999))), NULL), MDL_ERR_FULL);
+Test(mdl_op, out_of_memory_anywhere_in_a_transaction_changes_nothing) {
+  song();
+  uint64_t h = mdl_project_hash(p);
+  mdl_prop_value clip[] = {pv(MDL_PROP_NAME, v_str("Verse"))};
+  for (long k = 0; k < 40; k++) {
+    heap.fail_at = heap.n_allocs + k;
+    mdl_fail f;
+    int rc = apply(TXN(op_make(MDL_TYPE_CLIP, MDL_ID_MAKE(2, 40), A, 1, clip),
+                       op_make(MDL_TYPE_NOTE, MDL_ID_MAKE(2, 41), MDL_ID_MAKE(2, 40), 0, NULL),
+                       op_set(A, MDL_PROP_NAME, v_str("Lead")), op_delete(D)),
+                   &f);
+    heap.fail_at = -1;
+    if (rc == MDL_OK) {
+      cr_assert_neq(mdl_project_hash(p), h);
+      return;
+    }
+    cr_assert_eq(rc, MDL_ERR_NOMEM, "%s", f.reason);
+    cr_assert_eq(mdl_project_hash(p), h, "after a failure at allocation %ld", k);
+  }
+  cr_assert_fail("never succeeded");
 }
 
-Test(mdl_op, hash_depends_on_every_field_and_order) {
-  cr_assert_eq(apply(TXN(op_create(A), op_create(B)), NULL), MDL_OK);
-  uint64_t h0 = mdl_project_hash(&p);
-  mdl_project q = p;
-  cr_assert_eq(mdl_project_hash(&q), h0);
-  cr_assert_eq(apply(TXN(op_set(A, MDL_PROP_SOLO, v_bool(true))), NULL), MDL_OK);
-  cr_assert_neq(mdl_project_hash(&p), h0);
-  p = q;
-  cr_assert_eq(apply(TXN(op_move(B, MDL_ID_NONE)), NULL), MDL_OK);
-  cr_assert_neq(mdl_project_hash(&p), h0);
-  p = q;
-  cr_assert_eq(apply(TXN(op_set(A, MDL_PROP_PAN, v_real(-0.0))), NULL), MDL_OK);
-  cr_assert_eq(mdl_project_hash(&p), h0, "-0 and +0 hash the same");
-  char hex[17];
-  mdl_hash_hex(0x0123456789abcdefULL, hex);
-  cr_assert_str_eq(hex, "0123456789abcdef");
+Test(mdl_op, the_hash_does_not_depend_on_the_order_objects_were_made) {
+  mdl_project *q = mdl_project_create(&al, "Song");
+  mdl_op ab[] = {op_make(MDL_TYPE_TRACK, A, 0, 0, NULL), op_make(MDL_TYPE_TRACK, B, 0, 0, NULL),
+                 op_set(A, MDL_PROP_ORDER, v_str("V")), op_set(B, MDL_PROP_ORDER, v_str("k"))};
+  mdl_op ba[] = {ab[1], ab[0], ab[2], ab[3]};
+  cr_assert_eq(mdl_txn_apply(p, &(mdl_txn){4, ab}, 2, NULL), MDL_OK);
+  cr_assert_eq(mdl_txn_apply(q, &(mdl_txn){4, ba}, 2, NULL), MDL_OK);
+  cr_assert_eq(mdl_project_hash(p), mdl_project_hash(q));
+  cr_assert_eq(apply(TXN(op_set(A, MDL_PROP_GAIN, v_real(0.25))), NULL), MDL_OK);
+  cr_assert_neq(mdl_project_hash(p), mdl_project_hash(q));
+  mdl_project_destroy(q);
 }
 
-Test(mdl_op, txn_clone_is_deep_and_survives_oom) {
-  mdl_prop_value pv[] = {{MDL_PROP_NAME, v_str("Keys")}};
-  mdl_op c = op_create(A);
-  c.n_props = 1, c.props = pv;
-  char name[] = "Lead";
-  mdl_txn t = TXN(c, op_set(A, MDL_PROP_NAME, v_str(name)));
-  test_heap h = {0, 0, 0};
-  mdl_alloc a = th_make(&h);
-  cr_assert_null(mdl_txn_clone(&a, &t));
-  cr_assert_eq(h.live, 0);
-  h.fail_at = -1;
-  mdl_txn *copy = mdl_txn_clone(&a, &t);
-  cr_assert_not_null(copy);
-  name[0] = 'X';
-  cr_assert_eq(mdl_txn_apply(&p, copy, 2, &scratch, NULL), MDL_OK);
-  cr_assert_str_eq(p.tracks[0].name, "Lead");
-  mdl_txn_free(&a, copy);
-  cr_assert_eq(h.live, 0);
+Test(mdl_op, moves_order_siblings_by_key_and_never_collide) {
+  cr_assert_eq(
+      apply(TXN(op_make(MDL_TYPE_TRACK, A, 0, 0, NULL), op_make(MDL_TYPE_TRACK, B, 0, 0, NULL),
+                op_make(MDL_TYPE_TRACK, C, 0, 0, NULL)),
+            NULL),
+      MDL_OK);
+  mdl_id t[4];
+  cr_assert_eq(apply(TXN(op_move(C, MDL_ID_NONE)), NULL), MDL_OK);
+  mdl_tracks(p, t, 4);
+  cr_assert(t[0] == C && t[1] == A && t[2] == B);
+  /* A thousand moves into the same gap: keys grow, then the siblings are re-keyed. */
+  for (int i = 0; i < 1000; i++)
+    cr_assert_eq(apply(TXN(op_move(i % 2 ? A : B, C)), NULL), MDL_OK);
+  mdl_tracks(p, t, 4);
+  cr_assert_eq(t[0], C);
+  /* Equal keys from two clients fall back to the ids. */
+  cr_assert_eq(
+      apply(TXN(op_set(A, MDL_PROP_ORDER, v_str("x")), op_set(B, MDL_PROP_ORDER, v_str("x"))),
+            NULL),
+      MDL_OK);
+  mdl_tracks(p, t, 4);
+  cr_assert(t[1] == A && t[2] == B);
+  cr_assert_eq(apply(TXN(op_move(C, A)), NULL), MDL_OK, "room is made between equal keys");
+  mdl_tracks(p, t, 4);
+  cr_assert(t[0] == A && t[1] == C && t[2] == B);
+}
+
+Test(mdl_key, between_is_strictly_between_and_valid) {
+  char k[MDL_KEY_MAX + 1];
+  const char *pairs[][2] = {{"", ""},   {"", "1"},  {"1", ""},       {"1", "11"},
+                            {"V", "W"}, {"zz", ""}, {"0001", "0002"}};
+  for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+    const char *a = pairs[i][0], *b = pairs[i][1];
+    uint32_t n = mdl_key_between(a, (uint32_t) strlen(a), b, (uint32_t) strlen(b), k);
+    cr_assert_gt(n, 0);
+    k[n] = 0;
+    cr_assert(mdl_key_valid(k, n), "%s", k);
+    cr_assert(strcmp(a, k) < 0 && (!*b || strcmp(k, b) < 0), "%s < %s < %s", a, k, b);
+  }
+}
+
+Test(mdl_op, notes_cost_little_memory) {
+  mdl_prop_value synth[] = {pv(MDL_PROP_KIND, v_int(MDL_DEV_SYNTH))};
+  cr_assert_eq(
+      apply(TXN(op_make(MDL_TYPE_TRACK, A, 0, 0, NULL), op_make(MDL_TYPE_DEVICE, B, A, 1, synth),
+                op_make(MDL_TYPE_CLIP, C, A, 0, NULL)),
+            NULL),
+      MDL_OK);
+  size_t before = mdl_project_bytes(p);
+  mdl_op ops[200];
+  mdl_prop_value np[200][2];
+  for (int batch = 0; batch < 50; batch++) {
+    for (int i = 0; i < 200; i++) {
+      int k = batch * 200 + i;
+      np[i][0] = pv(MDL_PROP_PITCH, v_int(36 + k % 48));
+      np[i][1] = pv(MDL_PROP_START, v_int(k * 120));
+      ops[i] = op_make(MDL_TYPE_NOTE, MDL_ID_MAKE(2, 100 + k), C, 2, np[i]);
+    }
+    cr_assert_eq(mdl_txn_apply(p, &(mdl_txn){200, ops}, 2, NULL), MDL_OK);
+  }
+  double per_note = (double) (mdl_project_bytes(p) - before) / 10000;
+  cr_assert_lt(per_note, 160, "%.1f bytes per note", per_note);
+  mdl_id kids[10000];
+  cr_assert_eq(mdl_children(p, C, MDL_TYPE_NOTE, kids, 10000), 10000);
+  for (int i = 1; i < 10000; i++)
+    cr_assert_lt(mdl_get_int(p, kids[i - 1], MDL_PROP_START),
+                 mdl_get_int(p, kids[i], MDL_PROP_START));
 }
