@@ -4,6 +4,8 @@
 #include "protocol/proto_err.h"
 #include "shared/mdl_err.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* ---- Values and ops ------------------------------------------------------- */
@@ -229,7 +231,11 @@ static void get_object(proto_reader *r, mdl_project *p) {
         break;
     }
   }
-  if (!r->err && mdl_load_object(p, type, id, parent, vals, n, NULL)) r->err = PROTO_ERR_RANGE;
+  mdl_fail fail;
+  if (!r->err && mdl_load_object(p, type, id, parent, vals, n, &fail)) {
+    r->err = PROTO_ERR_RANGE;
+    if (getenv("BACKLINE_DEBUG_LOAD")) fprintf(stderr, "load: type %d: %s\n", type, fail.reason);
+  }
 }
 
 /* Schema 1 (the walking skeleton): the project's name, tempo, signature and
@@ -275,7 +281,11 @@ static void get_project(proto_reader *r, mdl_project *p) {
     if (!r->err && n > (r->len - r->pos) / 17) r->err = PROTO_ERR_RANGE; /* 17 bytes each at least */
     for (uint32_t i = 0; i < n && !r->err; i++)
       get_object(r, p);
-    if (!r->err && mdl_load_end(p, NULL)) r->err = PROTO_ERR_RANGE;
+    mdl_fail fail;
+    if (!r->err && mdl_load_end(p, &fail)) {
+      r->err = PROTO_ERR_RANGE;
+      if (getenv("BACKLINE_DEBUG_LOAD")) fprintf(stderr, "load end: %s\n", fail.reason);
+    }
   } else if (!r->err) {
     r->err = PROTO_ERR_VERSION;
   }
@@ -286,7 +296,8 @@ static void get_project(proto_reader *r, mdl_project *p) {
 
 int proto_encode(const proto_msg *m, void *buf, size_t cap) {
   proto_writer w;
-  proto_writer_init(&w, buf, cap > PROTO_MAX_MSG ? PROTO_MAX_MSG : cap);
+  size_t limit = m->type == PROTO_WELCOME ? PROTO_MAX_WELCOME : PROTO_MAX_MSG;
+  proto_writer_init(&w, buf, cap > limit ? limit : cap);
   proto_put_u8(&w, m->type);
   switch (m->type) {
     case PROTO_HELLO:
@@ -363,7 +374,7 @@ int proto_encode(const proto_msg *m, void *buf, size_t cap) {
     default:
       return PROTO_ERR_UNKNOWN_TYPE;
   }
-  if (w.err) return w.err == PROTO_ERR_NO_SPACE && cap >= PROTO_MAX_MSG ? PROTO_ERR_TOO_BIG : w.err;
+  if (w.err) return w.err == PROTO_ERR_NO_SPACE && cap >= limit ? PROTO_ERR_TOO_BIG : w.err;
   return (int) w.len;
 }
 
@@ -375,7 +386,8 @@ static bool text_ok(proto_reader *r, const char *s, uint32_t len) {
 int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, size_t *at) {
   proto_reader r;
   memset(m, 0, sizeof *m);
-  if (len > PROTO_MAX_MSG) {
+  bool welcome = len > 0 && ((const uint8_t *) data)[0] == PROTO_WELCOME;
+  if (len > (welcome ? PROTO_MAX_WELCOME : PROTO_MAX_MSG)) {
     if (at) *at = 0;
     return PROTO_ERR_TOO_BIG;
   }

@@ -17,6 +17,8 @@
 
 #define PROTO_VERSION 3     /* 3: the full model (nested objects, schema 2 snapshots) */
 #define PROTO_MAX_MSG 65536 /* largest message either side accepts, bytes */
+#define PROTO_MAX_WELCOME                                                                          \
+  (64u << 20) /* but a WELCOME, which carries the whole project, may be this large */
 #define PROTO_MAX_TXN                                                                              \
   (PROTO_MAX_MSG - 13)            /* a stored transaction must fit in a BROADCAST (13-byte head) */
 #define PROTO_MAX_PROPS      1024 /* create properties across one transaction */

@@ -253,7 +253,8 @@ static uint32_t siblings(const mdl_project *p, uint32_t ph, int type, uint32_t s
                          uint32_t cap) {
   uint32_t n = 0;
   for (uint32_t c = mdl__first(p, ph); c; c = mdl__next(p, c))
-    if (H_TYPE(c) == (uint32_t) type && c != skip && n < cap) out[n++] = c;
+    if (H_TYPE(c) == (uint32_t) type && c != skip && mdl__obj(p, c)->id != MDL_ID_MASTER && n < cap)
+      out[n++] = c;
   /* Insertion sort: ordered siblings are few (tracks, devices, scenes). */
   for (uint32_t i = 1; i < n; i++)
     for (uint32_t k = i; k > 0 && mdl__cmp_order(p, out[k - 1], out[k]) > 0; k--) {
@@ -314,7 +315,8 @@ static int place_after(mdl_project *p, uint32_t h, uint32_t ph, uint32_t after, 
 static uint32_t last_sibling(const mdl_project *p, uint32_t ph, int type, uint32_t skip) {
   uint32_t last = 0;
   for (uint32_t c = mdl__first(p, ph); c; c = mdl__next(p, c))
-    if (H_TYPE(c) == (uint32_t) type && c != skip && (!last || mdl__cmp_order(p, c, last) > 0))
+    if (H_TYPE(c) == (uint32_t) type && c != skip && mdl__obj(p, c)->id != MDL_ID_MASTER &&
+        (!last || mdl__cmp_order(p, c, last) > 0))
       last = c;
   return last;
 }
@@ -415,6 +417,24 @@ static int device_defaults(mdl_project *p, uint32_t h, sbuf *sb) {
   return MDL_OK;
 }
 
+/* A new point starts at its parameter's default (a track's gain 1, pan 0). */
+static int point_default(mdl_project *p, uint32_t h, sbuf *sb) {
+  uint32_t lane = mdl__find(p, mdl__obj(p, h)->parent);
+  uint32_t owner = mdl__find(p, mdl__obj(p, lane)->parent);
+  int64_t param = cell_i(p, lane, MDL_PROP_PARAM);
+  double def = param == MDL_PROP_GAIN ? 1 : 0;
+  const mdl_device_desc *d = H_TYPE(owner) == MDL_TYPE_DEVICE
+                                 ? mdl_device_describe((int) cell_i(p, owner, MDL_PROP_KIND))
+                                 : NULL;
+  if (d && param >= 0 && param < d->n_params) def = d->params[param].def;
+  mdl_value v = {.kind = MDL_VAL_REAL, .u.r = def};
+  if (mdl__set(p, h, mdl__cell(MDL_TYPE_POINT, MDL_PROP_VALUE), &v)) {
+    sb_str(sb, "out of memory");
+    return MDL_ERR_NOMEM;
+  }
+  return MDL_OK;
+}
+
 static int op_create(mdl_project *p, const mdl_op *op, uint32_t origin, sbuf *sb) {
   int type = op->type;
   if (type <= MDL_TYPE_PROJECT || type >= MDL_TYPE_COUNT_) {
@@ -450,6 +470,7 @@ static int op_create(mdl_project *p, const mdl_op *op, uint32_t origin, sbuf *sb
     if ((rc = set_prop(p, h, MDL_PROP_KIND, &kv, true, sb))) return rc;
   }
   if (type == MDL_TYPE_DEVICE && (rc = device_defaults(p, h, sb))) return rc;
+  if (type == MDL_TYPE_POINT && (rc = point_default(p, h, sb))) return rc;
   for (uint16_t i = 0; i < op->n_props; i++) {
     if (op->props[i].prop == MDL_PROP_KIND) continue;
     if ((rc = set_prop(p, h, op->props[i].prop, &op->props[i].value, true, sb))) return rc;
@@ -541,6 +562,10 @@ static int op_move(mdl_project *p, const mdl_op *op, sbuf *sb) {
   }
   int64_t kind = mdl_type_has(type, MDL_PROP_KIND) ? cell_i(p, h, MDL_PROP_KIND) : 0;
   if (!parent_ok(p, type, kind, ph, sb)) return MDL_ERR_INVALID;
+  if (type == MDL_TYPE_LANE && parent != mdl__obj(p, h)->parent) {
+    sb_str(sb, "a lane stays with the parameter it automates");
+    return MDL_ERR_INVALID;
+  }
   if (within(p, parent, op->id)) {
     sb_str(sb, "an object cannot go inside itself");
     return MDL_ERR_INVALID;
@@ -678,6 +703,15 @@ static int check_object(const mdl_project *p, uint32_t h, sbuf *sb) {
             sb_str(sb, "that slot already holds a clip");
             return MDL_ERR_EXISTS;
           }
+      return MDL_OK;
+    }
+    case MDL_TYPE_POINT: {
+      double min, max, x = mdl__obj(p, h)->c[mdl__cell(MDL_TYPE_POINT, MDL_PROP_VALUE)].r;
+      if (range_of(p, h, MDL_PROP_VALUE, field_of(MDL_TYPE_POINT, MDL_PROP_VALUE), &min, &max) &&
+          !(x >= min && x <= max)) {
+        sb_str(sb, "a point's value must be in its parameter's range");
+        return MDL_ERR_RANGE;
+      }
       return MDL_OK;
     }
     case MDL_TYPE_LANE: {

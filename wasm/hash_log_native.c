@@ -6,7 +6,7 @@
  *
  * The log is what wasm_log_hash (wasm_exports.c) reads: repeated u32
  * little-endian length + proto txn bytes, applied with origin 0 to a fresh
- * project (mdl_project_init(p, NULL)). The transactions create tracks with
+ * project (mdl_project_create(a, NULL)). The transactions create tracks with
  * random initial properties, set every project and track property to random
  * in-range values (reals with full 52-bit mantissas, multi-byte UTF-8
  * names), move and delete tracks, sometimes several ops in one transaction.
@@ -85,9 +85,11 @@ static void random_op(const mdl_project *p, mdl_op *op, char *str, mdl_prop_valu
                       uint32_t *counter) {
   static const int track_props[] = {MDL_PROP_NAME, MDL_PROP_COLOUR, MDL_PROP_GAIN,
                                     MDL_PROP_PAN,  MDL_PROP_MUTE,   MDL_PROP_SOLO};
-  uint32_t n = p->n_tracks, pick = rnd_below(100);
+  mdl_id tracks[64];
+  uint32_t n = mdl_tracks(p, tracks, 64), pick = rnd_below(100);
+  if (n > 64) n = 64;
   memset(op, 0, sizeof *op);
-  if (n == 0 || (pick < 20 && n < MDL_TRACKS_MAX)) {
+  if (n == 0 || (pick < 20 && n < 64)) {
     op->kind = MDL_OP_CREATE, op->type = MDL_TYPE_TRACK;
     op->id = MDL_ID_MAKE(1 + rnd_below(3), ++*counter);
     op->n_props = (uint16_t) rnd_below(4);
@@ -101,15 +103,15 @@ static void random_op(const mdl_project *p, mdl_op *op, char *str, mdl_prop_valu
     op->prop = (uint8_t) (MDL_PROP_NAME + rnd_below(5)); /* name .. metronome */
     op->value = random_value(op->prop, str);
   } else if (pick < 80) {
-    op->kind = MDL_OP_SET, op->id = p->tracks[rnd_below(n)].id;
+    op->kind = MDL_OP_SET, op->id = tracks[rnd_below(n)];
     op->prop = (uint8_t) track_props[rnd_below(6)];
     op->value = random_value(op->prop, str);
   } else if (pick < 92) {
-    op->kind = MDL_OP_MOVE, op->id = p->tracks[rnd_below(n)].id;
+    op->kind = MDL_OP_MOVE, op->id = tracks[rnd_below(n)];
     uint32_t a = rnd_below(n + 1);
-    op->after = a == n ? MDL_ID_NONE : p->tracks[a].id;
+    op->after = a == n ? MDL_ID_NONE : tracks[a];
   } else {
-    op->kind = MDL_OP_DELETE, op->id = p->tracks[rnd_below(n)].id;
+    op->kind = MDL_OP_DELETE, op->id = tracks[rnd_below(n)];
   }
 }
 
@@ -118,8 +120,18 @@ static int write_u32(FILE *f, uint32_t v) {
   return fwrite(b, 1, 4, f) == 4 ? 0 : -1;
 }
 
+static void *heap_alloc(void *ud, size_t n) {
+  (void) ud;
+  return malloc(n);
+}
+static void heap_free(void *ud, void *ptr, size_t n) {
+  (void) ud, (void) n;
+  free(ptr);
+}
+static const mdl_alloc heap = {NULL, heap_alloc, heap_free};
+
 static int gen(uint64_t seed, long count, const char *path) {
-  static mdl_project p, scratch, probe;
+  mdl_project *p = mdl_project_create(&heap, NULL);
   static uint8_t buf[PROTO_MAX_MSG];
   static char strs[4][16 * 256];
   static mdl_prop_value props[4][MDL_CREATE_MAX_PROPS];
@@ -129,17 +141,17 @@ static int gen(uint64_t seed, long count, const char *path) {
   FILE *f = fopen(path, "wb");
   if (!f) return perror(path), 1;
   rng_state = seed * 0x9E3779B97F4A7C15ULL + 1;
-  mdl_project_init(&p, NULL);
+  if (!p) return fclose(f), 1;
   while (applied < count && tries++ < count * 100) {
     mdl_txn txn = {1 + rnd_below(rnd_below(4) == 0 ? 4 : 1), ops};
     /* Draw each op against the state the earlier ops of this txn made. */
-    memcpy(&probe, &p, sizeof p);
     for (uint32_t i = 0; i < txn.n_ops; i++) {
-      random_op(&probe, &ops[i], strs[i], props[i], &counter);
-      mdl_txn one = {1, &ops[i]};
-      (void) mdl_txn_apply(&probe, &one, 0, &scratch, NULL);
+      mdl_txn before = {i, ops};
+      bool tried = i > 0 && mdl_txn_try(p, &before, 0, NULL) == 0;
+      random_op(p, &ops[i], strs[i], props[i], &counter);
+      if (tried) mdl_txn_drop(p);
     }
-    if (mdl_txn_apply(&p, &txn, 0, &scratch, NULL)) continue;
+    if (mdl_txn_apply(p, &txn, 0, NULL)) continue;
     int len = proto_encode_txn(&txn, buf, sizeof buf);
     if (len < 0 || write_u32(f, (uint32_t) len) ||
         fwrite(buf, 1, (size_t) len, f) != (size_t) len) {
@@ -148,21 +160,21 @@ static int gen(uint64_t seed, long count, const char *path) {
     }
     applied++;
   }
-  if (fclose(f)) return perror(path), 1;
   char hex[17];
-  mdl_hash_hex(mdl_project_hash(&p), hex);
+  mdl_hash_hex(mdl_project_hash(p), hex);
+  mdl_project_destroy(p);
+  if (fclose(f)) return perror(path), 1;
   printf("%s %ld 0\n", hex, applied);
   return 0;
 }
 
 static int hash(const char *path) {
-  static mdl_project p, scratch;
+  mdl_project *p = mdl_project_create(&heap, NULL);
   static proto_scratch ps;
   static uint8_t buf[PROTO_MAX_MSG];
   long applied = 0, skipped = 0;
   FILE *f = fopen(path, "rb");
-  if (!f) return perror(path), 1;
-  mdl_project_init(&p, NULL);
+  if (!f || !p) return perror(path), 1;
   for (;;) {
     uint8_t b[4];
     size_t got = fread(b, 1, 4, f);
@@ -173,16 +185,18 @@ static int hash(const char *path) {
     if (got != 4 || len > sizeof buf || fread(buf, 1, len, f) != len ||
         proto_decode_txn(buf, len, &ps, &txn)) {
       fclose(f);
+      mdl_project_destroy(p);
       return fprintf(stderr, "hash_log: %s is not a transaction log\n", path), 1;
     }
-    if (mdl_txn_apply(&p, &txn, 0, &scratch, NULL))
+    if (mdl_txn_apply(p, &txn, 0, NULL))
       skipped++;
     else
       applied++;
   }
   fclose(f);
   char hex[17];
-  mdl_hash_hex(mdl_project_hash(&p), hex);
+  mdl_hash_hex(mdl_project_hash(p), hex);
+  mdl_project_destroy(p);
   printf("%s %ld %ld\n", hex, applied, skipped);
   return 0;
 }

@@ -144,27 +144,28 @@ static double frand(unsigned *seed, double lo, double hi) {
 
 static void *edit_loop(void *arg) {
   editor *e = arg;
-  mdl_project *v = malloc(sizeof *v);
+  mdl_project *v = mdl_project_create(&cli_heap, NULL);
   char name[32];
+  mdl_id tracks[64];
   for (int i = 0; i < e->n_txns; i++) {
-    cli_client_view(e->c, v);
+    cr_assert_eq(cli_client_view(e->c, v), 0);
+    uint32_t n_tracks = mdl_tracks(v, tracks, 64);
     cli_txn t;
     cli_txn_init(&t);
     int r = rand_r(&e->seed) % 100;
-    if (v->n_tracks < 3 || (r < 12 && v->n_tracks < 40)) {
+    if (n_tracks < 3 || (r < 12 && n_tracks < 40)) {
       mdl_id id = cli_client_new_id(e->c);
       snprintf(name, sizeof name, "T%u-%d", e->seed % 1000, i);
       cli_txn_create_track(&t, id, name);
       if (r % 2) cli_txn_set_real(&t, id, MDL_PROP_GAIN, frand(&e->seed, 0, 4));
     } else {
-      uint32_t k = rand_r(&e->seed) % v->n_tracks;
-      mdl_id id = v->tracks[k].id;
+      mdl_id id = tracks[rand_r(&e->seed) % n_tracks];
       int pick = rand_r(&e->seed) % 4;
-      if (pick == 0 && mdl_project_track(v, e->shared)) id = e->shared;
+      if (pick == 0 && mdl_type_of(v, e->shared)) id = e->shared;
       if (pick == 1) {
         mdl_id victim = e->victims[rand_r(&e->seed) % e->n_victims];
-        if (mdl_project_track(v, victim)) id = victim;
-        if (e->deletes_victims && r >= 85 && mdl_project_track(v, victim)) r = 86;
+        if (mdl_type_of(v, victim)) id = victim;
+        if (e->deletes_victims && r >= 85 && mdl_type_of(v, victim)) r = 86;
       }
       if (r < 30) {
         cli_txn_set_real(&t, id, MDL_PROP_GAIN, frand(&e->seed, 0, 4));
@@ -178,8 +179,8 @@ static void *edit_loop(void *arg) {
       } else if (r < 72) {
         cli_txn_set_bool(&t, id, MDL_PROP_SOLO, rand_r(&e->seed) % 2);
       } else if (r < 85) {
-        uint32_t a = rand_r(&e->seed) % (v->n_tracks + 1);
-        mdl_id after = a == v->n_tracks ? MDL_ID_NONE : v->tracks[a].id;
+        uint32_t a = rand_r(&e->seed) % (n_tracks + 1);
+        mdl_id after = a == n_tracks ? MDL_ID_NONE : tracks[a];
         if (after == id) after = MDL_ID_NONE;
         cli_txn_move(&t, id, after);
       } else if (r < 91 && id != e->shared) {
@@ -198,7 +199,7 @@ static void *edit_loop(void *arg) {
     else
       e->n_local_refused++;
   }
-  free(v);
+  mdl_project_destroy(v);
   return NULL;
 }
 
@@ -273,12 +274,12 @@ Test(integration, concurrent_edits_converge_and_survive_restart, .init = setup, 
   cr_assert_gt(sa.n_rejects + sb.n_rejects, 0, "no conflict happened: the test lost its teeth");
   cr_assert_gt(sb.n_broadcasts, 0);
   /* No pending: the view is the confirmed state. */
-  mdl_project *v = malloc(sizeof *v), *cf = malloc(sizeof *cf);
-  cli_client_view(a, v);
-  cli_client_confirmed(a, cf, NULL);
+  mdl_project *v = mdl_project_create(&cli_heap, NULL), *cf = mdl_project_create(&cli_heap, NULL);
+  cr_assert_eq(cli_client_view(a, v), 0);
+  cr_assert_eq(cli_client_confirmed(a, cf, NULL), 0);
   cr_assert_eq(mdl_project_hash(v), mdl_project_hash(cf));
-  free(v);
-  free(cf);
+  mdl_project_destroy(v);
+  mdl_project_destroy(cf);
   note("concurrent: seq %llu, alice %llu acks %llu rejects, bob %llu acks %llu rejects",
        (unsigned long long) seq0, (unsigned long long) sa.n_acks, (unsigned long long) sa.n_rejects,
        (unsigned long long) sb.n_acks, (unsigned long long) sb.n_rejects);
@@ -591,11 +592,12 @@ Test(integration, rest_edit_is_broadcast_to_ws_client, .init = setup, .fini = te
   cr_assert_eq(cli_client_stats(c).n_broadcasts, b0 + 1);
   assert_converged(c, "listener");
   assert_clean_stats(c, "listener");
-  mdl_project *p = malloc(sizeof *p);
-  cli_client_confirmed(c, p, NULL);
-  cr_assert_eq(p->n_tracks, 1);
-  cr_assert_str_eq(p->tracks[0].name, "FromRest");
-  cr_assert_eq(p->tracks[0].gain, 0.5);
-  cr_assert_eq(p->tempo, 97.0);
-  free(p);
+  mdl_project *p = mdl_project_create(&cli_heap, NULL);
+  cr_assert_eq(cli_client_confirmed(c, p, NULL), 0);
+  mdl_id t;
+  cr_assert_eq(mdl_tracks(p, &t, 1), 1);
+  cr_assert_str_eq(mdl_get_str(p, t, MDL_PROP_NAME, NULL), "FromRest");
+  cr_assert_eq(mdl_get_real(p, t, MDL_PROP_GAIN), 0.5);
+  cr_assert_eq(mdl_get_real(p, MDL_ID_PROJECT, MDL_PROP_TEMPO), 97.0);
+  mdl_project_destroy(p);
 }

@@ -10,11 +10,17 @@
 
 static proto_scratch *S;
 static uint8_t buf[PROTO_MAX_MSG];
+static test_heap heap = {0, 0, -1};
+static mdl_alloc al;
 static void setup(void) {
+  al = th_make(&heap);
   S = calloc(1, sizeof *S);
+  S->project = mdl_project_create(&al, NULL);
 }
 static void teardown(void) {
+  mdl_project_destroy(S->project);
   free(S);
+  cr_assert_eq(heap.live, 0);
 }
 TestSuite(proto_msg, .init = setup, .fini = teardown);
 TestSuite(proto_json, .init = setup, .fini = teardown);
@@ -44,25 +50,24 @@ Test(proto_msg, submit_round_trips_and_applies_identically) {
   cr_assert_eq(proto_decode(buf, (size_t) n, S, &d, NULL), 0);
   cr_assert_eq(d.type, PROTO_SUBMIT);
   cr_assert_eq(d.u.submit.local_id, 42);
-  mdl_project p1, p2, scratch;
-  mdl_project_init(&p1, "x");
-  mdl_project_init(&p2, "x");
-  cr_assert_eq(mdl_txn_apply(&p1, &m.u.submit.txn, 3, &scratch, NULL), 0);
-  cr_assert_eq(mdl_txn_apply(&p2, &d.u.submit.txn, 3, &scratch, NULL), 0);
-  cr_assert_eq(mdl_project_hash(&p1), mdl_project_hash(&p2));
-  cr_assert_str_eq(p2.tracks[0].name, "Drums é");
+  mdl_project *p1 = mdl_project_create(&al, "x"), *p2 = mdl_project_create(&al, "x");
+  cr_assert_eq(mdl_txn_apply(p1, &m.u.submit.txn, 3, NULL), 0);
+  cr_assert_eq(mdl_txn_apply(p2, &d.u.submit.txn, 3, NULL), 0);
+  cr_assert_eq(mdl_project_hash(p1), mdl_project_hash(p2));
+  cr_assert_str_eq(mdl_get_str(p2, A, MDL_PROP_NAME, NULL), "Drums é");
+  mdl_project_destroy(p1);
+  mdl_project_destroy(p2);
 }
 
 Test(proto_msg, every_message_type_round_trips) {
-  mdl_project p, scratch;
-  mdl_project_init(&p, "Snap");
+  mdl_project *p = mdl_project_create(&al, "Snap");
   mdl_txn t = sample_txn();
-  cr_assert_eq(mdl_txn_apply(&p, &t, 3, &scratch, NULL), 0);
+  cr_assert_eq(mdl_txn_apply(p, &t, 3, NULL), 0);
   proto_msg ms[10] = {0};
   ms[0].type = PROTO_HELLO;
   ms[0].u.hello = (proto_hello){PROTO_VERSION, "abc", 3, "Ann", 3, 0x123456, 7};
   ms[1].type = PROTO_WELCOME;
-  ms[1].u.welcome = (proto_welcome){PROTO_VERSION, 7, 3, 99, &p};
+  ms[1].u.welcome = (proto_welcome){PROTO_VERSION, 7, 3, 99, p};
   ms[2].type = PROTO_ACK;
   ms[2].u.ack = (proto_ack){5, 1ULL << 40};
   ms[3].type = PROTO_REJECT;
@@ -96,7 +101,45 @@ Test(proto_msg, every_message_type_round_trips) {
   proto_msg d;
   int n = proto_encode(&ms[1], buf, sizeof buf);
   cr_assert_eq(proto_decode(buf, (size_t) n, S, &d, NULL), 0);
-  cr_assert_eq(mdl_project_hash(d.u.welcome.snapshot), mdl_project_hash(&p));
+  cr_assert_eq(mdl_project_hash(d.u.welcome.snapshot), mdl_project_hash(p));
+  mdl_project_destroy(p);
+}
+
+/* A project with one of everything survives a snapshot round trip. */
+Test(proto_msg, a_full_project_round_trips_as_a_snapshot) {
+  mdl_project *p = mdl_project_create(&al, "Full");
+  const mdl_id T = MDL_ID_MAKE(3, 1), R = MDL_ID_MAKE(3, 2), D = MDL_ID_MAKE(3, 3),
+               C = MDL_ID_MAKE(3, 4), N = MDL_ID_MAKE(3, 5), L = MDL_ID_MAKE(3, 6),
+               P = MDL_ID_MAKE(3, 7), S1 = MDL_ID_MAKE(3, 8), SC = MDL_ID_MAKE(3, 9),
+               G = MDL_ID_MAKE(3, 10);
+  mdl_prop_value ret[] = {{MDL_PROP_KIND, v_int(4)}, {MDL_PROP_NAME, v_str("Reverb")}};
+  mdl_prop_value dev[] = {{MDL_PROP_KIND, v_int(1)}, {MDL_PROP_PARAM0 + 7, v_real(440)}};
+  mdl_prop_value clip[] = {{MDL_PROP_SCENE, v_int((int64_t) SC)},
+                           {MDL_PROP_GROOVE, v_int((int64_t) G)}};
+  mdl_prop_value send[] = {{MDL_PROP_TARGET, v_int((int64_t) R)}, {MDL_PROP_PRE, v_bool(true)}};
+  mdl_prop_value lane[] = {{MDL_PROP_PARAM, v_int(7)}};
+  mdl_prop_value pt[] = {{MDL_PROP_VALUE, v_real(1000)}, {MDL_PROP_CURVE, v_int(2)}};
+  mdl_txn t = TXN(op_make(MDL_TYPE_TRACK, T, 0, 0, NULL), op_make(MDL_TYPE_TRACK, R, 0, 2, ret),
+                  op_make(MDL_TYPE_DEVICE, D, T, 2, dev), op_make(MDL_TYPE_SCENE, SC, 0, 0, NULL),
+                  op_make(MDL_TYPE_GROOVE, G, 0, 0, NULL), op_make(MDL_TYPE_CLIP, C, T, 2, clip),
+                  op_make(MDL_TYPE_NOTE, N, C, 0, NULL), op_make(MDL_TYPE_LANE, L, D, 1, lane),
+                  op_make(MDL_TYPE_POINT, P, L, 2, pt), op_make(MDL_TYPE_SEND, S1, T, 2, send));
+  cr_assert_eq(mdl_txn_apply(p, &t, 3, NULL), 0);
+  size_t size = proto_project_size(p);
+  uint8_t *snap = malloc(size);
+  cr_assert_eq(proto_encode_project(p, snap, size), (int) size);
+  mdl_project *q = mdl_project_create(&al, NULL);
+  cr_assert_eq(proto_decode_project(snap, size, q), 0);
+  cr_assert_eq(mdl_project_hash(q), mdl_project_hash(p));
+  cr_assert_eq(mdl_count(q, 0), mdl_count(p, 0));
+  /* Any cut is refused and leaves an empty project. */
+  for (size_t cut = 0; cut < size; cut += 7) {
+    cr_assert_neq(proto_decode_project(snap, cut, q), 0);
+    cr_assert_eq(mdl_count(q, 0), 2);
+  }
+  free(snap);
+  mdl_project_destroy(p);
+  mdl_project_destroy(q);
 }
 
 Test(proto_msg, every_truncation_and_extension_is_refused) {
@@ -202,12 +245,15 @@ Test(proto_msg, listen_and_audio_round_trip_and_refuse_bad_input) {
 }
 
 Test(proto_msg, snapshot_with_out_of_range_values_is_refused) {
-  mdl_project p;
-  mdl_project_init(&p, "x");
-  p.tempo = 5000; /* impossible through ops */
-  int n = proto_encode_project(&p, buf, sizeof buf);
-  mdl_project q;
-  cr_assert_eq(proto_decode_project(buf, (size_t) n, &q), PROTO_ERR_RANGE);
+  mdl_project *p = mdl_project_create(&al, "x");
+  int n = proto_encode_project(p, buf, sizeof buf);
+  cr_assert_gt(n, 0);
+  /* The project's tempo is its third value (after name and sample rate). */
+  double tempo = 5000; /* impossible through ops */
+  size_t at = 2 + 4 + 17 + 2 + 1 + 8;
+  memcpy(buf + at, &tempo, 8);
+  cr_assert_eq(proto_decode_project(buf, (size_t) n, p), PROTO_ERR_RANGE);
+  mdl_project_destroy(p);
 }
 
 Test(proto_msg, encode_refuses_small_buffers) {
@@ -246,12 +292,14 @@ Test(proto_json, bad_transactions_say_what_was_wrong) {
       {"{\"ops\":[{\"op\":\"set\",\"id\":\"zz\",\"prop\":\"gain\",\"value\":1}]}",
        "op 0: \"id\" must be an id string"},
       {"{\"ops\":[{\"op\":\"set\",\"id\":\"5\",\"prop\":\"volume\",\"value\":1}]}",
-       "op 0: a track has no property \"volume\""},
+       "op 0: no property is called \"volume\""},
       {"{\"ops\":[{\"op\":\"set\",\"id\":\"5\",\"prop\":\"mute\",\"value\":1}]}",
        "op 0: mute must be true or false"},
       {"{\"ops\":[{\"op\":\"set\",\"id\":\"project\",\"prop\":\"ts_num\",\"value\":2.5}]}",
        "op 0: ts_num must be an integer"},
-      {"{\"ops\":[{\"op\":\"create\",\"type\":\"bus\"}]}", "op 0: \"type\" must be \"track\""},
+      {"{\"ops\":[{\"op\":\"create\",\"type\":\"bus\"}]}", "op 0: unknown \"type\" \"bus\""},
+      {"{\"ops\":[{\"op\":\"create\",\"type\":\"note\",\"parent\":\"$3\"}]}",
+       "op 0: \"parent\" must be an id"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     void *tree;
@@ -267,15 +315,16 @@ Test(proto_json, bad_transactions_say_what_was_wrong) {
 }
 
 Test(proto_json, project_dump_lists_tracks_in_order_with_hash) {
-  mdl_project p, scratch;
-  mdl_project_init(&p, "Dump");
+  mdl_project *p = mdl_project_create(&al, "Dump");
   mdl_txn t = sample_txn();
-  cr_assert_eq(mdl_txn_apply(&p, &t, 3, &scratch, NULL), 0);
-  char *s = proto_json_project(&p, "abc", 4);
+  cr_assert_eq(mdl_txn_apply(p, &t, 3, NULL), 0);
+  char *s = proto_json_project(p, "abc", 4);
   cr_assert_not_null(s);
-  cr_assert(strstr(s, "\"tracks\":[{\"id\":\"300000001\",\"name\":\"Drums é\""), "%s", s);
+  cr_assert(strstr(s, "\"tracks\":[{\"id\":\"300000001\",\"kind\":2,\"name\":\"Drums é\""),
+            "%s", s);
   char hex[17];
-  mdl_hash_hex(mdl_project_hash(&p), hex);
+  mdl_hash_hex(mdl_project_hash(p), hex);
+  mdl_project_destroy(p);
   cr_assert(strstr(s, hex));
   free(s);
   char id[17];

@@ -35,7 +35,7 @@ typedef struct sim {
   uint32_t seed, rng;
   client c[MAX_CLIENTS];
   int n;
-  mdl_project server, scratch;
+  mdl_project *server;
   uint64_t seq;
   uint32_t last_local[MAX_CLIENTS + 2];
   uint8_t *log;
@@ -107,69 +107,158 @@ static void send_msg(sim *m, queue *q, const proto_msg *pm) {
 
 static const char *names[] = {"Drums", "Bass", "Keys", "Vox", "Pad", "Lead", "Ünïcode", "Gtr"};
 
-/* A random edit of every kind the model has; returns the ops in OPS. */
-static uint32_t random_edit(sim *m, client *c, mdl_op *ops, mdl_prop_value *pv) {
-  const mdl_project *v = mdl_replica_view(c->r);
-  uint32_t n = 1 + (rnd(m, 10) == 0 ? rnd(m, 3) : 0); /* sometimes several ops at once */
-  for (uint32_t k = 0; k < n; k++) {
-    mdl_op *op = &ops[k];
-    memset(op, 0, sizeof *op);
-    uint32_t r = rnd(m, 100);
-    mdl_id target = v->n_tracks ? v->tracks[rnd(m, v->n_tracks)].id : MDL_ID_NONE;
-    if (!target || (r < 12 && v->n_tracks < MDL_TRACKS_MAX - 8)) {
-      op->kind = MDL_OP_CREATE, op->type = MDL_TYPE_TRACK, op->id = mdl_replica_new_id(c->r);
-      if (rnd(m, 2)) {
-        pv[k].prop = MDL_PROP_NAME;
-        pv[k].value.kind = MDL_VAL_STR;
-        pv[k].value.u.s.ptr = names[rnd(m, 8)];
-        pv[k].value.u.s.len = (uint32_t) strlen(pv[k].value.u.s.ptr);
-        op->n_props = 1, op->props = &pv[k];
-      }
-    } else if (r < 20) {
-      op->kind = MDL_OP_DELETE, op->id = target;
-    } else if (r < 30) {
-      op->kind = MDL_OP_MOVE, op->id = target;
-      op->after = rnd(m, 3) ? v->tracks[rnd(m, v->n_tracks)].id : MDL_ID_NONE;
-      if (op->after == op->id) op->after = MDL_ID_NONE;
-    } else {
-      op->kind = MDL_OP_SET;
-      bool project = r >= 90;
-      op->id = project ? MDL_ID_PROJECT : target;
-      static const uint8_t track_props[] = {MDL_PROP_NAME, MDL_PROP_COLOUR, MDL_PROP_GAIN,
-                                            MDL_PROP_PAN,  MDL_PROP_MUTE,   MDL_PROP_SOLO};
-      static const uint8_t project_props[] = {MDL_PROP_NAME, MDL_PROP_TEMPO, MDL_PROP_TS_NUM,
-                                              MDL_PROP_TS_DEN, MDL_PROP_METRONOME};
-      op->prop = project ? project_props[rnd(m, 5)] : track_props[rnd(m, 6)];
-      mdl_value *val = &op->value;
-      switch (op->prop) {
-        case MDL_PROP_NAME:
-          val->kind = MDL_VAL_STR, val->u.s.ptr = names[rnd(m, 8)];
-          val->u.s.len = (uint32_t) strlen(val->u.s.ptr);
-          break;
-        case MDL_PROP_COLOUR:
-          val->kind = MDL_VAL_INT, val->u.i = rnd(m, 0x1000000);
-          break;
-        case MDL_PROP_GAIN:
-          val->kind = MDL_VAL_REAL, val->u.r = rnd(m, 4001) / 1000.0;
-          break;
-        case MDL_PROP_PAN:
-          val->kind = MDL_VAL_REAL, val->u.r = rnd(m, 2001) / 1000.0 - 1;
-          break;
-        case MDL_PROP_TEMPO:
-          val->kind = MDL_VAL_REAL, val->u.r = 20 + rnd(m, 9790) / 10.0;
-          break;
-        case MDL_PROP_TS_NUM:
-          val->kind = MDL_VAL_INT, val->u.i = 1 + rnd(m, 32);
-          break;
-        case MDL_PROP_TS_DEN:
-          val->kind = MDL_VAL_INT, val->u.i = 1 << rnd(m, 6);
-          break;
-        default:
-          val->kind = MDL_VAL_BOOL, val->u.b = rnd(m, 2);
-          break;
-      }
-    }
+/* The parent type an object of TYPE lives under (tracks: the project or a
+ * group; lanes: a track or a device); 0 = the project. */
+static int parent_type(sim *m, int type) {
+  switch (type) {
+    case MDL_TYPE_TRACK:
+      return rnd(m, 4) ? 0 : MDL_TYPE_TRACK;
+    case MDL_TYPE_CLIP:
+    case MDL_TYPE_DEVICE:
+    case MDL_TYPE_SEND:
+      return MDL_TYPE_TRACK;
+    case MDL_TYPE_NOTE:
+    case MDL_TYPE_EVENT:
+      return MDL_TYPE_CLIP;
+    case MDL_TYPE_LANE:
+      return rnd(m, 2) ? MDL_TYPE_TRACK : MDL_TYPE_DEVICE;
+    case MDL_TYPE_POINT:
+      return MDL_TYPE_LANE;
+    default:
+      return 0;
   }
+}
+
+/* A random existing object of TYPE in V (0 if none). */
+static mdl_id pick(sim *m, const mdl_project *v, int type) {
+  static mdl_id ids[1 << 16];
+  uint32_t n = mdl_all(v, type, ids, 1 << 16);
+  if (n > (1 << 16)) n = 1 << 16;
+  return n ? ids[rnd(m, n)] : MDL_ID_NONE;
+}
+
+/* A random value for PROP on an object of TYPE: mostly in range, sometimes
+ * not (the model must refuse those everywhere alike). */
+static mdl_value random_value(sim *m, const mdl_project *v, int type, int prop) {
+  const mdl_prop_info *info = mdl_prop_describe(prop);
+  mdl_value val = {0};
+  double lo = info->min, hi = info->max;
+  if (prop == MDL_PROP_START || prop == MDL_PROP_LENGTH || prop == MDL_PROP_LOOP_START ||
+      prop == MDL_PROP_LOOP_END || prop == MDL_PROP_FADE_IN || prop == MDL_PROP_FADE_OUT ||
+      prop == MDL_PROP_FOLLOW_AFTER || prop == MDL_PROP_OFFSET || prop == MDL_PROP_BAR)
+    hi = lo + 64 * MDL_PPQ;
+  if (prop >= MDL_PROP_PARAM0 && prop < MDL_PROP_PARAM0 + MDL_DEVICE_PARAMS) lo = 0, hi = 1000;
+  if (prop == MDL_PROP_VALUE) lo = -1, hi = 1000;
+  if (rnd(m, 50) == 0) lo -= 10, hi += 10; /* out of range now and then */
+  switch (info->kind) {
+    case MDL_VAL_STR:
+      val.kind = MDL_VAL_STR;
+      if (prop == MDL_PROP_ORDER) {
+        static const char *keys[] = {"V", "k", "1", "zz", "V5", "x"};
+        val.u.s.ptr = keys[rnd(m, 6)];
+      } else if (prop == MDL_PROP_ASSET) {
+        val.u.s.ptr = rnd(m, 2) ? "" : "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+      } else {
+        val.u.s.ptr = names[rnd(m, 8)];
+      }
+      val.u.s.len = (uint32_t) strlen(val.u.s.ptr);
+      break;
+    case MDL_VAL_BOOL:
+      val.kind = MDL_VAL_BOOL, val.u.b = rnd(m, 2);
+      break;
+    case MDL_VAL_ID: {
+      static const uint8_t target[][2] = {{MDL_PROP_OUTPUT, MDL_TYPE_TRACK},
+                                          {MDL_PROP_SIDECHAIN, MDL_TYPE_TRACK},
+                                          {MDL_PROP_TARGET, MDL_TYPE_TRACK},
+                                          {MDL_PROP_SCENE, MDL_TYPE_SCENE},
+                                          {MDL_PROP_GROOVE, MDL_TYPE_GROOVE}};
+      val.kind = MDL_VAL_INT;
+      for (size_t i = 0; i < 5; i++)
+        if (target[i][0] == prop && rnd(m, 4)) val.u.i = (int64_t) pick(m, v, target[i][1]);
+      break;
+    }
+    case MDL_VAL_INT:
+      val.kind = MDL_VAL_INT;
+      if (prop == MDL_PROP_TS_DEN) {
+        val.u.i = 1 << rnd(m, 6);
+      } else if (prop == MDL_PROP_KIND) {
+        static const int tracks[] = {1, 2, 3, 4}, devices[] = {1, 2, 16, 17, 18, 19, 20, 21, 22, 23, 24};
+        val.u.i = type == MDL_TYPE_TRACK ? tracks[rnd(m, 4)] : devices[rnd(m, 11)];
+      } else {
+        val.u.i = (int64_t) lo + (int64_t) rnd(m, (uint32_t) (hi - lo + 1 > 1e9 ? 1e9 : hi - lo + 1));
+      }
+      break;
+    default:
+      val.kind = MDL_VAL_REAL;
+      val.u.r = lo + (hi - lo) * rnd(m, 10001) / 10000.0;
+      break;
+  }
+  (void) type;
+  return val;
+}
+
+/* A random property of TYPE other than the ones fixed at creation. */
+static int random_prop(sim *m, int type) {
+  uint8_t props[64];
+  uint32_t n = mdl_fields(type, props, 64);
+  int prop = props[rnd(m, n)];
+  if (type == MDL_TYPE_DEVICE && prop >= MDL_PROP_PARAM0) prop = MDL_PROP_PARAM0 + (int) rnd(m, 12);
+  return prop;
+}
+
+/* One random op of any kind on any type; PV has room for 4 create props. */
+static void random_op(sim *m, client *c, const mdl_project *v, mdl_op *op, mdl_prop_value *pv) {
+  memset(op, 0, sizeof *op);
+  static const uint8_t weights[] = {MDL_TYPE_TRACK, MDL_TYPE_TRACK,  MDL_TYPE_CLIP,   MDL_TYPE_CLIP,
+                                    MDL_TYPE_NOTE,  MDL_TYPE_NOTE,   MDL_TYPE_NOTE,   MDL_TYPE_EVENT,
+                                    MDL_TYPE_LANE,  MDL_TYPE_POINT,  MDL_TYPE_POINT,  MDL_TYPE_DEVICE,
+                                    MDL_TYPE_DEVICE, MDL_TYPE_SEND,  MDL_TYPE_SCENE,  MDL_TYPE_MARKER,
+                                    MDL_TYPE_TEMPO, MDL_TYPE_METER,  MDL_TYPE_GROOVE, MDL_TYPE_USER,
+                                    MDL_TYPE_PROJECT};
+  int type = weights[rnd(m, sizeof weights)];
+  uint32_t r = rnd(m, 100);
+  mdl_id target = type == MDL_TYPE_PROJECT ? MDL_ID_PROJECT : pick(m, v, type);
+  if (type == MDL_TYPE_PROJECT && r < 40) r = 60;
+  if (!target || r < 40) { /* create */
+    int pt = parent_type(m, type);
+    mdl_id parent = pt ? pick(m, v, pt) : MDL_ID_PROJECT;
+    if (!parent) parent = MDL_ID_PROJECT; /* refused, unless it is a project-level type */
+    op->kind = MDL_OP_CREATE, op->type = (uint8_t) type, op->id = mdl_replica_new_id(c->r);
+    op->parent = parent;
+    uint16_t n = 0;
+    if (type == MDL_TYPE_TRACK || type == MDL_TYPE_DEVICE)
+      pv[n].prop = MDL_PROP_KIND, pv[n].value = random_value(m, v, type, MDL_PROP_KIND), n++;
+    if (type == MDL_TYPE_SEND)
+      pv[n].prop = MDL_PROP_TARGET, pv[n].value = random_value(m, v, type, MDL_PROP_TARGET), n++;
+    for (uint32_t extra = rnd(m, 3); extra > 0; extra--, n++) {
+      pv[n].prop = (uint8_t) random_prop(m, type);
+      if (pv[n].prop == MDL_PROP_KIND) pv[n].prop = MDL_PROP_NAME;
+      if (!mdl_type_has(type, pv[n].prop)) pv[n].prop = (uint8_t) random_prop(m, type);
+      pv[n].value = random_value(m, v, type, pv[n].prop);
+    }
+    op->n_props = n, op->props = pv;
+  } else if (r < 52 && type != MDL_TYPE_PROJECT) {
+    op->kind = MDL_OP_DELETE, op->id = target;
+  } else if (r < 62 && type != MDL_TYPE_PROJECT) {
+    op->kind = MDL_OP_MOVE, op->id = target;
+    int pt = parent_type(m, type);
+    if (rnd(m, 3) == 0) op->parent = pt ? pick(m, v, pt) : MDL_ID_PROJECT;
+    if (type == MDL_TYPE_TRACK || type == MDL_TYPE_DEVICE || type == MDL_TYPE_SCENE)
+      op->after = rnd(m, 3) ? pick(m, v, type) : MDL_ID_NONE;
+    if (op->after == op->id) op->after = MDL_ID_NONE;
+  } else {
+    op->kind = MDL_OP_SET, op->id = target;
+    op->prop = (uint8_t) random_prop(m, type);
+    op->value = random_value(m, v, type, op->prop);
+  }
+}
+
+/* A random edit: one op, sometimes a few. */
+static uint32_t random_edit(sim *m, client *c, mdl_op *ops, mdl_prop_value pv[][4]) {
+  const mdl_project *v = mdl_replica_view(c->r);
+  uint32_t n = 1 + (rnd(m, 10) == 0 ? rnd(m, 3) : 0);
+  for (uint32_t k = 0; k < n; k++)
+    random_op(m, c, v, &ops[k], pv[k]);
   return n;
 }
 
@@ -184,7 +273,7 @@ static void submit_pending(sim *m, client *c, uint32_t i) {
 
 static void client_edit(sim *m, client *c) {
   mdl_op ops[4];
-  mdl_prop_value pv[4];
+  mdl_prop_value pv[4][4];
   uint32_t n = random_edit(m, c, ops, pv);
   mdl_txn t = {n, ops};
   uint32_t local;
@@ -256,7 +345,7 @@ static int server_receive(sim *m, client *c) {
   if (pm.u.submit.local_id <= m->last_local[c->id])
     return free(x), fail(m, "client %u sent edit %u twice (the log holds up to %u)", c->id,
                          pm.u.submit.local_id, m->last_local[c->id]);
-  rc = mdl_txn_apply(&m->server, &pm.u.submit.txn, c->id, &m->scratch, NULL);
+  rc = mdl_txn_apply(m->server, &pm.u.submit.txn, c->id, NULL);
   if (rc) {
     m->res->rejects++;
     proto_msg rj = {.type = PROTO_REJECT};
@@ -284,8 +373,13 @@ static int server_receive(sim *m, client *c) {
 static void reconnect(sim *m, client *c) {
   c->connected = 1;
   proto_msg w = {.type = PROTO_WELCOME};
-  w.u.welcome = (proto_welcome){PROTO_VERSION, c->id, m->last_local[c->id], m->seq, &m->server};
-  send_msg(m, &c->in, &w);
+  w.u.welcome = (proto_welcome){PROTO_VERSION, c->id, m->last_local[c->id], m->seq, m->server};
+  size_t cap = 32 + proto_project_size(m->server);
+  uint8_t *buf = malloc(cap);
+  int n = buf ? proto_encode(&w, buf, cap) : -1;
+  if (n <= 0) abort();
+  push(&c->in, buf, (size_t) n);
+  free(buf);
 }
 
 /* ---- The run ----------------------------------------------------------------- */
@@ -303,8 +397,9 @@ int sim_converge(uint32_t seed, int n_clients, uint64_t n_ops, sim_result *out, 
   m->seed = seed;
   m->rng = seed ? seed : 1;
   m->n = n_clients;
-  mdl_project_init(&m->server, "Sim");
   mdl_alloc a = {NULL, sim_alloc, sim_free};
+  m->server = mdl_project_create(&a, "Sim");
+  m->s->project = mdl_project_create(&a, NULL);
   int rc = 0;
   for (int i = 0; i < n_clients; i++) {
     m->c[i].r = mdl_replica_create(&a);
@@ -339,7 +434,11 @@ int sim_converge(uint32_t seed, int n_clients, uint64_t n_ops, sim_result *out, 
       if (!rc && m->c[i].in.n) busy = 1, rc = client_receive(m, &m->c[i]);
     }
   }
-  uint64_t h = mdl_project_hash(&m->server);
+  uint64_t h = mdl_project_hash(m->server);
+  char why[MDL_REASON_MAX];
+  if (!rc && mdl_project_check(m->server, why, sizeof why))
+    rc = fail(m, "the server's project breaks an invariant: %s", why);
+  out->objects = mdl_count(m->server, 0);
   out->server_hash = h;
   out->txns_applied = m->seq;
   out->log_bytes = m->log_len;
@@ -354,20 +453,19 @@ int sim_converge(uint32_t seed, int n_clients, uint64_t n_ops, sim_result *out, 
   }
   /* A replay of the log from nothing reaches the server's state. */
   if (!rc) {
-    mdl_project *p = malloc(sizeof *p);
-    mdl_project_init(p, "Sim");
+    mdl_project *p = mdl_project_create(&a, "Sim");
     for (size_t at = 0; at < m->log_len && !rc;) {
       uint32_t hdr[2];
       memcpy(hdr, m->log + at, 8);
       mdl_txn t;
       int e = proto_decode_txn(m->log + at + 8, hdr[0], m->s, &t);
-      if (!e) e = mdl_txn_apply(p, &t, hdr[1], &m->scratch, NULL);
+      if (!e) e = mdl_txn_apply(p, &t, hdr[1], NULL);
       if (e) rc = fail(m, "the log does not replay at byte %zu: %d", at, e);
       at += 8 + hdr[0];
     }
     if (!rc && mdl_project_hash(p) != h)
       rc = fail(m, "the replay of the log differs from the server");
-    free(p);
+    mdl_project_destroy(p);
   }
   for (int i = 0; i < n_clients; i++) {
     clear(&m->c[i].in);
@@ -378,6 +476,8 @@ int sim_converge(uint32_t seed, int n_clients, uint64_t n_ops, sim_result *out, 
     *log_out = m->log;
   else
     free(m->log);
+  mdl_project_destroy(m->s->project);
+  mdl_project_destroy(m->server);
   free(m->s);
   free(m->buf);
   free(m);

@@ -23,6 +23,7 @@ typedef struct sim_result {
   uint64_t deduped;       /* pending edits dropped on reconnect: already in the log */
   uint64_t server_hash;
   uint64_t log_bytes; /* the log as stored, in wire encoding */
+  uint64_t objects;   /* objects in the final project */
   char error[256];    /* empty when all agreed */
 } sim_result;
 

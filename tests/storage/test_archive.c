@@ -61,22 +61,20 @@ static sto_project *make_project(int n_ops, uint64_t *hash) {
   char err[256];
   sto_project *sp;
   cr_assert_eq(sto_project_open(project, STO_OPEN_CREATE, &sp, err, sizeof err), 0, "%s", err);
-  mdl_project *live = malloc(sizeof *live), *scratch = malloc(sizeof *scratch);
-  mdl_project_init(live, NULL);
+  mdl_project *live = mdl_project_create(&sto__alloc, NULL);
   uint8_t buf[4096];
   for (uint32_t i = 1; i <= (uint32_t) n_ops; i++) {
     mdl_op op = i % 3 == 1
                     ? op_create(MDL_ID_MAKE(2, i))
                     : op_set(MDL_ID_MAKE(2, i - (i - 1) % 3), MDL_PROP_GAIN, v_real(i / 100.0));
     mdl_txn t = {1, &op};
-    cr_assert_eq(mdl_txn_apply(live, &t, 2, scratch, NULL), 0);
+    cr_assert_eq(mdl_txn_apply(live, &t, 2, NULL), 0);
     int n = proto_encode_txn(&t, buf, sizeof buf);
     cr_assert_gt(n, 0);
     cr_assert_eq(sto_project_append(sp, i, 2, buf, (size_t) n), 0);
   }
   *hash = mdl_project_hash(live);
-  free(live);
-  free(scratch);
+  mdl_project_destroy(live);
   return sp;
 }
 
@@ -140,12 +138,12 @@ Test(sto_archive, export_then_import_gives_the_same_project_and_assets) {
   cr_assert_eq(res.last_seq, 150, "the archive holds what was committed when it was made");
   cr_assert_eq(res.n_assets, 2);
   cr_assert_eq(sto_project_open(imported, STO_OPEN_EXISTING, &sp, err, sizeof err), 0, "%s", err);
-  mdl_project *loaded = malloc(sizeof *loaded);
+  mdl_project *loaded = mdl_project_create(&sto__alloc, NULL);
   uint64_t seq;
   cr_assert_eq(sto_project_load_model(sp, loaded, &seq, err, sizeof err), 0, "%s", err);
   cr_assert_eq(seq, 150);
   cr_assert_eq(mdl_project_hash(loaded), hash);
-  free(loaded);
+  mdl_project_destroy(loaded);
   sto_project_close(sp);
   for (int i = 0; i < 2; i++) {
     sto_asset_info ia, ib;

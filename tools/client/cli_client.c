@@ -66,7 +66,8 @@ static void heap_free(void *ud, void *ptr, size_t size) {
   (void) ud, (void) size;
   free(ptr);
 }
-static const mdl_alloc heap = {NULL, heap_alloc, heap_free};
+const mdl_alloc cli_heap = {NULL, heap_alloc, heap_free};
+#define heap cli_heap
 
 static void copy_str(char *dst, size_t cap, const char *src) {
   snprintf(dst, cap, "%s", src ? src : "");
@@ -379,6 +380,7 @@ static void destroy(cli_client *c) {
   if (c->ctx) lws_context_destroy(c->ctx);
   free_queue(c);
   mdl_replica_destroy(c->replica);
+  if (c->scratch) mdl_project_destroy(c->scratch->project);
   free(c->scratch);
   free(c->in);
   free(c->enc);
@@ -441,8 +443,9 @@ int cli_client_connect_cfg(const cli_config *cfg, cli_client **out, char *err, s
   c->in = malloc(c->in_cap);
   c->enc = malloc(PROTO_MAX_MSG);
   c->scratch = malloc(sizeof *c->scratch);
+  if (c->scratch) c->scratch->project = mdl_project_create(&heap, NULL);
   c->replica = mdl_replica_create(&heap);
-  if (!c->in || !c->enc || !c->scratch || !c->replica) {
+  if (!c->in || !c->enc || !c->scratch || !c->scratch->project || !c->replica) {
     destroy(c);
     return CLI_ERR_NOMEM;
   }
@@ -759,17 +762,19 @@ bool cli_client_find_reject(cli_client *c, uint32_t local_id, cli_reject *out) {
   return found;
 }
 
-void cli_client_confirmed(cli_client *c, mdl_project *out, uint64_t *seq) {
+int cli_client_confirmed(cli_client *c, mdl_project *out, uint64_t *seq) {
   pthread_mutex_lock(&c->mu);
-  memcpy(out, mdl_replica_confirmed(c->replica), sizeof *out);
+  int rc = mdl_project_copy(out, mdl_replica_confirmed(c->replica));
   if (seq) *seq = mdl_replica_seq(c->replica);
   pthread_mutex_unlock(&c->mu);
+  return rc;
 }
 
-void cli_client_view(cli_client *c, mdl_project *out) {
+int cli_client_view(cli_client *c, mdl_project *out) {
   pthread_mutex_lock(&c->mu);
-  memcpy(out, mdl_replica_view(c->replica), sizeof *out);
+  int rc = mdl_project_copy(out, mdl_replica_view(c->replica));
   pthread_mutex_unlock(&c->mu);
+  return rc;
 }
 
 uint64_t cli_client_hash(cli_client *c, uint64_t *seq) {

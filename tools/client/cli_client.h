@@ -194,9 +194,13 @@ bool cli_client_last_reject(cli_client *c, cli_reject *out);
 bool cli_client_find_reject(cli_client *c, uint32_t local_id, cli_reject *out);
 
 /* The server-confirmed project and its seq, and the view (confirmed +
- * pending). Copies into caller storage. */
-void cli_client_confirmed(cli_client *c, mdl_project *out, uint64_t *seq);
-void cli_client_view(cli_client *c, mdl_project *out);
+ * pending), copied into OUT (made with mdl_project_create, e.g. from
+ * cli_heap). Returns 0 or MDL_ERR_NOMEM. */
+int cli_client_confirmed(cli_client *c, mdl_project *out, uint64_t *seq);
+int cli_client_view(cli_client *c, mdl_project *out);
+
+/* malloc and free as an mdl_alloc, for projects handed to the calls above. */
+extern const mdl_alloc cli_heap;
 
 /* mdl_project_hash of the confirmed project; *seq (if not NULL) gets its seq
  * read under the same lock. */

@@ -84,7 +84,7 @@ typedef struct worker {
   pthread_cond_t cv;  /* never arrives before its slot is filled */
   slot slots[SLOTS];
   int n_used;
-  mdl_project view; /* the worker thread's copy of the client's view */
+  mdl_project *view; /* the worker thread's copy of the client's view */
 } worker;
 
 struct crash_load {
@@ -154,14 +154,17 @@ static void build(worker *w, const mdl_project *v, cli_txn *t) {
   int r = rand_r(seed) % 100;
   char name[40];
   cli_txn_init(t);
-  if (v->n_tracks == 0 || (v->n_tracks < CRASH_TRACKS_TARGET && r < 50)) {
+  mdl_id tracks[64];
+  uint32_t n_tracks = mdl_tracks(v, tracks, 64);
+  if (n_tracks > 64) n_tracks = 64;
+  if (n_tracks == 0 || (n_tracks < CRASH_TRACKS_TARGET && r < 50)) {
     mdl_id id = cli_client_new_id(w->c);
     snprintf(name, sizeof name, "C%u-%u", w->client_id, (unsigned) (id & 0xffffffu));
     cli_txn_create_track(t, id, name);
     if (r % 2) cli_txn_set_real(t, id, MDL_PROP_GAIN, frand(seed, 0, 4));
     return;
   }
-  mdl_id id = v->tracks[rand_r(seed) % v->n_tracks].id;
+  mdl_id id = tracks[rand_r(seed) % n_tracks];
   r = rand_r(seed) % 100;
   if (r < 35) {
     cli_txn_set_real(t, id, MDL_PROP_GAIN, frand(seed, 0, 4));
@@ -175,9 +178,9 @@ static void build(worker *w, const mdl_project *v, cli_txn *t) {
   } else if (r < 80) {
     cli_txn_set_int(t, id, MDL_PROP_COLOUR, rand_r(seed) % 0x1000000);
   } else if (r < 88) {
-    mdl_id after = v->tracks[rand_r(seed) % v->n_tracks].id;
+    mdl_id after = tracks[rand_r(seed) % n_tracks];
     cli_txn_move(t, id, after == id ? MDL_ID_NONE : after);
-  } else if (r < 91 && v->n_tracks > 4) {
+  } else if (r < 91 && n_tracks > 4) {
     cli_txn_delete(t, id);
   } else {
     cli_txn_set_real(t, id, MDL_PROP_GAIN, frand(seed, 0, 4));
@@ -210,8 +213,8 @@ static void *ws_main(void *arg) {
     if (atomic_load(&l->stop)) break;
     cli_stats st = cli_client_stats(w->c);
     if (st.closed) break; /* the server went away */
-    cli_client_view(w->c, &w->view);
-    build(w, &w->view, t);
+    if (cli_client_view(w->c, w->view)) continue; /* out of memory: try again */
+    build(w, w->view, t);
     const mdl_txn *txn = cli_txn_get(t);
     pthread_mutex_lock(&w->mu);
     slot *s = NULL;
@@ -300,6 +303,8 @@ int crash_load_start(const crash_load_config *cfg, crash_ledger *ledger, crash_l
     worker *w = &ws[i];
     w->load = l;
     w->seed = cfg->seed * 1000003u + (unsigned) i;
+    w->view = mdl_project_create(&cli_heap, NULL);
+    if (!w->view) rc = CLI_ERR_NOMEM, snprintf(err, err_len, "out of memory");
     pthread_mutex_init(&w->mu, NULL);
     pthread_cond_init(&w->cv, NULL);
   }
@@ -369,6 +374,7 @@ void crash_load_stop(crash_load *l, int wait_ms, crash_client_end *ends) {
   for (int i = 0; i < l->cfg.n_clients; i++) {
     worker *w = &l->workers[i];
     cli_client_close(w->c);
+    mdl_project_destroy(w->view);
     pthread_mutex_destroy(&w->mu);
     pthread_cond_destroy(&w->cv);
   }
