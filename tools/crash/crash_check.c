@@ -3,6 +3,7 @@
 #include "protocol/proto_json.h"
 #include "protocol/proto_msg.h"
 #include "shared/mdl_op.h"
+#include "tools/client/cli_client.h"
 #include "storage/sto_project.h"
 
 #include <sqlite3.h>
@@ -80,23 +81,31 @@ int crash_copy(const char *path, const char *dest, char *err, size_t err_len) {
 /* ---- Replay against the ledger ---------------------------------------------------------- */
 
 struct crash_verifier {
-  mdl_project base;  /* the state after base_seq, as the last successful check left it */
+  mdl_project *base; /* the state after base_seq, as the last successful check left it */
   uint64_t base_seq; /* 0 before the first check */
   uint64_t *fps;     /* fingerprint of every row seen, by seq (0 = never seen) */
   size_t n_fps;
-  mdl_project model, scratch;
+  mdl_project *model;
   proto_scratch ps, ps2;
   unsigned char enc[PROTO_MAX_MSG]; /* re-encoding of a REST transaction */
 };
 
 crash_verifier *crash_verifier_create(void) {
   crash_verifier *v = calloc(1, sizeof *v);
-  if (v) mdl_project_init(&v->base, NULL);
+  if (!v) return NULL;
+  v->base = mdl_project_create(&cli_heap, NULL);
+  v->model = mdl_project_create(&cli_heap, NULL);
+  if (!v->base || !v->model) {
+    crash_verifier_destroy(v);
+    return NULL;
+  }
   return v;
 }
 
 void crash_verifier_destroy(crash_verifier *v) {
   if (!v) return;
+  mdl_project_destroy(v->base);
+  mdl_project_destroy(v->model);
   free(v->fps);
   free(v);
 }
@@ -230,11 +239,11 @@ static int verify_one(void *ud, uint64_t seq, uint32_t origin, const void *data,
     mdl_fail why;
     int rc = proto_decode_txn(data, len, &v->ps, &txn);
     if (rc) return fail(k, "seq %llu does not decode (error %d)", (unsigned long long) seq, rc);
-    rc = mdl_txn_apply(&v->model, &txn, origin, &v->scratch, &why);
+    rc = mdl_txn_apply(v->model, &txn, origin, &why);
     if (rc) return fail(k, "seq %llu does not replay: %s", (unsigned long long) seq, why.reason);
     k->seq = seq;
     if (!remember(v, seq, fp)) return fail(k, "out of memory");
-    if (check_ends(k, seq, &v->model)) return -1;
+    if (check_ends(k, seq, v->model)) return -1;
   }
   const crash_ledger *l = k->ledger;
   if (k->next < l->n_acks && l->acks[k->next].seq == seq) {
@@ -253,10 +262,10 @@ int crash_verifier_check(crash_verifier *v, const char *path, const crash_ledger
   memset(out, 0, sizeof *out);
   err[0] = 0;
   verify_ctx k = {v, ledger, 0, ends, n_ends, v->base_seq, out, err, err_len};
-  v->model = v->base;
+  if (mdl_project_copy(v->model, v->base)) return snprintf(err, err_len, "out of memory"), -1;
   sto_project *sp = NULL;
   int rc = -1;
-  if (check_ends(&k, v->base_seq, &v->base)) goto done;
+  if (check_ends(&k, v->base_seq, v->base)) goto done;
   if (sto_project_open(path, STO_OPEN_EXISTING, &sp, err, err_len)) goto done;
   rc = sto_project_replay(sp, 0, verify_one, &k);
   if (rc && !err[0]) snprintf(err, err_len, "replay: %s", sto_project_last_error(sp));
@@ -275,8 +284,11 @@ int crash_verifier_check(crash_verifier *v, const char *path, const crash_ledger
     if (ends[i].seq > k.seq)
       rc = fail(&k, "client %u confirmed seq %llu, beyond the log's end %llu", ends[i].client_id,
                 (unsigned long long) ends[i].seq, (unsigned long long) k.seq);
-  out->hash = mdl_project_hash(&v->model);
-  if (!rc) v->base = v->model, v->base_seq = k.seq;
+  out->hash = mdl_project_hash(v->model);
+  if (!rc) {
+    mdl_project *t = v->base; /* the checked state becomes the new base */
+    v->base = v->model, v->model = t, v->base_seq = k.seq;
+  }
 done:
   sto_project_close(sp);
   return rc ? -1 : 0;

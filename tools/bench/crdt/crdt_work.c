@@ -24,12 +24,11 @@ typedef struct built {
 
 static crdt_script scripts[CRDT_N_SCRIPTS];
 static built builds[CRDT_N_SCRIPTS];
-static mdl_project base;    /* the 16 tracks the set workloads start from */
-static mdl_project project; /* what the local rows apply to */
-static mdl_project scratch;
-static mdl_project server; /* the server's project in the merges */
-static mdl_project expect; /* the server order's result, to check against */
-static mdl_project tmp;
+static mdl_project *base;    /* the 16 tracks the set workloads start from */
+static mdl_project *project; /* what the local rows apply to */
+static mdl_project *server;  /* the server's project in the merges */
+static mdl_project *expect;  /* the server order's result, to check against */
+static mdl_project *tmp;
 static proto_scratch pscratch;
 static mdl_replica *replica;
 static uint64_t seq;
@@ -196,8 +195,13 @@ static void build(int which) {
   }
 }
 
+static void copy_or_die(mdl_project *dst, const mdl_project *src) {
+  int rc = mdl_project_copy(dst, src);
+  if (rc) die("copy", rc);
+}
+
 static void apply_or_die(mdl_project *p, const mdl_txn *t, uint32_t origin) {
-  int rc = mdl_txn_apply(p, t, origin, &scratch, NULL);
+  int rc = mdl_txn_apply(p, t, origin, NULL);
   if (rc) die("apply", rc);
 }
 
@@ -211,7 +215,14 @@ void crdt_init(void) {
   for (int w = 0; w < CRDT_N_SCRIPTS; w++)
     build(w);
   /* The base: 16 tracks "Track k" made by client 1. */
-  mdl_project_init(&base, "Bench");
+  base = mdl_project_create(&heap, "Bench");
+  project = mdl_project_create(&heap, "Bench");
+  server = mdl_project_create(&heap, "Bench");
+  expect = mdl_project_create(&heap, "Bench");
+  tmp = mdl_project_create(&heap, "Bench");
+  pscratch.project = mdl_project_create(&heap, NULL);
+  if (!base || !project || !server || !expect || !tmp || !pscratch.project)
+    die("mdl_project_create", MDL_ERR_NOMEM);
   for (uint32_t k = 1; k <= CRDT_BASE_TRACKS; k++) {
     char name[NAME_LEN];
     mdl_prop_value pv[2] = {{MDL_PROP_NAME, {.kind = MDL_VAL_STR}},
@@ -225,7 +236,7 @@ void crdt_init(void) {
                  .n_props = 2,
                  .props = pv};
     mdl_txn t = {1, &op};
-    apply_or_die(&base, &t, 1);
+    apply_or_die(base, &t, 1);
   }
   replica = mdl_replica_create(&heap);
   if (!replica) die("mdl_replica_create", MDL_ERR_NOMEM);
@@ -265,18 +276,18 @@ static void replica_reset_to(const mdl_project *p) {
 void crdt_row_setup(int row, uint32_t batch) {
   switch (row) {
     case CRDT_ROW_SET_LOCAL:
-      if (batch == 0) memcpy(&project, &base, sizeof project);
+      if (batch == 0) copy_or_die(project, base);
       break;
     case CRDT_ROW_SET_REMOTE:
-      if (batch == 0) replica_reset_to(&base);
+      if (batch == 0) replica_reset_to(base);
       break;
     case CRDT_ROW_APPEND_LOCAL:
     case CRDT_ROW_FRONT_LOCAL:
-      mdl_project_init(&project, "Bench");
+      mdl_project_reset(project, "Bench");
       break;
     case CRDT_ROW_APPEND_REMOTE:
-      mdl_project_init(&tmp, "Bench");
-      replica_reset_to(&tmp);
+      mdl_project_reset(tmp, "Bench");
+      replica_reset_to(tmp);
       break;
     default:
       break;
@@ -295,7 +306,7 @@ int crdt_row_run(int row, uint32_t batch) {
     }
   } else {
     for (uint32_t i = first; i < first + CRDT_BATCH; i++)
-      rc |= mdl_txn_apply(&project, &b->txn[i], 0, &scratch, NULL);
+      rc |= mdl_txn_apply(project, &b->txn[i], 0, NULL);
   }
   return rc;
 }
@@ -308,14 +319,14 @@ int crdt_apply_set(uint32_t hi, uint32_t lo, int prop, double num) {
   mdl_op op = {.kind = MDL_OP_SET, .prop = (uint8_t) prop, .id = MDL_ID_MAKE(hi, lo)};
   op.value = make_value(prop, num, arg_name);
   mdl_txn t = {1, &op};
-  return mdl_txn_apply(&project, &t, 0, &scratch, NULL);
+  return mdl_txn_apply(project, &t, 0, NULL);
 }
 
 int crdt_apply_set_str(uint32_t hi, uint32_t lo, int prop, const char *s, uint32_t len) {
   mdl_op op = {.kind = MDL_OP_SET, .prop = (uint8_t) prop, .id = MDL_ID_MAKE(hi, lo)};
   op.value.kind = MDL_VAL_STR, op.value.u.s.ptr = s, op.value.u.s.len = len;
   mdl_txn t = {1, &op};
-  return mdl_txn_apply(&project, &t, 0, &scratch, NULL);
+  return mdl_txn_apply(project, &t, 0, NULL);
 }
 
 int crdt_apply_create_str(uint32_t hi, uint32_t lo, const char *name, uint32_t len,
@@ -330,7 +341,7 @@ int crdt_apply_create_str(uint32_t hi, uint32_t lo, const char *name, uint32_t l
                .n_props = 2,
                .props = pv};
   mdl_txn t = {1, &op};
-  return mdl_txn_apply(&project, &t, 0, &scratch, NULL);
+  return mdl_txn_apply(project, &t, 0, NULL);
 }
 
 int crdt_apply_create(uint32_t hi, uint32_t lo, double num) {
@@ -346,32 +357,32 @@ static void apply_range(mdl_project *p, int which, uint32_t from, uint32_t to) {
 }
 
 void crdt_merge_setup(int merge) {
-  memcpy(&expect, &base, sizeof expect);
+  copy_or_die(expect, base);
   if (merge == CRDT_MERGE_SERVER || merge == CRDT_MERGE_AFTER) {
-    apply_range(&expect, CRDT_SCRIPT_A, 0, CRDT_MERGE_OPS);
-    memcpy(&server, &expect, sizeof server);
-    apply_range(&expect, CRDT_SCRIPT_B, 0, CRDT_MERGE_OPS);
+    apply_range(expect, CRDT_SCRIPT_A, 0, CRDT_MERGE_OPS);
+    copy_or_die(server, expect);
+    apply_range(expect, CRDT_SCRIPT_B, 0, CRDT_MERGE_OPS);
     if (merge == CRDT_MERGE_AFTER) {
-      replica_reset_to(&server);
-      mdl_replica_reset(replica, 2, &server, seq, 0);
+      replica_reset_to(server);
+      mdl_replica_reset(replica, 2, server, seq, 0);
     }
     return;
   }
   /* A's last 4,096 ops are still pending when B's 10,000 reach it. */
-  apply_range(&expect, CRDT_SCRIPT_A, 0, SPLIT);
-  memcpy(&tmp, &expect, sizeof tmp);
-  apply_range(&expect, CRDT_SCRIPT_B, 0, CRDT_MERGE_OPS);
-  memcpy(&server, &expect, sizeof server); /* the server before A's late ops */
-  apply_range(&expect, CRDT_SCRIPT_A, SPLIT, CRDT_MERGE_OPS);
-  replica_reset_to(&tmp);
-  mdl_replica_reset(replica, 2, &tmp, seq, 0);
+  apply_range(expect, CRDT_SCRIPT_A, 0, SPLIT);
+  copy_or_die(tmp, expect);
+  apply_range(expect, CRDT_SCRIPT_B, 0, CRDT_MERGE_OPS);
+  copy_or_die(server, expect); /* the server before A's late ops */
+  apply_range(expect, CRDT_SCRIPT_A, SPLIT, CRDT_MERGE_OPS);
+  replica_reset_to(tmp);
+  mdl_replica_reset(replica, 2, tmp, seq, 0);
   for (uint32_t i = SPLIT; i < CRDT_MERGE_OPS; i++) {
     uint32_t local;
     int rc = mdl_replica_submit(replica, &builds[CRDT_SCRIPT_A].txn[i], &local, NULL);
     if (rc) die("submit", rc);
   }
   if (merge == CRDT_MERGE_RECONNECT) {
-    snapshot_len = proto_encode_project(&server, snapshot_buf, sizeof snapshot_buf);
+    snapshot_len = proto_encode_project(server, snapshot_buf, sizeof snapshot_buf);
     if (snapshot_len < 0) die("encode snapshot", snapshot_len);
   }
 }
@@ -384,7 +395,7 @@ int crdt_merge_run(int merge) {
     case CRDT_MERGE_SERVER:
       for (uint32_t i = 0; i < CRDT_MERGE_OPS; i++) {
         rc |= proto_decode_txn(b->wire[i], b->wire_len[i], &pscratch, &t);
-        rc |= mdl_txn_apply(&server, &t, 3, &scratch, NULL);
+        rc |= mdl_txn_apply(server, &t, 3, NULL);
       }
       break;
     case CRDT_MERGE_AFTER:
@@ -398,13 +409,13 @@ int crdt_merge_run(int merge) {
       break;
     case CRDT_MERGE_RECONNECT:
       /* Client: WELCOME's snapshot, reset = one rebase of the pending queue. */
-      rc |= proto_decode_project(snapshot_buf, (size_t) snapshot_len, &tmp);
+      rc |= proto_decode_project(snapshot_buf, (size_t) snapshot_len, tmp);
       seq += CRDT_MERGE_OPS;
-      mdl_replica_reset(replica, 2, &tmp, seq, 0);
+      mdl_replica_reset(replica, 2, tmp, seq, 0);
       /* Server: the pending ops arrive as SUBMITs; client: their acks. */
       for (uint32_t i = SPLIT; i < CRDT_MERGE_OPS; i++) {
         rc |= proto_decode_txn(a->wire[i], a->wire_len[i], &pscratch, &t);
-        rc |= mdl_txn_apply(&server, &t, 2, &scratch, NULL);
+        rc |= mdl_txn_apply(server, &t, 2, NULL);
       }
       for (uint32_t local = 1; local <= CRDT_REBASE_PENDING; local++)
         rc |= mdl_replica_on_ack(replica, local, ++seq);
@@ -416,18 +427,18 @@ int crdt_merge_run(int merge) {
 }
 
 int crdt_merge_check(int merge) {
-  uint64_t want = mdl_project_hash(&expect);
-  if (merge == CRDT_MERGE_SERVER) return mdl_project_hash(&server) == want ? 0 : 1;
+  uint64_t want = mdl_project_hash(expect);
+  if (merge == CRDT_MERGE_SERVER) return mdl_project_hash(server) == want ? 0 : 1;
   if (mdl_project_hash(mdl_replica_view(replica)) != want) return 1;
   if (mdl_project_hash(mdl_replica_confirmed(replica)) != want) return 2;
   if (mdl_replica_n_pending(replica) != 0) return 3;
-  if (merge == CRDT_MERGE_RECONNECT && mdl_project_hash(&server) != want) return 4;
+  if (merge == CRDT_MERGE_RECONNECT && mdl_project_hash(server) != want) return 4;
   return 0;
 }
 
 uint32_t crdt_merge_tracks(int merge) {
   (void) merge;
-  return expect.n_tracks;
+  return mdl_tracks(expect, NULL, 0);
 }
 
 /* ---- Bytes ---------------------------------------------------------------- */

@@ -10,6 +10,8 @@
  * Prints p50/p99 per way and ratios, then `bench: NAME VALUE UNIT` lines. */
 #include "protocol/proto_msg.h"
 #include "shared/mdl_op.h"
+#include "shared/mdl_alloc.h"
+#include "storage/sto_int.h"
 #include "storage/sto_project.h"
 
 #include <sqlite3.h>
@@ -87,15 +89,14 @@ int main(int argc, char **argv) {
   double t0 = now_ms();
   sto_project *sp;
   if (sto_project_open(path, STO_OPEN_CREATE, &sp, err, sizeof err)) die("create", err);
-  mdl_project *live = malloc(sizeof *live), *scratch = malloc(sizeof *scratch),
-              *m = malloc(sizeof *m);
-  mdl_project_init(live, NULL);
+  mdl_project *live = mdl_project_create(&sto__alloc, NULL),
+              *m = mdl_project_create(&sto__alloc, NULL);
   uint8_t buf[512];
   for (uint64_t i = 0; i < n; i++) {
     mdl_op op;
     char name[24];
     mdl_txn t = make_txn(i, &op, name);
-    if (mdl_txn_apply(live, &t, 2, scratch, NULL)) die("apply", "synthetic op refused");
+    if (mdl_txn_apply(live, &t, 2, NULL)) die("apply", "synthetic op refused");
     int len = proto_encode_txn(&t, buf, sizeof buf);
     if (i % 10000 == 0 && sto_project_begin(sp)) die("begin", sto_project_last_error(sp));
     if (sto_project_append(sp, i + 1, 2, buf, (size_t) len))
@@ -139,17 +140,19 @@ int main(int argc, char **argv) {
    * older than the newest 10,000 ops deleted. */
   uint64_t at = n / 1000 * 1000 == n ? n - 1000 : n / 1000 * 1000;
   if (sto_project_open(path, STO_OPEN_EXISTING, &sp, err, sizeof err)) die("open", err);
-  mdl_project_init(m, NULL);
+  mdl_project_reset(m, NULL);
   for (uint64_t i = 0; i < at; i++) {
     mdl_op op;
     char name[24];
     mdl_txn t = make_txn(i, &op, name);
-    mdl_txn_apply(m, &t, 2, scratch, NULL);
+    mdl_txn_apply(m, &t, 2, NULL);
   }
-  static uint8_t state[65536];
-  int len = proto_encode_project(m, state, sizeof state);
+  size_t cap = proto_project_size(m);
+  uint8_t *state = malloc(cap);
+  int len = state ? proto_encode_project(m, state, cap) : -1;
   if (len < 0 || sto_project_put_snapshot(sp, at, MDL_SCHEMA_VERSION, state, (size_t) len))
     die("snapshot", sto_project_last_error(sp));
+  free(state);
   if (n > 10000 && sto_project_compact(sp, n - 10000)) die("compact", sto_project_last_error(sp));
   sto_project_close(sp);
   for (int r = 0; r < runs; r++) {
@@ -183,6 +186,7 @@ int main(int argc, char **argv) {
   snprintf(side, sizeof side, "%s-wal", path), unlink(side);
   snprintf(side, sizeof side, "%s-shm", path), unlink(side);
   rmdir(dir);
-  free(live), free(scratch), free(m), free(scan), free(replay), free(snap);
+  mdl_project_destroy(live), mdl_project_destroy(m);
+  free(scan), free(replay), free(snap);
   return 0;
 }
