@@ -4,8 +4,6 @@
 #include "protocol/proto_err.h"
 #include "shared/mdl_err.h"
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 /* ---- Values and ops ------------------------------------------------------- */
@@ -231,11 +229,7 @@ static void get_object(proto_reader *r, mdl_project *p) {
         break;
     }
   }
-  mdl_fail fail;
-  if (!r->err && mdl_load_object(p, type, id, parent, vals, n, &fail)) {
-    r->err = PROTO_ERR_RANGE;
-    if (getenv("BACKLINE_DEBUG_LOAD")) fprintf(stderr, "load: type %d: %s\n", type, fail.reason);
-  }
+  if (!r->err && mdl_load_object(p, type, id, parent, vals, n, NULL)) r->err = PROTO_ERR_RANGE;
 }
 
 /* Schema 1 (the walking skeleton): the project's name, tempo, signature and
@@ -281,11 +275,7 @@ static void get_project(proto_reader *r, mdl_project *p) {
     if (!r->err && n > (r->len - r->pos) / 17) r->err = PROTO_ERR_RANGE; /* 17 bytes each at least */
     for (uint32_t i = 0; i < n && !r->err; i++)
       get_object(r, p);
-    mdl_fail fail;
-    if (!r->err && mdl_load_end(p, &fail)) {
-      r->err = PROTO_ERR_RANGE;
-      if (getenv("BACKLINE_DEBUG_LOAD")) fprintf(stderr, "load end: %s\n", fail.reason);
-    }
+    if (!r->err && mdl_load_end(p, NULL)) r->err = PROTO_ERR_RANGE;
   } else if (!r->err) {
     r->err = PROTO_ERR_VERSION;
   }

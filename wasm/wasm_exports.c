@@ -44,7 +44,8 @@ typedef struct presence {
 
 static mdl_replica *replica;
 static proto_scratch scratch;
-static uint8_t in_buf[PROTO_MAX_MSG];
+static uint8_t *in_buf; /* grows to the largest message received (a WELCOME can be big) */
+static size_t in_cap;
 static uint8_t out_buf[PROTO_MAX_MSG];
 static char reason[256]; /* why the last call failed, or the last REJECT */
 static int reason_code;
@@ -87,11 +88,28 @@ static mdl_id make_id(uint32_t hi, uint32_t lo) {
 /* ---- Setup and buffers ------------------------------------------------------ */
 
 /* Creates the replica; call once. Returns 0 or MDL_ERR_NOMEM. */
+static const mdl_alloc heap = {NULL, heap_alloc, heap_free};
+
 EXPORT int wasm_init(void) {
-  static const mdl_alloc a = {NULL, heap_alloc, heap_free};
   if (replica) return 0;
-  replica = mdl_replica_create(&a);
-  return replica ? 0 : MDL_ERR_NOMEM;
+  replica = mdl_replica_create(&heap);
+  scratch.project = mdl_project_create(&heap, NULL);
+  in_cap = PROTO_MAX_MSG;
+  in_buf = malloc(in_cap);
+  return replica && scratch.project && in_buf ? 0 : MDL_ERR_NOMEM;
+}
+
+/* The input buffer, made at least N bytes long (it may move: JS must take
+ * the pointer again after each call). NULL when out of memory or when N is
+ * larger than any message may be. */
+EXPORT uint8_t *wasm_in_reserve(int n) {
+  if (n < 0 || (size_t) n > PROTO_MAX_WELCOME) return NULL;
+  if ((size_t) n > in_cap) {
+    uint8_t *b = realloc(in_buf, (size_t) n);
+    if (!b) return NULL;
+    in_buf = b, in_cap = (size_t) n;
+  }
+  return in_buf;
 }
 
 EXPORT uint8_t *wasm_in_buf(void) {
@@ -295,10 +313,9 @@ EXPORT int wasm_live_real(uint32_t hi, uint32_t lo, int prop, double value) {
   m.u.live.value.u.r = value;
   const mdl_project *v = mdl_replica_view(replica);
   char why[MDL_REASON_MAX];
-  int type = m.u.live.id == MDL_ID_PROJECT ? MDL_TYPE_PROJECT : MDL_TYPE_TRACK;
-  int rc = type == MDL_TYPE_TRACK && !mdl_project_track(v, m.u.live.id)
-               ? MDL_ERR_NOT_FOUND
-               : mdl_value_check(type, prop, &m.u.live.value, why, sizeof why);
+  int type = mdl_type_of(v, m.u.live.id);
+  int rc = !type ? MDL_ERR_NOT_FOUND
+                 : mdl_value_check(type, prop, &m.u.live.value, why, sizeof why);
   if (rc) {
     set_reason(rc, rc == MDL_ERR_NOT_FOUND ? mdl_strerror(rc) : why);
     return rc;
@@ -404,54 +421,235 @@ static const mdl_project *view(void) {
   return mdl_replica_view(replica);
 }
 
-static const mdl_track *track(int i) {
+/* The tracks in display order, listed again only when the view changed. */
+static mdl_id tracks[1024];
+static uint32_t n_tracks;
+static uint64_t tracks_of = 1; /* the view hash the list was made from (1: none yet) */
+
+static mdl_id track(int i) {
   const mdl_project *p = view();
-  return i >= 0 && (uint32_t) i < p->n_tracks ? &p->tracks[i] : NULL;
+  uint64_t h = mdl_project_hash(p);
+  if (h != tracks_of) {
+    n_tracks = mdl_tracks(p, tracks, 1024);
+    if (n_tracks > 1024) n_tracks = 1024;
+    tracks_of = h;
+  }
+  return i >= 0 && (uint32_t) i < n_tracks ? tracks[i] : MDL_ID_NONE;
 }
 
 EXPORT const char *wasm_project_name(void) {
-  return view()->name;
+  return mdl_get_str(view(), MDL_ID_PROJECT, MDL_PROP_NAME, NULL);
 }
 EXPORT double wasm_project_tempo(void) {
-  return view()->tempo;
+  return mdl_get_real(view(), MDL_ID_PROJECT, MDL_PROP_TEMPO);
 }
 EXPORT int wasm_project_ts_num(void) {
-  return view()->ts_num;
+  return (int) mdl_get_int(view(), MDL_ID_PROJECT, MDL_PROP_TS_NUM);
 }
 EXPORT int wasm_project_ts_den(void) {
-  return view()->ts_den;
+  return (int) mdl_get_int(view(), MDL_ID_PROJECT, MDL_PROP_TS_DEN);
 }
 EXPORT int wasm_project_metronome(void) {
-  return view()->metronome;
+  return mdl_get_bool(view(), MDL_ID_PROJECT, MDL_PROP_METRONOME);
 }
 EXPORT int wasm_n_tracks(void) {
-  return (int) view()->n_tracks;
+  track(0);
+  return (int) n_tracks;
 }
 
 EXPORT const char *wasm_track_id(int i) {
-  const mdl_track *t = track(i);
+  mdl_id t = track(i);
   hex_buf[0] = 0;
-  if (t) id_hex(t->id, hex_buf);
+  if (t) id_hex(t, hex_buf);
   return hex_buf;
 }
 
 EXPORT const char *wasm_track_name(int i) {
-  return track(i) ? track(i)->name : "";
+  return mdl_get_str(view(), track(i), MDL_PROP_NAME, NULL);
 }
 EXPORT int wasm_track_colour(int i) {
-  return track(i) ? (int) track(i)->colour : 0;
+  return (int) mdl_get_int(view(), track(i), MDL_PROP_COLOUR);
 }
 EXPORT double wasm_track_gain(int i) {
-  return track(i) ? track(i)->gain : 0;
+  return mdl_get_real(view(), track(i), MDL_PROP_GAIN);
 }
 EXPORT double wasm_track_pan(int i) {
-  return track(i) ? track(i)->pan : 0;
+  return mdl_get_real(view(), track(i), MDL_PROP_PAN);
 }
 EXPORT int wasm_track_mute(int i) {
-  return track(i) ? track(i)->mute : 0;
+  return mdl_get_bool(view(), track(i), MDL_PROP_MUTE);
 }
 EXPORT int wasm_track_solo(int i) {
-  return track(i) ? track(i)->solo : 0;
+  return mdl_get_bool(view(), track(i), MDL_PROP_SOLO);
+}
+
+/* ---- Any object ------------------------------------------------------------------ */
+
+static mdl_id kids[1 << 16];
+static uint32_t n_kids;
+
+/* Lists the children of (HI, LO) of TYPE (0 = any) in their order; returns
+ * how many (at most 65536 are kept); read them with wasm_child_id. */
+EXPORT int wasm_children(uint32_t hi, uint32_t lo, int type) {
+  uint32_t n = mdl_children(view(), make_id(hi, lo), type, NULL, 0);
+  n_kids = n <= (1u << 16) ? mdl_children(view(), make_id(hi, lo), type, kids, 1u << 16) : 0;
+  return (int) n_kids;
+}
+EXPORT const char *wasm_child_id(int i) {
+  hex_buf[0] = 0;
+  if (i >= 0 && (uint32_t) i < n_kids) id_hex(kids[i], hex_buf);
+  return hex_buf;
+}
+EXPORT int wasm_type_of(uint32_t hi, uint32_t lo) {
+  return mdl_type_of(view(), make_id(hi, lo));
+}
+EXPORT const char *wasm_parent_of(uint32_t hi, uint32_t lo) {
+  id_hex(mdl_parent_of(view(), make_id(hi, lo)), hex_buf);
+  return hex_buf;
+}
+EXPORT double wasm_get_num(uint32_t hi, uint32_t lo, int prop) {
+  mdl_value v;
+  if (mdl_get(view(), make_id(hi, lo), prop, &v)) return 0;
+  return v.kind == MDL_VAL_REAL ? v.u.r : v.kind == MDL_VAL_BOOL ? v.u.b : (double) v.u.i;
+}
+/* A reference property (an id) as hex; "0" = none. */
+EXPORT const char *wasm_get_ref(uint32_t hi, uint32_t lo, int prop) {
+  id_hex((mdl_id) mdl_get_int(view(), make_id(hi, lo), prop), hex_buf);
+  return hex_buf;
+}
+EXPORT const char *wasm_get_str(uint32_t hi, uint32_t lo, int prop) {
+  return mdl_get_str(view(), make_id(hi, lo), prop, NULL);
+}
+EXPORT int wasm_count(int type) {
+  return (int) mdl_count(view(), type);
+}
+EXPORT double wasm_project_bytes(void) {
+  return (double) mdl_project_bytes(view());
+}
+
+/* ---- The schema, so that JS never copies a number from C ---------------------- */
+
+EXPORT const char *wasm_prop_name(int prop) {
+  const mdl_prop_info *info = mdl_prop_describe(prop);
+  return info ? info->name : "";
+}
+/* An mdl_val_kind (references are MDL_VAL_ID). */
+EXPORT int wasm_prop_kind(int prop) {
+  const mdl_prop_info *info = mdl_prop_describe(prop);
+  return info ? info->kind : 0;
+}
+EXPORT const char *wasm_type_name(int type) {
+  const char *n = mdl_type_name(type);
+  return n ? n : "";
+}
+
+/* ---- Transactions of several ops --------------------------------------------------- */
+/* wasm_txn_begin, then creates (with their props), sets, deletes and moves,
+ * then wasm_txn_commit: one transaction, one undo step. Strings are copied
+ * in, so the input buffer may be reused between calls. */
+
+#define STAGE_OPS   256
+#define STAGE_PROPS 1024
+#define STAGE_BYTES 16384
+
+static struct {
+  mdl_op ops[STAGE_OPS];
+  mdl_prop_value props[STAGE_PROPS];
+  char bytes[STAGE_BYTES];
+  uint32_t n_ops, n_props, n_bytes;
+  bool full;
+} stage;
+
+EXPORT void wasm_txn_begin(void) {
+  stage.n_ops = stage.n_props = stage.n_bytes = 0;
+  stage.full = false;
+}
+
+static mdl_op *stage_op(void) {
+  if (stage.n_ops == STAGE_OPS) {
+    stage.full = true;
+    return NULL;
+  }
+  mdl_op *op = &stage.ops[stage.n_ops++];
+  memset(op, 0, sizeof *op);
+  return op;
+}
+
+static bool stage_value(mdl_value *v, int kind, double num, const char *s, int len) {
+  memset(v, 0, sizeof *v);
+  v->kind = (uint8_t) kind;
+  if (kind == MDL_VAL_STR) {
+    if (len < 0 || stage.n_bytes + (uint32_t) len > STAGE_BYTES) return stage.full = true, false;
+    memcpy(stage.bytes + stage.n_bytes, s, (size_t) len);
+    v->u.s.ptr = stage.bytes + stage.n_bytes, v->u.s.len = (uint32_t) len;
+    stage.n_bytes += (uint32_t) len;
+  } else if (kind == MDL_VAL_REAL) {
+    v->u.r = num;
+  } else if (kind == MDL_VAL_BOOL) {
+    v->u.b = num != 0;
+  } else {
+    v->u.i = (int64_t) num;
+  }
+  return true;
+}
+
+/* Adds a create of TYPE under (PHI, PLO); returns the new id as hex ("" if
+ * there is no id space yet or no room). */
+EXPORT const char *wasm_txn_create(int type, uint32_t phi, uint32_t plo) {
+  hex_buf[0] = 0;
+  mdl_id id = mdl_replica_new_id(replica);
+  mdl_op *op = id ? stage_op() : NULL;
+  if (!op) return hex_buf;
+  op->kind = MDL_OP_CREATE, op->type = (uint8_t) type, op->id = id, op->parent = make_id(phi, plo);
+  op->props = &stage.props[stage.n_props];
+  id_hex(id, hex_buf);
+  return hex_buf;
+}
+
+/* A property of the create added last. KIND is an mdl_val_kind (strings: S, LEN). */
+EXPORT void wasm_txn_prop(int prop, int kind, double num, const char *s, int len) {
+  mdl_op *op = stage.n_ops ? &stage.ops[stage.n_ops - 1] : NULL;
+  if (!op || op->kind != MDL_OP_CREATE || stage.n_props == STAGE_PROPS) {
+    stage.full = true;
+    return;
+  }
+  mdl_prop_value *pv = &stage.props[stage.n_props];
+  pv->prop = (uint8_t) prop;
+  if (stage_value(&pv->value, kind, num, s, len)) stage.n_props++, op->n_props++;
+}
+
+EXPORT void wasm_txn_set(uint32_t hi, uint32_t lo, int prop, int kind, double num, const char *s,
+                         int len) {
+  mdl_op *op = stage_op();
+  if (!op) return;
+  op->kind = MDL_OP_SET, op->id = make_id(hi, lo), op->prop = (uint8_t) prop;
+  if (!stage_value(&op->value, kind, num, s, len)) stage.n_ops--;
+}
+
+EXPORT void wasm_txn_delete(uint32_t hi, uint32_t lo) {
+  mdl_op *op = stage_op();
+  if (op) op->kind = MDL_OP_DELETE, op->id = make_id(hi, lo);
+}
+
+/* Moves (HI, LO) under (PHI, PLO) ((0, 0) = where it is), after (AHI, ALO)
+ * ((0, 0) = first). */
+EXPORT void wasm_txn_move(uint32_t hi, uint32_t lo, uint32_t phi, uint32_t plo, uint32_t ahi,
+                          uint32_t alo) {
+  mdl_op *op = stage_op();
+  if (!op) return;
+  op->kind = MDL_OP_MOVE, op->id = make_id(hi, lo);
+  op->parent = make_id(phi, plo), op->after = make_id(ahi, alo);
+}
+
+/* Applies the staged ops as one edit (an undo step); returns the length of
+ * the SUBMIT to send, or a negative error (wasm_reason says why). */
+EXPORT int wasm_txn_commit(void) {
+  if (stage.full) {
+    set_reason(MDL_ERR_FULL, "the edit is too large for one transaction");
+    return MDL_ERR_FULL;
+  }
+  mdl_txn txn = {stage.n_ops, stage.ops};
+  return submit(&txn);
 }
 
 EXPORT double wasm_seq(void) {
@@ -547,22 +745,23 @@ EXPORT int wasm_audio_len(void) {
  * a transaction that does not apply is skipped and counted in
  * wasm_reason_code(). Used by tests/browser to compare with native. */
 EXPORT const char *wasm_log_hash(const uint8_t *data, int len) {
-  static mdl_project p, tmp;
+  mdl_project *p = mdl_project_create(&heap, NULL);
   size_t pos = 0, n = (size_t) len;
   int skipped = 0;
-  mdl_project_init(&p, NULL);
   hex_buf[0] = 0;
+  if (!p) return hex_buf;
   while (pos < n) {
-    if (n - pos < 4) return hex_buf;
+    if (n - pos < 4) break;
     uint32_t tl = (uint32_t) data[pos] | (uint32_t) data[pos + 1] << 8 |
                   (uint32_t) data[pos + 2] << 16 | (uint32_t) data[pos + 3] << 24;
     pos += 4;
     mdl_txn txn;
-    if (tl > n - pos || proto_decode_txn(data + pos, tl, &scratch, &txn)) return hex_buf;
-    if (mdl_txn_apply(&p, &txn, 0, &tmp, NULL)) skipped++;
+    if (tl > n - pos || proto_decode_txn(data + pos, tl, &scratch, &txn)) break;
+    if (mdl_txn_apply(p, &txn, 0, NULL)) skipped++;
     pos += tl;
   }
   reason_code = skipped;
-  mdl_hash_hex(mdl_project_hash(&p), hex_buf);
+  if (pos == n) mdl_hash_hex(mdl_project_hash(p), hex_buf);
+  mdl_project_destroy(p);
   return hex_buf;
 }

@@ -5,19 +5,11 @@
 // ordering, rebase) lives in the C model; a refused edit comes back as a
 // Refused error carrying the model's own reason.
 
-// Property numbers and value kinds: must match mdl_prop in shared/mdl_project.h.
-export const PROPS = {
-  name: [1, 'str'],
-  tempo: [2, 'real'],
-  ts_num: [3, 'int'],
-  ts_den: [4, 'int'],
-  metronome: [5, 'bool'],
-  colour: [6, 'int'],
-  gain: [7, 'real'],
-  pan: [8, 'real'],
-  mute: [9, 'bool'],
-  solo: [10, 'bool'],
-};
+// Property numbers and value kinds, and object types, read from the model
+// itself when it loads (shared/mdl_schema.c is the only table).
+export const PROPS = {};
+export const TYPES = {};
+const KINDS = ['', 'int', 'real', 'bool', 'str', 'ref'];
 // Message types: must match proto_type in protocol/proto_msg.h.
 export const MSG = {
   WELCOME: 2,
@@ -47,19 +39,70 @@ function idPair(id) {
   return [parseInt(h.slice(0, 8), 16) >>> 0, parseInt(h.slice(8), 16) >>> 0];
 }
 
+function refNumber(id) {
+  const [hi, lo] = idPair(id || '');
+  return hi * 4294967296 + lo; /* exact: ids stay below 2^53 in practice (client ids are small) */
+}
+
+// Stages ops in the wasm model; commit() applies them as one edit.
+class Edit {
+  constructor(model) {
+    this.model = model;
+    model.m._wasm_txn_begin();
+  }
+  value(prop, value) {
+    const [num, kind] = PROPS[prop];
+    const k = KINDS.indexOf(kind);
+    if (kind === 'str') {
+      const [[p, l]] = this.model.put(String(value));
+      return [num, k, 0, p, l];
+    }
+    if (kind === 'ref') return [num, 1, refNumber(value), 0, 0];
+    return [num, k, kind === 'bool' ? (value ? 1 : 0) : Number(value), 0, 0];
+  }
+  create(type, parent, props = {}) {
+    const m = this.model.m;
+    const id = this.model.str(m._wasm_txn_create(TYPES[type], ...idPair(parent || 'project')));
+    for (const [prop, v] of Object.entries(props)) m._wasm_txn_prop(...this.value(prop, v));
+    return id;
+  }
+  set(id, prop, value) {
+    const [num, k, x, p, l] = this.value(prop, value);
+    this.model.m._wasm_txn_set(...idPair(id), num, k, x, p, l);
+    return this;
+  }
+  remove(id) {
+    this.model.m._wasm_txn_delete(...idPair(id));
+    return this;
+  }
+  move(id, parent, after) {
+    this.model.m._wasm_txn_move(...idPair(id), ...idPair(parent), ...idPair(after));
+    return this;
+  }
+  commit() {
+    return this.model.out(this.model.m._wasm_txn_commit());
+  }
+}
+
 export async function loadModel() {
   const { default: createModel } = await import('/wasm/model.mjs');
   const m = await createModel();
   if (m._wasm_init() !== 0) throw new Error('model: out of memory');
+  for (let p = 1; p < 256; p++) {
+    const name = m.UTF8ToString(m._wasm_prop_name(p));
+    if (name) PROPS[name] = [p, KINDS[m._wasm_prop_kind(p)]];
+  }
+  for (let t = 1; t < 64; t++) {
+    const name = m.UTF8ToString(m._wasm_type_name(t));
+    if (name) TYPES[name] = t;
+  }
   return new Model(m);
 }
 
 class Model {
   constructor(m) {
     this.m = m;
-    this.inPtr = m._wasm_in_buf();
     this.outPtr = m._wasm_out_buf();
-    this.size = m._wasm_buf_size();
   }
 
   str(ptr) {
@@ -69,7 +112,7 @@ class Model {
   // Writes strings one after another into the input buffer; returns
   // [ptr, len] for each.
   put(...strs) {
-    let at = this.inPtr;
+    let at = this.m._wasm_in_buf();
     return strs.map((s) => {
       const b = enc.encode(s);
       this.m.HEAPU8.set(b, at);
@@ -104,7 +147,7 @@ class Model {
   }
   audio() {
     const m = this.m;
-    const at = this.inPtr + m._wasm_audio_offset();
+    const at = m._wasm_in_buf() + m._wasm_audio_offset();
     return {
       seq: m._wasm_audio_seq() >>> 0,
       position: m._wasm_audio_position(),
@@ -121,8 +164,9 @@ class Model {
   // (then this.reason() says why and the connection should be reopened).
   receive(buf) {
     const b = new Uint8Array(buf);
-    if (b.length > this.size) return -304;
-    this.m.HEAPU8.set(b, this.inPtr);
+    const at = this.m._wasm_in_reserve(b.length);
+    if (!at) return -304;
+    this.m.HEAPU8.set(b, at);
     return this.m._wasm_receive(b.length);
   }
   reason() {
@@ -151,6 +195,7 @@ class Model {
       n = m._wasm_set_str(hi, lo, num, p, l);
     } else if (kind === 'real') n = m._wasm_set_real(hi, lo, num, Number(value));
     else if (kind === 'int') n = m._wasm_set_int(hi, lo, num, Math.trunc(Number(value)));
+    else if (kind === 'ref') n = m._wasm_set_int(hi, lo, num, refNumber(value));
     else n = m._wasm_set_bool(hi, lo, num, value ? 1 : 0);
     return this.out(n);
   }
@@ -187,6 +232,44 @@ class Model {
   }
   moveAfter(id, after) {
     return this.out(this.m._wasm_move_after(...idPair(id), ...idPair(after)));
+  }
+
+  // ---- Any object
+  // Ids of PARENT's children of TYPE (a name from TYPES, or all), in order.
+  children(parent, type) {
+    const m = this.m;
+    const n = m._wasm_children(...idPair(parent), type ? TYPES[type] : 0);
+    const ids = [];
+    for (let i = 0; i < n; i++) ids.push(this.str(m._wasm_child_id(i)));
+    return ids;
+  }
+  typeOf(id) {
+    const t = this.m._wasm_type_of(...idPair(id));
+    return Object.keys(TYPES).find((k) => TYPES[k] === t) || null;
+  }
+  parentOf(id) {
+    return this.str(this.m._wasm_parent_of(...idPair(id)));
+  }
+  // Property PROP (a name) of ID: a number, a boolean, a string, or an id.
+  get(id, prop) {
+    const [num, kind] = PROPS[prop];
+    const m = this.m;
+    if (kind === 'str') return this.str(m._wasm_get_str(...idPair(id), num));
+    if (kind === 'ref') {
+      const r = this.str(m._wasm_get_ref(...idPair(id), num));
+      return r === '0' ? null : r;
+    }
+    const v = m._wasm_get_num(...idPair(id), num);
+    return kind === 'bool' ? v !== 0 : v;
+  }
+  count(type) {
+    return this.m._wasm_count(type ? TYPES[type] : 0);
+  }
+  // One transaction of several ops: const t = model.edit(); const id =
+  // t.create('clip', track, {start: 0}); t.set(id, 'name', 'Verse');
+  // t.commit() returns the SUBMIT to send (one undo step), or throws Refused.
+  edit() {
+    return new Edit(this);
   }
 
   // ---- The view
