@@ -768,6 +768,26 @@ static void library_search(req *r) {
   send_json(a, r->conn, 200, o);
 }
 
+/* The file DATA/templates/NAME.backline that project template ID names in
+ * its payload {"file": NAME.backline}, as srv_rest.c's save_template wrote
+ * it. False for any other item. */
+static bool template_file(srv_assets *a, int64_t id, char path[700]) {
+  sto_library_item it;
+  if (sto_library_get(a->lib, id, &it) != STO_OK) return false;
+  cJSON *payload =
+      it.kind == STO_LIBRARY_PROJECT_TEMPLATE && it.payload ? cJSON_Parse(it.payload) : NULL;
+  const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "file"));
+  size_t n = file ? strlen(file) : 0;
+  char stem[80];
+  bool ok = n > 9 && n < sizeof stem && strcmp(file + n - 9, ".backline") == 0;
+  if (ok) snprintf(stem, sizeof stem, "%.*s", (int) (n - 9), file);
+  ok = ok && valid_project_id(stem);
+  if (ok) snprintf(path, 700, "%s/templates/%s", a->data_dir, file);
+  cJSON_Delete(payload);
+  sto_library_item_clear(&it);
+  return ok;
+}
+
 static void on_library(req *r) {
   srv_assets *a = r->a;
   if (strcmp(r->path, "/api/library") == 0) {
@@ -799,7 +819,10 @@ static void on_library(req *r) {
   } else if (is(r, "PUT")) {
     library_write(r, (int64_t) id);
   } else if (is(r, "DELETE")) {
+    char file[700];
+    bool has_file = template_file(a, (int64_t) id, file);
     int rc = sto_library_delete(a->lib, (int64_t) id);
+    if (!rc && has_file) unlink(file); /* the project file of a template saved by srv_rest.c */
     if (rc) {
       send_error(a, r->conn, status_for(rc), rc, "no library item %llu", (unsigned long long) id);
       return;
