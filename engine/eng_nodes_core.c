@@ -278,6 +278,8 @@ const eng_node_class *eng__node_class(uint32_t kind) {
       return &eng__synth_class;
     case ENG_NODE_DRUMS:
       return &eng__drums_class;
+    case ENG_NODE_SAMPLER:
+      return &eng__sampler_class;
     case ENG_NODE_GAIN:
       return &eng__gain_class;
     case ENG_NODE_EQ:

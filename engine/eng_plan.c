@@ -67,6 +67,9 @@ static int validate_device(const eng_device_desc *dv, bool as_instrument, uint64
                      (unsigned long long) tid, where, slot, cls->name, pv->id, pi->name,
                      (double) pv->value, (double) pi->min, (double) pi->max);
   }
+  if (dv->n_zones && dv->kind != ENG_NODE_SAMPLER)
+    return why_set(why, len, ENG_ERR_INVALID, "track %llu %s %u (%s): only a sampler takes zones",
+                   (unsigned long long) tid, where, slot, cls->name);
   if (dv->sidechain_track_id && !cls->sidechain)
     return why_set(why, len, ENG_ERR_GRAPH, "track %llu %s %u (%s) takes no sidechain",
                    (unsigned long long) tid, where, slot, cls->name);
@@ -185,6 +188,8 @@ static int validate(const eng_plan_desc *d, char *why, size_t len) {
         return why_set(why, len, ENG_ERR_INVALID, "track id %llu appears twice", tid);
     int rc;
     if (t->instrument && (rc = validate_device(t->instrument, true, t->track_id, 0, why, len)))
+      return rc;
+    if (t->instrument && (rc = eng__validate_zones(t->instrument, t->track_id, why, len)))
       return rc;
     if (t->n_effects > ENG_MAX_EFFECTS)
       return why_set(why, len, ENG_ERR_INVALID, "track %llu: %u effects (at most %u)", tid,
@@ -364,11 +369,7 @@ static void solo_resolve(const eng_plan_desc *d, bool *heard) {
   }
 }
 
-int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why_len) {
-  if (why && why_len) why[0] = '\0';
-  if (!out) return why_set(why, why_len, ENG_ERR_INVALID, "no output pointer");
-  *out = NULL;
-  if (!d) return why_set(why, why_len, ENG_ERR_INVALID, "no description");
+static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why_len) {
   int rc = validate(d, why, why_len);
   if (rc != ENG_OK) return rc;
 
@@ -464,16 +465,20 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
   /* 3. Arena layout: nodes | deps | events | buffers. Node states are
    * allocated one by one (below), because a state can outlive its plan: the
    * RT thread hands it on to the next plan's matching node (eng_plan_int.h). */
-  size_t total_deps = 0, total_events = 0;
+  size_t total_deps = 0, total_events = 0, total_zones = 0;
   for (uint32_t i = 0; i < b.n; i++)
     total_deps += b.nodes[i].n_deps;
-  for (uint32_t i = 0; i < d->n_tracks; i++)
-    total_events += 2 * (size_t) d->tracks[i].n_notes;
+  for (uint32_t i = 0; i < d->n_tracks; i++) {
+    const eng_track_desc *t = &d->tracks[i];
+    total_events += 2 * (size_t) t->n_notes;
+    total_zones += t->instrument ? t->instrument->n_zones : 0;
+  }
   size_t off_nodes = 0;
   size_t off_deps = align_up(off_nodes + b.n * sizeof(eng_plan_node));
   size_t off_events = align_up(off_deps + total_deps * sizeof(uint32_t));
   size_t off_inputs = align_up(off_events + total_events * sizeof(eng_plan_event));
-  size_t off_buffers = align_up(off_inputs + total_inputs * sizeof(eng_plan_input));
+  size_t off_zones = align_up(off_inputs + total_inputs * sizeof(eng_plan_input));
+  size_t off_buffers = align_up(off_zones + total_zones * sizeof(eng_zone_desc));
   size_t arena_bytes = off_buffers + (size_t) n_buffers * 2 * ENG_CHUNK * sizeof(float);
   size_t state_bytes = 0;
 
@@ -528,6 +533,9 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
   solo_resolve(d, heard);
   eng_plan_event *ev = (void *) (arena + off_events);
   eng_plan_input *inputs = (void *) (arena + off_inputs);
+  eng_zone_desc *zones = (void *) (arena + off_zones);
+  const void *items_of[ENG_MAX_TRACKS];
+  uint32_t n_items_of[ENG_MAX_TRACKS];
   for (uint32_t i = 0; i < d->n_tracks; i++) {
     const eng_track_desc *t = &d->tracks[i];
     eng_plan_track *pt = &p->tracks[i];
@@ -541,9 +549,11 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
       for (uint32_t j = 0; j < d->n_tracks; j++) {
         const eng_track_desc *u = &d->tracks[j];
         if (u->output_track_id == t->track_id) *inputs++ = (eng_plan_input){j, 1.0f};
-        for (uint32_t k = 0; k < u->n_sends; k++)
+        for (uint32_t k = 0; k < u->n_sends; k++) {
+          bool pre = u->sends[k].pre_fader;
           if (u->sends[k].bus_track_id == t->track_id)
-            *inputs++ = (eng_plan_input){u->sends[k].pre_fader ? pre_of[j] : j, u->sends[k].level};
+            *inputs++ = (eng_plan_input){pre ? pre_of[j] : j, u->sends[k].level};
+        }
       }
       pt->n_inputs = (uint32_t) (inputs - pt->inputs);
     }
@@ -576,6 +586,14 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
     }
     if (pt->n_events) qsort(ev, pt->n_events, sizeof *ev, event_cmp);
     ev += pt->n_events;
+    items_of[i] = NULL;
+    n_items_of[i] = 0;
+    if (t->instrument && t->instrument->n_zones) {
+      eng__copy_zones(t->instrument, zones);
+      items_of[i] = zones;
+      n_items_of[i] = t->instrument->n_zones;
+      zones += t->instrument->n_zones;
+    }
   }
 
   /* 5. Nodes in sorted order, with deps remapped and states initialised. */
@@ -591,6 +609,10 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
     nd->track = pn->track;
     nd->device = pn->device;
     nd->bypass = pn->dev && pn->dev->bypass;
+    if (pn->track != ENG_NO_TRACK && pn->device == 0) {
+      nd->items = items_of[pn->track];
+      nd->n_items = n_items_of[pn->track];
+    }
     nd->n_deps = pn->n_deps;
     nd->deps = deps;
     bool det = pn->cls->deterministic;
@@ -617,6 +639,9 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
         pt->devices[pn->device] = s;
     }
   }
+  eng__media_warnings(d, why, why_len);
+  p->on_free = d->on_free;
+  p->on_free_ud = d->on_free_ud;
   *out = p;
   rc = ENG_OK;
 done:
@@ -624,6 +649,19 @@ done:
   free(order);
   free(rank);
   free(indeg);
+  return rc;
+}
+
+int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why_len) {
+  if (why && why_len) why[0] = '\0';
+  if (!out) {
+    if (d && d->on_free) d->on_free(d->on_free_ud);
+    return why_set(why, why_len, ENG_ERR_INVALID, "no output pointer");
+  }
+  *out = NULL;
+  if (!d) return why_set(why, why_len, ENG_ERR_INVALID, "no description");
+  int rc = compile(d, out, why, why_len);
+  if (rc != ENG_OK && d->on_free) d->on_free(d->on_free_ud);
   return rc;
 }
 
@@ -636,7 +674,10 @@ void eng_plan_destroy(eng_plan *p) {
   for (uint32_t i = 0; p->nodes && i < p->n_nodes; i++)
     free(p->nodes[i].state);
   free(p->arena);
+  void (*on_free)(void *) = p->on_free;
+  void *ud = p->on_free_ud;
   free(p);
+  if (on_free) on_free(ud);
 }
 
 void eng_plan_get_info(const eng_plan *p, eng_plan_info *out) {

@@ -42,6 +42,11 @@
  * (1 ms look-ahead: 48 frames at 48 kHz), so a path through a limiter
  * arrives that much later than a parallel path without one.
  *
+ * Recorded audio: sampler zones (eng_zone_desc, eng_node.h) name float PCM
+ * that the plan BORROWS until it is freed; eng_plan_desc.on_free says when.
+ * A zone without data is silent, and eng_plan_compile's `why` says so on
+ * success.
+ *
  * Threads: create/destroy on the control thread (they allocate/free). */
 #ifndef ENG_PLAN_H
 #define ENG_PLAN_H
@@ -101,6 +106,14 @@ typedef struct eng_plan_desc {
   bool metronome;               /* click on every beat, accented on beat 1 */
   uint32_t n_tracks;            /* 0..ENG_MAX_TRACKS */
   const eng_track_desc *tracks; /* n_tracks items; borrowed during eng_plan_create only */
+  /* Sample data (sampler zones, clips) stays borrowed until the plan is freed. on_free(ud),
+   * if not NULL, is called exactly once per eng_plan_create/compile call: when the plan is
+   * freed (eng_plan_destroy, or by the engine: eng_engine_collect, eng_engine_set_plan,
+   * eng_engine_destroy; eng_render frees its own), or before create returns an error. Always
+   * on the control thread, never on the RT thread. The server drops its references to the
+   * sample buffers there. */
+  void (*on_free)(void *ud);
+  void *on_free_ud;
 } eng_plan_desc;
 
 typedef struct eng_plan eng_plan; /* opaque, immutable once created */
@@ -123,12 +136,17 @@ typedef struct eng_plan eng_plan; /* opaque, immutable once created */
  * sends to one bus, or routing, sends and sidechains forming a cycle),
  * ENG_ERR_INVALID also for a bus with an instrument, notes or live, more than
  * ENG_MAX_SENDS sends, sends NULL with n_sends > 0, or a send level out of
- * range; ENG_ERR_NOMEM. */
+ * range, zones on a kind other than the sampler, a zone with a bad key or
+ * velocity range, mode, gain, channel count, sample rate or loop points;
+ * ENG_ERR_NOMEM. Whatever the result, d->on_free (if set) runs exactly once
+ * for this call: when the plan is freed, or before an error returns. */
 int eng_plan_create(const eng_plan_desc *d, eng_plan **out);
 
 /* As eng_plan_create, and on failure writes one human sentence naming what
  * was wrong ("track 7 effect 2 (compressor): parameter 1 (ratio) = 50 is
- * outside 1..30") to `why` (may be NULL if why_len is 0); "" on success.
+ * outside 1..30") to `why` (may be NULL if why_len is 0). On success `why`
+ * is "" or a warning about what will be silent ("track 7 sampler zone 0 has
+ * no sample data: it stays silent").
  * RT-safe: no (allocates). Possible errors: as eng_plan_create. */
 int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why_len);
 

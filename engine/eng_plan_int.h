@@ -87,8 +87,22 @@ struct eng_plan {
   size_t arena_bytes;      /* size of the arena */
   void *arena;             /* one allocation: nodes, deps, buffers, events */
   size_t state_bytes;      /* node states, each its own allocation (see above) */
+  void (*on_free)(void *); /* eng_plan_desc.on_free, called by eng_plan_destroy */
+  void *on_free_ud;
   uint32_t n_tracks;       /* entries in tracks */
   eng_plan_track tracks[]; /* n_tracks, in description order */
 };
+
+/* --- sampler zones at compile time (eng_plan_media.c, control thread) --- */
+
+/* Checks a device's zones (only a sampler may have some); writes a sentence
+ * to why on error. Possible errors: ENG_ERR_INVALID. */
+int eng__validate_zones(const eng_device_desc *dv, uint64_t track_id, char *why, size_t len);
+/* Copies dv's zones to out (n_zones entries), empty samples NULLed,
+ * velocity ranges and loop_end resolved. */
+void eng__copy_zones(const eng_device_desc *dv, eng_zone_desc *out);
+/* On success: one sentence naming the zones and clips without sample data
+ * (they stay silent), or nothing. */
+void eng__media_warnings(const eng_plan_desc *d, char *why, size_t len);
 
 #endif /* ENG_PLAN_INT_H */

@@ -170,6 +170,30 @@ static const eng_device_desc keyed_fx[3] = {{.kind = ENG_NODE_COMPRESSOR, .sidec
                                             {.kind = ENG_NODE_GATE, .sidechain_track_id = 1},
                                             {.kind = ENG_NODE_GAIN}};
 
+/* Sampler zones: pitched with a loop, a one-shot layer, one without data. */
+static float rt_sample[2 * 3000];
+static const eng_zone_desc rt_zones[3] = {
+    {.sample = {rt_sample, 3000, 2, 44100},
+     .key_hi = 127,
+     .root_key = 48,
+     .gain = 1.0f,
+     .loop = true,
+     .loop_start = 1000,
+     .loop_end = 2900},
+    {.sample = {rt_sample, 3000, 1, 48000},
+     .key_lo = 36,
+     .key_hi = 50,
+     .vel_lo = 90,
+     .mode = ENG_ZONE_ONE_SHOT,
+     .gain = 0.5f},
+    {.sample = {NULL, 0, 1, 48000}, .key_hi = 127, .gain = 1.0f}};
+static const eng_device_desc sampler_dev = {.kind = ENG_NODE_SAMPLER,
+                                            .n_zones = 3,
+                                            .zones = rt_zones,
+                                            .n_params = 2,
+                                            .params =
+                                                (const eng_param_value[]){{5, 2.0f}, {8, 8.0f}}};
+
 static eng_note_desc rt_notes[400];
 static eng_send_desc rt_sends[1];
 
@@ -180,7 +204,7 @@ static void with_devices(eng_track_desc *t, uint32_t n, uint32_t i) {
                                   .key = (uint8_t) (36 + k % 15),
                                   .velocity = 100};
   for (uint32_t k = 0; k < n && k < 6; k++) {
-    t[k].instrument = k % 2 ? &drums_dev : &synth_dev;
+    t[k].instrument = k % 2 ? &drums_dev : k == 2 ? &sampler_dev : &synth_dev;
     t[k].notes = rt_notes;
     t[k].n_notes = 400;
     t[k].live = k == 0;
@@ -236,6 +260,8 @@ static void *control_thread(void *arg) {
 }
 
 Test(eng_rt, process_makes_no_forbidden_call_while_plans_swap_and_commands_flow) {
+  for (int k = 0; k < 2 * 3000; k++)
+    rt_sample[k] = (float) ((k * 7919) % 2000 - 1000) / 1000.0f;
   eng_config cfg = eng_config_default();
   control c = {0};
   cr_assert_eq(eng_engine_create(&cfg, &c.e), ENG_OK);
