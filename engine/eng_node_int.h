@@ -94,7 +94,7 @@ struct eng_plan_node {
   bool deterministic;        /* class flag closed over dependencies (cohort scheduling) */
   uint32_t n_items;          /* entries in items */
   const void *items;         /* per-plan device data in the arena: sampler eng_zone_desc,
-                                NULL for other nodes */
+                                clip player eng_plan_clip; NULL for other nodes */
   uint32_t n_deps;           /* nodes that must run before this one */
   const uint32_t *deps;      /* n_deps indices into the plan's node array (all smaller) */
 };
@@ -106,9 +106,9 @@ const eng_node_class *eng__node_class(uint32_t kind);
 extern const eng_node_class eng__tone_class, eng__click_class, eng__fader_class, eng__master_class,
     eng__bus_class;
 /* Device classes. */
-extern const eng_node_class eng__synth_class, eng__drums_class, eng__sampler_class, eng__gain_class,
-    eng__eq_class, eng__comp_class, eng__gate_class, eng__sat_class, eng__delay_class,
-    eng__reverb_class, eng__chorus_class, eng__limiter_class;
+extern const eng_node_class eng__synth_class, eng__drums_class, eng__sampler_class,
+    eng__clips_class, eng__gain_class, eng__eq_class, eng__comp_class, eng__gate_class,
+    eng__sat_class, eng__delay_class, eng__reverb_class, eng__chorus_class, eng__limiter_class;
 
 /* Fills the eng_pstate at the start of `state` from the class's defaults and
  * `values` (validated), with ramps for sample rate sr. */

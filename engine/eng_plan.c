@@ -191,6 +191,7 @@ static int validate(const eng_plan_desc *d, char *why, size_t len) {
       return rc;
     if (t->instrument && (rc = eng__validate_zones(t->instrument, t->track_id, why, len)))
       return rc;
+    if ((rc = eng__validate_clips(t, why, len))) return rc;
     if (t->n_effects > ENG_MAX_EFFECTS)
       return why_set(why, len, ENG_ERR_INVALID, "track %llu: %u effects (at most %u)", tid,
                      t->n_effects, ENG_MAX_EFFECTS);
@@ -389,9 +390,10 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   size_t total_inputs = 0;
   for (uint32_t i = 0; i < d->n_tracks; i++) {
     const eng_track_desc *t = &d->tracks[i];
-    const eng_node_class *src = t->bus          ? &eng__bus_class
-                                : t->instrument ? eng__node_class(t->instrument->kind)
-                                                : &eng__tone_class;
+    const eng_node_class *src = t->bus                   ? &eng__bus_class
+                                : t->instrument          ? eng__node_class(t->instrument->kind)
+                                : t->audio || t->n_clips ? &eng__clips_class
+                                                         : &eng__tone_class;
     uint32_t prev = src_of[i] = add_node(&b, src, t->instrument, i, 0, i);
     pre_of[i] = ENG_NO_BUF;
     for (uint32_t k = 0; k < t->n_sends; k++)
@@ -465,34 +467,41 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   /* 3. Arena layout: nodes | deps | events | buffers. Node states are
    * allocated one by one (below), because a state can outlive its plan: the
    * RT thread hands it on to the next plan's matching node (eng_plan_int.h). */
-  size_t total_deps = 0, total_events = 0, total_zones = 0;
+  size_t total_deps = 0, total_events = 0, total_zones = 0, total_clips = 0;
+  uint32_t n_stretched = 0;
   for (uint32_t i = 0; i < b.n; i++)
     total_deps += b.nodes[i].n_deps;
   for (uint32_t i = 0; i < d->n_tracks; i++) {
     const eng_track_desc *t = &d->tracks[i];
     total_events += 2 * (size_t) t->n_notes;
     total_zones += t->instrument ? t->instrument->n_zones : 0;
+    total_clips += t->n_clips;
+    n_stretched += eng__stretched_clips(t);
   }
   size_t off_nodes = 0;
   size_t off_deps = align_up(off_nodes + b.n * sizeof(eng_plan_node));
   size_t off_events = align_up(off_deps + total_deps * sizeof(uint32_t));
   size_t off_inputs = align_up(off_events + total_events * sizeof(eng_plan_event));
   size_t off_zones = align_up(off_inputs + total_inputs * sizeof(eng_plan_input));
-  size_t off_buffers = align_up(off_zones + total_zones * sizeof(eng_zone_desc));
+  size_t off_clips = align_up(off_zones + total_zones * sizeof(eng_zone_desc));
+  size_t off_buffers = align_up(off_clips + total_clips * sizeof(eng_plan_clip));
   size_t arena_bytes = off_buffers + (size_t) n_buffers * 2 * ENG_CHUNK * sizeof(float);
   size_t state_bytes = 0;
 
   eng_plan *p = calloc(1, sizeof *p + d->n_tracks * sizeof p->tracks[0]);
   unsigned char *arena = aligned_alloc(ALIGN, align_up(arena_bytes ? arena_bytes : 1));
-  if (!p || !arena) {
+  float **owned = calloc(n_stretched ? n_stretched : 1, sizeof(float *));
+  if (!p || !arena || !owned) {
     free(p);
     free(arena);
+    free(owned);
     rc = ENG_ERR_NOMEM;
     goto done;
   }
   memset(arena, 0, align_up(arena_bytes ? arena_bytes : 1));
   p->arena = arena;
   p->arena_bytes = arena_bytes;
+  p->owned = owned;
   p->n_nodes = b.n;
   p->nodes = (void *) (arena + off_nodes);
   for (uint32_t s = 0; s < b.n; s++) { /* states, zeroed, before anything can fail */
@@ -534,6 +543,7 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   eng_plan_event *ev = (void *) (arena + off_events);
   eng_plan_input *inputs = (void *) (arena + off_inputs);
   eng_zone_desc *zones = (void *) (arena + off_zones);
+  eng_plan_clip *clips = (void *) (arena + off_clips);
   const void *items_of[ENG_MAX_TRACKS];
   uint32_t n_items_of[ENG_MAX_TRACKS];
   for (uint32_t i = 0; i < d->n_tracks; i++) {
@@ -593,6 +603,15 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
       items_of[i] = zones;
       n_items_of[i] = t->instrument->n_zones;
       zones += t->instrument->n_zones;
+    }
+    if (t->n_clips) {
+      if ((rc = eng__compile_clips(p, t, clips)) != ENG_OK) {
+        eng_plan_destroy(p);
+        goto done;
+      }
+      items_of[i] = clips;
+      n_items_of[i] = t->n_clips;
+      clips += t->n_clips;
     }
   }
 
@@ -673,6 +692,9 @@ void eng_plan_destroy(eng_plan *p) {
   if (!p) return;
   for (uint32_t i = 0; p->nodes && i < p->n_nodes; i++)
     free(p->nodes[i].state);
+  for (uint32_t i = 0; i < p->n_owned; i++)
+    free(p->owned[i]);
+  free(p->owned);
   free(p->arena);
   void (*on_free)(void *) = p->on_free;
   void *ud = p->on_free_ud;

@@ -39,6 +39,23 @@ typedef struct eng_plan_input {
   float level;  /* linear: 1 for routed tracks, the send level for sends */
 } eng_plan_input;
 
+/* An audio clip compiled for the clip player (eng_clips.c): timeline range,
+ * source (the server's data, or the plan's stretched copy), gains. Sorted by
+ * start. */
+typedef struct eng_plan_clip {
+  uint64_t start, end; /* transport frames [start, end) */
+  uint64_t end_max;    /* largest end of this clip and every earlier one (search) */
+  const float *frames; /* interleaved source, NULL = silent */
+  uint64_t n_frames;   /* source frames */
+  uint32_t n_channels; /* 1 or 2 */
+  uint64_t offset;     /* source frame at start */
+  uint64_t loop_len;   /* source frames of the loop, 0 = no loop */
+  double rate;         /* source frames per transport frame */
+  float gain;          /* linear */
+  uint64_t fade_in;    /* frames */
+  uint64_t fade_out;   /* frames */
+} eng_plan_clip;
+
 typedef struct eng_plan_track {
   uint64_t track_id;                     /* from the description */
   double cycles_per_frame;               /* tone frequency / sample rate */
@@ -87,13 +104,15 @@ struct eng_plan {
   size_t arena_bytes;      /* size of the arena */
   void *arena;             /* one allocation: nodes, deps, buffers, events */
   size_t state_bytes;      /* node states, each its own allocation (see above) */
+  uint32_t n_owned;        /* entries in owned */
+  float **owned;           /* buffers the plan made (stretched clips), freed with it */
   void (*on_free)(void *); /* eng_plan_desc.on_free, called by eng_plan_destroy */
   void *on_free_ud;
   uint32_t n_tracks;       /* entries in tracks */
   eng_plan_track tracks[]; /* n_tracks, in description order */
 };
 
-/* --- sampler zones at compile time (eng_plan_media.c, control thread) --- */
+/* --- recorded audio at compile time (eng_plan_media.c, control thread) --- */
 
 /* Checks a device's zones (only a sampler may have some); writes a sentence
  * to why on error. Possible errors: ENG_ERR_INVALID. */
@@ -101,6 +120,14 @@ int eng__validate_zones(const eng_device_desc *dv, uint64_t track_id, char *why,
 /* Copies dv's zones to out (n_zones entries), empty samples NULLed,
  * velocity ranges and loop_end resolved. */
 void eng__copy_zones(const eng_device_desc *dv, eng_zone_desc *out);
+/* Checks an audio track's clips. Possible errors: ENG_ERR_INVALID. */
+int eng__validate_clips(const eng_track_desc *t, char *why, size_t len);
+/* Clips of t that need a stretched copy (p->owned entries). */
+uint32_t eng__stretched_clips(const eng_track_desc *t);
+/* Compiles t's clips into out (n_clips entries, sorted by start), stretching
+ * with Rubber Band into buffers appended to p->owned. Allocates.
+ * Possible errors: ENG_ERR_NOMEM. */
+int eng__compile_clips(eng_plan *p, const eng_track_desc *t, eng_plan_clip *out);
 /* On success: one sentence naming the zones and clips without sample data
  * (they stay silent), or nothing. */
 void eng__media_warnings(const eng_plan_desc *d, char *why, size_t len);

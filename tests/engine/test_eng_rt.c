@@ -194,6 +194,24 @@ static const eng_device_desc sampler_dev = {.kind = ENG_NODE_SAMPLER,
                                             .params =
                                                 (const eng_param_value[]){{5, 2.0f}, {8, 8.0f}}};
 
+/* Clips: looping with fades at another rate, a stretched one (Rubber Band
+ * runs on the control thread at compile), one without data. */
+static const eng_clip_desc rt_clips[3] = {
+    {.start_frame = 100,
+     .length_frames = 30000,
+     .sample = {rt_sample, 3000, 2, 44100},
+     .gain = 1.0f,
+     .fade_in_frames = 500,
+     .fade_out_frames = 700,
+     .loop = true,
+     .loop_frames = 2000},
+    {.start_frame = 5000,
+     .length_frames = 4000,
+     .sample = {rt_sample, 3000, 1, 48000},
+     .gain = 0.5f,
+     .stretch = 1.5},
+    {.start_frame = 0, .length_frames = 100000, .sample = {NULL, 0, 1, 48000}, .gain = 1.0f}};
+
 static eng_note_desc rt_notes[400];
 static eng_send_desc rt_sends[1];
 
@@ -210,6 +228,10 @@ static void with_devices(eng_track_desc *t, uint32_t n, uint32_t i) {
     t[k].live = k == 0;
     t[k].effects = k == 1 && n > 1 ? keyed_fx : all_fx;
     t[k].n_effects = k == 1 && n > 1 ? 3 : 8;
+  }
+  if (n > 5) { /* track 6 becomes an audio track */
+    t[5].instrument = NULL, t[5].notes = NULL, t[5].n_notes = 0, t[5].live = false;
+    t[5].audio = true, t[5].clips = rt_clips, t[5].n_clips = 3;
   }
   if (n > 4) { /* track 4 becomes a bus: track 3 routed into it, track 1 sends to it */
     t[3].bus = true;
