@@ -3,6 +3,7 @@
 #include "storage/sto_asset.h"
 #include "storage/sto_err.h"
 #include "storage/sto_int.h"
+#include "storage/sto_resample.h"
 
 #include <errno.h>
 #include <math.h>
@@ -29,11 +30,13 @@
 #define F32_HEADER    32
 #define PEAKS_HEADER  (24 + STO_PEAK_LEVELS * 24)
 #define IO_CHUNK      (1u << 20) /* bytes per read when hashing or copying */
-#define DECODE_FRAMES 8192       /* frames per libsndfile read */
+#define DECODE_FRAMES 8192       /* frames per libsndfile read (at most STO_RESAMPLE_BLOCK) */
 #define MAX_FRAMES    (1ull << 40)
 #define INDEX_VERSION 1
 #define UPLOAD_ID_MAX 64
 #define NAME_MAX_LEN  256 /* sizeof sto_upload_status.name and sto_asset_info.name */
+
+_Static_assert(DECODE_FRAMES <= STO_RESAMPLE_BLOCK, "sto_resample_process takes one decode block");
 
 struct sto_asset_store {
   char dir[PATH_MAX - 128]; /* leaves room for "/ab/ID.RATE.peaks.tmp-XXXXXX" */
@@ -484,6 +487,7 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
   render_job j = {.fd = f32_fd, .ch = (uint32_t) sfi.channels};
   float *in = NULL, *out = NULL;
   SRC_STATE *conv = NULL;
+  sto_resampler *fast = NULL; /* the converter, or conv for the ratios it does not take */
   memset(meta, 0, sizeof *meta);
   format_name(sfi.format, meta->format, sizeof meta->format, meta->ext, sizeof meta->ext);
   meta->channels = (uint32_t) sfi.channels;
@@ -520,14 +524,20 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
     j.n_peaks[l] = (j.target + STO_PEAK_FRAMES(l) - 1) / STO_PEAK_FRAMES(l);
   double ratio = (double) rate / sfi.samplerate;
   size_t out_cap = (size_t) (DECODE_FRAMES * ratio) + 64;
+  int src_err = 0;
+  if (rate != (uint32_t) sfi.samplerate) {
+    rc = sto_resample_create((uint32_t) sfi.samplerate, rate, ch, &fast);
+    if (rc == STO_ERR_INVALID) { /* a ratio with too many phases: libsamplerate */
+      rc = STO_OK;
+      conv = sto__fault() ? NULL : src_new(SRC_SINC_MEDIUM_QUALITY, (int) ch, &src_err);
+      if (!conv) rc = STO_ERR_NOMEM;
+    }
+  }
+  if (fast && sto_resample_out_max(fast, DECODE_FRAMES) > out_cap)
+    out_cap = sto_resample_out_max(fast, DECODE_FRAMES);
   in = xmalloc(sizeof(float) * DECODE_FRAMES * ch);
   out = xmalloc(sizeof(float) * out_cap * ch);
   if (!in || !out) rc = STO_ERR_NOMEM;
-  int src_err = 0;
-  if (!rc && rate != (uint32_t) sfi.samplerate) {
-    conv = sto__fault() ? NULL : src_new(SRC_SINC_MEDIUM_QUALITY, (int) ch, &src_err);
-    if (!conv) rc = STO_ERR_NOMEM;
-  }
   if (rc) {
     sto__fail(err, err_len, rc, "%s: out of memory", label);
     goto done;
@@ -554,6 +564,11 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
       goto done;
     }
     got += (uint64_t) n;
+    if (fast) {
+      size_t made = sto_resample_process(fast, in, (size_t) n, eof, out);
+      if (emit(&j, out, made) != 0) goto io_error;
+      continue;
+    }
     if (!conv) {
       if (emit(&j, in, (uint64_t) n) != 0) goto io_error;
       continue;
@@ -612,6 +627,7 @@ done:
   free(in);
   free(out);
   if (conv) src_delete(conv);
+  sto_resample_destroy(fast);
   sf_close(sf);
   return rc;
 }
