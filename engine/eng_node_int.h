@@ -71,6 +71,9 @@ typedef struct eng_node_class {
   /* Initialises zeroed state after the framework filled the eng_pstate.
    * Control thread; may not allocate. NULL if nothing to do. */
   void (*init)(void *state, uint32_t sample_rate, double beat_frames);
+  /* Frames of delay the node adds to its signal at sample rate sr (the
+   * limiter's look-ahead), for latency compensation. NULL = 0. */
+  uint32_t (*latency)(uint32_t sample_rate);
   /* Renders r->n frames. RT thread. */
   void (*process)(eng_plan_node *node, eng_run *r);
   /* After a plan swap handed this running state on to the new plan's node
@@ -92,6 +95,7 @@ struct eng_plan_node {
   uint32_t device;           /* 0 = track source (instrument/tone), 1 + i = effect i, else 0 */
   bool bypass;               /* effects: skip processing */
   bool deterministic;        /* class flag closed over dependencies (cohort scheduling) */
+  uint32_t latency;          /* frames this node delays its signal by (limiter look-ahead) */
   uint32_t n_items;          /* entries in items */
   const void *items;         /* per-plan device data in the arena: sampler eng_zone_desc,
                                 clip player eng_plan_clip; NULL for other nodes */

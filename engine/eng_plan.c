@@ -370,6 +370,62 @@ static void solo_resolve(const eng_plan_desc *d, bool *heard) {
   }
 }
 
+/* ------------------------------------------------------------------------ */
+/* latency compensation                                                     */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t chain_latency(const eng_plan *p, const eng_plan_track *pt) {
+  uint64_t l = 0;
+  for (uint32_t k = 0; k < pt->n_devices; k++)
+    l += p->nodes[pt->devices[k]].latency;
+  return l;
+}
+
+/* Latest arrival among a bus's inputs, given each track's latency. */
+static uint64_t bus_arrival(const eng_plan_track *pt, const uint64_t *lat) {
+  uint64_t in = 0;
+  for (uint32_t k = 0; k < pt->n_inputs; k++)
+    if (lat[pt->inputs[k].track] > in) in = lat[pt->inputs[k].track];
+  return in;
+}
+
+static uint32_t delay_for(uint64_t want, uint64_t have, bool *cut) {
+  uint64_t dl = want - have;
+  if (dl > ENG_MAX_LATENCY) *cut = true, dl = ENG_MAX_LATENCY;
+  return (uint32_t) dl;
+}
+
+/* A track's latency is the sum of its devices' (the limiter's look-ahead),
+ * plus for a bus the latest arrival among its inputs. Every input of a
+ * summing point (bus or master) is delayed to that latest arrival, so
+ * parallel paths line up sample-exactly; the click is delayed to master's
+ * latency. Routing has no cycle (validate), so n passes settle the buses.
+ * Delays beyond ENG_MAX_LATENCY are cut (and said in `why`). */
+static void compensate(eng_plan *p, char *why, size_t len) {
+  uint64_t lat[ENG_MAX_TRACKS];
+  for (uint32_t pass = 0; pass <= p->n_tracks; pass++)
+    for (uint32_t i = 0; i < p->n_tracks; i++) {
+      const eng_plan_track *pt = &p->tracks[i];
+      lat[i] = (pt->bus ? bus_arrival(pt, lat) : 0) + chain_latency(p, pt);
+    }
+  bool cut = false;
+  uint64_t master = 0;
+  for (uint32_t i = 0; i < p->n_tracks; i++) {
+    eng_plan_track *pt = &p->tracks[i];
+    uint64_t in = bus_arrival(pt, lat);
+    for (uint32_t k = 0; pt->bus && k < pt->n_inputs; k++)
+      pt->inputs[k].delay = delay_for(in, lat[pt->inputs[k].track], &cut);
+    pt->latency = lat[i] > UINT32_MAX ? UINT32_MAX : (uint32_t) lat[i];
+    if (pt->to_master && lat[i] > master) master = lat[i];
+  }
+  for (uint32_t i = 0; i < p->n_tracks; i++)
+    if (p->tracks[i].to_master) p->tracks[i].master_delay = delay_for(master, lat[i], &cut);
+  p->latency = master > ENG_MAX_LATENCY ? ENG_MAX_LATENCY : (uint32_t) master;
+  if (cut)
+    why_set(why, len, ENG_OK, "latency compensation is cut to %u frames on some paths",
+            ENG_MAX_LATENCY);
+}
+
 static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why_len) {
   int rc = validate(d, why, why_len);
   if (rc != ENG_OK) return rc;
@@ -558,11 +614,11 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
       pt->inputs = inputs;
       for (uint32_t j = 0; j < d->n_tracks; j++) {
         const eng_track_desc *u = &d->tracks[j];
-        if (u->output_track_id == t->track_id) *inputs++ = (eng_plan_input){j, 1.0f};
+        if (u->output_track_id == t->track_id) *inputs++ = (eng_plan_input){j, 1.0f, j, false, 0};
         for (uint32_t k = 0; k < u->n_sends; k++) {
           bool pre = u->sends[k].pre_fader;
           if (u->sends[k].bus_track_id == t->track_id)
-            *inputs++ = (eng_plan_input){pre ? pre_of[j] : j, u->sends[k].level};
+            *inputs++ = (eng_plan_input){pre ? pre_of[j] : j, u->sends[k].level, j, pre, 0};
         }
       }
       pt->n_inputs = (uint32_t) (inputs - pt->inputs);
@@ -628,6 +684,7 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
     nd->track = pn->track;
     nd->device = pn->device;
     nd->bypass = pn->dev && pn->dev->bypass;
+    nd->latency = pn->cls->latency && !nd->bypass ? pn->cls->latency(d->sample_rate) : 0;
     if (pn->track != ENG_NO_TRACK && pn->device == 0) {
       nd->items = items_of[pn->track];
       nd->n_items = n_items_of[pn->track];
@@ -658,6 +715,7 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
         pt->devices[pn->device] = s;
     }
   }
+  compensate(p, why, why_len);
   eng__media_warnings(d, why, why_len);
   p->on_free = d->on_free;
   p->on_free_ud = d->on_free_ud;
@@ -709,6 +767,7 @@ void eng_plan_get_info(const eng_plan *p, eng_plan_info *out) {
   for (uint32_t i = 0; i < p->n_nodes; i++)
     if (p->nodes[i].deterministic) out->n_deterministic++;
   out->state_bytes = p->arena_bytes + p->state_bytes;
+  out->latency_frames = p->latency;
 }
 
 const char *eng_plan_node_name(const eng_plan *p, uint32_t i) {

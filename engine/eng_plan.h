@@ -38,9 +38,18 @@
  * returns audible (solo-safe buses), soloing a bus keeps what is routed into
  * it audible. Pre-fader sends follow their track's mute/solo too.
  *
- * Latency: none is compensated. The only node with latency is the limiter
- * (1 ms look-ahead: 48 frames at 48 kHz), so a path through a limiter
- * arrives that much later than a parallel path without one.
+ * Latency: compensated across paths. Each node declares its latency (only
+ * the limiter has one: its 1 ms look-ahead, 48 frames at 48 kHz; 0 when
+ * bypassed). A track's latency is the sum over its devices, plus for a bus
+ * the latest arrival among its inputs. Every input of a summing point (a
+ * bus, or master) is delayed by what it lacks to that latest arrival, so an
+ * impulse through a limiter and one around it reach master on the same
+ * frame. Delays are read from each fader's history of its output (and of
+ * its pre-fader copy), kept across plan swaps. The click is delayed by
+ * master's latency too (eng_plan_info.latency_frames). A delay is at most
+ * ENG_MAX_LATENCY frames (longer ones are cut, and `why` says so). A
+ * sidechain key is taken undelayed, and the whole mix reaches the output
+ * latency_frames late: there is no pre-roll of sources yet.
  *
  * Recorded audio: sampler zones (eng_zone_desc, eng_node.h) and audio clips
  * (eng_clip_desc, below) name float PCM that the plan BORROWS until it is
@@ -70,6 +79,7 @@
 #define ENG_MAX_CLIPS         65536                /* audio clips per track */
 #define ENG_MIN_STRETCH       0.25 /* clip time ratio (0 = none), see eng_clip_desc */
 #define ENG_MAX_STRETCH       4.0  /* clip time ratio */
+#define ENG_MAX_LATENCY       2048 /* frames of latency compensation per path; more is cut */
 
 /* A send from a track to a bus track (a "return" is a bus fed by sends). */
 typedef struct eng_send_desc {
@@ -204,6 +214,8 @@ typedef struct eng_plan_info {
   uint32_t n_buffers;       /* stereo buffers in the pool */
   uint32_t n_deterministic; /* nodes that may run ahead (anticipative cohort) */
   size_t state_bytes;       /* node state and buffers allocated by the plan */
+  uint32_t latency_frames;  /* the master's latency: the longest path (after compensation every
+                               path into master has it) */
 } eng_plan_info;
 
 /* Fills *out for plan `p`. RT-safe: yes. */

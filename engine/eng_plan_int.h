@@ -35,8 +35,11 @@ typedef struct eng_plan_event {
 
 /* One input of a bus node: a stereo buffer times a level. */
 typedef struct eng_plan_input {
-  uint32_t buf; /* a track's buffer (post-fader) or its pre-fader copy */
-  float level;  /* linear: 1 for routed tracks, the send level for sends */
+  uint32_t buf;   /* a track's buffer (post-fader) or its pre-fader copy */
+  float level;    /* linear: 1 for routed tracks, the send level for sends */
+  uint32_t track; /* index of the source track */
+  bool pre;       /* buf is the pre-fader copy */
+  uint32_t delay; /* latency compensation, frames (read from the fader's history) */
 } eng_plan_input;
 
 /* An audio clip compiled for the clip player (eng_clips.c): timeline range,
@@ -76,6 +79,8 @@ typedef struct eng_plan_track {
   float pre_gain;                        /* 1 if audible (mute/solo), else 0: pre-fader copy gain */
   uint32_t n_inputs;                     /* bus: entries in inputs */
   eng_plan_input *inputs;                /* bus: n_inputs, in the arena */
+  uint32_t latency;                      /* frames from the plan's sources to this fader */
+  uint32_t master_delay;                 /* to master: compensation delay there, frames */
 } eng_plan_track;
 
 struct eng_plan {
@@ -104,6 +109,7 @@ struct eng_plan {
   size_t arena_bytes;      /* size of the arena */
   void *arena;             /* one allocation: nodes, deps, buffers, events */
   size_t state_bytes;      /* node states, each its own allocation (see above) */
+  uint32_t latency;        /* master's latency, frames; the click is delayed by it */
   uint32_t n_owned;        /* entries in owned */
   float **owned;           /* buffers the plan made (stretched clips), freed with it */
   void (*on_free)(void *); /* eng_plan_desc.on_free, called by eng_plan_destroy */
@@ -131,5 +137,12 @@ int eng__compile_clips(eng_plan *p, const eng_track_desc *t, eng_plan_clip *out)
 /* On success: one sentence naming the zones and clips without sample data
  * (they stay silent), or nothing. */
 void eng__media_warnings(const eng_plan_desc *d, char *why, size_t len);
+
+/* --- latency compensation (eng_nodes_core.c, RT thread) --- */
+
+/* Adds g times track t's fader output (its pre-fader copy if `pre`) as it
+ * was `delay` frames ago (0..ENG_MAX_LATENCY) into L, R for the chunk. */
+void eng__add_delayed(const eng_run *r, uint32_t t, bool pre, uint32_t delay, float g, float *L,
+                      float *R);
 
 #endif /* ENG_PLAN_INT_H */
