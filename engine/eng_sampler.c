@@ -220,7 +220,8 @@ static void render_voice(svoice *v, const eng_zone_desc *z, double tune, float *
     L[n] += e * read_at(z, v->pos, 0);
     R[n] += e * read_at(z, v->pos, 1);
     v->pos += rate;
-    if (z->loop && v->pos >= (double) z->loop_end) v->pos -= loop_len;
+    while (z->loop && v->pos >= (double) z->loop_end) /* a rate above the loop length */
+      v->pos -= loop_len;
     if (v->env.stage == ENG_ADSR_IDLE) {
       v->active = false;
       return;
