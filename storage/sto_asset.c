@@ -10,7 +10,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
-#include <samplerate.h>
 #include <sndfile.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -30,13 +29,11 @@
 #define F32_HEADER    32
 #define PEAKS_HEADER  (24 + STO_PEAK_LEVELS * 24)
 #define IO_CHUNK      (1u << 20) /* bytes per read when hashing or copying */
-#define DECODE_FRAMES 8192       /* frames per libsndfile read (at most STO_RESAMPLE_BLOCK) */
+#define DECODE_FRAMES 8192       /* frames per libsndfile read */
 #define MAX_FRAMES    (1ull << 40)
 #define INDEX_VERSION 1
 #define UPLOAD_ID_MAX 64
 #define NAME_MAX_LEN  256 /* sizeof sto_upload_status.name and sto_asset_info.name */
-
-_Static_assert(DECODE_FRAMES <= STO_RESAMPLE_BLOCK, "sto_resample_process takes one decode block");
 
 struct sto_asset_store {
   char dir[PATH_MAX - 128]; /* leaves room for "/ab/ID.RATE.peaks.tmp-XXXXXX" */
@@ -486,8 +483,7 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
   int rc = STO_OK;
   render_job j = {.fd = f32_fd, .ch = (uint32_t) sfi.channels};
   float *in = NULL, *out = NULL;
-  SRC_STATE *conv = NULL;
-  sto_resampler *fast = NULL; /* the converter, or conv for the ratios it does not take */
+  sto_resampler *conv = NULL; /* NULL: the rates are the same */
   memset(meta, 0, sizeof *meta);
   format_name(sfi.format, meta->format, sizeof meta->format, meta->ext, sizeof meta->ext);
   meta->channels = (uint32_t) sfi.channels;
@@ -524,17 +520,16 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
     j.n_peaks[l] = (j.target + STO_PEAK_FRAMES(l) - 1) / STO_PEAK_FRAMES(l);
   double ratio = (double) rate / sfi.samplerate;
   size_t out_cap = (size_t) (DECODE_FRAMES * ratio) + 64;
-  int src_err = 0;
   if (rate != (uint32_t) sfi.samplerate) {
-    rc = sto_resample_create((uint32_t) sfi.samplerate, rate, ch, &fast);
-    if (rc == STO_ERR_INVALID) { /* a ratio with too many phases: libsamplerate */
-      rc = STO_OK;
-      conv = sto__fault() ? NULL : src_new(SRC_SINC_MEDIUM_QUALITY, (int) ch, &src_err);
-      if (!conv) rc = STO_ERR_NOMEM;
+    rc = sto_resample_create((uint32_t) sfi.samplerate, rate, ch, &conv);
+    if (rc == STO_ERR_INVALID) {
+      rc = sto__fail(err, err_len, rc, "%s: cannot convert %d Hz to %u Hz", label, sfi.samplerate,
+                     rate);
+      goto done;
     }
+    if (conv && sto_resample_out_max(conv, DECODE_FRAMES) > out_cap)
+      out_cap = sto_resample_out_max(conv, DECODE_FRAMES);
   }
-  if (fast && sto_resample_out_max(fast, DECODE_FRAMES) > out_cap)
-    out_cap = sto_resample_out_max(fast, DECODE_FRAMES);
   in = xmalloc(sizeof(float) * DECODE_FRAMES * ch);
   out = xmalloc(sizeof(float) * out_cap * ch);
   if (!in || !out) rc = STO_ERR_NOMEM;
@@ -564,31 +559,12 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
       goto done;
     }
     got += (uint64_t) n;
-    if (fast) {
-      size_t made = sto_resample_process(fast, in, (size_t) n, eof, out);
-      if (emit(&j, out, made) != 0) goto io_error;
-      continue;
-    }
     if (!conv) {
       if (emit(&j, in, (uint64_t) n) != 0) goto io_error;
       continue;
     }
-    SRC_DATA d = {.data_in = in,
-                  .input_frames = n,
-                  .data_out = out,
-                  .output_frames = (long) out_cap,
-                  .src_ratio = ratio,
-                  .end_of_input = eof};
-    do {
-      if ((src_err = src_process(conv, &d)) != 0) {
-        rc = sto__fail(err, err_len, STO_ERR_IO, "%s: resampling failed: %s", label,
-                       src_strerror(src_err));
-        goto done;
-      }
-      if (emit(&j, out, (uint64_t) d.output_frames_gen) != 0) goto io_error;
-      d.data_in += d.input_frames_used * ch;
-      d.input_frames -= d.input_frames_used;
-    } while (j.made < j.target && (d.input_frames > 0 || (eof && d.output_frames_gen > 0)));
+    size_t made = sto_resample_process(conv, in, (size_t) n, eof, out);
+    if (emit(&j, out, made) != 0) goto io_error;
   }
   if (got < in_frames) {
     rc = sto__fail(err, err_len, STO_ERR_TRUNCATED,
@@ -626,8 +602,7 @@ done:
     free(j.peaks[l]);
   free(in);
   free(out);
-  if (conv) src_delete(conv);
-  sto_resample_destroy(fast);
+  sto_resample_destroy(conv);
   sf_close(sf);
   return rc;
 }

@@ -6,8 +6,7 @@
  * Under DIR, with AB the id's first two hex digits:
  *
  *   AB/ID.orig             the original bytes (its format and extension are in the index)
- *   AB/ID.RATE.f32         the audio converted to RATE (sto_resample.h; libsamplerate
- *                          SRC_SINC_MEDIUM_QUALITY for ratios it does not take)
+ *   AB/ID.RATE.f32         the audio converted to RATE (sto_resample.h: speexdsp)
  *   AB/ID.RATE.peaks       min/max peaks of ID.RATE.f32 at STO_PEAK_LEVELS resolutions
  *   index.db               SQLite (WAL): assets, renditions, uploads
  *   uploads/UPLOAD.part    bytes of a chunked upload received so far
