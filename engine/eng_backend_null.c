@@ -62,7 +62,9 @@ static void *run(void *arg) {
   return NULL;
 }
 
-static int null_open(eng_engine *e, eng_backend **out, char *msg, size_t msg_len) {
+static int null_open(eng_engine *e, const char *device, eng_backend **out, char *msg,
+                     size_t msg_len) {
+  (void) device; /* no devices here */
   null_backend *b = calloc(1, sizeof *b);
   if (!b) return ENG_ERR_NOMEM;
   b->buf = calloc((size_t) eng_engine_config(e).block_frames * 2, sizeof(float));

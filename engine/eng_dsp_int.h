@@ -311,6 +311,21 @@ static inline float eng_osc(int wave, float t, float dt) {
   }
 }
 
+/* ------------------------------------------------------------------------ */
+/* interpolation: reading recorded audio at a fractional position           */
+/* ------------------------------------------------------------------------ */
+
+/* 4-point, 3rd-order Hermite (Catmull-Rom) between y1 (t = 0) and y2
+ * (t = 1), from y0..y3 at -1, 0, 1, 2. Exact at t = 0: a sample played at
+ * its own rate from a whole frame comes out bit for bit. Used by the
+ * sampler and the clip player for pitch and rate changes. */
+static inline float eng_hermite(float y0, float y1, float y2, float y3, float t) {
+  float c1 = 0.5f * (y2 - y0);
+  float c2 = y0 - 2.5f * y1 + 2.0f * y2 - 0.5f * y3;
+  float c3 = 0.5f * (y3 - y0) + 1.5f * (y1 - y2);
+  return ((c3 * t + c2) * t + c1) * t + y1;
+}
+
 /* xorshift32: deterministic noise, seeded per node. Returns -1..1. */
 static inline float eng_noise(uint32_t *s) {
   uint32_t x = *s;

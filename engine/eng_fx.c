@@ -614,6 +614,9 @@ static uint32_t lim_w(uint32_t sr) {
 static size_t limiter_size(uint32_t sr) {
   return sizeof(limiter) + ((size_t) lim_w(sr) * 5 + 4) * sizeof(float);
 }
+static uint32_t limiter_latency(uint32_t sr) {
+  return lim_w(sr) - 1; /* the delay line: L = w - 1 frames */
+}
 static void limiter_init(void *state, uint32_t sr, double beat_frames) {
   (void) beat_frames;
   limiter *l = state;
@@ -679,4 +682,5 @@ const eng_node_class eng__limiter_class = {.kind = ENG_NODE_LIMITER,
                                            .deterministic = true,
                                            .state_size = limiter_size,
                                            .init = limiter_init,
+                                           .latency = limiter_latency,
                                            .process = limiter_process};

@@ -27,6 +27,8 @@
 #define ENG_CONTROL_FRAMES 16    /* frames between control-rate (per-block) updates */
 #define ENG_SYNTH_VOICES   64    /* largest synth polyphony (voices pre-sized per synth) */
 #define ENG_MAX_NOTES      65536 /* note events per track in a plan */
+#define ENG_SAMPLER_VOICES 32    /* largest sampler polyphony (voices pre-sized per sampler) */
+#define ENG_MAX_ZONES      128   /* zones per sampler */
 
 /* Node kinds a device description may name. Values are stable (they will be
  * stored by the server). 0 is not a kind: an unknown kind is refused by
@@ -34,6 +36,7 @@
 typedef enum eng_node_kind {
   ENG_NODE_SYNTH = 1,       /* instrument: polyphonic subtractive synth */
   ENG_NODE_DRUMS = 2,       /* instrument: drum synth (GM keys, see below) */
+  ENG_NODE_SAMPLER = 3,     /* instrument: multi-sample zones (eng_zone_desc) */
   ENG_NODE_GAIN = 16,       /* effect: gain (linear) */
   ENG_NODE_EQ = 17,         /* effect: 4-band parametric EQ (RBJ biquads) */
   ENG_NODE_COMPRESSOR = 18, /* effect: feed-forward compressor, optional sidechain */
@@ -93,6 +96,46 @@ typedef struct eng_param_value {
   float value; /* within [min, max] */
 } eng_param_value;
 
+/* Audio the server hands in (decoded from a library asset): float PCM,
+ * interleaved. The engine never copies or frees it: the plan compiled from
+ * the description BORROWS `frames` until that plan is freed, and tells the
+ * owner through eng_plan_desc.on_free (eng_plan.h). frames NULL or
+ * n_frames 0 is not an error: whatever plays it is silent, and
+ * eng_plan_compile says so in its `why`. */
+typedef struct eng_sample {
+  const float *frames;  /* n_frames * n_channels floats, interleaved; may be NULL */
+  uint64_t n_frames;    /* frames (per channel) */
+  uint32_t n_channels;  /* 1 (played on both sides) or 2; ignored when frames is NULL */
+  uint32_t sample_rate; /* Hz of the data, ENG_MIN..ENG_MAX_SAMPLE_RATE (eng_plan.h); played
+                           resampled if it differs from the plan's */
+} eng_sample;
+
+/* How a sampler zone answers notes. */
+typedef enum eng_zone_mode {
+  ENG_ZONE_PITCHED = 0,  /* pitch follows the key (root_key plays the sample as recorded);
+                            note-off starts the release; may loop while sounding */
+  ENG_ZONE_ONE_SHOT = 1, /* every key plays the sample as recorded (tune still applies), to its
+                            end; note-off is ignored (drum hits) */
+} eng_zone_mode;
+
+/* One zone of an ENG_NODE_SAMPLER: which notes play which sample, how. A
+ * note plays every zone whose key and velocity ranges contain it (layers),
+ * one voice per zone. */
+typedef struct eng_zone_desc {
+  eng_sample sample;   /* borrowed until the plan is freed (see eng_sample) */
+  uint8_t key_lo;      /* lowest key, 0..127 */
+  uint8_t key_hi;      /* highest key, key_lo..127 */
+  uint8_t root_key;    /* pitched: the key that plays the sample at its own pitch */
+  uint8_t vel_lo;      /* lowest velocity, 1..127 (0 is read as 1) */
+  uint8_t vel_hi;      /* highest velocity, vel_lo..127 (0 is read as 127) */
+  uint8_t mode;        /* eng_zone_mode */
+  float gain;          /* linear, 0..ENG_MAX_GAIN (eng_plan.h) */
+  bool loop;           /* pitched only: after reaching loop_end, play on from loop_start until
+                          the voice ends (through the release too) */
+  uint64_t loop_start; /* first frame of the loop */
+  uint64_t loop_end;   /* frame after the loop, loop_start < loop_end <= n_frames; 0 = n_frames */
+} eng_zone_desc;
+
 /* An instrument or effect as the server describes it. */
 typedef struct eng_device_desc {
   uint32_t kind;               /* eng_node_kind; an instrument kind only as a track's instrument */
@@ -101,6 +144,9 @@ typedef struct eng_device_desc {
                                   0 = the effect's own input */
   uint32_t n_params;           /* entries in params */
   const eng_param_value *params; /* borrowed during eng_plan_create; unset ids keep defaults */
+  uint32_t n_zones;              /* sampler: 0..ENG_MAX_ZONES; other kinds: 0 */
+  const eng_zone_desc *zones;    /* n_zones; the array is read during eng_plan_create only, the
+                                    sample data is borrowed longer (eng_sample) */
 } eng_device_desc;
 
 /* A note for a track's instrument, in transport frames. Played when the

@@ -71,6 +71,9 @@ typedef struct eng_node_class {
   /* Initialises zeroed state after the framework filled the eng_pstate.
    * Control thread; may not allocate. NULL if nothing to do. */
   void (*init)(void *state, uint32_t sample_rate, double beat_frames);
+  /* Frames of delay the node adds to its signal at sample rate sr (the
+   * limiter's look-ahead), for latency compensation. NULL = 0. */
+  uint32_t (*latency)(uint32_t sample_rate);
   /* Renders r->n frames. RT thread. */
   void (*process)(eng_plan_node *node, eng_run *r);
   /* After a plan swap handed this running state on to the new plan's node
@@ -92,6 +95,10 @@ struct eng_plan_node {
   uint32_t device;           /* 0 = track source (instrument/tone), 1 + i = effect i, else 0 */
   bool bypass;               /* effects: skip processing */
   bool deterministic;        /* class flag closed over dependencies (cohort scheduling) */
+  uint32_t latency;          /* frames this node delays its signal by (limiter look-ahead) */
+  uint32_t n_items;          /* entries in items */
+  const void *items;         /* per-plan device data in the arena: sampler eng_zone_desc,
+                                clip player eng_plan_clip; NULL for other nodes */
   uint32_t n_deps;           /* nodes that must run before this one */
   const uint32_t *deps;      /* n_deps indices into the plan's node array (all smaller) */
 };
@@ -103,9 +110,9 @@ const eng_node_class *eng__node_class(uint32_t kind);
 extern const eng_node_class eng__tone_class, eng__click_class, eng__fader_class, eng__master_class,
     eng__bus_class;
 /* Device classes. */
-extern const eng_node_class eng__synth_class, eng__drums_class, eng__gain_class, eng__eq_class,
-    eng__comp_class, eng__gate_class, eng__sat_class, eng__delay_class, eng__reverb_class,
-    eng__chorus_class, eng__limiter_class;
+extern const eng_node_class eng__synth_class, eng__drums_class, eng__sampler_class,
+    eng__clips_class, eng__gain_class, eng__eq_class, eng__comp_class, eng__gate_class,
+    eng__sat_class, eng__delay_class, eng__reverb_class, eng__chorus_class, eng__limiter_class;
 
 /* Fills the eng_pstate at the start of `state` from the class's defaults and
  * `values` (validated), with ramps for sample rate sr. */

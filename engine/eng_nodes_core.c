@@ -102,15 +102,24 @@ const eng_node_class eng__tone_class = {
 /* click: the metronome                                                     */
 /* ------------------------------------------------------------------------ */
 
+/* The click is delayed by the master's latency (latency compensation):
+ * being a function of the position, it is simply rendered that much later,
+ * silent before frame 0. */
 static void click_process(eng_plan_node *node, eng_run *r) {
   const eng_plan *p = r->plan;
   float *L = eng__buf(r, node->out);
   uint32_t n = 0;
-  if (r->t_frames > 0) {
-    uint64_t pos = r->start;
+  uint64_t pos = r->start;
+  float ramp = r->ramp;
+  if (p->latency) {
+    uint64_t early = pos < p->latency ? p->latency - pos : 0;
+    for (; n < r->t_frames && n < early; n++, ramp += r->ramp_step)
+      L[n] = 0.0f;
+    pos = pos + n - p->latency;
+  }
+  if (r->t_frames > n) {
     uint64_t k = beat_at(p, pos);
     uint64_t onset = beat_onset(p, k), next = beat_onset(p, k + 1);
-    float ramp = r->ramp;
     for (; n < r->t_frames; n++, pos++, ramp += r->ramp_step) {
       if (pos == next) {
         k++;
@@ -148,6 +157,47 @@ static size_t gain_state_size(uint32_t sr) {
   return sizeof(gain_state);
 }
 
+/* The fader keeps the last HISTORY frames of its output and of its
+ * pre-fader copy, so that a bus or master can read them delayed (latency
+ * compensation, eng__add_delayed). Written every chunk, so a plan swap that
+ * changes delays finds the recent past in place (the state carries over). */
+#define HISTORY (ENG_MAX_LATENCY + ENG_CHUNK)
+
+typedef struct fader_state {
+  gain_state g;           /* must be first: gains_follow takes it */
+  uint32_t w;             /* next write index in the rings */
+  float hist[4][HISTORY]; /* post L, post R, pre L, pre R */
+} fader_state;
+
+static size_t fader_state_size(uint32_t sr) {
+  (void) sr;
+  return sizeof(fader_state);
+}
+
+static void history_write(fader_state *f, const float *L, const float *R, const float *pl,
+                          const float *pr, uint32_t n) {
+  const float *src[4] = {L, R, pl, pr};
+  uint32_t first = HISTORY - f->w < n ? HISTORY - f->w : n;
+  for (int c = 0; c < 4; c++) {
+    if (!src[c]) continue;
+    memcpy(&f->hist[c][f->w], src[c], first * sizeof(float));
+    memcpy(&f->hist[c][0], src[c] + first, (n - first) * sizeof(float));
+  }
+  f->w = (f->w + n) % HISTORY;
+}
+
+void eng__add_delayed(const eng_run *r, uint32_t t, bool pre, uint32_t delay, float g, float *L,
+                      float *R) {
+  const fader_state *f = r->plan->nodes[r->plan->tracks[t].fader].state;
+  const float *hl = f->hist[pre ? 2 : 0], *hr = f->hist[pre ? 3 : 1];
+  uint32_t at = (f->w + 2 * HISTORY - r->n - delay) % HISTORY; /* the fader wrote this chunk */
+  for (uint32_t n = 0; n < r->n; n++) {
+    L[n] += g * hl[at];
+    R[n] += g * hr[at];
+    if (++at == HISTORY) at = 0;
+  }
+}
+
 /* Points the glides at (gl, gr), a fresh state at (gl, gr, pre) at once;
  * false if both gains are still (apply them as is). */
 static bool gains_follow(gain_state *g, float gl, float gr, float pre, uint32_t sr) {
@@ -165,12 +215,14 @@ static bool gains_follow(gain_state *g, float gl, float gr, float pre, uint32_t 
 
 static void fader_process(eng_plan_node *node, eng_run *r) {
   const eng_plan_track *tr = &r->plan->tracks[node->track];
-  gain_state *g = node->state;
+  fader_state *fs = node->state;
+  gain_state *g = &fs->g;
   float *L = eng__buf(r, node->out), *R = L + ENG_CHUNK;
+  float *pl = NULL, *pr = NULL;
   float gl = tr->gain_l, gr = tr->gain_r;
   bool moving = gains_follow(g, gl, gr, tr->pre_gain, r->plan->sample_rate);
   if (tr->pre_buf != ENG_NO_BUF) { /* pre-fader sends tap here: before gain and pan */
-    float *pl = eng__buf(r, tr->pre_buf), *pr = pl + ENG_CHUNK;
+    pl = eng__buf(r, tr->pre_buf), pr = pl + ENG_CHUNK;
     if (g->pre.target != tr->pre_gain) eng_smooth_set(&g->pre, tr->pre_gain);
     for (uint32_t n = 0; n < r->n; n++) {
       float pg = eng_smooth_next(&g->pre);
@@ -191,11 +243,12 @@ static void fader_process(eng_plan_node *node, eng_run *r) {
   }
   r->acc_peak[1 + node->track] = pk;
   r->acc_sumsq[1 + node->track] = sumsq;
+  history_write(fs, L, R, pl, pr, r->n);
 }
 
 const eng_node_class eng__fader_class = {.name = "fader",
                                          .deterministic = true,
-                                         .state_size = gain_state_size,
+                                         .state_size = fader_state_size,
                                          .process = fader_process};
 
 /* ------------------------------------------------------------------------ */
@@ -208,8 +261,13 @@ static void bus_process(eng_plan_node *node, eng_run *r) {
   memset(L, 0, r->n * sizeof(float));
   memset(R, 0, r->n * sizeof(float));
   for (uint32_t i = 0; i < tr->n_inputs; i++) {
-    const float *il = eng__buf(r, tr->inputs[i].buf), *ir = il + ENG_CHUNK;
-    float g = tr->inputs[i].level;
+    const eng_plan_input *in = &tr->inputs[i];
+    if (in->delay) {
+      eng__add_delayed(r, in->track, in->pre, in->delay, in->level, L, R);
+      continue;
+    }
+    const float *il = eng__buf(r, in->buf), *ir = il + ENG_CHUNK;
+    float g = in->level;
     for (uint32_t n = 0; n < r->n; n++) {
       L[n] += g * il[n];
       R[n] += g * ir[n];
@@ -241,6 +299,10 @@ static void master_process(eng_plan_node *node, eng_run *r) {
    * Tracks routed to a bus reach master through that bus. */
   for (uint32_t i = 0; i < p->n_tracks; i++) {
     if (!p->tracks[i].to_master) continue;
+    if (p->tracks[i].master_delay) {
+      eng__add_delayed(r, i, false, p->tracks[i].master_delay, 1.0f, accl, accr);
+      continue;
+    }
     const float *L = eng__buf(r, p->tracks[i].buf), *R = L + ENG_CHUNK;
     for (uint32_t n = 0; n < n_frames; n++) {
       accl[n] += L[n];
@@ -278,6 +340,8 @@ const eng_node_class *eng__node_class(uint32_t kind) {
       return &eng__synth_class;
     case ENG_NODE_DRUMS:
       return &eng__drums_class;
+    case ENG_NODE_SAMPLER:
+      return &eng__sampler_class;
     case ENG_NODE_GAIN:
       return &eng__gain_class;
     case ENG_NODE_EQ:

@@ -67,6 +67,9 @@ static int validate_device(const eng_device_desc *dv, bool as_instrument, uint64
                      (unsigned long long) tid, where, slot, cls->name, pv->id, pi->name,
                      (double) pv->value, (double) pi->min, (double) pi->max);
   }
+  if (dv->n_zones && dv->kind != ENG_NODE_SAMPLER)
+    return why_set(why, len, ENG_ERR_INVALID, "track %llu %s %u (%s): only a sampler takes zones",
+                   (unsigned long long) tid, where, slot, cls->name);
   if (dv->sidechain_track_id && !cls->sidechain)
     return why_set(why, len, ENG_ERR_GRAPH, "track %llu %s %u (%s) takes no sidechain",
                    (unsigned long long) tid, where, slot, cls->name);
@@ -186,6 +189,9 @@ static int validate(const eng_plan_desc *d, char *why, size_t len) {
     int rc;
     if (t->instrument && (rc = validate_device(t->instrument, true, t->track_id, 0, why, len)))
       return rc;
+    if (t->instrument && (rc = eng__validate_zones(t->instrument, t->track_id, why, len)))
+      return rc;
+    if ((rc = eng__validate_clips(t, why, len))) return rc;
     if (t->n_effects > ENG_MAX_EFFECTS)
       return why_set(why, len, ENG_ERR_INVALID, "track %llu: %u effects (at most %u)", tid,
                      t->n_effects, ENG_MAX_EFFECTS);
@@ -364,11 +370,63 @@ static void solo_resolve(const eng_plan_desc *d, bool *heard) {
   }
 }
 
-int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why_len) {
-  if (why && why_len) why[0] = '\0';
-  if (!out) return why_set(why, why_len, ENG_ERR_INVALID, "no output pointer");
-  *out = NULL;
-  if (!d) return why_set(why, why_len, ENG_ERR_INVALID, "no description");
+/* ------------------------------------------------------------------------ */
+/* latency compensation                                                     */
+/* ------------------------------------------------------------------------ */
+
+static uint64_t chain_latency(const eng_plan *p, const eng_plan_track *pt) {
+  uint64_t l = 0;
+  for (uint32_t k = 0; k < pt->n_devices; k++)
+    l += p->nodes[pt->devices[k]].latency;
+  return l;
+}
+
+/* Latest arrival among a bus's inputs, given each track's latency. */
+static uint64_t bus_arrival(const eng_plan_track *pt, const uint64_t *lat) {
+  uint64_t in = 0;
+  for (uint32_t k = 0; k < pt->n_inputs; k++)
+    if (lat[pt->inputs[k].track] > in) in = lat[pt->inputs[k].track];
+  return in;
+}
+
+static uint32_t delay_for(uint64_t want, uint64_t have, bool *cut) {
+  uint64_t dl = want - have;
+  if (dl > ENG_MAX_LATENCY) *cut = true, dl = ENG_MAX_LATENCY;
+  return (uint32_t) dl;
+}
+
+/* A track's latency is the sum of its devices' (the limiter's look-ahead),
+ * plus for a bus the latest arrival among its inputs. Every input of a
+ * summing point (bus or master) is delayed to that latest arrival, so
+ * parallel paths line up sample-exactly; the click is delayed to master's
+ * latency. Routing has no cycle (validate), so n passes settle the buses.
+ * Delays beyond ENG_MAX_LATENCY are cut (and said in `why`). */
+static void compensate(eng_plan *p, char *why, size_t len) {
+  uint64_t lat[ENG_MAX_TRACKS];
+  for (uint32_t pass = 0; pass <= p->n_tracks; pass++)
+    for (uint32_t i = 0; i < p->n_tracks; i++) {
+      const eng_plan_track *pt = &p->tracks[i];
+      lat[i] = (pt->bus ? bus_arrival(pt, lat) : 0) + chain_latency(p, pt);
+    }
+  bool cut = false;
+  uint64_t master = 0;
+  for (uint32_t i = 0; i < p->n_tracks; i++) {
+    eng_plan_track *pt = &p->tracks[i];
+    uint64_t in = bus_arrival(pt, lat);
+    for (uint32_t k = 0; pt->bus && k < pt->n_inputs; k++)
+      pt->inputs[k].delay = delay_for(in, lat[pt->inputs[k].track], &cut);
+    pt->latency = lat[i] > UINT32_MAX ? UINT32_MAX : (uint32_t) lat[i];
+    if (pt->to_master && lat[i] > master) master = lat[i];
+  }
+  for (uint32_t i = 0; i < p->n_tracks; i++)
+    if (p->tracks[i].to_master) p->tracks[i].master_delay = delay_for(master, lat[i], &cut);
+  p->latency = master > ENG_MAX_LATENCY ? ENG_MAX_LATENCY : (uint32_t) master;
+  if (cut)
+    why_set(why, len, ENG_OK, "latency compensation is cut to %u frames on some paths",
+            ENG_MAX_LATENCY);
+}
+
+static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why_len) {
   int rc = validate(d, why, why_len);
   if (rc != ENG_OK) return rc;
 
@@ -388,9 +446,10 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
   size_t total_inputs = 0;
   for (uint32_t i = 0; i < d->n_tracks; i++) {
     const eng_track_desc *t = &d->tracks[i];
-    const eng_node_class *src = t->bus          ? &eng__bus_class
-                                : t->instrument ? eng__node_class(t->instrument->kind)
-                                                : &eng__tone_class;
+    const eng_node_class *src = t->bus                   ? &eng__bus_class
+                                : t->instrument          ? eng__node_class(t->instrument->kind)
+                                : t->audio || t->n_clips ? &eng__clips_class
+                                                         : &eng__tone_class;
     uint32_t prev = src_of[i] = add_node(&b, src, t->instrument, i, 0, i);
     pre_of[i] = ENG_NO_BUF;
     for (uint32_t k = 0; k < t->n_sends; k++)
@@ -464,30 +523,41 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
   /* 3. Arena layout: nodes | deps | events | buffers. Node states are
    * allocated one by one (below), because a state can outlive its plan: the
    * RT thread hands it on to the next plan's matching node (eng_plan_int.h). */
-  size_t total_deps = 0, total_events = 0;
+  size_t total_deps = 0, total_events = 0, total_zones = 0, total_clips = 0;
+  uint32_t n_stretched = 0;
   for (uint32_t i = 0; i < b.n; i++)
     total_deps += b.nodes[i].n_deps;
-  for (uint32_t i = 0; i < d->n_tracks; i++)
-    total_events += 2 * (size_t) d->tracks[i].n_notes;
+  for (uint32_t i = 0; i < d->n_tracks; i++) {
+    const eng_track_desc *t = &d->tracks[i];
+    total_events += 2 * (size_t) t->n_notes;
+    total_zones += t->instrument ? t->instrument->n_zones : 0;
+    total_clips += t->n_clips;
+    n_stretched += eng__stretched_clips(t);
+  }
   size_t off_nodes = 0;
   size_t off_deps = align_up(off_nodes + b.n * sizeof(eng_plan_node));
   size_t off_events = align_up(off_deps + total_deps * sizeof(uint32_t));
   size_t off_inputs = align_up(off_events + total_events * sizeof(eng_plan_event));
-  size_t off_buffers = align_up(off_inputs + total_inputs * sizeof(eng_plan_input));
+  size_t off_zones = align_up(off_inputs + total_inputs * sizeof(eng_plan_input));
+  size_t off_clips = align_up(off_zones + total_zones * sizeof(eng_zone_desc));
+  size_t off_buffers = align_up(off_clips + total_clips * sizeof(eng_plan_clip));
   size_t arena_bytes = off_buffers + (size_t) n_buffers * 2 * ENG_CHUNK * sizeof(float);
   size_t state_bytes = 0;
 
   eng_plan *p = calloc(1, sizeof *p + d->n_tracks * sizeof p->tracks[0]);
   unsigned char *arena = aligned_alloc(ALIGN, align_up(arena_bytes ? arena_bytes : 1));
-  if (!p || !arena) {
+  float **owned = calloc(n_stretched ? n_stretched : 1, sizeof(float *));
+  if (!p || !arena || !owned) {
     free(p);
     free(arena);
+    free(owned);
     rc = ENG_ERR_NOMEM;
     goto done;
   }
   memset(arena, 0, align_up(arena_bytes ? arena_bytes : 1));
   p->arena = arena;
   p->arena_bytes = arena_bytes;
+  p->owned = owned;
   p->n_nodes = b.n;
   p->nodes = (void *) (arena + off_nodes);
   for (uint32_t s = 0; s < b.n; s++) { /* states, zeroed, before anything can fail */
@@ -528,6 +598,10 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
   solo_resolve(d, heard);
   eng_plan_event *ev = (void *) (arena + off_events);
   eng_plan_input *inputs = (void *) (arena + off_inputs);
+  eng_zone_desc *zones = (void *) (arena + off_zones);
+  eng_plan_clip *clips = (void *) (arena + off_clips);
+  const void *items_of[ENG_MAX_TRACKS];
+  uint32_t n_items_of[ENG_MAX_TRACKS];
   for (uint32_t i = 0; i < d->n_tracks; i++) {
     const eng_track_desc *t = &d->tracks[i];
     eng_plan_track *pt = &p->tracks[i];
@@ -540,10 +614,12 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
       pt->inputs = inputs;
       for (uint32_t j = 0; j < d->n_tracks; j++) {
         const eng_track_desc *u = &d->tracks[j];
-        if (u->output_track_id == t->track_id) *inputs++ = (eng_plan_input){j, 1.0f};
-        for (uint32_t k = 0; k < u->n_sends; k++)
+        if (u->output_track_id == t->track_id) *inputs++ = (eng_plan_input){j, 1.0f, j, false, 0};
+        for (uint32_t k = 0; k < u->n_sends; k++) {
+          bool pre = u->sends[k].pre_fader;
           if (u->sends[k].bus_track_id == t->track_id)
-            *inputs++ = (eng_plan_input){u->sends[k].pre_fader ? pre_of[j] : j, u->sends[k].level};
+            *inputs++ = (eng_plan_input){pre ? pre_of[j] : j, u->sends[k].level, j, pre, 0};
+        }
       }
       pt->n_inputs = (uint32_t) (inputs - pt->inputs);
     }
@@ -576,6 +652,23 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
     }
     if (pt->n_events) qsort(ev, pt->n_events, sizeof *ev, event_cmp);
     ev += pt->n_events;
+    items_of[i] = NULL;
+    n_items_of[i] = 0;
+    if (t->instrument && t->instrument->n_zones) {
+      eng__copy_zones(t->instrument, zones);
+      items_of[i] = zones;
+      n_items_of[i] = t->instrument->n_zones;
+      zones += t->instrument->n_zones;
+    }
+    if (t->n_clips) {
+      if ((rc = eng__compile_clips(p, t, clips)) != ENG_OK) {
+        eng_plan_destroy(p);
+        goto done;
+      }
+      items_of[i] = clips;
+      n_items_of[i] = t->n_clips;
+      clips += t->n_clips;
+    }
   }
 
   /* 5. Nodes in sorted order, with deps remapped and states initialised. */
@@ -591,6 +684,11 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
     nd->track = pn->track;
     nd->device = pn->device;
     nd->bypass = pn->dev && pn->dev->bypass;
+    nd->latency = pn->cls->latency && !nd->bypass ? pn->cls->latency(d->sample_rate) : 0;
+    if (pn->track != ENG_NO_TRACK && pn->device == 0) {
+      nd->items = items_of[pn->track];
+      nd->n_items = n_items_of[pn->track];
+    }
     nd->n_deps = pn->n_deps;
     nd->deps = deps;
     bool det = pn->cls->deterministic;
@@ -617,6 +715,10 @@ int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t w
         pt->devices[pn->device] = s;
     }
   }
+  compensate(p, why, why_len);
+  eng__media_warnings(d, why, why_len);
+  p->on_free = d->on_free;
+  p->on_free_ud = d->on_free_ud;
   *out = p;
   rc = ENG_OK;
 done:
@@ -624,6 +726,19 @@ done:
   free(order);
   free(rank);
   free(indeg);
+  return rc;
+}
+
+int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why_len) {
+  if (why && why_len) why[0] = '\0';
+  if (!out) {
+    if (d && d->on_free) d->on_free(d->on_free_ud);
+    return why_set(why, why_len, ENG_ERR_INVALID, "no output pointer");
+  }
+  *out = NULL;
+  if (!d) return why_set(why, why_len, ENG_ERR_INVALID, "no description");
+  int rc = compile(d, out, why, why_len);
+  if (rc != ENG_OK && d->on_free) d->on_free(d->on_free_ud);
   return rc;
 }
 
@@ -635,8 +750,14 @@ void eng_plan_destroy(eng_plan *p) {
   if (!p) return;
   for (uint32_t i = 0; p->nodes && i < p->n_nodes; i++)
     free(p->nodes[i].state);
+  for (uint32_t i = 0; i < p->n_owned; i++)
+    free(p->owned[i]);
+  free(p->owned);
   free(p->arena);
+  void (*on_free)(void *) = p->on_free;
+  void *ud = p->on_free_ud;
   free(p);
+  if (on_free) on_free(ud);
 }
 
 void eng_plan_get_info(const eng_plan *p, eng_plan_info *out) {
@@ -646,6 +767,7 @@ void eng_plan_get_info(const eng_plan *p, eng_plan_info *out) {
   for (uint32_t i = 0; i < p->n_nodes; i++)
     if (p->nodes[i].deterministic) out->n_deterministic++;
   out->state_bytes = p->arena_bytes + p->state_bytes;
+  out->latency_frames = p->latency;
 }
 
 const char *eng_plan_node_name(const eng_plan *p, uint32_t i) {

@@ -38,9 +38,24 @@
  * returns audible (solo-safe buses), soloing a bus keeps what is routed into
  * it audible. Pre-fader sends follow their track's mute/solo too.
  *
- * Latency: none is compensated. The only node with latency is the limiter
- * (1 ms look-ahead: 48 frames at 48 kHz), so a path through a limiter
- * arrives that much later than a parallel path without one.
+ * Latency: compensated across paths. Each node declares its latency (only
+ * the limiter has one: its 1 ms look-ahead, 48 frames at 48 kHz; 0 when
+ * bypassed). A track's latency is the sum over its devices, plus for a bus
+ * the latest arrival among its inputs. Every input of a summing point (a
+ * bus, or master) is delayed by what it lacks to that latest arrival, so an
+ * impulse through a limiter and one around it reach master on the same
+ * frame. Delays are read from each fader's history of its output (and of
+ * its pre-fader copy), kept across plan swaps. The click is delayed by
+ * master's latency too (eng_plan_info.latency_frames). A delay is at most
+ * ENG_MAX_LATENCY frames (longer ones are cut, and `why` says so). A
+ * sidechain key is taken undelayed, and the whole mix reaches the output
+ * latency_frames late: there is no pre-roll of sources yet.
+ *
+ * Recorded audio: sampler zones (eng_zone_desc, eng_node.h) and audio clips
+ * (eng_clip_desc, below) name float PCM that the plan BORROWS until it is
+ * freed; eng_plan_desc.on_free says when. A zone or clip without data is
+ * silent, and eng_plan_compile's `why` says so on success. An audio track's
+ * source is a clip player instead of an instrument.
  *
  * Threads: create/destroy on the control thread (they allocate/free). */
 #ifndef ENG_PLAN_H
@@ -61,6 +76,10 @@
 #define ENG_MAX_SENDS         8                    /* sends per track */
 #define ENG_MIN_SAMPLE_RATE   8000                 /* Hz */
 #define ENG_MAX_SAMPLE_RATE   192000               /* Hz */
+#define ENG_MAX_CLIPS         65536                /* audio clips per track */
+#define ENG_MIN_STRETCH       0.25 /* clip time ratio (0 = none), see eng_clip_desc */
+#define ENG_MAX_STRETCH       4.0  /* clip time ratio */
+#define ENG_MAX_LATENCY       2048 /* frames of latency compensation per path; more is cut */
 
 /* A send from a track to a bus track (a "return" is a bus fed by sends). */
 typedef struct eng_send_desc {
@@ -69,6 +88,41 @@ typedef struct eng_send_desc {
   bool pre_fader;        /* true: taps before the fader (ignores gain and pan, obeys
                             mute/solo); false: taps the fader's output */
 } eng_send_desc;
+
+/* An audio clip on an audio track's timeline. The clip sounds on transport
+ * frames [start_frame, start_frame + length_frames), sample-accurately; its
+ * first frame plays source frame offset_frames. Output = source * gain *
+ * fade, where the fades are EQUAL-POWER (quarter sine): at clip frame t
+ * (0 = start_frame) the fade-in gain is sin(pi/2 * t / fade_in_frames) for
+ * t < fade_in_frames (0 on the first frame, 1/sqrt 2 halfway, 1 from
+ * fade_in_frames on), and the fade-out gain is sin(pi/2 * u /
+ * fade_out_frames) with u = length_frames - 1 - t frames left (0 on the
+ * last frame). Equal power keeps the loudness of a crossfade between two
+ * overlapping, unrelated clips level; both gains multiply where they
+ * overlap. Past the source's end the clip is silent unless it loops.
+ *
+ * Rate: a source at another sample rate is played resampled (4-point
+ * Hermite). stretch != 0 and != 1 warps the clip in time with Rubber Band
+ * (offline engine, pitch kept, rendered once when the plan is compiled:
+ * costly for long clips, and done again at every compile; TODO: a cache
+ * keyed by sample data and ratio across plans). stretch = 2 plays the
+ * material at half speed; for a clip recorded at bpm_clip on a project at
+ * bpm_project, stretch = bpm_clip / bpm_project. The result is a pure
+ * function of the transport position: locate and offline renders are
+ * deterministic. */
+typedef struct eng_clip_desc {
+  uint64_t start_frame;     /* transport frame of the clip's first frame */
+  uint64_t length_frames;   /* >= 1: frames the clip lasts on the timeline */
+  eng_sample sample;        /* source audio, borrowed until the plan is freed (eng_node.h) */
+  uint64_t offset_frames;   /* source frame heard at start_frame (< sample.n_frames) */
+  float gain;               /* linear, 0..ENG_MAX_GAIN */
+  uint64_t fade_in_frames;  /* 0..length_frames, fade_in + fade_out <= length_frames */
+  uint64_t fade_out_frames; /* 0..length_frames */
+  bool loop;                /* repeat source frames [offset, offset + loop_frames) */
+  uint64_t loop_frames;     /* loop: >= 1 and offset + loop_frames <= sample.n_frames */
+  double stretch;           /* 0 or 1: as recorded; else ENG_MIN..ENG_MAX_STRETCH (time ratio,
+                               applies to loop_frames too) */
+} eng_clip_desc;
 
 typedef struct eng_track_desc {
   uint64_t track_id; /* opaque non-zero id, unique in the plan; echoed in meters */
@@ -85,6 +139,12 @@ typedef struct eng_track_desc {
   uint32_t n_notes;                  /* 0..ENG_MAX_NOTES; needs an instrument */
   const eng_note_desc *notes;        /* n_notes, any order; borrowed during create */
   bool live;                         /* accepts eng_engine_note (live cohort: not deterministic) */
+  /* Audio (optional): an audio track's source is a clip player instead of an instrument. */
+  bool audio;                 /* an audio track (also implied by n_clips > 0): no instrument,
+                                 notes, live or bus; silent where no clip plays */
+  uint32_t n_clips;           /* 0..ENG_MAX_CLIPS */
+  const eng_clip_desc *clips; /* n_clips, any order, may overlap (they add); the array is read
+                                 during create, the sample data borrowed (eng_sample) */
   /* Routing (all optional; zero = a plain track into master). */
   bool bus;                   /* a bus: no instrument, no notes; its source is the sum of the
                                  tracks routed to it and of the sends to it */
@@ -101,6 +161,14 @@ typedef struct eng_plan_desc {
   bool metronome;               /* click on every beat, accented on beat 1 */
   uint32_t n_tracks;            /* 0..ENG_MAX_TRACKS */
   const eng_track_desc *tracks; /* n_tracks items; borrowed during eng_plan_create only */
+  /* Sample data (sampler zones, clips) stays borrowed until the plan is freed. on_free(ud),
+   * if not NULL, is called exactly once per eng_plan_create/compile call: when the plan is
+   * freed (eng_plan_destroy, or by the engine: eng_engine_collect, eng_engine_set_plan,
+   * eng_engine_destroy; eng_render frees its own), or before create returns an error. Always
+   * on the control thread, never on the RT thread. The server drops its references to the
+   * sample buffers there. */
+  void (*on_free)(void *ud);
+  void *on_free_ud;
 } eng_plan_desc;
 
 typedef struct eng_plan eng_plan; /* opaque, immutable once created */
@@ -123,12 +191,20 @@ typedef struct eng_plan eng_plan; /* opaque, immutable once created */
  * sends to one bus, or routing, sends and sidechains forming a cycle),
  * ENG_ERR_INVALID also for a bus with an instrument, notes or live, more than
  * ENG_MAX_SENDS sends, sends NULL with n_sends > 0, or a send level out of
- * range; ENG_ERR_NOMEM. */
+ * range, zones on a kind other than the sampler, a zone with a bad key or
+ * velocity range, mode, gain, channel count, sample rate or loop points,
+ * an audio track with an instrument, notes, live or bus, more than
+ * ENG_MAX_CLIPS clips, a clip of length 0, with fades longer than itself, a
+ * gain or stretch out of range, an offset or loop outside its sample;
+ * ENG_ERR_NOMEM. Whatever the result, d->on_free (if set) runs exactly once
+ * for this call: when the plan is freed, or before an error returns. */
 int eng_plan_create(const eng_plan_desc *d, eng_plan **out);
 
 /* As eng_plan_create, and on failure writes one human sentence naming what
  * was wrong ("track 7 effect 2 (compressor): parameter 1 (ratio) = 50 is
- * outside 1..30") to `why` (may be NULL if why_len is 0); "" on success.
+ * outside 1..30") to `why` (may be NULL if why_len is 0). On success `why`
+ * is "" or a warning about what will be silent ("track 7 sampler zone 0 has
+ * no sample data: it stays silent").
  * RT-safe: no (allocates). Possible errors: as eng_plan_create. */
 int eng_plan_compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why_len);
 
@@ -138,6 +214,8 @@ typedef struct eng_plan_info {
   uint32_t n_buffers;       /* stereo buffers in the pool */
   uint32_t n_deterministic; /* nodes that may run ahead (anticipative cohort) */
   size_t state_bytes;       /* node state and buffers allocated by the plan */
+  uint32_t latency_frames;  /* the master's latency: the longest path (after compensation every
+                               path into master has it) */
 } eng_plan_info;
 
 /* Fills *out for plan `p`. RT-safe: yes. */

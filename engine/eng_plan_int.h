@@ -35,9 +35,29 @@ typedef struct eng_plan_event {
 
 /* One input of a bus node: a stereo buffer times a level. */
 typedef struct eng_plan_input {
-  uint32_t buf; /* a track's buffer (post-fader) or its pre-fader copy */
-  float level;  /* linear: 1 for routed tracks, the send level for sends */
+  uint32_t buf;   /* a track's buffer (post-fader) or its pre-fader copy */
+  float level;    /* linear: 1 for routed tracks, the send level for sends */
+  uint32_t track; /* index of the source track */
+  bool pre;       /* buf is the pre-fader copy */
+  uint32_t delay; /* latency compensation, frames (read from the fader's history) */
 } eng_plan_input;
+
+/* An audio clip compiled for the clip player (eng_clips.c): timeline range,
+ * source (the server's data, or the plan's stretched copy), gains. Sorted by
+ * start. */
+typedef struct eng_plan_clip {
+  uint64_t start, end; /* transport frames [start, end) */
+  uint64_t end_max;    /* largest end of this clip and every earlier one (search) */
+  const float *frames; /* interleaved source, NULL = silent */
+  uint64_t n_frames;   /* source frames */
+  uint32_t n_channels; /* 1 or 2 */
+  uint64_t offset;     /* source frame at start */
+  uint64_t loop_len;   /* source frames of the loop, 0 = no loop */
+  double rate;         /* source frames per transport frame */
+  float gain;          /* linear */
+  uint64_t fade_in;    /* frames */
+  uint64_t fade_out;   /* frames */
+} eng_plan_clip;
 
 typedef struct eng_plan_track {
   uint64_t track_id;                     /* from the description */
@@ -59,6 +79,8 @@ typedef struct eng_plan_track {
   float pre_gain;                        /* 1 if audible (mute/solo), else 0: pre-fader copy gain */
   uint32_t n_inputs;                     /* bus: entries in inputs */
   eng_plan_input *inputs;                /* bus: n_inputs, in the arena */
+  uint32_t latency;                      /* frames from the plan's sources to this fader */
+  uint32_t master_delay;                 /* to master: compensation delay there, frames */
 } eng_plan_track;
 
 struct eng_plan {
@@ -87,8 +109,40 @@ struct eng_plan {
   size_t arena_bytes;      /* size of the arena */
   void *arena;             /* one allocation: nodes, deps, buffers, events */
   size_t state_bytes;      /* node states, each its own allocation (see above) */
+  uint32_t latency;        /* master's latency, frames; the click is delayed by it */
+  uint32_t n_owned;        /* entries in owned */
+  float **owned;           /* buffers the plan made (stretched clips), freed with it */
+  void (*on_free)(void *); /* eng_plan_desc.on_free, called by eng_plan_destroy */
+  void *on_free_ud;
   uint32_t n_tracks;       /* entries in tracks */
   eng_plan_track tracks[]; /* n_tracks, in description order */
 };
+
+/* --- recorded audio at compile time (eng_plan_media.c, control thread) --- */
+
+/* Checks a device's zones (only a sampler may have some); writes a sentence
+ * to why on error. Possible errors: ENG_ERR_INVALID. */
+int eng__validate_zones(const eng_device_desc *dv, uint64_t track_id, char *why, size_t len);
+/* Copies dv's zones to out (n_zones entries), empty samples NULLed,
+ * velocity ranges and loop_end resolved. */
+void eng__copy_zones(const eng_device_desc *dv, eng_zone_desc *out);
+/* Checks an audio track's clips. Possible errors: ENG_ERR_INVALID. */
+int eng__validate_clips(const eng_track_desc *t, char *why, size_t len);
+/* Clips of t that need a stretched copy (p->owned entries). */
+uint32_t eng__stretched_clips(const eng_track_desc *t);
+/* Compiles t's clips into out (n_clips entries, sorted by start), stretching
+ * with Rubber Band into buffers appended to p->owned. Allocates.
+ * Possible errors: ENG_ERR_NOMEM. */
+int eng__compile_clips(eng_plan *p, const eng_track_desc *t, eng_plan_clip *out);
+/* On success: one sentence naming the zones and clips without sample data
+ * (they stay silent), or nothing. */
+void eng__media_warnings(const eng_plan_desc *d, char *why, size_t len);
+
+/* --- latency compensation (eng_nodes_core.c, RT thread) --- */
+
+/* Adds g times track t's fader output (its pre-fader copy if `pre`) as it
+ * was `delay` frames ago (0..ENG_MAX_LATENCY) into L, R for the chunk. */
+void eng__add_delayed(const eng_run *r, uint32_t t, bool pre, uint32_t delay, float g, float *L,
+                      float *R);
 
 #endif /* ENG_PLAN_INT_H */

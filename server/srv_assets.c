@@ -474,54 +474,35 @@ static void on_uploads(req *r) {
 
 /* ---- Assets ------------------------------------------------------------------- */
 
-static int newest_first(const void *x, const void *y) {
-  const sto_asset_info *p = x, *q = y;
-  if (p->created != q->created) return p->created < q->created ? 1 : -1;
-  return strcmp(p->id, q->id);
-}
-
-/* GET /api/assets. The store has no list call, so this walks its folders
- * (AB/ID.orig) and keeps the ids the index knows: a file without an index
- * row is invisible, as in sto_asset.h. TODO: sto_asset_list, with paging. */
+/* GET /api/assets?offset=N&limit=M: newest first, a page at a time;
+ * {"assets": [...], "total", "offset", "limit"}. */
 static void asset_list(req *r) {
   srv_assets *a = r->a;
-  char dir[700];
-  sto_asset_info *infos = NULL;
-  size_t n = 0, cap = 0;
-  bool oom = false;
-  for (int k = 0; k < 256 && !oom; k++) {
-    snprintf(dir, sizeof dir, "%s/assets/%02x", a->data_dir, k);
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-      size_t len = strlen(e->d_name);
-      char id[STO_ASSET_ID_LEN + 1];
-      if (len != STO_ASSET_ID_LEN + 5 || strcmp(e->d_name + STO_ASSET_ID_LEN, ".orig") != 0)
-        continue;
-      snprintf(id, sizeof id, "%.*s", STO_ASSET_ID_LEN, e->d_name);
-      if (!valid_asset_id(id)) continue;
-      if (n == cap) {
-        sto_asset_info *more = realloc(infos, (cap = cap ? cap * 2 : 64) * sizeof *infos);
-        if (!more) {
-          oom = true;
-          break;
-        }
-        infos = more;
-      }
-      if (sto_asset_info_get(a->store, id, a->rate, &infos[n]) == STO_OK) n++;
-    }
-    if (d) closedir(d);
-  }
-  if (oom) {
-    free(infos);
-    send_error(a, r->conn, 500, SRV_ERR_NOMEM, "out of memory");
+  char num[32];
+  uint64_t offset = 0, limit = STO_ASSET_LIST_LIMIT;
+  if ((arg(r, "offset", num, sizeof num) && !parse_u64(num, INT64_MAX, &offset)) ||
+      (arg(r, "limit", num, sizeof num) &&
+       (!parse_u64(num, STO_ASSET_LIST_MAX, &limit) || limit == 0))) {
+    send_error(a, r->conn, 400, SRV_ERR_BAD_REQUEST, "offset is a number; limit 1 to %d",
+               STO_ASSET_LIST_MAX);
     return;
   }
-  if (n) qsort(infos, n, sizeof *infos, newest_first);
+  sto_asset_info *infos;
+  size_t n;
+  uint64_t total;
+  int rc = sto_asset_list(a->store, offset, (uint32_t) limit, a->rate, &infos, &n, &total);
+  if (rc) {
+    send_error(a, r->conn, status_for(rc), rc, "the asset index could not be read: %s",
+               sto_asset_last_error(a->store));
+    return;
+  }
   cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "assets");
   for (size_t i = 0; i < n; i++)
     cJSON_AddItemToArray(arr, asset_json(&infos[i]));
-  free(infos);
+  sto_asset_infos_free(infos);
+  cJSON_AddNumberToObject(o, "total", (double) total);
+  cJSON_AddNumberToObject(o, "offset", (double) offset);
+  cJSON_AddNumberToObject(o, "limit", (double) limit);
   send_json(a, r->conn, 200, o);
 }
 
@@ -768,6 +749,26 @@ static void library_search(req *r) {
   send_json(a, r->conn, 200, o);
 }
 
+/* The file DATA/templates/NAME.backline that project template ID names in
+ * its payload {"file": NAME.backline}, as srv_rest.c's save_template wrote
+ * it. False for any other item. */
+static bool template_file(srv_assets *a, int64_t id, char path[700]) {
+  sto_library_item it;
+  if (sto_library_get(a->lib, id, &it) != STO_OK) return false;
+  cJSON *payload =
+      it.kind == STO_LIBRARY_PROJECT_TEMPLATE && it.payload ? cJSON_Parse(it.payload) : NULL;
+  const char *file = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(payload, "file"));
+  size_t n = file ? strlen(file) : 0;
+  char stem[80];
+  bool ok = n > 9 && n < sizeof stem && strcmp(file + n - 9, ".backline") == 0;
+  if (ok) snprintf(stem, sizeof stem, "%.*s", (int) (n - 9), file);
+  ok = ok && valid_project_id(stem);
+  if (ok) snprintf(path, 700, "%s/templates/%s", a->data_dir, file);
+  cJSON_Delete(payload);
+  sto_library_item_clear(&it);
+  return ok;
+}
+
 static void on_library(req *r) {
   srv_assets *a = r->a;
   if (strcmp(r->path, "/api/library") == 0) {
@@ -799,7 +800,10 @@ static void on_library(req *r) {
   } else if (is(r, "PUT")) {
     library_write(r, (int64_t) id);
   } else if (is(r, "DELETE")) {
+    char file[700];
+    bool has_file = template_file(a, (int64_t) id, file);
     int rc = sto_library_delete(a->lib, (int64_t) id);
+    if (!rc && has_file) unlink(file); /* the project file of a template saved by srv_rest.c */
     if (rc) {
       send_error(a, r->conn, status_for(rc), rc, "no library item %llu", (unsigned long long) id);
       return;

@@ -1,7 +1,7 @@
 /* srv_assets: the REST side of the asset store, chunked uploads, the user
  * library and project export/import, on a worker thread of its own.
  *
- * Importing audio is slow (decoding, libsamplerate, peaks, fsyncs: about
+ * Importing audio is slow (decoding, resampling, peaks, fsyncs: about
  * 200 ms a file), so none of it runs on the control thread, which must keep
  * answering edits and relaying meters. srv_http posts every request whose
  * path srv_assets_routes() claims to srv_assets_post(); the worker handles

@@ -31,6 +31,8 @@ typedef struct options {
   const char *data, *bind, *cert, *key, *web, *wasm;
   int port, https_port, ops_port;
   bool headless;
+  const char *device;     /* --device N|name, or NULL for the default output */
+  uint32_t buffer_frames; /* --buffer FRAMES, or 0 for the engine's default */
   const char *hosts[MAX_HOSTS];
   size_t n_hosts;
 } options;
@@ -51,6 +53,10 @@ static void usage(FILE *f) {
       "  --host NAME        extra host name or address for the certificate (repeatable)\n"
       "  --cert FILE --key FILE   use this certificate for HTTPS instead of the studio's own CA\n"
       "  --headless         no sound card: play on the null device\n"
+      "  --list-devices     print the audio devices (index, name, in/out channels, rate) and exit\n"
+      "  --device N|NAME    play on this device (index or name from --list-devices; default:\n"
+      "                     the default output); if it cannot be opened, the null device\n"
+      "  --buffer FRAMES    frames per audio callback, 16..8192 (default 128)\n"
       "  --web DIR          serve the studio pages from DIR (default: the source tree's web/)\n"
       "  --wasm DIR         serve the wasm model from DIR (default: the build's wasm/)\n"
       "  --help             this text\n"
@@ -61,6 +67,38 @@ static void usage(FILE *f) {
       "  Writes 48 kHz stereo 24-bit WAV or FLAC (by extension) of S seconds, as fast as the\n"
       "  CPU allows, and prints integrated loudness (LUFS) and true peak (dBTP).\n"
       "  --stems DIR        also write each track's post-fader output to DIR/track-ID.wav|flac\n");
+}
+
+/* Prints the audio devices PortAudio sees, one a line, and returns the exit
+ * status. */
+static int list_devices(void) {
+  eng_device_info devs[256];
+  int n = 0;
+  char msg[256];
+  if (eng_backend_list_devices(devs, 256, &n, msg, sizeof msg)) {
+    fprintf(stderr, "backline: %s\n", msg);
+    return 1;
+  }
+  if (n == 0) printf("no audio devices (no sound card): backline plays on the null device\n");
+  if (n > 0) printf("index  in  out  rate   name\n");
+  for (int i = 0; i < n && i < 256; i++)
+    printf("%5d %3d %4d %6.0f  %s%s\n", devs[i].index, devs[i].in_channels, devs[i].out_channels,
+           devs[i].default_rate, devs[i].name, devs[i].is_default ? " (default output)" : "");
+  return 0;
+}
+
+/* Parses --buffer: a whole number of frames, 16..ENG_MAX_BLOCK_FRAMES. */
+static bool parse_buffer(const char *s, uint32_t *out) {
+  char *end;
+  errno = 0;
+  long v = s ? strtol(s, &end, 10) : -1;
+  if (!s || errno || *end || v < 16 || v > ENG_MAX_BLOCK_FRAMES) {
+    fprintf(stderr, "backline: --buffer needs a frame count from 16 to %d, not \"%s\"\n",
+            ENG_MAX_BLOCK_FRAMES, s ? s : "");
+    return false;
+  }
+  *out = (uint32_t) v;
+  return true;
 }
 
 /* Parses a port number; refuses anything but 0..65535. */
@@ -92,6 +130,16 @@ static int parse(int argc, char **argv, options *o) {
       exit(0);
     } else if (strcmp(a, "--headless") == 0) {
       o->headless = true, takes = false;
+    } else if (strcmp(a, "--list-devices") == 0) {
+      exit(list_devices());
+    } else if (strcmp(a, "--device") == 0) {
+      if (!v || !*v) {
+        fprintf(stderr, "backline: --device needs an index or a name (see --list-devices)\n");
+        return 2;
+      }
+      o->device = v;
+    } else if (strcmp(a, "--buffer") == 0) {
+      if (!parse_buffer(v, &o->buffer_frames)) return 2;
     } else if (strcmp(a, "--port") == 0) {
       if (!parse_port(a, v, &o->port)) return 2;
     } else if (strcmp(a, "--https-port") == 0) {
@@ -260,10 +308,12 @@ int main(int argc, char **argv) {
   eng_engine *engine = NULL;
   eng_backend *backend = NULL;
   eng_config ecfg = eng_config_default();
+  if (o.buffer_frames) ecfg.block_frames = o.buffer_frames;
+  eng_backend_config bcfg = eng_backend_config_default();
+  bcfg.kind = o.headless ? ENG_BACKEND_NULL : ENG_BACKEND_AUTO;
+  bcfg.device = o.device;
   rc = eng_engine_create(&ecfg, &engine);
-  if (!rc)
-    rc = eng_backend_open(engine, o.headless ? ENG_BACKEND_NULL : ENG_BACKEND_AUTO, &backend,
-                          audio_msg, sizeof audio_msg);
+  if (!rc) rc = eng_backend_open_with(engine, &bcfg, &backend, audio_msg, sizeof audio_msg);
   if (rc) {
     fprintf(stderr, "backline: audio engine: %s\n", audio_msg[0] ? audio_msg : srv_strerror(rc));
     eng_engine_destroy(engine);

@@ -8,6 +8,8 @@
 #include "protocol/proto_json.h"
 #include "server/srv_err.h"
 #include "shared/mdl_err.h"
+#include "server/srv_templates.h"
+#include "storage/sto_err.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -24,7 +26,10 @@ static int status_for(int code) {
   if (code == SRV_ERR_NO_PROJECT || code == SRV_ERR_NO_ROUTE) return 404;
   if (code == SRV_ERR_METHOD) return 405;
   if (code == SRV_ERR_TOO_BIG || code == PROTO_ERR_TOO_BIG) return 413;
-  if (code == SRV_ERR_STORAGE) return 507;
+  if (code == SRV_ERR_STORAGE || code == STO_ERR_IO) return 507;
+  if (code == STO_ERR_NO_ITEM) return 404;
+  if (code == STO_ERR_NOT_PROJECT || code == STO_ERR_TOO_NEW || code == STO_ERR_INVALID)
+    return 422;                                /* a library item that is no usable template */
   if (code <= -200 && code > -300) return 422; /* the model refused it */
   return 400;
 }
@@ -248,15 +253,22 @@ void srv__on_http(srv_control *c, srv_in *in) {
     } else if (post) {
       cJSON *body = cJSON_ParseWithLength((const char *) in->data, in->len);
       const cJSON *name = cJSON_GetObjectItemCaseSensitive(body, "name");
-      char err[300];
+      const cJSON *tpl = cJSON_GetObjectItemCaseSensitive(body, "template");
+      char err[600];
       project *p;
       int rc = SRV_ERR_BAD_REQUEST;
       if (!cJSON_IsString(name))
-        snprintf(err, sizeof err, "expected {\"name\": \"...\"}");
+        snprintf(err, sizeof err, "expected {\"name\": \"...\", \"template\": ID (optional)}");
+      else if (tpl && (!cJSON_IsNumber(tpl) || tpl->valuedouble < 1 ||
+                       tpl->valuedouble != (double) (int64_t) tpl->valuedouble))
+        snprintf(err, sizeof err, "template must be the id of a project template in the library");
       else if (!mdl_utf8_valid(name->valuestring, strlen(name->valuestring)) ||
                !name->valuestring[0] || strlen(name->valuestring) > MDL_NAME_MAX)
         snprintf(err, sizeof err, "a project name must be 1 to %d bytes of text", MDL_NAME_MAX),
             rc = MDL_ERR_RANGE;
+      else if (tpl)
+        rc = srv__project_from_template(c, name->valuestring, (int64_t) tpl->valuedouble, &p, err,
+                                        sizeof err);
       else
         rc = srv__create_project(c, name->valuestring, NULL, &p, err, sizeof err);
       cJSON_Delete(body);
@@ -312,6 +324,8 @@ void srv__on_http(srv_control *c, srv_in *in) {
       int rc = srv__create_project(c, name, p, &copy, err, sizeof err);
       status = rc ? status_for(rc) : 201;
       out = rc ? srv__json_error(rc, "%s", err) : id_json("id", copy->id);
+    } else if (strcmp(rest, "/template") == 0 && post) {
+      out = srv__save_template(c, p, in, &status);
     } else if (strcmp(rest, "/trash") == 0 && post) {
       char err[600];
       char id_copy[PROTO_PROJECT_ID_MAX + 1];
@@ -334,7 +348,7 @@ void srv__on_http(srv_control *c, srv_in *in) {
       cJSON_Delete(body);
     } else if (!*rest || strcmp(rest, "/state") == 0 || strcmp(rest, "/ops") == 0 ||
                strcmp(rest, "/transport") == 0 || strcmp(rest, "/duplicate") == 0 ||
-               strcmp(rest, "/trash") == 0) {
+               strcmp(rest, "/trash") == 0 || strcmp(rest, "/template") == 0) {
       status = 405,
       out = srv__json_error(SRV_ERR_METHOD, "method %s is not allowed on %s", in->method, path);
     } else {

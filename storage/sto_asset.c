@@ -3,13 +3,13 @@
 #include "storage/sto_asset.h"
 #include "storage/sto_err.h"
 #include "storage/sto_int.h"
+#include "storage/sto_resample.h"
 
 #include <errno.h>
 #include <math.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <openssl/evp.h>
-#include <samplerate.h>
 #include <sndfile.h>
 #include <sqlite3.h>
 #include <stdarg.h>
@@ -162,6 +162,10 @@ int sto_asset_store_open(const char *dir, sto_asset_store **out, char *err, size
     return STO_ERR_TOO_NEW;
   }
   if (rc == SQLITE_OK && version < INDEX_VERSION) rc = sto__exec(st->db, index_schema);
+  /* For sto_asset_list; not part of the versioned schema, so an older
+   * Backline still opens the index (and ignores it). */
+  if (rc == SQLITE_OK)
+    rc = sto__exec(st->db, "CREATE INDEX IF NOT EXISTS assets_newest ON assets(created DESC, id)");
   if (rc != SQLITE_OK) {
     sto__fail(err, err_len, STO_ERR_IO, "%s: %s", path,
               st->db ? sqlite3_errmsg(st->db) : "cannot open");
@@ -190,40 +194,98 @@ int sto_asset_original_path(const sto_asset_store *st, const char *id, char *buf
 
 /* ---- Index -------------------------------------------------------------------- */
 
+#define INFO_COLUMNS                                                                               \
+  "a.id, name, ext, format, channels, a.rate, a.frames, size, created,"                            \
+  " (SELECT frames FROM renditions r WHERE r.id = a.id AND r.rate = ?1)"
+
+/* Fills INFO from a row of INFO_COLUMNS; the rendition at RATE if any. */
+static void row_info(sqlite3_stmt *s, uint32_t rate, sto_asset_info *info) {
+  memset(info, 0, sizeof *info);
+  snprintf(info->id, sizeof info->id, "%s", (const char *) sqlite3_column_text(s, 0));
+  snprintf(info->name, sizeof info->name, "%s", (const char *) sqlite3_column_text(s, 1));
+  snprintf(info->ext, sizeof info->ext, "%s", (const char *) sqlite3_column_text(s, 2));
+  snprintf(info->format, sizeof info->format, "%s", (const char *) sqlite3_column_text(s, 3));
+  info->channels = (uint32_t) sqlite3_column_int64(s, 4);
+  info->orig_rate = (uint32_t) sqlite3_column_int64(s, 5);
+  info->orig_frames = (uint64_t) sqlite3_column_int64(s, 6);
+  info->size = (uint64_t) sqlite3_column_int64(s, 7);
+  info->created = sqlite3_column_int64(s, 8);
+  info->duration = info->orig_rate ? (double) info->orig_frames / info->orig_rate : 0;
+  if (rate && sqlite3_column_type(s, 9) == SQLITE_INTEGER) {
+    info->rate = rate;
+    info->frames = (uint64_t) sqlite3_column_int64(s, 9);
+  }
+}
+
 /* Fills INFO from the index. Returns STO_OK, STO_ERR_NO_ASSET or STO_ERR_IO. */
 static int lookup(sto_asset_store *st, const char *id, uint32_t rate, sto_asset_info *info) {
   memset(info, 0, sizeof *info);
   sqlite3_stmt *s;
-  if (sqlite3_prepare_v2(st->db,
-                         "SELECT name, ext, format, channels, rate, frames, size, created,"
-                         " (SELECT frames FROM renditions r WHERE r.id = a.id AND r.rate = ?2)"
-                         " FROM assets a WHERE id = ?1",
-                         -1, &s, NULL) != SQLITE_OK)
+  if (sqlite3_prepare_v2(st->db, "SELECT " INFO_COLUMNS " FROM assets a WHERE a.id = ?2", -1, &s,
+                         NULL) != SQLITE_OK)
     return db_fail(st, NULL, 0, "lookup");
-  sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(s, 2, rate);
+  sqlite3_bind_int64(s, 1, rate);
+  sqlite3_bind_text(s, 2, id, -1, SQLITE_STATIC);
   int rc = sqlite3_step(s), result = STO_ERR_NO_ASSET;
   if (rc == SQLITE_ROW) {
-    snprintf(info->id, sizeof info->id, "%s", id);
-    snprintf(info->name, sizeof info->name, "%s", (const char *) sqlite3_column_text(s, 0));
-    snprintf(info->ext, sizeof info->ext, "%s", (const char *) sqlite3_column_text(s, 1));
-    snprintf(info->format, sizeof info->format, "%s", (const char *) sqlite3_column_text(s, 2));
-    info->channels = (uint32_t) sqlite3_column_int64(s, 3);
-    info->orig_rate = (uint32_t) sqlite3_column_int64(s, 4);
-    info->orig_frames = (uint64_t) sqlite3_column_int64(s, 5);
-    info->size = (uint64_t) sqlite3_column_int64(s, 6);
-    info->created = sqlite3_column_int64(s, 7);
-    info->duration = info->orig_rate ? (double) info->orig_frames / info->orig_rate : 0;
-    if (rate && sqlite3_column_type(s, 8) == SQLITE_INTEGER) {
-      info->rate = rate;
-      info->frames = (uint64_t) sqlite3_column_int64(s, 8);
-    }
+    row_info(s, rate, info);
     result = STO_OK;
   } else if (rc != SQLITE_DONE) {
     result = db_fail(st, NULL, 0, "lookup");
   }
   sqlite3_finalize(s);
   return result;
+}
+
+static int count_assets(sto_asset_store *st, uint64_t *total) {
+  sqlite3_stmt *s;
+  *total = 0;
+  if (sqlite3_prepare_v2(st->db, "SELECT count(*) FROM assets", -1, &s, NULL) != SQLITE_OK)
+    return db_fail(st, NULL, 0, "list");
+  int rc = sqlite3_step(s);
+  if (rc == SQLITE_ROW) *total = (uint64_t) sqlite3_column_int64(s, 0);
+  sqlite3_finalize(s);
+  return rc == SQLITE_ROW ? STO_OK : db_fail(st, NULL, 0, "list");
+}
+
+int sto_asset_list(sto_asset_store *st, uint64_t offset, uint32_t limit, uint32_t rate,
+                   sto_asset_info **infos, size_t *n_infos, uint64_t *total) {
+  *infos = NULL, *n_infos = 0, *total = 0;
+  if (limit == 0) limit = STO_ASSET_LIST_LIMIT;
+  if (limit > STO_ASSET_LIST_MAX || offset > INT64_MAX) return STO_ERR_INVALID;
+  int rc = count_assets(st, total);
+  if (rc) return rc;
+  uint64_t left = offset < *total ? *total - offset : 0;
+  size_t cap = left < limit ? (size_t) left : limit;
+  if (cap == 0) return STO_OK;
+  sto_asset_info *out = xcalloc(cap, sizeof *out);
+  sqlite3_stmt *s = NULL;
+  if (!out) return STO_ERR_NOMEM;
+  if (sqlite3_prepare_v2(st->db,
+                         "SELECT " INFO_COLUMNS " FROM assets a"
+                         " ORDER BY created DESC, a.id LIMIT ?2 OFFSET ?3",
+                         -1, &s, NULL) != SQLITE_OK) {
+    free(out);
+    return db_fail(st, NULL, 0, "list");
+  }
+  sqlite3_bind_int64(s, 1, rate);
+  sqlite3_bind_int64(s, 2, (sqlite3_int64) cap);
+  sqlite3_bind_int64(s, 3, (sqlite3_int64) offset);
+  size_t n = 0;
+  while (n < cap && (rc = sqlite3_step(s)) == SQLITE_ROW)
+    row_info(s, rate, &out[n++]);
+  rc = n == cap || rc == SQLITE_DONE ? STO_OK : db_fail(st, NULL, 0, "list");
+  sqlite3_finalize(s);
+  if (rc) {
+    free(out);
+    return rc;
+  }
+  *infos = out, *n_infos = n;
+  return STO_OK;
+}
+
+void sto_asset_infos_free(sto_asset_info *infos) {
+  free(infos);
 }
 
 int sto_asset_info_get(sto_asset_store *st, const char *id, uint32_t rate, sto_asset_info *info) {
@@ -421,7 +483,7 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
   int rc = STO_OK;
   render_job j = {.fd = f32_fd, .ch = (uint32_t) sfi.channels};
   float *in = NULL, *out = NULL;
-  SRC_STATE *conv = NULL;
+  sto_resampler *conv = NULL; /* NULL: the rates are the same */
   memset(meta, 0, sizeof *meta);
   format_name(sfi.format, meta->format, sizeof meta->format, meta->ext, sizeof meta->ext);
   meta->channels = (uint32_t) sfi.channels;
@@ -458,14 +520,19 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
     j.n_peaks[l] = (j.target + STO_PEAK_FRAMES(l) - 1) / STO_PEAK_FRAMES(l);
   double ratio = (double) rate / sfi.samplerate;
   size_t out_cap = (size_t) (DECODE_FRAMES * ratio) + 64;
+  if (rate != (uint32_t) sfi.samplerate) {
+    rc = sto_resample_create((uint32_t) sfi.samplerate, rate, ch, &conv);
+    if (rc == STO_ERR_INVALID) {
+      rc = sto__fail(err, err_len, rc, "%s: cannot convert %d Hz to %u Hz", label, sfi.samplerate,
+                     rate);
+      goto done;
+    }
+    if (conv && sto_resample_out_max(conv, DECODE_FRAMES) > out_cap)
+      out_cap = sto_resample_out_max(conv, DECODE_FRAMES);
+  }
   in = xmalloc(sizeof(float) * DECODE_FRAMES * ch);
   out = xmalloc(sizeof(float) * out_cap * ch);
   if (!in || !out) rc = STO_ERR_NOMEM;
-  int src_err = 0;
-  if (!rc && rate != (uint32_t) sfi.samplerate) {
-    conv = sto__fault() ? NULL : src_new(SRC_SINC_MEDIUM_QUALITY, (int) ch, &src_err);
-    if (!conv) rc = STO_ERR_NOMEM;
-  }
   if (rc) {
     sto__fail(err, err_len, rc, "%s: out of memory", label);
     goto done;
@@ -496,22 +563,8 @@ static int render(sto_asset_store *st, const char *src, const char *label, uint3
       if (emit(&j, in, (uint64_t) n) != 0) goto io_error;
       continue;
     }
-    SRC_DATA d = {.data_in = in,
-                  .input_frames = n,
-                  .data_out = out,
-                  .output_frames = (long) out_cap,
-                  .src_ratio = ratio,
-                  .end_of_input = eof};
-    do {
-      if ((src_err = src_process(conv, &d)) != 0) {
-        rc = sto__fail(err, err_len, STO_ERR_IO, "%s: resampling failed: %s", label,
-                       src_strerror(src_err));
-        goto done;
-      }
-      if (emit(&j, out, (uint64_t) d.output_frames_gen) != 0) goto io_error;
-      d.data_in += d.input_frames_used * ch;
-      d.input_frames -= d.input_frames_used;
-    } while (j.made < j.target && (d.input_frames > 0 || (eof && d.output_frames_gen > 0)));
+    size_t made = sto_resample_process(conv, in, (size_t) n, eof, out);
+    if (emit(&j, out, made) != 0) goto io_error;
   }
   if (got < in_frames) {
     rc = sto__fail(err, err_len, STO_ERR_TRUNCATED,
@@ -549,7 +602,7 @@ done:
     free(j.peaks[l]);
   free(in);
   free(out);
-  if (conv) src_delete(conv);
+  sto_resample_destroy(conv);
   sf_close(sf);
   return rc;
 }

@@ -6,7 +6,7 @@
  * Under DIR, with AB the id's first two hex digits:
  *
  *   AB/ID.orig             the original bytes (its format and extension are in the index)
- *   AB/ID.RATE.f32         the audio converted to RATE (libsamplerate, SRC_SINC_MEDIUM_QUALITY)
+ *   AB/ID.RATE.f32         the audio converted to RATE (sto_resample.h: speexdsp)
  *   AB/ID.RATE.peaks       min/max peaks of ID.RATE.f32 at STO_PEAK_LEVELS resolutions
  *   index.db               SQLite (WAL): assets, renditions, uploads
  *   uploads/UPLOAD.part    bytes of a chunked upload received so far
@@ -51,6 +51,8 @@
 #define STO_PEAK_FRAMES(level) (64u << (2u * (unsigned) (level))) /* 64, 256, 1024, 4096 */
 #define STO_ASSET_MAX_CHANNELS 64
 #define STO_ASSET_MAX_RATE     768000
+#define STO_ASSET_LIST_LIMIT   100  /* assets per sto_asset_list page when the limit is 0 */
+#define STO_ASSET_LIST_MAX     1000 /* largest page */
 
 typedef struct sto_asset_store sto_asset_store;
 
@@ -117,6 +119,18 @@ int sto_asset_render(sto_asset_store *st, const char *id, uint32_t rate, sto_ass
  * (else info->rate and info->frames are 0; RATE 0 asks for none).
  * Possible errors: STO_ERR_NO_ASSET, STO_ERR_INVALID, STO_ERR_IO. */
 int sto_asset_info_get(sto_asset_store *st, const char *id, uint32_t rate, sto_asset_info *info);
+
+/* Lists the assets, newest first (then by id), skipping OFFSET of them and
+ * returning at most LIMIT (0: STO_ASSET_LIST_LIMIT; at most
+ * STO_ASSET_LIST_MAX), each with its rendition at RATE if there is one (as
+ * sto_asset_info_get). *infos gets an array of *n_infos (NULL and 0 when
+ * none, e.g. OFFSET past the end) that the caller frees with
+ * sto_asset_infos_free; *total gets the number of assets in the store.
+ * Possible errors: STO_ERR_INVALID (LIMIT over STO_ASSET_LIST_MAX),
+ * STO_ERR_IO, STO_ERR_NOMEM. */
+int sto_asset_list(sto_asset_store *st, uint64_t offset, uint32_t limit, uint32_t rate,
+                   sto_asset_info **infos, size_t *n_infos, uint64_t *total);
+void sto_asset_infos_free(sto_asset_info *infos); /* NULL ok */
 
 /* Reads the peaks of level LEVEL (0 .. STO_PEAK_LEVELS-1) of the rendition
  * of ID at RATE into *peaks; free peaks->minmax with sto_asset_peaks_free.

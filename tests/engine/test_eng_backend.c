@@ -126,3 +126,101 @@ Test(eng_backend, open_refuses_bad_arguments) {
   cr_expect_null(b);
   eng_engine_destroy(e);
 }
+
+/* ---- device listing and choice (PortAudio; no sound card here) ---- */
+
+Test(eng_backend_pa, lists_the_devices_portaudio_sees_the_same_way_twice) {
+  eng_device_info devs[64];
+  int n = -1, again = -1;
+  char msg[256];
+  cr_assert_eq(eng_backend_list_devices(devs, 64, &n, msg, sizeof msg), ENG_OK, "%s", msg);
+  cr_assert_eq(eng_backend_list_devices(NULL, 0, &again, msg, sizeof msg), ENG_OK, "%s", msg);
+  cr_expect_eq(n, again, "count only: %d, listed: %d", again, n);
+  cr_expect_geq(n, 0);
+  int defaults = 0;
+  for (int i = 0; i < n && i < 64; i++) {
+    cr_expect_eq(devs[i].index, i);
+    cr_expect_neq(devs[i].name[0], '\0', "device %d has a name", i);
+    cr_expect_geq(devs[i].out_channels, 0);
+    cr_expect_geq(devs[i].in_channels, 0);
+    defaults += devs[i].is_default;
+  }
+  cr_expect_leq(defaults, 1, "at most one default output");
+}
+
+Test(eng_backend_pa, list_refuses_bad_arguments) {
+  int n = 7;
+  cr_expect_eq(eng_backend_list_devices(NULL, 4, &n, NULL, 0), ENG_ERR_INVALID);
+  cr_expect_eq(n, 0);
+  cr_expect_eq(eng_backend_list_devices(NULL, 0, NULL, NULL, 0), ENG_ERR_INVALID);
+}
+
+/* Opens `kind` on `device`; returns rc, message in msg, backend name in name. */
+static int open_on(eng_backend_kind kind, const char *device, char *msg, size_t len, char *name) {
+  eng_engine *e = NULL;
+  eng_config cfg = eng_config_default();
+  cr_assert_eq(eng_engine_create(&cfg, &e), ENG_OK);
+  eng_backend_config bc = eng_backend_config_default();
+  bc.kind = kind;
+  bc.device = device;
+  eng_backend *b = NULL;
+  int rc = eng_backend_open_with(e, &bc, &b, msg, len);
+  name[0] = '\0';
+  if (b) snprintf(name, 64, "%s", eng_backend_name(b));
+  cr_expect(rc == ENG_OK || b == NULL, "no backend on failure");
+  eng_backend_close(b);
+  eng_engine_destroy(e);
+  return rc;
+}
+
+static int device_count(void) {
+  int n = 0;
+  cr_assert_eq(eng_backend_list_devices(NULL, 0, &n, NULL, 0), ENG_OK);
+  return n;
+}
+
+Test(eng_backend_pa, an_unknown_device_index_or_name_is_refused_with_a_sentence) {
+  char msg[256], name[64], want[256];
+  int n = device_count();
+  cr_expect_eq(open_on(ENG_BACKEND_PORTAUDIO, "12345", msg, sizeof msg, name), ENG_ERR_NODEVICE);
+  snprintf(want, sizeof want, "no output device 12345 (%d devices, see backline --list-devices)",
+           n);
+  cr_expect_str_eq(msg, want);
+  cr_expect_eq(open_on(ENG_BACKEND_PORTAUDIO, "No Such Card", msg, sizeof msg, name),
+               ENG_ERR_NODEVICE);
+  snprintf(want, sizeof want,
+           "no output device matches \"No Such Card\" (%d devices, see backline --list-devices)",
+           n);
+  cr_expect_str_eq(msg, want);
+}
+
+Test(eng_backend, auto_with_a_missing_device_fails_over_to_null_with_one_message) {
+  char msg[256], name[64], want[256];
+  int n = device_count();
+  cr_assert_eq(open_on(ENG_BACKEND_AUTO, "No Such Card", msg, sizeof msg, name), ENG_OK);
+  cr_expect_str_eq(name, "null");
+  snprintf(want, sizeof want,
+           "no output device matches \"No Such Card\" (%d devices, see backline --list-devices); "
+           "playing on the null device",
+           n);
+  cr_expect_str_eq(msg, want);
+}
+
+Test(eng_backend, the_null_device_ignores_a_device_name) {
+  char msg[256], name[64];
+  cr_expect_eq(open_on(ENG_BACKEND_NULL, "anything", msg, sizeof msg, name), ENG_OK);
+  cr_expect_str_eq(name, "null");
+  cr_expect_str_eq(msg, "");
+}
+
+Test(eng_backend, xruns_a_backend_counts_show_in_the_stats) {
+  eng_engine *e = NULL;
+  eng_config cfg = eng_config_default();
+  cr_assert_eq(eng_engine_create(&cfg, &e), ENG_OK);
+  eng_engine_count_xrun(e);
+  eng_engine_count_xrun(e);
+  eng_stats s;
+  eng_engine_stats(e, &s);
+  cr_expect_eq(s.xruns, 2);
+  eng_engine_destroy(e);
+}

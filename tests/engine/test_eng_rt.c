@@ -170,6 +170,48 @@ static const eng_device_desc keyed_fx[3] = {{.kind = ENG_NODE_COMPRESSOR, .sidec
                                             {.kind = ENG_NODE_GATE, .sidechain_track_id = 1},
                                             {.kind = ENG_NODE_GAIN}};
 
+/* Sampler zones: pitched with a loop, a one-shot layer, one without data. */
+static float rt_sample[2 * 3000];
+static const eng_zone_desc rt_zones[3] = {
+    {.sample = {rt_sample, 3000, 2, 44100},
+     .key_hi = 127,
+     .root_key = 48,
+     .gain = 1.0f,
+     .loop = true,
+     .loop_start = 1000,
+     .loop_end = 2900},
+    {.sample = {rt_sample, 3000, 1, 48000},
+     .key_lo = 36,
+     .key_hi = 50,
+     .vel_lo = 90,
+     .mode = ENG_ZONE_ONE_SHOT,
+     .gain = 0.5f},
+    {.sample = {NULL, 0, 1, 48000}, .key_hi = 127, .gain = 1.0f}};
+static const eng_device_desc sampler_dev = {.kind = ENG_NODE_SAMPLER,
+                                            .n_zones = 3,
+                                            .zones = rt_zones,
+                                            .n_params = 2,
+                                            .params =
+                                                (const eng_param_value[]){{5, 2.0f}, {8, 8.0f}}};
+
+/* Clips: looping with fades at another rate, a stretched one (Rubber Band
+ * runs on the control thread at compile), one without data. */
+static const eng_clip_desc rt_clips[3] = {
+    {.start_frame = 100,
+     .length_frames = 30000,
+     .sample = {rt_sample, 3000, 2, 44100},
+     .gain = 1.0f,
+     .fade_in_frames = 500,
+     .fade_out_frames = 700,
+     .loop = true,
+     .loop_frames = 2000},
+    {.start_frame = 5000,
+     .length_frames = 4000,
+     .sample = {rt_sample, 3000, 1, 48000},
+     .gain = 0.5f,
+     .stretch = 1.5},
+    {.start_frame = 0, .length_frames = 100000, .sample = {NULL, 0, 1, 48000}, .gain = 1.0f}};
+
 static eng_note_desc rt_notes[400];
 static eng_send_desc rt_sends[1];
 
@@ -180,12 +222,16 @@ static void with_devices(eng_track_desc *t, uint32_t n, uint32_t i) {
                                   .key = (uint8_t) (36 + k % 15),
                                   .velocity = 100};
   for (uint32_t k = 0; k < n && k < 6; k++) {
-    t[k].instrument = k % 2 ? &drums_dev : &synth_dev;
+    t[k].instrument = k % 2 ? &drums_dev : k == 2 ? &sampler_dev : &synth_dev;
     t[k].notes = rt_notes;
     t[k].n_notes = 400;
     t[k].live = k == 0;
     t[k].effects = k == 1 && n > 1 ? keyed_fx : all_fx;
     t[k].n_effects = k == 1 && n > 1 ? 3 : 8;
+  }
+  if (n > 5) { /* track 6 becomes an audio track */
+    t[5].instrument = NULL, t[5].notes = NULL, t[5].n_notes = 0, t[5].live = false;
+    t[5].audio = true, t[5].clips = rt_clips, t[5].n_clips = 3;
   }
   if (n > 4) { /* track 4 becomes a bus: track 3 routed into it, track 1 sends to it */
     t[3].bus = true;
@@ -236,6 +282,8 @@ static void *control_thread(void *arg) {
 }
 
 Test(eng_rt, process_makes_no_forbidden_call_while_plans_swap_and_commands_flow) {
+  for (int k = 0; k < 2 * 3000; k++)
+    rt_sample[k] = (float) ((k * 7919) % 2000 - 1000) / 1000.0f;
   eng_config cfg = eng_config_default();
   control c = {0};
   cr_assert_eq(eng_engine_create(&cfg, &c.e), ENG_OK);

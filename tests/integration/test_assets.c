@@ -350,7 +350,7 @@ Test(assets, refused_uploads_say_why_and_leave_nothing) {
 
   /* Nothing stayed: no asset listed, no partial file. */
   cr_assert_eq(req_json(&s, "GET", "/api/assets", NULL, &resp), 200);
-  cr_assert_str_eq(resp, "{\"assets\":[]}");
+  cr_assert_str_eq(resp, "{\"assets\":[],\"total\":0,\"offset\":0,\"limit\":100}");
   free(resp);
   snprintf(dir, sizeof dir, "%s/assets/uploads", s.data);
   cr_assert_eq(count_files(dir), 0);
@@ -442,6 +442,69 @@ Test(assets, library_add_search_update_delete) {
   cr_assert_eq(req_json(&s, "GET", "/api/library", NULL, &resp), 200);
   cr_assert(!strstr(resp, "Warm") && strstr(resp, "Swing") && strstr(resp, "Band"), "%s", resp);
   free(resp);
+  studio_stop(&s);
+  cli_rmtree(s.root);
+}
+
+/* The names of the assets in a list answer, in order, joined by spaces. */
+static void names_in(const char *json, char *out, size_t cap) {
+  out[0] = 0;
+  for (const char *p = json; (p = strstr(p, "\"name\":\"")); p++) {
+    const char *v = p + 8, *e = strchr(v, '"');
+    snprintf(out + strlen(out), cap - strlen(out), "%s%.*s", out[0] ? " " : "", (int) (e - v), v);
+  }
+}
+
+Test(assets, asset_list_pages_with_offset_and_limit) {
+  studio s;
+  studio_open(&s, "backline-asset-pages");
+  char up[65], path[200], names[200], *resp = NULL;
+  for (uint32_t i = 0; i < 5; i++) {
+    char name[32];
+    size_t len;
+    unsigned char *wav = make_wav(8000, 800 + i, 0, &len); /* all different bytes */
+    snprintf(name, sizeof name, "a%u.wav", i);
+    upload_all(&s, name, wav, len, len, up);
+    free(wav);
+    snprintf(path, sizeof path, "/api/uploads/%s/finish", up);
+    cr_assert_eq(req_json(&s, "POST", path, "", &resp), 201, "%s", resp);
+    free(resp);
+  }
+  /* Pages of two cover every asset once, newest first within a second,
+   * then by id: compare against one page of all. */
+  char all[200], paged[600] = "";
+  cr_assert_eq(req_json(&s, "GET", "/api/assets", NULL, &resp), 200);
+  cr_assert_eq(json_num(resp, "total"), 5, "%s", resp);
+  cr_assert_eq(json_num(resp, "limit"), 100, "%s", resp);
+  names_in(resp, all, sizeof all);
+  free(resp);
+  for (int offset = 0; offset < 6; offset += 2) {
+    snprintf(path, sizeof path, "/api/assets?offset=%d&limit=2", offset);
+    cr_assert_eq(req_json(&s, "GET", path, NULL, &resp), 200, "%s", resp);
+    cr_assert_eq(json_num(resp, "total"), 5, "%s", resp);
+    cr_assert_eq(json_num(resp, "offset"), offset, "%s", resp);
+    names_in(resp, names, sizeof names);
+    if (names[0])
+      snprintf(paged + strlen(paged), sizeof paged - strlen(paged), "%s%s", paged[0] ? " " : "",
+               names);
+    free(resp);
+  }
+  cr_assert_str_eq(paged, all);
+  for (int i = 0; i < 5; i++) {
+    char want[8];
+    snprintf(want, sizeof want, "a%d.wav", i);
+    cr_assert(strstr(all, want), "%s missing from %s", want, all);
+  }
+  cr_assert_eq(req_json(&s, "GET", "/api/assets?offset=9&limit=2", NULL, &resp), 200);
+  cr_assert(strstr(resp, "\"assets\":[]") && json_num(resp, "total") == 5, "%s", resp);
+  free(resp);
+  static const char *const bad[] = {"/api/assets?limit=0", "/api/assets?limit=1001",
+                                    "/api/assets?offset=-1", "/api/assets?limit=ten"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    cr_assert_eq(req_json(&s, "GET", bad[i], NULL, &resp), 400, "%s: %s", bad[i], resp);
+    cr_assert(strstr(resp, "limit 1 to 1000"), "%s", resp);
+    free(resp);
+  }
   studio_stop(&s);
   cli_rmtree(s.root);
 }
@@ -572,6 +635,148 @@ Test(assets, export_then_import_gives_the_same_state) {
   cr_assert_eq(seq2, seq1 + 1);
   free(bad);
   free(archive);
+  studio_stop(&s);
+  cli_rmtree(s.root);
+}
+
+/* ---- Project templates ------------------------------------------------------------ */
+
+Test(assets, project_from_template_copies_its_state_under_a_new_name) {
+  studio s;
+  studio_open(&s, "backline-template");
+  char id[80], path[200], body[200], tid[32], made[80], *resp = NULL;
+  cr_assert_eq(cli_rest_create_project(s.port, "Band setup", id), 0);
+  int status;
+  uint64_t seq;
+  cr_assert_eq(
+      cli_rest_ops(s.port, id,
+                   "{\"ops\":[{\"op\":\"create\",\"type\":\"track\",\"props\":{\"name\":\"Bass\","
+                   "\"gain\":0.5}},{\"op\":\"set\",\"id\":\"project\",\"prop\":\"tempo\","
+                   "\"value\":97}]}",
+                   &status, &seq, NULL),
+      0);
+  cr_assert_eq(status, 200);
+
+  /* Save as template: a library item of kind template. */
+  snprintf(path, sizeof path, "/api/projects/%s/template", id);
+  cr_assert_eq(req_json(&s, "POST", path, "{\"name\":\"Four piece\",\"tags\":[\"band\"]}", &resp),
+               201, "%s", resp);
+  snprintf(tid, sizeof tid, "%d", (int) json_num(resp, "id"));
+  free(resp);
+  cr_assert_eq(req_json(&s, "GET", "/api/library?kind=template&tag=BAND", NULL, &resp), 200);
+  cr_assert(strstr(resp, "Four piece"), "%s", resp);
+  free(resp);
+  /* Later edits of the source are not in the template. */
+  cr_assert_eq(cli_rest_ops(s.port, id,
+                            "{\"ops\":[{\"op\":\"create\",\"type\":\"track\",\"props\":{"
+                            "\"name\":\"Cowbell\"}}]}",
+                            &status, &seq, NULL),
+               0);
+
+  /* Create from it: the template's state, the new name. */
+  int before = project_count(&s);
+  snprintf(body, sizeof body, "{\"name\":\"Gig at the Roxy\",\"template\":%s}", tid);
+  cr_assert_eq(req_json(&s, "POST", "/api/projects", body, &resp), 201, "%s", resp);
+  cr_assert(json_str(resp, "id", made, sizeof made), "%s", resp);
+  free(resp);
+  cr_assert_str_neq(made, id);
+  cr_assert_eq(project_count(&s), before + 1);
+  snprintf(path, sizeof path, "/api/projects/%s", made);
+  cr_assert_eq(req_json(&s, "GET", path, NULL, &resp), 200);
+  cr_assert(strstr(resp, "Gig at the Roxy") && strstr(resp, "Bass") && strstr(resp, "97"), "%s",
+            resp);
+  cr_assert(!strstr(resp, "Cowbell") && !strstr(resp, "Band setup"), "%s", resp);
+  free(resp);
+  /* A second project from the same template is another copy. */
+  snprintf(body, sizeof body, "{\"name\":\"Gig 2\",\"template\":%s}", tid);
+  cr_assert_eq(req_json(&s, "POST", "/api/projects", body, &resp), 201, "%s", resp);
+  free(resp);
+  /* The new project takes edits. */
+  cr_assert_eq(cli_rest_ops(s.port, made,
+                            "{\"ops\":[{\"op\":\"set\",\"id\":\"project\",\"prop\":\"tempo\","
+                            "\"value\":120}]}",
+                            &status, &seq, NULL),
+               0);
+  cr_assert_eq(status, 200);
+
+  /* Refusals: clear, and no project made. */
+  char projects_dir[700];
+  snprintf(projects_dir, sizeof projects_dir, "%s/projects", s.data);
+  size_t n_files = count_files(projects_dir);
+  before = project_count(&s);
+  cr_assert_eq(req_json(&s, "POST", "/api/projects", "{\"name\":\"x\",\"template\":9999}", &resp),
+               404, "%s", resp);
+  cr_assert(strstr(resp, "no project template 9999"), "%s", resp);
+  free(resp);
+  cr_assert_eq(req_json(&s, "POST", "/api/projects", "{\"name\":\"x\",\"template\":\"a\"}", &resp),
+               400, "%s", resp);
+  free(resp);
+  cr_assert_eq(req_json(&s, "POST", "/api/library",
+                        "{\"kind\":\"preset\",\"name\":\"Pad\",\"payload\":{\"file\":\"x\"}}",
+                        &resp),
+               201, "%s", resp);
+  snprintf(body, sizeof body, "{\"name\":\"x\",\"template\":%d}", (int) json_num(resp, "id"));
+  free(resp);
+  cr_assert_eq(req_json(&s, "POST", "/api/projects", body, &resp), 422, "%s", resp);
+  cr_assert(strstr(resp, "is a preset, not a project template"), "%s", resp);
+  free(resp);
+  /* A template item without a project file (made by hand), or naming one
+   * outside the templates folder. */
+  cr_assert_eq(req_json(&s, "POST", "/api/library",
+                        "{\"kind\":\"template\",\"name\":\"Sneaky\",\"payload\":{\"file\":"
+                        "\"../projects/x.backline\"}}",
+                        &resp),
+               201, "%s", resp);
+  snprintf(body, sizeof body, "{\"name\":\"x\",\"template\":%d}", (int) json_num(resp, "id"));
+  free(resp);
+  cr_assert_eq(req_json(&s, "POST", "/api/projects", body, &resp), 422, "%s", resp);
+  cr_assert(strstr(resp, "holds no project"), "%s", resp);
+  free(resp);
+  /* A template whose file is not a project. */
+  char tdir[700], fake[800];
+  snprintf(tdir, sizeof tdir, "%s/templates", s.data);
+  snprintf(fake, sizeof fake, "%s/junk.backline", tdir);
+  FILE *f = fopen(fake, "w");
+  fputs("this is not a database, just text long enough to be looked at by SQLite", f);
+  fclose(f);
+  cr_assert_eq(req_json(&s, "POST", "/api/library",
+                        "{\"kind\":\"template\",\"name\":\"Junk\",\"payload\":{\"file\":"
+                        "\"junk.backline\"}}",
+                        &resp),
+               201, "%s", resp);
+  snprintf(body, sizeof body, "{\"name\":\"x\",\"template\":%d}", (int) json_num(resp, "id"));
+  free(resp);
+  cr_assert_eq(req_json(&s, "POST", "/api/projects", body, &resp), 422, "%s", resp);
+  cr_assert(strstr(resp, "junk.backline"), "%s", resp);
+  free(resp);
+  cr_assert_eq(project_count(&s), before);
+  cr_assert_eq(count_files(projects_dir), n_files, "a refused template leaves no project file");
+  snprintf(path, sizeof path, "/api/projects/%s/template", id);
+  cr_assert_eq(req_json(&s, "POST", path, "{\"tags\":[]}", &resp), 400, "%s", resp);
+  free(resp);
+  cr_assert_eq(req_json(&s, "POST", path, "{\"name\":\"\"}", &resp), 400, "%s", resp);
+  free(resp);
+  cr_assert_eq(req_json(&s, "POST", "/api/projects/nosuch/template", "{\"name\":\"t\"}", &resp),
+               404, "%s", resp);
+  free(resp);
+  cr_assert_eq(count_files(tdir), 2, "the saved template and the junk file, nothing half-made");
+
+  /* Projects made from templates survive a restart with their names. */
+  studio_stop(&s);
+  studio_start(&s);
+  snprintf(path, sizeof path, "/api/projects/%s", made);
+  cr_assert_eq(req_json(&s, "GET", path, NULL, &resp), 200);
+  cr_assert(strstr(resp, "Gig at the Roxy") && strstr(resp, "120"), "%s", resp);
+  free(resp);
+
+  /* Deleting the template removes its file; it can no longer be used. */
+  snprintf(path, sizeof path, "/api/library/%s", tid);
+  cr_assert_eq(req_json(&s, "DELETE", path, NULL, &resp), 200, "%s", resp);
+  free(resp);
+  cr_assert_eq(count_files(tdir), 1);
+  snprintf(body, sizeof body, "{\"name\":\"late\",\"template\":%s}", tid);
+  cr_assert_eq(req_json(&s, "POST", "/api/projects", body, &resp), 404, "%s", resp);
+  free(resp);
   studio_stop(&s);
   cli_rmtree(s.root);
 }

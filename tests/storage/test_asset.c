@@ -8,6 +8,7 @@
 #include <ftw.h>
 #include <math.h>
 #include <sndfile.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -446,5 +447,71 @@ Test(sto_asset, upload_refuses_wrong_offsets_oversize_and_bad_bytes) {
   cr_assert_eq(sto_upload_remove(st, "old"), STO_ERR_NO_UPLOAD);
   cr_assert_eq(store_files(), 0);
   free(bytes);
+  sto_asset_close(st);
+}
+
+/* Sets asset ID's creation time in the index, as if imported at T. */
+static void set_created(const char *id, int64_t t) {
+  char path[256], sql[200];
+  snprintf(path, sizeof path, "%s/index.db", store_dir);
+  sqlite3 *db;
+  cr_assert_eq(sqlite3_open(path, &db), SQLITE_OK);
+  snprintf(sql, sizeof sql, "UPDATE assets SET created = %lld WHERE id = '%s'", (long long) t, id);
+  cr_assert_eq(sqlite3_exec(db, sql, 0, 0, 0), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+Test(sto_asset, list_pages_through_every_asset_newest_first) {
+  sto_asset_store *st = open_store();
+  char ids[5][STO_ASSET_ID_LEN + 1], path[256], err[256];
+  for (int i = 0; i < 5; i++) {
+    char name[32];
+    snprintf(name, sizeof name, "s%d.wav", i);
+    path_in(path, sizeof path, name);
+    write_sine(path, SF_FORMAT_WAV | SF_FORMAT_PCM_16, 44100, 1, 4410, 100.0 * (i + 1), 0.5);
+    sto_asset_info info;
+    cr_assert_eq(sto_asset_import(st, path, NULL, i == 2 ? 44100 : 48000, &info, err, sizeof err),
+                 0, "%s", err);
+    snprintf(ids[i], sizeof ids[i], "%s", info.id);
+    set_created(info.id, 1000 + i); /* s4 is the newest */
+  }
+  sto_asset_info *page;
+  size_t n;
+  uint64_t total;
+  int seen = 0;
+  for (uint64_t offset = 0; offset < 6; offset += 2) {
+    cr_assert_eq(sto_asset_list(st, offset, 2, 48000, &page, &n, &total), 0);
+    cr_assert_eq(total, 5);
+    cr_assert_eq(n, offset < 4 ? 2 : 1);
+    for (size_t k = 0; k < n; k++, seen++) {
+      int want = 4 - seen;
+      cr_assert_str_eq(page[k].id, ids[want], "position %d", seen);
+      cr_assert_eq(page[k].created, 1000 + want);
+      cr_assert_eq(page[k].orig_frames, 4410);
+      cr_assert_eq(page[k].frames, want == 2 ? 0 : 4800, "no rendition at 48 kHz for s2");
+      cr_assert_eq(page[k].rate, want == 2 ? 0 : 48000);
+    }
+    sto_asset_infos_free(page);
+  }
+  cr_assert_eq(seen, 5);
+  cr_assert_eq(sto_asset_list(st, 5, 2, 48000, &page, &n, &total), 0);
+  cr_assert(page == NULL && n == 0 && total == 5, "past the end: an empty page");
+  cr_assert_eq(sto_asset_list(st, 0, 0, 0, &page, &n, &total), 0);
+  cr_assert_eq(n, 5, "limit 0 is the default page");
+  cr_assert_eq(page[0].rate, 0, "rate 0 asks for no rendition");
+  sto_asset_infos_free(page);
+  cr_assert_eq(sto_asset_list(st, 0, STO_ASSET_LIST_MAX + 1, 48000, &page, &n, &total),
+               STO_ERR_INVALID);
+  cr_assert_null(page);
+  sto_asset_close(st);
+}
+
+Test(sto_asset, list_of_an_empty_store_is_empty) {
+  sto_asset_store *st = open_store();
+  sto_asset_info *page = (sto_asset_info *) 1;
+  size_t n = 9;
+  uint64_t total = 9;
+  cr_assert_eq(sto_asset_list(st, 0, 10, 48000, &page, &n, &total), 0);
+  cr_assert(page == NULL && n == 0 && total == 0);
   sto_asset_close(st);
 }

@@ -5,9 +5,9 @@
  * file by file and in the same run:
  *
  *   ours              sto_asset_import at 48 kHz: SHA-256, copy of the
- *                     original, decode, SRC_SINC_MEDIUM_QUALITY to float32,
- *                     peaks, fsyncs, index row
- *   sndfile-resample  -to 48000 -c 1 (the same libsamplerate converter)
+ *                     original, decode, sto_resample (speexdsp level 7)
+ *                     to float32, peaks, fsyncs, index row
+ *   sndfile-resample  -to 48000 -c 1 (libsamplerate SRC_SINC_MEDIUM_QUALITY)
  *   sox               -e floating-point -b 32 ... rate -m 48000 (medium quality)
  *   sndfile-convert   -float32 (format conversion only: it cannot resample)
  *

@@ -18,6 +18,10 @@
  *    + EQ + compressor + reverb as an insert at 20% wet, standing in for a
  *    send) processed in 64-frame blocks; the largest count whose p99 and max
  *    block times stay within the 1.333 ms deadline.
+ * 3. Recorded audio (no peers): a sampler holding 32 looping voices of a
+ *    44.1 kHz sample, 16 audio tracks of 1 s clips with fades, and the time
+ *    a plan with a 10 s clip stretched by Rubber Band takes to compile.
+ *    `bench_engine --recorded-only` runs this part alone.
  *
  * Prints `bench: NAME VALUE UNIT` lines at the end. */
 #include <math.h>
@@ -390,13 +394,135 @@ static int strip_run(int copies, run_stats *st) {
   return rc;
 }
 
+/* ---- recorded audio: sampler voices, clip tracks, stretching ---------------- */
+
+#define REC_SECONDS 20
+
+/* A 2 s stereo noise-like sample at 44.1 kHz (so every voice resamples). */
+static float *rec_sample(uint32_t frames) {
+  float *s = malloc((size_t) frames * 2 * sizeof(float));
+  uint32_t x = 0x1234567u;
+  for (uint32_t i = 0; i < 2 * frames; i++) {
+    x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+    s[i] = (float) (int32_t) x * (0.25f / 2147483648.0f);
+  }
+  return s;
+}
+
+/* One sampler track holding 32 looping pitched notes. */
+static double sampler_rtf(const float *data, uint32_t frames, run_stats *st) {
+  eng_zone_desc z = {.sample = {data, frames, 2, 44100},
+                     .key_hi = 127,
+                     .root_key = 60,
+                     .gain = 0.1f,
+                     .loop = true,
+                     .loop_start = frames / 4};
+  eng_device_desc dev = {.kind = ENG_NODE_SAMPLER, .n_zones = 1, .zones = &z};
+  eng_note_desc notes[ENG_SAMPLER_VOICES];
+  for (int k = 0; k < ENG_SAMPLER_VOICES; k++)
+    notes[k] = (eng_note_desc){.start_frame = 0,
+                               .length_frames = (uint64_t) REC_SECONDS * SRATE,
+                               .key = (uint8_t) (40 + k),
+                               .velocity = 100};
+  eng_track_desc t = {
+      .track_id = 1, .gain = 1.0f, .instrument = &dev, .n_notes = 32, .notes = notes};
+  eng_plan_desc d = {.sample_rate = SRATE,
+                     .tempo_bpm = 120,
+                     .beats_per_bar = 4,
+                     .master_gain = 1.0f,
+                     .n_tracks = 1,
+                     .tracks = &t};
+  if (run_engine(&d, REC_SECONDS * SRATE, 64, st)) return 0;
+  return REC_SECONDS / st->wall_s;
+}
+
+/* 16 audio tracks, each a row of 1 s clips with 10 ms fades, every other one at
+ * the sample's 44.1 kHz (resampled), the rest read at 48 kHz as is. */
+static double clips_rtf(const float *data, uint32_t frames, run_stats *st) {
+  enum { TRACKS = 16, PER = REC_SECONDS };
+  static eng_clip_desc clips[TRACKS][PER];
+  eng_track_desc t[TRACKS];
+  for (int i = 0; i < TRACKS; i++) {
+    for (int k = 0; k < PER; k++)
+      clips[i][k] = (eng_clip_desc){.start_frame = (uint64_t) k * SRATE,
+                                    .length_frames = SRATE,
+                                    .sample = {data, frames, 2, i % 2 ? 44100 : SRATE},
+                                    .offset_frames = (uint64_t) (k * 997) % (frames / 2),
+                                    .gain = 0.1f,
+                                    .fade_in_frames = 480,
+                                    .fade_out_frames = 480};
+    t[i] = (eng_track_desc){.track_id = (uint64_t) i + 1,
+                            .gain = 1.0f,
+                            .audio = true,
+                            .n_clips = PER,
+                            .clips = clips[i]};
+  }
+  eng_plan_desc d = {.sample_rate = SRATE,
+                     .tempo_bpm = 120,
+                     .beats_per_bar = 4,
+                     .master_gain = 1.0f,
+                     .n_tracks = TRACKS,
+                     .tracks = t};
+  if (run_engine(&d, REC_SECONDS * SRATE, 64, st)) return 0;
+  return REC_SECONDS / st->wall_s;
+}
+
+/* Seconds to compile a plan with one 10 s stereo clip stretched 1.25x. */
+static double stretch_compile_s(const float *data, uint32_t frames) {
+  eng_clip_desc c = {.length_frames = (uint64_t) frames * 5 / 4,
+                     .sample = {data, frames, 2, SRATE},
+                     .gain = 1.0f,
+                     .stretch = 1.25};
+  eng_track_desc t = {.track_id = 1, .gain = 1.0f, .audio = true, .n_clips = 1, .clips = &c};
+  eng_plan_desc d = {.sample_rate = SRATE,
+                     .tempo_bpm = 120,
+                     .beats_per_bar = 4,
+                     .master_gain = 1.0f,
+                     .n_tracks = 1,
+                     .tracks = &t};
+  eng_plan *p = NULL;
+  double t0 = now_s();
+  int rc = eng_plan_create(&d, &p);
+  double s = now_s() - t0;
+  eng_plan_destroy(p);
+  return rc ? 0 : s;
+}
+
+/* Runs the recorded-audio measurements; appends bench lines. */
+static size_t recorded(char *lines, size_t size) {
+  uint32_t frames = 10 * SRATE;
+  float *data = rec_sample(frames);
+  run_stats ss, cs;
+  double srtf = sampler_rtf(data, 2 * 44100, &ss);
+  double crtf = clips_rtf(data, 2 * 44100, &cs);
+  double comp = stretch_compile_s(data, frames);
+  free(data);
+  printf("recorded audio, %d s @ 48 kHz, block 64:\n", REC_SECONDS);
+  printf("  sampler, 32 looping voices (44.1 kHz sample): %.1fx realtime (block p99 %.1f us)\n",
+         srtf, ss.p99_us);
+  printf("  16 clip tracks, 1 s clips with fades: %.1fx realtime (block p99 %.1f us)\n", crtf,
+         cs.p99_us);
+  printf("  compile with a 10 s stereo clip stretched 1.25x (Rubber Band): %.3f s\n", comp);
+  return (size_t) snprintf(lines, size,
+                           "bench: sampler_32_voices_rtf %.1f x\n"
+                           "bench: clips_16_tracks_rtf %.1f x\n"
+                           "bench: stretch_10s_compile %.3f s\n",
+                           srtf, crtf, comp);
+}
+
 int main(int argc, char **argv) {
+  if (argc > 1 && strcmp(argv[1], "--recorded-only") == 0) {
+    char only[512];
+    recorded(only, sizeof only);
+    fputs(only, stdout);
+    return 0;
+  }
   const char *dir = argc > 1 ? argv[1] : "/tmp/bench_engine";
   char cmd[600];
   snprintf(cmd, sizeof cmd, "mkdir -p %s", dir);
   if (system(cmd) != 0) return 1;
   static const int voice_counts[2] = {64, 256};
-  char lines[4096] = "";
+  char lines[8192] = "";
   size_t ln = 0;
 #define LINE(...) ln += (size_t) snprintf(lines + ln, sizeof lines - ln, __VA_ARGS__)
   for (int k = 0; k < 2; k++) {
@@ -456,6 +582,7 @@ int main(int argc, char **argv) {
     printf("  (capped by ENG_MAX_TRACKS = %d; the extrapolation divides the deadline by the "
            "p50 per strip)\n",
            ENG_MAX_TRACKS);
+  ln += recorded(lines + ln, sizeof lines - ln);
   fputs(lines, stdout);
   return 0;
 }
