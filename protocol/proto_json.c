@@ -94,7 +94,7 @@ static int to_value(const cJSON *j, int prop, mdl_value *v, char *err, size_t er
       v->u.r = j->valuedouble;
       return 0;
   }
-  static const char *kinds[] = {"",         "an integer", "a number", "true or false",
+  static const char *kinds[] = {"",         "an integer",          "a number", "true or false",
                                 "a string", "an id string or null"};
   return fail(err, err_len, MDL_ERR_BAD_VALUE, "op %u: %s must be %s", i, info->name,
               kinds[info->kind]);

@@ -73,8 +73,8 @@ static void put_txn(proto_writer *w, const mdl_txn *txn) {
     bool nested = op->parent != MDL_ID_NONE && op->parent != MDL_ID_PROJECT;
     bool moved = op->kind == MDL_OP_MOVE && op->parent != MDL_ID_NONE;
     uint8_t wire = op->kind == MDL_OP_CREATE && nested ? WIRE_CREATE_IN
-                   : moved                              ? WIRE_MOVE_TO
-                                                        : op->kind;
+                   : moved                             ? WIRE_MOVE_TO
+                                                       : op->kind;
     proto_put_u8(w, wire);
     proto_put_u64(w, op->id);
     if (wire == WIRE_CREATE_IN || wire == WIRE_MOVE_TO) proto_put_u64(w, op->parent);
@@ -259,7 +259,8 @@ static void get_project_v1(proto_reader *r, mdl_project *p) {
     pv[3] = (mdl_prop_value){MDL_PROP_PAN, {.kind = MDL_VAL_REAL, .u.r = proto_get_f64(r)}};
     pv[4] = (mdl_prop_value){MDL_PROP_MUTE, {.kind = MDL_VAL_BOOL, .u.b = proto_get_u8(r) != 0}};
     pv[5] = (mdl_prop_value){MDL_PROP_SOLO, {.kind = MDL_VAL_BOOL, .u.b = proto_get_u8(r) != 0}};
-    mdl_op op = {.kind = MDL_OP_CREATE, .type = MDL_TYPE_TRACK, .id = id, .n_props = 6, .props = pv};
+    mdl_op op = {
+        .kind = MDL_OP_CREATE, .type = MDL_TYPE_TRACK, .id = id, .n_props = 6, .props = pv};
     mdl_txn one = {1, &op};
     if (!r->err && mdl_txn_apply(p, &one, 0, NULL)) r->err = PROTO_ERR_RANGE;
   }
@@ -272,7 +273,8 @@ static void get_project(proto_reader *r, mdl_project *p) {
     get_project_v1(r, p);
   } else if (schema == MDL_SCHEMA_VERSION && !r->err) {
     uint32_t n = proto_get_u32(r);
-    if (!r->err && n > (r->len - r->pos) / 17) r->err = PROTO_ERR_RANGE; /* 17 bytes each at least */
+    if (!r->err && n > (r->len - r->pos) / 17)
+      r->err = PROTO_ERR_RANGE; /* 17 bytes each at least */
     for (uint32_t i = 0; i < n && !r->err; i++)
       get_object(r, p);
     if (!r->err && mdl_load_end(p, NULL)) r->err = PROTO_ERR_RANGE;

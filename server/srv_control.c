@@ -9,6 +9,7 @@
 #include "protocol/proto_err.h"
 #include "protocol/proto_json.h"
 #include "protocol/proto_msg.h"
+#include "server/srv_demo.h"
 #include "server/srv_err.h"
 #include "server/srv_listen.h"
 #include "server/srv_response.h"
@@ -415,35 +416,27 @@ int srv__create_project(srv_control *c, const char *name, project *source, proje
   return 0;
 }
 
-/* The first start: a project with three tracks, so play makes music. */
+typedef struct demo_ctx {
+  srv_control *c;
+  project *p;
+} demo_ctx;
+
+static int demo_apply(void *ud, const mdl_txn *txn, char *err, size_t err_len) {
+  demo_ctx *d = ud;
+  mdl_fail fail;
+  uint64_t seq;
+  int rc = srv__commit(d->c, d->p, txn, SERVER_ORIGIN, &fail, &seq);
+  if (rc) snprintf(err, err_len, "default project: %s", fail.reason);
+  return rc;
+}
+
+/* The first start: the demo song (srv_demo.h), so play makes music. */
 static int create_default_project(srv_control *c, char *err, size_t err_len) {
   project *p;
   int rc = srv__create_project(c, "First session", NULL, &p, err, err_len);
   if (rc) return rc;
-  static const char *names[] = {"Drums", "Bass", "Keys"};
-  static const double gains[] = {0.8, 0.7, 0.5};
-  static const double pans[] = {0, -0.3, 0.3};
-  mdl_op ops[12];
-  for (int i = 0; i < 3; i++) {
-    mdl_id id = MDL_ID_MAKE(SERVER_ORIGIN, i + 1);
-    mdl_op *op = &ops[i * 4];
-    op[0] = (mdl_op){.kind = MDL_OP_CREATE, .type = MDL_TYPE_TRACK, .id = id};
-    op[1] = (mdl_op){.kind = MDL_OP_SET, .id = id, .prop = MDL_PROP_NAME};
-    op[1].value.kind = MDL_VAL_STR;
-    op[1].value.u.s.ptr = names[i];
-    op[1].value.u.s.len = (uint32_t) strlen(names[i]);
-    op[2] = (mdl_op){.kind = MDL_OP_SET, .id = id, .prop = MDL_PROP_GAIN};
-    op[2].value.kind = MDL_VAL_REAL;
-    op[2].value.u.r = gains[i];
-    op[3] = (mdl_op){.kind = MDL_OP_SET, .id = id, .prop = MDL_PROP_PAN};
-    op[3].value.kind = MDL_VAL_REAL;
-    op[3].value.u.r = pans[i];
-  }
-  mdl_txn txn = {12, ops};
-  mdl_fail fail;
-  uint64_t seq;
-  rc = srv__commit(c, p, &txn, SERVER_ORIGIN, &fail, &seq);
-  if (rc) snprintf(err, err_len, "default project: %s", fail.reason);
+  demo_ctx d = {c, p};
+  rc = srv_demo_build(SERVER_ORIGIN, demo_apply, &d, err, err_len);
   finish_batch(c);
   return rc;
 }
@@ -491,54 +484,20 @@ static int load_projects(srv_control *c, char *err, size_t err_len) {
 
 /* ---- Engine ------------------------------------------------------------------- */
 
-void srv_plan_describe(const mdl_project *m, uint32_t sample_rate, eng_track_desc *tracks,
-                       eng_plan_desc *out) {
-  mdl_id ids[ENG_MAX_TRACKS];
-  uint32_t n = mdl_tracks(m, ids, ENG_MAX_TRACKS);
-  if (n > ENG_MAX_TRACKS) n = 0; /* more tracks than the engine plays: silence, not a crash */
-  for (uint32_t i = 0; i < n; i++) {
-    tracks[i] = (eng_track_desc){.track_id = ids[i],
-                                 .gain = (float) mdl_get_real(m, ids[i], MDL_PROP_GAIN),
-                                 .pan = (float) mdl_get_real(m, ids[i], MDL_PROP_PAN),
-                                 .mute = mdl_get_bool(m, ids[i], MDL_PROP_MUTE),
-                                 .solo = mdl_get_bool(m, ids[i], MDL_PROP_SOLO)};
-  }
-  *out = (eng_plan_desc){
-      .sample_rate = sample_rate,
-      .tempo_bpm = mdl_get_real(m, MDL_ID_PROJECT, MDL_PROP_TEMPO),
-      .beats_per_bar = (uint32_t) mdl_get_int(m, MDL_ID_PROJECT, MDL_PROP_TS_NUM),
-      .master_gain = (float) mdl_get_real(m, MDL_ID_MASTER, MDL_PROP_GAIN) *
-                     !mdl_get_bool(m, MDL_ID_MASTER, MDL_PROP_MUTE),
-      .metronome = mdl_get_bool(m, MDL_ID_PROJECT, MDL_PROP_METRONOME),
-      .n_tracks = n,
-      .tracks = tracks};
-}
-
-/* Values being dragged override the stored ones in what the engine plays. */
-static void apply_live(const project *p, eng_track_desc *tracks, eng_plan_desc *d) {
-  for (uint32_t k = 0; k < p->n_live; k++) {
-    const live_value *lv = &p->live[k];
-    if (lv->id == MDL_ID_MASTER && lv->prop == MDL_PROP_GAIN) d->master_gain = (float) lv->value;
-    for (uint32_t i = 0; i < d->n_tracks; i++) {
-      if (tracks[i].track_id != lv->id) continue;
-      if (lv->prop == MDL_PROP_GAIN) tracks[i].gain = (float) lv->value;
-      if (lv->prop == MDL_PROP_PAN) tracks[i].pan = (float) lv->value;
-    }
-  }
-}
-
 void srv__update_plan(srv_control *c) {
-  if (!c->engine || !c->playing) return;
-  eng_track_desc tracks[ENG_MAX_TRACKS];
-  eng_plan_desc d;
-  srv_plan_describe(c->playing->model, eng_engine_config(c->engine).sample_rate, tracks, &d);
-  apply_live(c->playing, tracks, &d);
+  if (!c->engine || !c->playing || !c->plans) return;
   eng_plan *plan;
-  int rc = eng_plan_create(&d, &plan);
+  char why[300] = "";
+  project *p = c->playing;
+  int rc = srv_plan_build(c->plans, p->model, eng_engine_config(c->engine).sample_rate, p->live,
+                          p->n_live, &plan, why, sizeof why);
   if (rc) {
-    fprintf(stderr, "backline: cannot compile the engine plan: %s\n", srv_strerror(rc));
+    fprintf(stderr, "backline: cannot compile the engine plan: %s\n",
+            why[0] ? why : srv_strerror(rc));
     return;
   }
+  if (why[0] && strcmp(why, c->plan_warning) != 0) fprintf(stderr, "backline: %s\n", why);
+  snprintf(c->plan_warning, sizeof c->plan_warning, "%s", why);
   eng_engine_set_plan(c->engine, plan);
 }
 
@@ -676,7 +635,7 @@ static void live_set(project *p, mdl_id id, uint8_t prop, double value) {
     i++;
   if (i == LIVE_MAX) i = 0; /* the oldest drag gives way */
   if (i == p->n_live) p->n_live++;
-  p->live[i] = (live_value){id, prop, value};
+  p->live[i] = (srv_live_value){id, prop, value};
 }
 
 /* A value in motion: checked like an op, heard at once, shown to the others,
@@ -892,6 +851,7 @@ int srv_control_create(const srv_control_config *cfg, srv_sink sink, srv_control
   snprintf(c->audio, sizeof c->audio, "%s", cfg->audio_name ? cfg->audio_name : "none");
   c->sink = sink;
   c->engine = cfg->engine;
+  c->plans = cfg->plans;
   c->listen = cfg->engine ? cfg->listen : NULL;
   c->started = time(NULL);
   pthread_mutex_init(&c->lock, NULL);

@@ -82,6 +82,7 @@ typedef struct srv_control_config {
   eng_engine *engine;        /* borrowed; may be NULL (no audio) */
   const char *audio_name;    /* for health: "null", "portaudio:..." */
   struct srv_listen *listen; /* borrowed, may be NULL: who listens goes there (srv_listen.h) */
+  struct srv_plan_ctx *plans; /* borrowed, may be NULL (no engine): outlives the engine's plans */
 } srv_control_config;
 
 /* Read-only figures for health and metrics; any thread. */
@@ -114,12 +115,7 @@ void srv_control_stats(srv_control *c, srv_stats *out);
  * thread. Matches srv_ops_handler. */
 int srv_control_readonly(void *c, const char *method, const char *path, srv_response *out);
 
-/* Describes project M for the engine: TRACKS must hold MDL_TRACKS_MAX
- * entries and outlives *out's use. Does not allocate; any thread. */
 /* malloc and free, for the models the server holds. */
 extern const mdl_alloc srv__alloc;
-
-void srv_plan_describe(const mdl_project *m, uint32_t sample_rate, eng_track_desc *tracks,
-                       eng_plan_desc *out);
 
 #endif

@@ -7,6 +7,7 @@
 #define SRV_CONTROL_INT_H
 
 #include "server/srv_control.h"
+#include "server/srv_plan.h"
 #include "protocol/proto_msg.h"
 #include "storage/sto_project.h"
 
@@ -25,19 +26,12 @@
 
 #define LIVE_MAX 32 /* values in motion at once, per project */
 
-/* A value being dragged (fader, knob, sensor): heard and shown, not stored. */
-typedef struct live_value {
-  mdl_id id;
-  uint8_t prop;
-  double value;
-} live_value;
-
 typedef struct project {
   char id[PROTO_PROJECT_ID_MAX + 1];
   sto_project *sto;
   uint64_t seq;
   mdl_project *model;
-  live_value live[LIVE_MAX]; /* values being dragged right now: the engine plays them */
+  srv_live_value live[LIVE_MAX]; /* values being dragged right now: the engine plays them */
   uint32_t n_live;
   uint32_t next_client; /* next id space to hand out (persisted) */
   int64_t created;      /* unix time, for listing newest first */
@@ -71,6 +65,8 @@ typedef struct client {
 
 struct srv_control {
   char data_dir[512];
+  struct srv_plan_ctx *plans; /* borrowed (srv_main owns it) */
+  char plan_warning[300];     /* the last compile's warning, so it is logged once */
   srv_sink sink;
   eng_engine *engine;
   pthread_t thread;

@@ -11,6 +11,7 @@
 #include "server/srv_http.h"
 #include "server/srv_listen.h"
 #include "server/srv_ops.h"
+#include "server/srv_plan.h"
 #include "server/srv_tls.h"
 #include "storage/sto_project.h"
 
@@ -248,24 +249,33 @@ static int render_main(int argc, char **argv) {
     mdl_project_destroy(m);
     return 1;
   }
-  eng_track_desc tracks[ENG_MAX_TRACKS];
-  eng_plan_desc d;
-  srv_plan_describe(m, 48000, tracks, &d);
+  char assets_dir[PATH_MAX];
+  snprintf(assets_dir, sizeof assets_dir, "%s/assets", data);
+  srv_plan_ctx *plans = srv_plan_ctx_create(assets_dir);
+  srv_plan_desc *pd = NULL;
+  const eng_plan_desc *d = NULL;
+  rc = plans ? srv_plan_describe(plans, m, 48000, &pd, &d) : SRV_ERR_NOMEM;
   eng_render_opts ro = eng_render_opts_default();
   ro.seconds = seconds;
   ro.stems_dir = stems;
   eng_render_report rep;
-  rc = eng_render(&d, out, &ro, &rep, err, sizeof err);
+  if (rc)
+    snprintf(err, sizeof err, "out of memory");
+  else
+    rc = eng_render(d, out, &ro, &rep, err, sizeof err);
+  srv_plan_desc_free(pd);
   if (rc) {
     fprintf(stderr, "backline render: %s\n", err);
   } else {
-    printf("rendered \"%s\" (%u tracks, %.1f BPM, seq %llu) to %s: %.2f s at 48 kHz\n", mdl_get_str(m, MDL_ID_PROJECT, MDL_PROP_NAME, NULL),
-           mdl_tracks(m, NULL, 0), mdl_get_real(m, MDL_ID_PROJECT, MDL_PROP_TEMPO), (unsigned long long) seq, out, seconds);
+    printf("rendered \"%s\" (%u tracks, %.1f BPM, seq %llu) to %s: %.2f s at 48 kHz\n",
+           mdl_get_str(m, MDL_ID_PROJECT, MDL_PROP_NAME, NULL), mdl_tracks(m, NULL, 0),
+           mdl_get_real(m, MDL_ID_PROJECT, MDL_PROP_TEMPO), (unsigned long long) seq, out, seconds);
     if (stems) printf("stems: %u files in %s\n", rep.n_stems, stems);
     printf("loudness: %.1f LUFS integrated, true peak %.1f dBTP, sample peak %.1f dBFS\n",
            rep.loudness_lufs, rep.true_peak_dbtp, rep.sample_peak_dbfs);
   }
   mdl_project_destroy(m);
+  srv_plan_ctx_destroy(plans);
   return rc ? 1 : 0;
 }
 
@@ -348,7 +358,12 @@ int main(int argc, char **argv) {
   srv_listen_config lcfg = srv_listen_config_default(engine);
   if (!rc && srv_listen_create(&lcfg, srv_http_sink(http), &listen, err, sizeof err))
     fprintf(stderr, "backline: listen here is off: %s\n", err);
-  srv_control_config ccfg = {o.data, engine, backend ? eng_backend_name(backend) : "none", listen};
+  char assets_dir[PATH_MAX];
+  snprintf(assets_dir, sizeof assets_dir, "%s/assets", o.data);
+  srv_plan_ctx *plans = rc ? NULL : srv_plan_ctx_create(assets_dir);
+  if (!rc && !plans) rc = SRV_ERR_NOMEM, fprintf(stderr, "backline: out of memory\n");
+  srv_control_config ccfg = {o.data, engine, backend ? eng_backend_name(backend) : "none", listen,
+                             plans};
   if (!rc && (rc = srv_control_create(&ccfg, srv_http_sink(http), &control, err, sizeof err)))
     fprintf(stderr, "backline: %s\n", err);
   srv_assets_config acfg = {o.data, ecfg.sample_rate, control};
@@ -395,5 +410,6 @@ int main(int argc, char **argv) {
   srv_assets_destroy(assets);
   eng_backend_close(backend);
   eng_engine_destroy(engine);
+  srv_plan_ctx_destroy(plans); /* after the engine: its plans borrowed the samples */
   return rc ? 1 : 0;
 }

@@ -318,7 +318,8 @@ void srv__on_http(srv_control *c, srv_in *in) {
     } else if (strcmp(rest, "/duplicate") == 0 && post) {
       char name[MDL_NAME_MAX + 1], err[600];
       project *copy;
-      snprintf(name, sizeof name, "%.57s (copy)", mdl_get_str(p->model, MDL_ID_PROJECT, MDL_PROP_NAME, NULL));
+      snprintf(name, sizeof name, "%.57s (copy)",
+               mdl_get_str(p->model, MDL_ID_PROJECT, MDL_PROP_NAME, NULL));
       while (!mdl_utf8_valid(name, strlen(name)))
         name[strlen(name) - 8] = 0; /* cut mid-character */
       int rc = srv__create_project(c, name, p, &copy, err, sizeof err);

@@ -34,50 +34,33 @@ static const mdl_param_desc synth_params[] = {
     {"level", 0, 2, 0.5, MDL_UNIT_LINEAR},
 };
 static const mdl_param_desc drums_params[] = {
-    {"level", 0, 2, 0.8, MDL_UNIT_LINEAR},
-    {"kick_tune", 30, 120, 50, MDL_UNIT_HZ},
-    {"kick_decay", 50, 2000, 450, MDL_UNIT_MS},
-    {"kick_punch", 0, 1, 0.6, MDL_UNIT_NONE},
-    {"snare_tune", 100, 400, 185, MDL_UNIT_HZ},
-    {"snare_decay", 50, 1000, 220, MDL_UNIT_MS},
-    {"snare_noise", 0, 1, 0.6, MDL_UNIT_NONE},
-    {"clap_decay", 50, 1000, 250, MDL_UNIT_MS},
-    {"hat_decay", 10, 500, 60, MDL_UNIT_MS},
-    {"open_hat_decay", 50, 2000, 450, MDL_UNIT_MS},
-    {"hat_tone", 3000, 14000, 7000, MDL_UNIT_HZ},
-    {"tom_tune", 0.5, 2, 1, MDL_UNIT_RATIO},
+    {"level", 0, 2, 0.8, MDL_UNIT_LINEAR},        {"kick_tune", 30, 120, 50, MDL_UNIT_HZ},
+    {"kick_decay", 50, 2000, 450, MDL_UNIT_MS},   {"kick_punch", 0, 1, 0.6, MDL_UNIT_NONE},
+    {"snare_tune", 100, 400, 185, MDL_UNIT_HZ},   {"snare_decay", 50, 1000, 220, MDL_UNIT_MS},
+    {"snare_noise", 0, 1, 0.6, MDL_UNIT_NONE},    {"clap_decay", 50, 1000, 250, MDL_UNIT_MS},
+    {"hat_decay", 10, 500, 60, MDL_UNIT_MS},      {"open_hat_decay", 50, 2000, 450, MDL_UNIT_MS},
+    {"hat_tone", 3000, 14000, 7000, MDL_UNIT_HZ}, {"tom_tune", 0.5, 2, 1, MDL_UNIT_RATIO},
     {"tom_decay", 50, 2000, 380, MDL_UNIT_MS},
 };
 static const mdl_param_desc gain_params[] = {
     {"gain", 0, 4, 1, MDL_UNIT_LINEAR},
 };
 static const mdl_param_desc eq_params[] = {
-    {"low_freq", 20, 2000, 100, MDL_UNIT_HZ},
-    {"low_gain", -24, 24, 0, MDL_UNIT_DB},
-    {"low_q", 0.1, 4, 0.707, MDL_UNIT_NONE},
-    {"mid1_freq", 20, 20000, 500, MDL_UNIT_HZ},
-    {"mid1_gain", -24, 24, 0, MDL_UNIT_DB},
-    {"mid1_q", 0.1, 18, 1, MDL_UNIT_NONE},
-    {"mid2_freq", 20, 20000, 2500, MDL_UNIT_HZ},
-    {"mid2_gain", -24, 24, 0, MDL_UNIT_DB},
-    {"mid2_q", 0.1, 18, 1, MDL_UNIT_NONE},
-    {"high_freq", 1000, 20000, 8000, MDL_UNIT_HZ},
-    {"high_gain", -24, 24, 0, MDL_UNIT_DB},
-    {"high_q", 0.1, 4, 0.707, MDL_UNIT_NONE},
+    {"low_freq", 20, 2000, 100, MDL_UNIT_HZ},    {"low_gain", -24, 24, 0, MDL_UNIT_DB},
+    {"low_q", 0.1, 4, 0.707, MDL_UNIT_NONE},     {"mid1_freq", 20, 20000, 500, MDL_UNIT_HZ},
+    {"mid1_gain", -24, 24, 0, MDL_UNIT_DB},      {"mid1_q", 0.1, 18, 1, MDL_UNIT_NONE},
+    {"mid2_freq", 20, 20000, 2500, MDL_UNIT_HZ}, {"mid2_gain", -24, 24, 0, MDL_UNIT_DB},
+    {"mid2_q", 0.1, 18, 1, MDL_UNIT_NONE},       {"high_freq", 1000, 20000, 8000, MDL_UNIT_HZ},
+    {"high_gain", -24, 24, 0, MDL_UNIT_DB},      {"high_q", 0.1, 4, 0.707, MDL_UNIT_NONE},
 };
 static const mdl_param_desc comp_params[] = {
-    {"threshold", -60, 0, -20, MDL_UNIT_DB},
-    {"ratio", 1, 30, 4, MDL_UNIT_RATIO},
-    {"attack", 0.01, 500, 10, MDL_UNIT_MS},
-    {"release", 1, 5000, 100, MDL_UNIT_MS},
-    {"knee", 0, 24, 0, MDL_UNIT_DB},
-    {"makeup", -24, 24, 0, MDL_UNIT_DB},
+    {"threshold", -60, 0, -20, MDL_UNIT_DB}, {"ratio", 1, 30, 4, MDL_UNIT_RATIO},
+    {"attack", 0.01, 500, 10, MDL_UNIT_MS},  {"release", 1, 5000, 100, MDL_UNIT_MS},
+    {"knee", 0, 24, 0, MDL_UNIT_DB},         {"makeup", -24, 24, 0, MDL_UNIT_DB},
 };
 static const mdl_param_desc gate_params[] = {
-    {"threshold", -80, 0, -40, MDL_UNIT_DB},
-    {"attack", 0.01, 100, 1, MDL_UNIT_MS},
-    {"hold", 0, 1000, 20, MDL_UNIT_MS},
-    {"release", 1, 5000, 100, MDL_UNIT_MS},
+    {"threshold", -80, 0, -40, MDL_UNIT_DB}, {"attack", 0.01, 100, 1, MDL_UNIT_MS},
+    {"hold", 0, 1000, 20, MDL_UNIT_MS},      {"release", 1, 5000, 100, MDL_UNIT_MS},
     {"range", -80, 0, -80, MDL_UNIT_DB},
 };
 static const mdl_param_desc sat_params[] = {
@@ -110,7 +93,8 @@ static const mdl_param_desc limiter_params[] = {
     {"input_gain", 0, 24, 0, MDL_UNIT_DB},
 };
 
-#define D(k, n, inst, sc, t) {k, n, inst, sc, (uint8_t) (sizeof t / sizeof t[0]), t}
+#define D(k, n, inst, sc, t)                                                                       \
+  { k, n, inst, sc, (uint8_t) (sizeof t / sizeof t[0]), t }
 static const mdl_device_desc devices[] = {
     D(MDL_DEV_SYNTH, "synth", true, false, synth_params),
     D(MDL_DEV_DRUMS, "drums", true, false, drums_params),

@@ -70,8 +70,8 @@ struct mdl_project {
   uint32_t map_cap, map_used; /* used counts tombstones too */
   uint64_t sum;               /* sum of the live objects' hashes */
   size_t str_bytes;
-  mdl_journal *j; /* where changes are recorded now; NULL = nowhere (loading) */
-  mdl_journal own; /* the journal of mdl_txn_apply */
+  mdl_journal *j;     /* where changes are recorded now; NULL = nowhere (loading) */
+  mdl_journal own;    /* the journal of mdl_txn_apply */
   bool routing_dirty; /* set by changes that may make a routing cycle */
 };
 
@@ -134,8 +134,8 @@ uint64_t mdl__obj_hash(const mdl_obj *o);
  * caller later undoes or commits J; on failure J is already undone. */
 struct mdl_txn;
 struct mdl_fail;
-int mdl__txn_apply_keep(mdl_project *p, const struct mdl_txn *txn, uint32_t origin,
-                        mdl_journal *j, struct mdl_fail *fail);
+int mdl__txn_apply_keep(mdl_project *p, const struct mdl_txn *txn, uint32_t origin, mdl_journal *j,
+                        struct mdl_fail *fail);
 
 /* Order keys of ordered siblings. */
 int mdl__cmp_order(const mdl_project *p, uint32_t a, uint32_t b);

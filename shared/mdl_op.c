@@ -68,8 +68,8 @@ static bool is_hex64(const char *s, uint32_t len) {
   return true;
 }
 
-static const char *kind_words[] = {"nothing", "an integer", "a number", "true or false", "a string",
-                                   "an object id"};
+static const char *kind_words[] = {"nothing",       "an integer", "a number",
+                                   "true or false", "a string",   "an object id"};
 
 /* Checks V against a field's kind and the range [MIN, MAX]. */
 static int check_field(const mdl_field *f, int prop, double min, double max, const mdl_value *v,
@@ -493,8 +493,10 @@ static bool referable(int type) {
 static int drop_dangling(mdl_project *p) {
   static const struct {
     uint8_t type, prop;
-  } refs[] = {{MDL_TYPE_TRACK, MDL_PROP_OUTPUT},   {MDL_TYPE_DEVICE, MDL_PROP_SIDECHAIN},
-              {MDL_TYPE_SEND, MDL_PROP_TARGET},    {MDL_TYPE_CLIP, MDL_PROP_SCENE},
+  } refs[] = {{MDL_TYPE_TRACK, MDL_PROP_OUTPUT},
+              {MDL_TYPE_DEVICE, MDL_PROP_SIDECHAIN},
+              {MDL_TYPE_SEND, MDL_PROP_TARGET},
+              {MDL_TYPE_CLIP, MDL_PROP_SCENE},
               {MDL_TYPE_CLIP, MDL_PROP_GROOVE}};
   for (size_t r = 0; r < sizeof refs / sizeof refs[0]; r++) {
     mdl_pool *pool = &p->pools[refs[r].type];
@@ -804,8 +806,8 @@ static int check_touched(mdl_project *p, const mdl_journal *j, uint32_t from, sb
 
 /* ---- Transactions ---------------------------------------------------------------- */
 
-static int run_txn(mdl_project *p, const mdl_txn *txn, uint32_t origin, mdl_journal *j,
-                   sbuf *out, mdl_fail *fail) {
+static int run_txn(mdl_project *p, const mdl_txn *txn, uint32_t origin, mdl_journal *j, sbuf *out,
+                   mdl_fail *fail) {
   if (fail) fail->code = MDL_OK, fail->op_index = 0;
   if (txn->n_ops == 0 || txn->n_ops > MDL_TXN_MAX_OPS) {
     sb_str(out, txn->n_ops ? "too many ops in one transaction (at most 256)"
@@ -958,8 +960,12 @@ int mdl_load_object(mdl_project *p, int type, mdl_id id, mdl_id parent, const md
     uint32_t m = 0;
     for (uint32_t k = 0; k < n; k++)
       if (!(vals[k].kind == MDL_VAL_STR && vals[k].u.s.len == 0)) pv[m++] = pv[k];
-    mdl_op op = {.kind = MDL_OP_CREATE, .type = (uint8_t) type, .id = id, .parent = parent,
-                 .n_props = (uint16_t) m, .props = pv};
+    mdl_op op = {.kind = MDL_OP_CREATE,
+                 .type = (uint8_t) type,
+                 .id = id,
+                 .parent = parent,
+                 .n_props = (uint16_t) m,
+                 .props = pv};
     int rc = MDL_ERR_INVALID;
     if (m <= 64) {
       /* Create checks without the per-transaction property limit. */

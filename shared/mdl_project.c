@@ -34,4 +34,3 @@ bool mdl_utf8_valid(const char *s, size_t len) {
   }
   return true;
 }
-

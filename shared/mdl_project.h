@@ -101,45 +101,45 @@ typedef enum {
   MDL_PROP_INPUT_KIND = 21,  /* track: mdl_input */
   MDL_PROP_INPUT_CH = 22,    /* track: device channel, player or sensor number */
   MDL_PROP_ARM = 23,
-  MDL_PROP_MONITOR = 24,     /* track: 0 off, 1 auto, 2 in */
-  MDL_PROP_OUTPUT = 25,      /* track: id of a group or return track; 0 = default */
+  MDL_PROP_MONITOR = 24, /* track: 0 off, 1 auto, 2 in */
+  MDL_PROP_OUTPUT = 25,  /* track: id of a group or return track; 0 = default */
   MDL_PROP_SOLO_SAFE = 26,
-  MDL_PROP_START = 27,       /* ticks: clip, note, event, point, marker, tempo */
-  MDL_PROP_LENGTH = 28,      /* ticks: clip, note */
-  MDL_PROP_SCENE = 29,       /* clip: the scene of its session slot; 0 = arrangement */
-  MDL_PROP_ASSET = 30,       /* audio clip: asset id, 64 hex digits (SHA-256) */
-  MDL_PROP_OFFSET = 31,      /* audio clip: frames into the asset */
-  MDL_PROP_FADE_IN = 32,     /* ticks */
-  MDL_PROP_FADE_OUT = 33,    /* ticks */
-  MDL_PROP_WARP = 34,        /* audio clip: follow the project tempo */
-  MDL_PROP_SOURCE_BPM = 35,  /* audio clip: tempo the audio was played at; 0 = unknown */
-  MDL_PROP_FOLLOW = 36,      /* clip: mdl_follow */
+  MDL_PROP_START = 27,        /* ticks: clip, note, event, point, marker, tempo */
+  MDL_PROP_LENGTH = 28,       /* ticks: clip, note */
+  MDL_PROP_SCENE = 29,        /* clip: the scene of its session slot; 0 = arrangement */
+  MDL_PROP_ASSET = 30,        /* audio clip: asset id, 64 hex digits (SHA-256) */
+  MDL_PROP_OFFSET = 31,       /* audio clip: frames into the asset */
+  MDL_PROP_FADE_IN = 32,      /* ticks */
+  MDL_PROP_FADE_OUT = 33,     /* ticks */
+  MDL_PROP_WARP = 34,         /* audio clip: follow the project tempo */
+  MDL_PROP_SOURCE_BPM = 35,   /* audio clip: tempo the audio was played at; 0 = unknown */
+  MDL_PROP_FOLLOW = 36,       /* clip: mdl_follow */
   MDL_PROP_FOLLOW_AFTER = 37, /* clip: ticks of play before the follow action */
-  MDL_PROP_GROOVE = 38,      /* clip: id of a groove; 0 = none */
-  MDL_PROP_PITCH = 39,       /* note: MIDI key */
-  MDL_PROP_VELOCITY = 40,    /* note */
-  MDL_PROP_CONTROLLER = 41,  /* event: 0..127 CC, 128 pitch bend, 129 channel pressure */
-  MDL_PROP_CC_VALUE = 42,    /* event: 0..127, pitch bend -8192..8191 */
-  MDL_PROP_PARAM = 43,       /* lane: the parameter (a device's parameter index, or
-                                MDL_PROP_GAIN / MDL_PROP_PAN of a track) */
-  MDL_PROP_ON = 44,          /* lane: automation is read */
-  MDL_PROP_VALUE = 45,       /* point: in the parameter's range */
-  MDL_PROP_CURVE = 46,       /* point: mdl_curve, shape towards the next point */
-  MDL_PROP_TENSION = 47,     /* point: -1..1, bends exponential and S curves */
-  MDL_PROP_BYPASS = 48,      /* device */
-  MDL_PROP_SIDECHAIN = 49,   /* device: id of the track keying it; 0 = none */
-  MDL_PROP_TARGET = 50,      /* send: id of a return or group track */
-  MDL_PROP_LEVEL = 51,       /* send: linear */
-  MDL_PROP_PRE = 52,         /* send: taps before the fader */
-  MDL_PROP_QUANT = 53,       /* scene: mdl_quant for launching */
-  MDL_PROP_CUE = 54,         /* marker: a cue point rather than a section marker */
-  MDL_PROP_BAR = 55,         /* meter: the bar (0-based) the signature starts at */
-  MDL_PROP_RAMP = 56,        /* tempo: glide linearly to the next change */
-  MDL_PROP_STEPS = 57,       /* groove: steps in use */
-  MDL_PROP_GRID = 58,        /* groove: ticks per step */
-  MDL_PROP_PARAM0 = 128,     /* device parameters 0..31: 128..159 */
-  MDL_PROP_SHIFT0 = 160,     /* groove step timing 0..15: fraction of a step, 160..175 */
-  MDL_PROP_ACCENT0 = 176,    /* groove step velocity offset 0..15: 176..191 */
+  MDL_PROP_GROOVE = 38,       /* clip: id of a groove; 0 = none */
+  MDL_PROP_PITCH = 39,        /* note: MIDI key */
+  MDL_PROP_VELOCITY = 40,     /* note */
+  MDL_PROP_CONTROLLER = 41,   /* event: 0..127 CC, 128 pitch bend, 129 channel pressure */
+  MDL_PROP_CC_VALUE = 42,     /* event: 0..127, pitch bend -8192..8191 */
+  MDL_PROP_PARAM = 43,        /* lane: the parameter (a device's parameter index, or
+                                 MDL_PROP_GAIN / MDL_PROP_PAN of a track) */
+  MDL_PROP_ON = 44,           /* lane: automation is read */
+  MDL_PROP_VALUE = 45,        /* point: in the parameter's range */
+  MDL_PROP_CURVE = 46,        /* point: mdl_curve, shape towards the next point */
+  MDL_PROP_TENSION = 47,      /* point: -1..1, bends exponential and S curves */
+  MDL_PROP_BYPASS = 48,       /* device */
+  MDL_PROP_SIDECHAIN = 49,    /* device: id of the track keying it; 0 = none */
+  MDL_PROP_TARGET = 50,       /* send: id of a return or group track */
+  MDL_PROP_LEVEL = 51,        /* send: linear */
+  MDL_PROP_PRE = 52,          /* send: taps before the fader */
+  MDL_PROP_QUANT = 53,        /* scene: mdl_quant for launching */
+  MDL_PROP_CUE = 54,          /* marker: a cue point rather than a section marker */
+  MDL_PROP_BAR = 55,          /* meter: the bar (0-based) the signature starts at */
+  MDL_PROP_RAMP = 56,         /* tempo: glide linearly to the next change */
+  MDL_PROP_STEPS = 57,        /* groove: steps in use */
+  MDL_PROP_GRID = 58,         /* groove: ticks per step */
+  MDL_PROP_PARAM0 = 128,      /* device parameters 0..31: 128..159 */
+  MDL_PROP_SHIFT0 = 160,      /* groove step timing 0..15: fraction of a step, 160..175 */
+  MDL_PROP_ACCENT0 = 176,     /* groove step velocity offset 0..15: 176..191 */
   MDL_PROP_COUNT_ = 192
 } mdl_prop;
 

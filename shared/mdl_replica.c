@@ -17,19 +17,19 @@ typedef struct stack {
 
 typedef struct pending {
   uint32_t local_id;
-  bool applied;      /* it applied on top of the confirmed state (j holds how) */
-  mdl_txn *txn;      /* owned clone */
-  mdl_journal j;     /* its changes to the project while the view is shown */
+  bool applied;  /* it applied on top of the confirmed state (j holds how) */
+  mdl_txn *txn;  /* owned clone */
+  mdl_journal j; /* its changes to the project while the view is shown */
 } pending;
 
 struct mdl_replica {
   mdl_alloc alloc;
   uint32_t client_id;
-  uint32_t next_counter; /* low half of new ids */
-  uint32_t next_local;   /* next local transaction number */
-  uint64_t seq;          /* last server sequence applied to confirmed */
-  mdl_project *p;        /* the view, or the confirmed state while 'confirmed' */
-  bool confirmed;        /* pending transactions are taken off p (lazily put back) */
+  uint32_t next_counter;    /* low half of new ids */
+  uint32_t next_local;      /* next local transaction number */
+  uint64_t seq;             /* last server sequence applied to confirmed */
+  mdl_project *p;           /* the view, or the confirmed state while 'confirmed' */
+  bool confirmed;           /* pending transactions are taken off p (lazily put back) */
   stack undo, redo;         /* this user's own transactions, newest last */
   uint32_t head, n_pending; /* ring of pending transactions */
   pending queue[PENDING_MAX];
@@ -128,8 +128,8 @@ static mdl_project *view_of(mdl_replica *r) {
 
 static void pop(mdl_replica *r);
 
-int mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *snapshot,
-                      uint64_t seq, uint32_t last_local) {
+int mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *snapshot, uint64_t seq,
+                      uint32_t last_local) {
   to_confirmed(r);
   if (client_id != r->client_id) {
     r->next_counter = 1;
@@ -148,7 +148,6 @@ mdl_id mdl_replica_new_id(mdl_replica *r) {
   if (r->client_id == 0) return MDL_ID_NONE;
   return MDL_ID_MAKE(r->client_id, r->next_counter++);
 }
-
 
 /* Submits TXN, noting how to take it back: an edit goes on the undo stack
  * (and clears redo), an undo on the redo stack, a redo on the undo stack. */

@@ -37,8 +37,8 @@ void mdl_replica_destroy(mdl_replica *r); /* NULL ok */
  * already holds (local ids up to LAST_LOCAL, whose acks were lost with the
  * connection) are dropped instead of being sent twice. Allocates (the copy);
  * returns MDL_OK or MDL_ERR_NOMEM. */
-int mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *snapshot,
-                      uint64_t seq, uint32_t last_local);
+int mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *snapshot, uint64_t seq,
+                      uint32_t last_local);
 
 /* Applies TXN to the view and queues a copy; *local_id gets its number,
  * used in the submit message and matched by the ack. On failure nothing

@@ -140,12 +140,18 @@ static const mdl_prop_info props[MDL_PROP_COUNT_] = {
 /* Fields: property, kind, range for this type, default. Cells are in this
  * order, and so is the canonical form: append only. */
 static const mdl_field project_f[] = {
-    {MDL_PROP_NAME, S, 1, MDL_NAME_MAX, 0},         {MDL_PROP_SAMPLE_RATE, I, 8000, 192000, 48000},
-    {MDL_PROP_TEMPO, R, 20, 999, 120},              {MDL_PROP_TS_NUM, I, 1, 32, 4},
-    {MDL_PROP_TS_DEN, I, 1, 32, 4},                 {MDL_PROP_KEY_ROOT, I, 0, 11, 0},
-    {MDL_PROP_KEY_SCALE, I, 0, MDL_SCALE_CHROMATIC, 0}, {MDL_PROP_METRONOME, B, 0, 1, 1},
-    {MDL_PROP_CLICK_LEVEL, R, 0, 1, 0.5},           {MDL_PROP_COUNT_IN, I, 0, 4, 0},
-    {MDL_PROP_LOOP, B, 0, 1, 0},                    {MDL_PROP_LOOP_START, I, 0, T_MAX, 0},
+    {MDL_PROP_NAME, S, 1, MDL_NAME_MAX, 0},
+    {MDL_PROP_SAMPLE_RATE, I, 8000, 192000, 48000},
+    {MDL_PROP_TEMPO, R, 20, 999, 120},
+    {MDL_PROP_TS_NUM, I, 1, 32, 4},
+    {MDL_PROP_TS_DEN, I, 1, 32, 4},
+    {MDL_PROP_KEY_ROOT, I, 0, 11, 0},
+    {MDL_PROP_KEY_SCALE, I, 0, MDL_SCALE_CHROMATIC, 0},
+    {MDL_PROP_METRONOME, B, 0, 1, 1},
+    {MDL_PROP_CLICK_LEVEL, R, 0, 1, 0.5},
+    {MDL_PROP_COUNT_IN, I, 0, 4, 0},
+    {MDL_PROP_LOOP, B, 0, 1, 0},
+    {MDL_PROP_LOOP_START, I, 0, T_MAX, 0},
     {MDL_PROP_LOOP_END, I, 0, T_MAX, 16 * MDL_PPQ},
 };
 static const mdl_field track_f[] = {

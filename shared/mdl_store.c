@@ -51,8 +51,8 @@ static uint32_t slot_alloc(mdl_project *p, int type) {
     if (pool->used == pool->cap) {
       uint32_t cap = pool->cap ? pool->cap * 2 : 16;
       if (cap > 0x1000000) cap = 0x1000000;
-      unsigned char *mem = grow(p, pool->mem, (size_t) pool->cap * pool->rec_size,
-                                (size_t) cap * pool->rec_size);
+      unsigned char *mem =
+          grow(p, pool->mem, (size_t) pool->cap * pool->rec_size, (size_t) cap * pool->rec_size);
       if (!mem) return 0;
       pool->mem = mem;
       pool->cap = cap;

@@ -251,7 +251,8 @@ int mdl_undo_build(const mdl_undo_rec *rec, const mdl_project *p, uint32_t clien
     if (c->what != J_CELL || mdl_get(p, c->id, c->prop, &now)) continue;
     if (!same(&now, &rec->vals[c->first + 1])) continue;
     mdl_value before = rec->vals[c->first];
-    if (is_ref(c->prop) && before.u.i) before.u.i = (int64_t) mapped(map, n_map, (mdl_id) before.u.i);
+    if (is_ref(c->prop) && before.u.i)
+      before.u.i = (int64_t) mapped(map, n_map, (mdl_id) before.u.i);
     ops[n++] = (mdl_op){.kind = MDL_OP_SET, .id = c->id, .prop = c->prop, .value = before};
   }
   if (!n) {

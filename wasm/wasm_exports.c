@@ -314,8 +314,8 @@ EXPORT int wasm_live_real(uint32_t hi, uint32_t lo, int prop, double value) {
   const mdl_project *v = mdl_replica_view(replica);
   char why[MDL_REASON_MAX];
   int type = mdl_type_of(v, m.u.live.id);
-  int rc = !type ? MDL_ERR_NOT_FOUND
-                 : mdl_value_check(type, prop, &m.u.live.value, why, sizeof why);
+  int rc =
+      !type ? MDL_ERR_NOT_FOUND : mdl_value_check(type, prop, &m.u.live.value, why, sizeof why);
   if (rc) {
     set_reason(rc, rc == MDL_ERR_NOT_FOUND ? mdl_strerror(rc) : why);
     return rc;

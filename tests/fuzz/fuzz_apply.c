@@ -6,7 +6,7 @@
  * proto_decode_txn; one that decodes is applied with fuzz_apply_checked to
  * the project the previous records left (starting from fuzz_seed_project),
  * with origin = selector & 3 for selectors below 0x80 (the id spaces of the
- * seed's tracks, and 0 = trusted) and the selector itself above. */
+ * seed's objects, and 0 = trusted) and the selector itself above. */
 #include "tests/fuzz/fuzz_check.h"
 #include "protocol/proto_err.h"
 #include "protocol/proto_msg.h"
@@ -16,11 +16,12 @@
 #define MAX_RECORDS 16
 
 static proto_scratch scratch;
-static mdl_project project;
+static mdl_project *project;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  fuzz_seed_project(&project);
+  if (!project) project = fuzz_project_new(NULL);
+  fuzz_seed_project(project);
   for (int r = 0; r < MAX_RECORDS && size >= 3; r++) {
     uint8_t sel = data[0];
     size_t len = (size_t) data[1] | (size_t) data[2] << 8;
@@ -30,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     mdl_txn txn;
     int rc = proto_decode_txn(data, len, &scratch, &txn);
     if (rc == 0)
-      fuzz_apply_checked(&project, &txn, origin);
+      fuzz_apply_checked(project, &txn, origin);
     else
       FUZZ_REQUIRE(rc < 0 && strcmp(proto_strerror(rc), "unknown error") != 0,
                    "proto_decode_txn refused with code %d", rc);

@@ -14,7 +14,7 @@
 #include <string.h>
 
 static proto_scratch scratch;
-static mdl_project project;
+static mdl_project *project;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -33,8 +33,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else {
     FUZZ_REQUIRE(tree != NULL && txn.n_ops >= 1 && txn.n_ops <= MDL_TXN_MAX_OPS,
                  "accepted with %u ops", txn.n_ops);
-    fuzz_seed_project(&project);
-    fuzz_apply_checked(&project, &txn, origin);
+    if (!project) project = fuzz_project_new(NULL);
+    fuzz_seed_project(project);
+    fuzz_apply_checked(project, &txn, origin);
   }
   proto_json_free(tree);
   return 0;

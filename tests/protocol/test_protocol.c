@@ -320,8 +320,8 @@ Test(proto_json, project_dump_lists_tracks_in_order_with_hash) {
   cr_assert_eq(mdl_txn_apply(p, &t, 3, NULL), 0);
   char *s = proto_json_project(p, "abc", 4);
   cr_assert_not_null(s);
-  cr_assert(strstr(s, "\"tracks\":[{\"id\":\"300000001\",\"kind\":2,\"name\":\"Drums é\""),
-            "%s", s);
+  cr_assert(strstr(s, "\"tracks\":[{\"id\":\"300000001\",\"kind\":2,\"name\":\"Drums é\""), "%s",
+            s);
   char hex[17];
   mdl_hash_hex(mdl_project_hash(p), hex);
   mdl_project_destroy(p);

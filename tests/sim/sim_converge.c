@@ -157,7 +157,8 @@ static mdl_value random_value(sim *m, const mdl_project *v, int type, int prop) 
         static const char *keys[] = {"V", "k", "1", "zz", "V5", "x"};
         val.u.s.ptr = keys[rnd(m, 6)];
       } else if (prop == MDL_PROP_ASSET) {
-        val.u.s.ptr = rnd(m, 2) ? "" : "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        val.u.s.ptr =
+            rnd(m, 2) ? "" : "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
       } else {
         val.u.s.ptr = names[rnd(m, 8)];
       }
@@ -182,10 +183,12 @@ static mdl_value random_value(sim *m, const mdl_project *v, int type, int prop) 
       if (prop == MDL_PROP_TS_DEN) {
         val.u.i = 1 << rnd(m, 6);
       } else if (prop == MDL_PROP_KIND) {
-        static const int tracks[] = {1, 2, 3, 4}, devices[] = {1, 2, 16, 17, 18, 19, 20, 21, 22, 23, 24};
+        static const int tracks[] = {1, 2, 3, 4},
+                         devices[] = {1, 2, 16, 17, 18, 19, 20, 21, 22, 23, 24};
         val.u.i = type == MDL_TYPE_TRACK ? tracks[rnd(m, 4)] : devices[rnd(m, 11)];
       } else {
-        val.u.i = (int64_t) lo + (int64_t) rnd(m, (uint32_t) (hi - lo + 1 > 1e9 ? 1e9 : hi - lo + 1));
+        val.u.i =
+            (int64_t) lo + (int64_t) rnd(m, (uint32_t) (hi - lo + 1 > 1e9 ? 1e9 : hi - lo + 1));
       }
       break;
     default:
@@ -209,12 +212,12 @@ static int random_prop(sim *m, int type) {
 /* One random op of any kind on any type; PV has room for 4 create props. */
 static void random_op(sim *m, client *c, const mdl_project *v, mdl_op *op, mdl_prop_value *pv) {
   memset(op, 0, sizeof *op);
-  static const uint8_t weights[] = {MDL_TYPE_TRACK, MDL_TYPE_TRACK,  MDL_TYPE_CLIP,   MDL_TYPE_CLIP,
-                                    MDL_TYPE_NOTE,  MDL_TYPE_NOTE,   MDL_TYPE_NOTE,   MDL_TYPE_EVENT,
-                                    MDL_TYPE_LANE,  MDL_TYPE_POINT,  MDL_TYPE_POINT,  MDL_TYPE_DEVICE,
-                                    MDL_TYPE_DEVICE, MDL_TYPE_SEND,  MDL_TYPE_SCENE,  MDL_TYPE_MARKER,
-                                    MDL_TYPE_TEMPO, MDL_TYPE_METER,  MDL_TYPE_GROOVE, MDL_TYPE_USER,
-                                    MDL_TYPE_PROJECT};
+  static const uint8_t weights[] = {
+      MDL_TYPE_TRACK,  MDL_TYPE_TRACK,  MDL_TYPE_CLIP,   MDL_TYPE_CLIP,   MDL_TYPE_NOTE,
+      MDL_TYPE_NOTE,   MDL_TYPE_NOTE,   MDL_TYPE_EVENT,  MDL_TYPE_LANE,   MDL_TYPE_POINT,
+      MDL_TYPE_POINT,  MDL_TYPE_DEVICE, MDL_TYPE_DEVICE, MDL_TYPE_SEND,   MDL_TYPE_SCENE,
+      MDL_TYPE_MARKER, MDL_TYPE_TEMPO,  MDL_TYPE_METER,  MDL_TYPE_GROOVE, MDL_TYPE_USER,
+      MDL_TYPE_PROJECT};
   int type = weights[rnd(m, sizeof weights)];
   uint32_t r = rnd(m, 100);
   mdl_id target = type == MDL_TYPE_PROJECT ? MDL_ID_PROJECT : pick(m, v, type);

@@ -212,7 +212,7 @@ static void *ws_main(void *arg) {
     pthread_mutex_unlock(&w->mu);
     if (atomic_load(&l->stop)) break;
     cli_stats st = cli_client_stats(w->c);
-    if (st.closed) break; /* the server went away */
+    if (st.closed) break;                         /* the server went away */
     if (cli_client_view(w->c, w->view)) continue; /* out of memory: try again */
     build(w, w->view, t);
     const mdl_txn *txn = cli_txn_get(t);

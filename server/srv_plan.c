@@ -1,0 +1,446 @@
+/* srv_plan: the project model described for the engine (see srv_plan.h). */
+#include "server/srv_plan.h"
+#include "server/srv_err.h"
+#include "shared/mdl_device.h"
+#include "shared/mdl_time.h"
+#include "storage/sto_asset.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_KEEP_BYTES (256u << 20) /* samples no plan uses are kept up to this much */
+
+typedef struct sample {
+  char id[STO_ASSET_ID_LEN + 1];
+  float *frames;
+  uint64_t n_frames;
+  uint32_t channels;
+  uint32_t refs; /* plans that borrow it */
+  bool missing;  /* no such asset, or unreadable: clips on it stay silent */
+} sample;
+
+struct srv_plan_ctx {
+  sto_asset_store *assets;
+  sample *cache;
+  size_t n, cap;
+};
+
+/* The cache entries one plan borrows; released by the engine's on_free. */
+typedef struct borrow {
+  srv_plan_ctx *ctx;
+  uint32_t n;
+  uint32_t idx[];
+} borrow;
+
+struct srv_plan_desc {
+  srv_plan_ctx *ctx;
+  eng_plan_desc d;
+  const mdl_project *m;
+  const srv_live_value *live;
+  uint32_t n_live, rate;
+  mdl_time_map map;
+  mdl_id ids[ENG_MAX_TRACKS];
+  eng_track_desc tracks[ENG_MAX_TRACKS];
+  eng_device_desc dev[ENG_MAX_TRACKS][1 + ENG_MAX_EFFECTS];
+  eng_param_value params[ENG_MAX_TRACKS][1 + ENG_MAX_EFFECTS][MDL_DEVICE_PARAMS];
+  eng_send_desc sends[ENG_MAX_TRACKS][ENG_MAX_SENDS];
+  eng_note_desc *notes[ENG_MAX_TRACKS];
+  uint32_t note_cap[ENG_MAX_TRACKS];
+  eng_clip_desc *clips[ENG_MAX_TRACKS];
+  uint32_t clip_cap[ENG_MAX_TRACKS];
+  borrow *borrowed;
+  uint32_t borrow_cap;
+  bool nomem;
+};
+
+/* ---- Samples ----------------------------------------------------------------- */
+
+srv_plan_ctx *srv_plan_ctx_create(const char *assets_dir) {
+  srv_plan_ctx *ctx = calloc(1, sizeof *ctx);
+  if (!ctx) return NULL;
+  char err[256];
+  if (assets_dir && sto_asset_store_open(assets_dir, &ctx->assets, err, sizeof err))
+    fprintf(stderr, "backline: audio clips will be silent: %s\n", err);
+  return ctx;
+}
+
+void srv_plan_ctx_destroy(srv_plan_ctx *ctx) {
+  if (!ctx) return;
+  for (size_t i = 0; i < ctx->n; i++)
+    free(ctx->cache[i].frames);
+  free(ctx->cache);
+  sto_asset_close(ctx->assets);
+  free(ctx);
+}
+
+/* Frees samples no plan borrows once the cache holds more than it should. */
+static void trim(srv_plan_ctx *ctx) {
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < ctx->n; i++)
+    bytes += ctx->cache[i].n_frames * ctx->cache[i].channels * sizeof(float);
+  for (size_t i = 0; i < ctx->n && bytes > CACHE_KEEP_BYTES; i++) {
+    sample *s = &ctx->cache[i];
+    if (s->refs || !s->frames) continue;
+    bytes -= s->n_frames * s->channels * sizeof(float);
+    free(s->frames);
+    *s = (sample){0};
+    memcpy(s->id, "-", 2); /* a free slot: matches no asset id */
+  }
+}
+
+static bool load(srv_plan_ctx *ctx, sample *s, uint32_t rate) {
+  sto_asset_info info;
+  if (!ctx->assets || sto_asset_render(ctx->assets, s->id, rate, &info, NULL, 0)) return false;
+  float *f = malloc((size_t) info.frames * info.channels * sizeof *f);
+  if (!f) return false;
+  int64_t got = sto_asset_read_frames(ctx->assets, s->id, rate, 0, f, (size_t) info.frames);
+  if (got <= 0) {
+    free(f);
+    return false;
+  }
+  s->frames = f, s->n_frames = (uint64_t) got, s->channels = info.channels;
+  return true;
+}
+
+/* The cache index of asset ID at RATE, loading it on first use; -1 when out
+ * of memory. A missing asset has an entry too (so it is tried once). */
+static long find_sample(srv_plan_ctx *ctx, const char *id, uint32_t rate) {
+  for (size_t i = 0; i < ctx->n; i++)
+    if (strcmp(ctx->cache[i].id, id) == 0) return (long) i;
+  if (ctx->n == ctx->cap) {
+    size_t cap = ctx->cap ? ctx->cap * 2 : 16;
+    sample *c = realloc(ctx->cache, cap * sizeof *c);
+    if (!c) return -1;
+    ctx->cache = c, ctx->cap = cap;
+  }
+  sample *s = &ctx->cache[ctx->n];
+  *s = (sample){0};
+  snprintf(s->id, sizeof s->id, "%s", id);
+  s->missing = !load(ctx, s, rate);
+  if (s->missing) fprintf(stderr, "backline: asset %s cannot be read: its clips stay silent\n", id);
+  return (long) ctx->n++;
+}
+
+static void release(void *ud) {
+  borrow *b = ud;
+  if (!b) return;
+  for (uint32_t i = 0; i < b->n; i++)
+    b->ctx->cache[b->idx[i]].refs--;
+  free(b);
+}
+
+/* Notes that the plan borrows cache entry IDX. */
+static bool take(srv_plan_desc *pd, uint32_t idx) {
+  borrow *b = pd->borrowed;
+  if (!b || b->n == pd->borrow_cap) {
+    uint32_t cap = pd->borrow_cap ? pd->borrow_cap * 2 : 16;
+    borrow *nb = realloc(b, sizeof *nb + cap * sizeof nb->idx[0]);
+    if (!nb) return false;
+    if (!b) nb->ctx = pd->ctx, nb->n = 0;
+    pd->borrowed = b = nb, pd->borrow_cap = cap;
+  }
+  b->idx[b->n++] = idx;
+  pd->ctx->cache[idx].refs++;
+  return true;
+}
+
+/* ---- Values -------------------------------------------------------------------- */
+
+/* A number of object ID, the value being dragged if there is one. */
+static double num(const srv_plan_desc *pd, mdl_id id, int prop) {
+  for (uint32_t i = 0; i < pd->n_live; i++)
+    if (pd->live[i].id == id && pd->live[i].prop == prop) return pd->live[i].value;
+  return mdl_get_real(pd->m, id, prop);
+}
+
+static uint64_t frame_at(const srv_plan_desc *pd, int64_t tick) {
+  double f = mdl_time_seconds(&pd->map, tick < 0 ? 0 : tick) * pd->rate;
+  return (uint64_t) llround(f);
+}
+
+static int track_index(const srv_plan_desc *pd, mdl_id id) {
+  for (uint32_t i = 0; i < pd->d.n_tracks; i++)
+    if (pd->ids[i] == id) return (int) i;
+  return -1;
+}
+
+/* ---- Devices -------------------------------------------------------------------- */
+
+static void device(srv_plan_desc *pd, uint32_t t, uint32_t slot, mdl_id id) {
+  const mdl_project *m = pd->m;
+  int kind = (int) mdl_get_int(m, id, MDL_PROP_KIND);
+  const mdl_device_desc *dd = mdl_device_describe(kind);
+  eng_param_value *pv = pd->params[t][slot];
+  uint32_t n = dd ? dd->n_params : 0;
+  for (uint32_t i = 0; i < n; i++) {
+    double v = num(pd, id, MDL_PROP_PARAM0 + (int) i);
+    if (v < dd->params[i].min) v = dd->params[i].min;
+    if (v > dd->params[i].max) v = dd->params[i].max;
+    pv[i] = (eng_param_value){i, (float) v};
+  }
+  mdl_id key = (mdl_id) mdl_get_int(m, id, MDL_PROP_SIDECHAIN);
+  pd->dev[t][slot] = (eng_device_desc){.kind = (uint32_t) kind,
+                                       .bypass = mdl_get_bool(m, id, MDL_PROP_BYPASS),
+                                       .sidechain_track_id = key,
+                                       .n_params = n,
+                                       .params = pv};
+}
+
+/* The instrument (first) and effects (in chain order) of track T. */
+static void devices(srv_plan_desc *pd, uint32_t t, bool instrument_ok) {
+  mdl_id ids[64];
+  uint32_t n = mdl_children(pd->m, pd->ids[t], MDL_TYPE_DEVICE, ids, 64), n_fx = 0;
+  eng_track_desc *td = &pd->tracks[t];
+  for (uint32_t i = 0; i < n && i < 64; i++) {
+    const mdl_device_desc *dd =
+        mdl_device_describe((int) mdl_get_int(pd->m, ids[i], MDL_PROP_KIND));
+    if (!dd) continue;
+    if (dd->instrument) {
+      if (!instrument_ok || td->instrument) continue;
+      device(pd, t, 0, ids[i]);
+      td->instrument = &pd->dev[t][0];
+    } else if (n_fx < ENG_MAX_EFFECTS) {
+      device(pd, t, 1 + n_fx++, ids[i]);
+    }
+  }
+  td->n_effects = n_fx;
+  td->effects = n_fx ? &pd->dev[t][1] : NULL;
+}
+
+/* ---- Clips ---------------------------------------------------------------------- */
+
+static bool add_note(srv_plan_desc *pd, uint32_t t, eng_note_desc note) {
+  if (pd->tracks[t].n_notes >= ENG_MAX_NOTES) return true; /* the engine's limit: drop */
+  if (pd->tracks[t].n_notes == pd->note_cap[t]) {
+    uint32_t cap = pd->note_cap[t] ? pd->note_cap[t] * 2 : 256;
+    eng_note_desc *n = realloc(pd->notes[t], cap * sizeof *n);
+    if (!n) return false;
+    pd->notes[t] = n, pd->note_cap[t] = cap;
+  }
+  pd->notes[t][pd->tracks[t].n_notes++] = note;
+  return true;
+}
+
+/* Groove: a note's step within the groove's grid shifts it and changes its velocity. */
+static void groove(const srv_plan_desc *pd, mdl_id g, int64_t *tick, int *velocity) {
+  int64_t grid = mdl_get_int(pd->m, g, MDL_PROP_GRID);
+  int64_t steps = mdl_get_int(pd->m, g, MDL_PROP_STEPS);
+  if (grid < 1 || steps < 1) return;
+  int64_t step = (*tick + grid / 2) / grid % steps;
+  *tick += (int64_t) llround(mdl_get_real(pd->m, g, MDL_PROP_SHIFT0 + (int) step) * (double) grid);
+  *velocity += (int) mdl_get_int(pd->m, g, MDL_PROP_ACCENT0 + (int) step);
+  if (*tick < 0) *tick = 0;
+  *velocity = *velocity < 1 ? 1 : *velocity > 127 ? 127 : *velocity;
+}
+
+/* The notes of MIDI clip C on track T: content ticks from the clip's
+ * start, cut at its length; a looping clip repeats [loop_start, loop_end). */
+static bool midi_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
+  const mdl_project *m = pd->m;
+  int64_t start = mdl_get_int(m, c, MDL_PROP_START), len = mdl_get_int(m, c, MDL_PROP_LENGTH);
+  bool loop = mdl_get_bool(m, c, MDL_PROP_LOOP);
+  int64_t ls = mdl_get_int(m, c, MDL_PROP_LOOP_START), le = mdl_get_int(m, c, MDL_PROP_LOOP_END);
+  mdl_id g = (mdl_id) mdl_get_int(m, c, MDL_PROP_GROOVE);
+  uint32_t n = mdl_children(m, c, MDL_TYPE_NOTE, NULL, 0);
+  mdl_id *ids = malloc((n ? n : 1) * sizeof *ids);
+  if (!ids) return false;
+  mdl_children(m, c, MDL_TYPE_NOTE, ids, n);
+  bool ok = true;
+  int64_t period = loop ? le - ls : len;
+  for (int64_t base = 0; ok && base < len && period > 0; base += period) {
+    for (uint32_t i = 0; i < n && ok; i++) {
+      int64_t at = mdl_get_int(m, ids[i], MDL_PROP_START),
+              dur = mdl_get_int(m, ids[i], MDL_PROP_LENGTH);
+      if (loop && (at < ls || at >= le)) continue;
+      int64_t pos = base + at - (loop ? ls : 0);
+      if (pos >= len) continue;
+      if (pos + dur > len) dur = len - pos;
+      int velocity = (int) mdl_get_int(m, ids[i], MDL_PROP_VELOCITY);
+      if (g) groove(pd, g, &pos, &velocity);
+      uint64_t f0 = frame_at(pd, start + pos), f1 = frame_at(pd, start + pos + dur);
+      eng_note_desc note = {f0, f1 > f0 ? f1 - f0 : 1,
+                            (uint8_t) mdl_get_int(m, ids[i], MDL_PROP_PITCH), (uint8_t) velocity};
+      ok = add_note(pd, t, note);
+    }
+    if (!loop) break;
+  }
+  free(ids);
+  return ok;
+}
+
+static bool add_clip(srv_plan_desc *pd, uint32_t t, eng_clip_desc clip) {
+  if (pd->tracks[t].n_clips >= ENG_MAX_CLIPS) return true;
+  if (pd->tracks[t].n_clips == pd->clip_cap[t]) {
+    uint32_t cap = pd->clip_cap[t] ? pd->clip_cap[t] * 2 : 16;
+    eng_clip_desc *c = realloc(pd->clips[t], cap * sizeof *c);
+    if (!c) return false;
+    pd->clips[t] = c, pd->clip_cap[t] = cap;
+  }
+  pd->clips[t][pd->tracks[t].n_clips++] = clip;
+  return true;
+}
+
+/* Audio clip C on track T: its asset's samples at the engine's rate. */
+static bool audio_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
+  const mdl_project *m = pd->m;
+  uint32_t id_len;
+  const char *asset = mdl_get_str(m, c, MDL_PROP_ASSET, &id_len);
+  if (!id_len) return true; /* an empty clip */
+  long k = find_sample(pd->ctx, asset, pd->rate);
+  if (k < 0) return false;
+  const sample *s = &pd->ctx->cache[k];
+  if (s->missing) return true;
+  if (!take(pd, (uint32_t) k)) return false;
+  int64_t start = mdl_get_int(m, c, MDL_PROP_START), len = mdl_get_int(m, c, MDL_PROP_LENGTH);
+  uint64_t f0 = frame_at(pd, start), f1 = frame_at(pd, start + len);
+  uint64_t offset = (uint64_t) mdl_get_int(m, c, MDL_PROP_OFFSET);
+  if (offset >= s->n_frames) return true; /* starts past the end of its audio: silent */
+  eng_clip_desc clip = {.start_frame = f0,
+                        .length_frames = f1 > f0 ? f1 - f0 : 1,
+                        .sample = {s->frames, s->n_frames, s->channels, pd->rate},
+                        .offset_frames = offset,
+                        .gain = (float) num(pd, c, MDL_PROP_GAIN)};
+  uint64_t fin = frame_at(pd, start + mdl_get_int(m, c, MDL_PROP_FADE_IN)) - f0;
+  uint64_t fout = f1 - frame_at(pd, start + len - mdl_get_int(m, c, MDL_PROP_FADE_OUT));
+  if (fin + fout <= clip.length_frames) clip.fade_in_frames = fin, clip.fade_out_frames = fout;
+  if (mdl_get_bool(m, c, MDL_PROP_LOOP)) {
+    int64_t ls = mdl_get_int(m, c, MDL_PROP_LOOP_START), le = mdl_get_int(m, c, MDL_PROP_LOOP_END);
+    uint64_t skip = frame_at(pd, start + ls) - f0, loop = frame_at(pd, start + le) - f0 - skip;
+    if (offset + skip + loop <= s->n_frames && loop >= 1)
+      clip.loop = true, clip.offset_frames = offset + skip, clip.loop_frames = loop;
+  }
+  double source = mdl_get_real(m, c, MDL_PROP_SOURCE_BPM);
+  if (mdl_get_bool(m, c, MDL_PROP_WARP) && source > 0) {
+    double ratio = source / mdl_time_bpm(&pd->map, start);
+    if (ratio >= ENG_MIN_STRETCH && ratio <= ENG_MAX_STRETCH && fabs(ratio - 1) > 1e-9)
+      clip.stretch = ratio;
+  }
+  return add_clip(pd, t, clip);
+}
+
+/* The arrangement's clips on track T (session clips wait for the launcher). */
+static bool clips(srv_plan_desc *pd, uint32_t t, bool audio) {
+  uint32_t n = mdl_children(pd->m, pd->ids[t], MDL_TYPE_CLIP, NULL, 0);
+  mdl_id *ids = malloc((n ? n : 1) * sizeof *ids);
+  if (!ids) return false;
+  mdl_children(pd->m, pd->ids[t], MDL_TYPE_CLIP, ids, n);
+  bool ok = true;
+  for (uint32_t i = 0; i < n && ok; i++) {
+    if (mdl_get_int(pd->m, ids[i], MDL_PROP_SCENE) || mdl_get_bool(pd->m, ids[i], MDL_PROP_MUTE))
+      continue;
+    ok = audio ? audio_clip(pd, t, ids[i]) : midi_clip(pd, t, ids[i]);
+  }
+  free(ids);
+  return ok;
+}
+
+/* ---- Tracks --------------------------------------------------------------------- */
+
+static bool track(srv_plan_desc *pd, uint32_t t) {
+  const mdl_project *m = pd->m;
+  mdl_id id = pd->ids[t];
+  int kind = (int) mdl_get_int(m, id, MDL_PROP_KIND);
+  eng_track_desc *td = &pd->tracks[t];
+  *td = (eng_track_desc){.track_id = id,
+                         .gain = (float) num(pd, id, MDL_PROP_GAIN),
+                         .pan = (float) num(pd, id, MDL_PROP_PAN),
+                         .mute = mdl_get_bool(m, id, MDL_PROP_MUTE),
+                         .solo = mdl_get_bool(m, id, MDL_PROP_SOLO)};
+  td->bus = kind == MDL_TRACK_GROUP || kind == MDL_TRACK_RETURN;
+  td->audio = kind == MDL_TRACK_AUDIO;
+  devices(pd, t, kind == MDL_TRACK_INSTRUMENT);
+  bool ok = td->bus || clips(pd, t, td->audio);
+  if (!td->instrument) td->n_notes = 0; /* notes need an instrument: the test tone plays none */
+  td->notes = pd->notes[t];
+  td->clips = pd->clips[t];
+  return ok;
+}
+
+/* Routing after every track is known: outputs, sends, sidechains that name
+ * tracks outside the plan fall back to master or go. */
+static void routing(srv_plan_desc *pd, uint32_t t) {
+  const mdl_project *m = pd->m;
+  eng_track_desc *td = &pd->tracks[t];
+  mdl_id out = (mdl_id) mdl_get_int(m, pd->ids[t], MDL_PROP_OUTPUT);
+  if (!out && mdl_parent_of(m, pd->ids[t]) != MDL_ID_PROJECT) out = mdl_parent_of(m, pd->ids[t]);
+  td->output_track_id = out && track_index(pd, out) >= 0 ? out : 0;
+  mdl_id ids[ENG_MAX_SENDS];
+  uint32_t n = mdl_children(m, pd->ids[t], MDL_TYPE_SEND, ids, ENG_MAX_SENDS), k = 0;
+  for (uint32_t i = 0; i < n && i < ENG_MAX_SENDS; i++) {
+    mdl_id to = (mdl_id) mdl_get_int(m, ids[i], MDL_PROP_TARGET);
+    if (track_index(pd, to) < 0) continue;
+    pd->sends[t][k++] = (eng_send_desc){to, (float) num(pd, ids[i], MDL_PROP_LEVEL),
+                                        mdl_get_bool(m, ids[i], MDL_PROP_PRE)};
+  }
+  td->n_sends = k;
+  td->sends = k ? pd->sends[t] : NULL;
+  for (uint32_t d = 0; d < 1 + ENG_MAX_EFFECTS; d++)
+    if (pd->dev[t][d].sidechain_track_id && track_index(pd, pd->dev[t][d].sidechain_track_id) < 0)
+      pd->dev[t][d].sidechain_track_id = 0;
+}
+
+void srv_plan_desc_free(srv_plan_desc *pd) {
+  if (!pd) return;
+  for (uint32_t t = 0; t < ENG_MAX_TRACKS; t++)
+    free(pd->notes[t]), free(pd->clips[t]);
+  free(pd);
+}
+
+/* Describes M; the samples it borrows are released by d.on_free, which the
+ * engine calls once the plan compiled from it is freed (or not made). */
+static int describe(srv_plan_ctx *ctx, const mdl_project *m, uint32_t rate,
+                    const srv_live_value *live, uint32_t n_live, srv_plan_desc **out) {
+  *out = NULL;
+  srv_plan_desc *pd = calloc(1, sizeof *pd);
+  if (!pd) return SRV_ERR_NOMEM;
+  trim(ctx);
+  pd->ctx = ctx, pd->m = m, pd->live = live, pd->n_live = n_live, pd->rate = rate;
+  mdl_time_map_build(m, &pd->map);
+  uint32_t n = mdl_tracks(m, pd->ids, ENG_MAX_TRACKS);
+  pd->d.n_tracks = n > ENG_MAX_TRACKS ? ENG_MAX_TRACKS : n; /* the rest are not heard */
+  bool ok = true;
+  for (uint32_t t = 0; t < pd->d.n_tracks && ok; t++)
+    ok = track(pd, t);
+  for (uint32_t t = 0; t < pd->d.n_tracks; t++)
+    routing(pd, t);
+  double master = num(pd, MDL_ID_MASTER, MDL_PROP_GAIN);
+  pd->d = (eng_plan_desc){
+      .sample_rate = rate,
+      .tempo_bpm = mdl_get_real(m, MDL_ID_PROJECT, MDL_PROP_TEMPO),
+      .beats_per_bar = (uint32_t) mdl_get_int(m, MDL_ID_PROJECT, MDL_PROP_TS_NUM),
+      .master_gain = mdl_get_bool(m, MDL_ID_MASTER, MDL_PROP_MUTE) ? 0.0f : (float) master,
+      .metronome = mdl_get_bool(m, MDL_ID_PROJECT, MDL_PROP_METRONOME),
+      .n_tracks = pd->d.n_tracks,
+      .tracks = pd->tracks,
+      .on_free = release,
+      .on_free_ud = pd->borrowed};
+  pd->borrowed = NULL; /* the plan owns the borrow from here on */
+  if (!ok) {
+    release(pd->d.on_free_ud);
+    srv_plan_desc_free(pd);
+    return SRV_ERR_NOMEM;
+  }
+  *out = pd;
+  return 0;
+}
+
+int srv_plan_describe(srv_plan_ctx *ctx, const mdl_project *m, uint32_t sample_rate,
+                      srv_plan_desc **out, const eng_plan_desc **desc) {
+  int rc = describe(ctx, m, sample_rate, NULL, 0, out);
+  *desc = rc ? NULL : &(*out)->d;
+  return rc;
+}
+
+int srv_plan_build(srv_plan_ctx *ctx, const mdl_project *m, uint32_t sample_rate,
+                   const srv_live_value *live, uint32_t n_live, eng_plan **out, char *why,
+                   size_t why_len) {
+  *out = NULL;
+  srv_plan_desc *pd;
+  int rc = describe(ctx, m, sample_rate, live, n_live, &pd);
+  if (rc) return snprintf(why, why_len, "out of memory"), rc;
+  rc = eng_plan_compile(&pd->d, out, why, why_len);
+  srv_plan_desc_free(pd);
+  return rc;
+}
