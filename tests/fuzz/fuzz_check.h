@@ -74,25 +74,25 @@ void fuzz_seed_project(mdl_project *p);
 mdl_txn fuzz_seed_txn(void);
 
 /* Ids in the seed project, for gen_corpus and the targets. */
-#define FUZZ_SEED_AUDIO      MDL_ID_MAKE(1, 1)  /* audio track "Bass été", gain 0.5, muted */
-#define FUZZ_SEED_INST       MDL_ID_MAKE(1, 2)  /* instrument track "Keys" */
-#define FUZZ_SEED_GROUP      MDL_ID_MAKE(2, 1)  /* group track "Drums" */
-#define FUZZ_SEED_NESTED     MDL_ID_MAKE(2, 2)  /* audio track in the group */
-#define FUZZ_SEED_RETURN     MDL_ID_MAKE(3, 3)  /* return track "Reverb" */
-#define FUZZ_SEED_SEND       MDL_ID_MAKE(1, 3)  /* Keys -> Reverb */
-#define FUZZ_SEED_SYNTH      MDL_ID_MAKE(1, 4)  /* on Keys */
-#define FUZZ_SEED_COMP       MDL_ID_MAKE(2, 3)  /* compressor on Drums, keyed by Keys */
-#define FUZZ_SEED_REVERB     MDL_ID_MAKE(3, 1)  /* on Reverb */
-#define FUZZ_SEED_MIDI_CLIP  MDL_ID_MAKE(1, 5)  /* on Keys */
-#define FUZZ_SEED_NOTE       MDL_ID_MAKE(1, 6)  /* in the MIDI clip */
+#define FUZZ_SEED_AUDIO      MDL_ID_MAKE(1, 1) /* audio track "Bass été", gain 0.5, muted */
+#define FUZZ_SEED_INST       MDL_ID_MAKE(1, 2) /* instrument track "Keys" */
+#define FUZZ_SEED_GROUP      MDL_ID_MAKE(2, 1) /* group track "Drums" */
+#define FUZZ_SEED_NESTED     MDL_ID_MAKE(2, 2) /* audio track in the group */
+#define FUZZ_SEED_RETURN     MDL_ID_MAKE(3, 3) /* return track "Reverb" */
+#define FUZZ_SEED_SEND       MDL_ID_MAKE(1, 3) /* Keys -> Reverb */
+#define FUZZ_SEED_SYNTH      MDL_ID_MAKE(1, 4) /* on Keys */
+#define FUZZ_SEED_COMP       MDL_ID_MAKE(2, 3) /* compressor on Drums, keyed by Keys */
+#define FUZZ_SEED_REVERB     MDL_ID_MAKE(3, 1) /* on Reverb */
+#define FUZZ_SEED_MIDI_CLIP  MDL_ID_MAKE(1, 5) /* on Keys */
+#define FUZZ_SEED_NOTE       MDL_ID_MAKE(1, 6) /* in the MIDI clip */
 #define FUZZ_SEED_NOTE2      MDL_ID_MAKE(2, 4)
-#define FUZZ_SEED_EVENT      MDL_ID_MAKE(1, 7)  /* CC 1 */
-#define FUZZ_SEED_BEND       MDL_ID_MAKE(3, 2)  /* pitch bend */
-#define FUZZ_SEED_AUDIO_CLIP MDL_ID_MAKE(2, 5)  /* on the nested track */
-#define FUZZ_SEED_LANE       MDL_ID_MAKE(1, 8)  /* gain of the audio track */
+#define FUZZ_SEED_EVENT      MDL_ID_MAKE(1, 7) /* CC 1 */
+#define FUZZ_SEED_BEND       MDL_ID_MAKE(3, 2) /* pitch bend */
+#define FUZZ_SEED_AUDIO_CLIP MDL_ID_MAKE(2, 5) /* on the nested track */
+#define FUZZ_SEED_LANE       MDL_ID_MAKE(1, 8) /* gain of the audio track */
 #define FUZZ_SEED_POINT      MDL_ID_MAKE(1, 9)
 #define FUZZ_SEED_POINT2     MDL_ID_MAKE(2, 6)
-#define FUZZ_SEED_DEV_LANE   MDL_ID_MAKE(3, 4)  /* the synth's cutoff */
+#define FUZZ_SEED_DEV_LANE   MDL_ID_MAKE(3, 4) /* the synth's cutoff */
 #define FUZZ_SEED_DEV_POINT  MDL_ID_MAKE(3, 5)
 #define FUZZ_SEED_SCENE      MDL_ID_MAKE(1, 10) /* "Verse" */
 #define FUZZ_SEED_SLOT_CLIP  MDL_ID_MAKE(3, 6)  /* on Keys, in the scene's slot */

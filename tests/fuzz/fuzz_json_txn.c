@@ -3,9 +3,9 @@
  * proto_json_parse_txn must refuse with a known code and a non-empty
  * sentence, or give a transaction that is then applied to the seed project
  * with fuzz_apply_checked (which also checks that its stored wire form
- * applies the same way). The origin (1..3) and the first id counter (0..4)
- * come from the input's length, so creates sometimes collide with the
- * seed's ids. */
+ * applies the same way). The origin (1..3) and the first id counter come
+ * from the input's length: 1 for every fifth length, so that creates then
+ * collide with the seed's ids, else 101..104. */
 #include "tests/fuzz/fuzz_check.h"
 #include "protocol/proto_err.h"
 #include "protocol/proto_json.h"
@@ -18,7 +18,7 @@ static mdl_project *project;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  uint32_t origin = 1 + (uint32_t) (size % 3), counter = (uint32_t) (size % 5);
+  uint32_t origin = 1 + (uint32_t) (size % 3), counter = size % 5 ? 100 + (uint32_t) (size % 5) : 1;
   void *tree = (void *) 1;
   mdl_txn txn;
   char err[300];

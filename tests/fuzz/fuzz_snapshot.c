@@ -26,8 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_REQUIRE(rc < 0 && rc != PROTO_ERR_NO_SPACE &&
                      strcmp(proto_strerror(rc), "unknown error") != 0,
                  "refused with code %d", rc);
-    FUZZ_REQUIRE(mdl_project_hash(project) == mdl_project_hash(empty) &&
-                     mdl_count(project, 0) == 2,
+    FUZZ_REQUIRE(mdl_project_hash(project) == mdl_project_hash(empty) && mdl_count(project, 0) == 2,
                  "a refused snapshot (%d) leaves %u objects, not a new project", rc,
                  mdl_count(project, 0));
     return 0;
