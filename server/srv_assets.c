@@ -820,9 +820,8 @@ static void on_library(req *r) {
 
 /* GET /api/projects/ID/export: the archive's bytes. The project file is
  * read as a consistent copy of what is committed while the control thread
- * goes on using it. The model has no clips yet, so no project references an
- * asset and the archive holds none (TODO: pass the clips' asset ids once
- * clips exist; the format and sto_archive_export already carry them). */
+ * goes on using it; the assets its clips use go with it (sto_archive_export
+ * finds them in that copy). */
 static void export_project(req *r, const char *id) {
   srv_assets *a = r->a;
   char proj[700], dir[600], out[800], err[700], tag[9];

@@ -144,6 +144,19 @@ int mdl_replica_reset(mdl_replica *r, uint32_t client_id, const mdl_project *sna
   return mdl_project_copy(r->p, snapshot);
 }
 
+void mdl_replica_resume(mdl_replica *r, uint32_t next_local, uint32_t next_counter) {
+  if (next_local) r->next_local = next_local;
+  if (next_counter) r->next_counter = next_counter;
+}
+
+uint32_t mdl_replica_next_local(const mdl_replica *r) {
+  return r->next_local;
+}
+
+uint32_t mdl_replica_next_counter(const mdl_replica *r) {
+  return r->next_counter;
+}
+
 mdl_id mdl_replica_new_id(mdl_replica *r) {
   if (r->client_id == 0) return MDL_ID_NONE;
   return MDL_ID_MAKE(r->client_id, r->next_counter++);

@@ -63,6 +63,15 @@ int mdl_replica_redo(mdl_replica *r, uint32_t *local_id, mdl_fail *fail);
 uint32_t mdl_replica_n_undo(const mdl_replica *r);
 uint32_t mdl_replica_n_redo(const mdl_replica *r);
 
+/* After a page reload: the numbering goes on where the page left off.
+ * Sets the next local transaction number and the next id counter (call
+ * after mdl_replica_reset and before submitting the saved pending
+ * transactions again, in order, so that they get their old local ids).
+ * Does not allocate. */
+void mdl_replica_resume(mdl_replica *r, uint32_t next_local, uint32_t next_counter);
+uint32_t mdl_replica_next_local(const mdl_replica *r);
+uint32_t mdl_replica_next_counter(const mdl_replica *r);
+
 /* A fresh id in this replica's id space (0 before the first reset). */
 mdl_id mdl_replica_new_id(mdl_replica *r);
 

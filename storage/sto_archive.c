@@ -228,6 +228,44 @@ static int set_meta(sqlite3 *db, const char *key, const char *text, int64_t num)
   return rc == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
 }
 
+/* The assets the clips of the project file at PATH use (distinct, in
+ * *ids, malloc'd; free it). PATH is the export's own consistent copy. A
+ * project from a newer Backline is exported as it is, without them. */
+static int clip_assets(const char *path, char (**ids)[STO_ASSET_ID_LEN + 1], size_t *n, char *err,
+                       size_t err_len) {
+  *ids = NULL, *n = 0;
+  sto_project *sp;
+  char why[400];
+  int rc = sto_project_open(path, STO_OPEN_EXISTING, &sp, why, sizeof why);
+  if (rc == STO_ERR_TOO_NEW) return STO_OK; /* a copy still travels; its clips are unknown here */
+  if (rc) return sto__fail(err, err_len, rc, "%s", why);
+  mdl_project *m = mdl_project_create(&sto__alloc, NULL);
+  uint64_t seq;
+  rc = m ? sto_project_load_model(sp, m, &seq, why, sizeof why) : STO_ERR_NOMEM;
+  sto_project_close(sp);
+  uint32_t n_clips = rc ? 0 : mdl_count(m, MDL_TYPE_CLIP);
+  mdl_id *clips = malloc((n_clips ? n_clips : 1) * sizeof *clips);
+  *ids = malloc((n_clips ? n_clips : 1) * sizeof **ids);
+  if (!rc && (!clips || !*ids)) rc = STO_ERR_NOMEM;
+  if (!rc) mdl_all(m, MDL_TYPE_CLIP, clips, n_clips);
+  for (uint32_t i = 0; !rc && i < n_clips; i++) {
+    uint32_t len;
+    const char *a = mdl_get_str(m, clips[i], MDL_PROP_ASSET, &len);
+    bool seen = len == 0;
+    for (size_t k = 0; k < *n && !seen; k++)
+      seen = strcmp((*ids)[k], a) == 0;
+    if (!seen) snprintf((*ids)[(*n)++], STO_ASSET_ID_LEN + 1, "%s", a);
+  }
+  free(clips);
+  mdl_project_destroy(m);
+  if (rc) {
+    free(*ids), *ids = NULL, *n = 0;
+    return rc == STO_ERR_NOMEM ? sto__fail(err, err_len, rc, "out of memory")
+                               : sto__fail(err, err_len, rc, "%s", why);
+  }
+  return STO_OK;
+}
+
 int sto_archive_export(const char *project_path, sto_asset_store *store,
                        const char *const *asset_ids, size_t n_ids, const char *out_path, char *err,
                        size_t err_len) {
@@ -237,6 +275,8 @@ int sto_archive_export(const char *project_path, sto_asset_store *store,
   tmp[0] = proj[0] = 0;
   sqlite3 *db = NULL;
   int rc = STO_OK;
+  char(*used)[STO_ASSET_ID_LEN + 1] = NULL; /* the clips' assets */
+  size_t n_used = 0;
   /* Check the assets before doing any work. */
   for (size_t i = 0; i < n_ids; i++) {
     sto_asset_info info;
@@ -251,6 +291,16 @@ int sto_archive_export(const char *project_path, sto_asset_store *store,
   unlink(proj); /* VACUUM INTO wants a name that does not exist yet */
   int64_t schema;
   if ((rc = snapshot_project(project_path, proj, &schema, err, err_len)) != STO_OK) goto out;
+  /* The assets the project's clips use go with it, whatever the caller listed. */
+  if ((rc = clip_assets(proj, &used, &n_used, err, err_len)) != STO_OK) goto out;
+  for (size_t i = 0; i < n_used; i++) {
+    sto_asset_info info;
+    if (sto_asset_info_get(store, used[i], 0, &info)) {
+      rc = sto__fail(err, err_len, STO_ERR_NO_ASSET,
+                     "%s: a clip uses asset %s, which is not in the store", project_path, used[i]);
+      goto out;
+    }
+  }
 
   fd = make_temp(out_path, "arch", tmp, sizeof tmp);
   if (fd < 0) {
@@ -272,21 +322,22 @@ int sto_archive_export(const char *project_path, sto_asset_store *store,
   char sha[65];
   if ((rc = put_file(db, "project", "project", "project", "backline", proj, sha, err, err_len)))
     goto out;
-  for (size_t i = 0; i < n_ids; i++) {
+  for (size_t i = 0; i < n_ids + n_used; i++) {
+    const char *asset = i < n_ids ? asset_ids[i] : used[i - n_ids];
     sqlite3_stmt *s;
     int dup = 0;
     if (sqlite3_prepare_v2(db, "SELECT count(*) FROM files WHERE id = ?1", -1, &s, NULL) ==
         SQLITE_OK) {
-      sqlite3_bind_text(s, 1, asset_ids[i], -1, SQLITE_STATIC);
+      sqlite3_bind_text(s, 1, asset, -1, SQLITE_STATIC);
       if (sqlite3_step(s) == SQLITE_ROW) dup = sqlite3_column_int(s, 0);
     }
     sqlite3_finalize(s);
     if (dup) continue;
     sto_asset_info info;
     char orig[PATH_MAX];
-    if ((rc = sto_asset_info_get(store, asset_ids[i], 0, &info)) != STO_OK ||
-        (rc = sto_asset_original_path(store, asset_ids[i], orig, sizeof orig)) != STO_OK) {
-      sto__fail(err, err_len, rc, "%s: asset %s: %s", project_path, asset_ids[i], sto_strerror(rc));
+    if ((rc = sto_asset_info_get(store, asset, 0, &info)) != STO_OK ||
+        (rc = sto_asset_original_path(store, asset, orig, sizeof orig)) != STO_OK) {
+      sto__fail(err, err_len, rc, "%s: asset %s: %s", project_path, asset, sto_strerror(rc));
       goto out;
     }
     if ((rc = put_file(db, "asset", info.id, info.name, info.ext, orig, sha, err, err_len)))
@@ -324,6 +375,7 @@ int sto_archive_export(const char *project_path, sto_asset_store *store,
     unlink(out_path);
   }
 out:
+  free(used);
   if (db) sqlite3_close(db);
   remove_db(tmp);
   remove_db(proj);

@@ -178,6 +178,70 @@ EXPORT int wasm_encode_pending(uint32_t i) {
   return proto_encode(&m, out_buf, sizeof out_buf);
 }
 
+/* ---- Keeping the page's state across a reload (IndexedDB, web/offline.js) ---- */
+
+static uint8_t *saved;
+static size_t saved_len;
+
+/* Encodes the confirmed project (the server's state as this page last
+ * knew it) into a buffer of its own; returns the length (read it with
+ * wasm_saved_buf) or a negative error. */
+EXPORT int wasm_save_confirmed(void) {
+  const mdl_project *p = mdl_replica_confirmed(replica);
+  size_t need = proto_project_size(p);
+  uint8_t *b = realloc(saved, need ? need : 1);
+  if (!b) return set_reason(MDL_ERR_NOMEM, "out of memory"), MDL_ERR_NOMEM;
+  saved = b;
+  int n = proto_encode_project(p, saved, need);
+  if (n < 0) return set_reason(n, proto_strerror(n)), n;
+  saved_len = (size_t) n;
+  return n;
+}
+EXPORT uint8_t *wasm_saved_buf(void) {
+  return saved;
+}
+EXPORT uint32_t wasm_next_local(void) {
+  return mdl_replica_next_local(replica);
+}
+EXPORT uint32_t wasm_next_counter(void) {
+  return mdl_replica_next_counter(replica);
+}
+
+/* Restores a saved page: the confirmed project (LEN bytes of
+ * wasm_save_confirmed's encoding, in the input buffer) as client CLIENT_ID at
+ * SEQ, with numbering going on from FIRST_LOCAL (the oldest saved pending
+ * edit's local id, or the next one) and NEXT_COUNTER. The saved pending
+ * SUBMITs are then given back one by one with wasm_restore_pending.
+ * Returns 0 or a negative error. */
+EXPORT int wasm_restore(int len, uint32_t client_id, double seq, uint32_t first_local,
+                        uint32_t next_counter) {
+  mdl_project *p = mdl_project_create(&heap, NULL);
+  if (!p) return set_reason(MDL_ERR_NOMEM, "out of memory"), MDL_ERR_NOMEM;
+  int rc = proto_decode_project(in_buf, (size_t) len, p);
+  if (!rc) rc = mdl_replica_reset(replica, client_id, p, (uint64_t) seq, 0);
+  mdl_project_destroy(p);
+  if (rc) return set_reason(rc, "the saved project does not load"), rc;
+  mdl_replica_resume(replica, first_local, next_counter);
+  return 0;
+}
+
+/* One saved pending edit: the SUBMIT message (LEN bytes in the input
+ * buffer) as it was sent. It applies to the view again and keeps its local
+ * id if it is the next one. Returns 0 or a negative error (then it is
+ * dropped: it no longer applies). */
+EXPORT int wasm_restore_pending(int len) {
+  proto_msg m;
+  int rc = proto_decode(in_buf, (size_t) len, &scratch, &m, NULL);
+  if (!rc && m.type != PROTO_SUBMIT) rc = PROTO_ERR_UNEXPECTED;
+  if (rc) return set_reason(rc, proto_strerror(rc)), rc;
+  mdl_replica_resume(replica, m.u.submit.local_id, 0);
+  uint32_t local;
+  mdl_fail fail;
+  rc = mdl_replica_edit(replica, &m.u.submit.txn, &local, &fail);
+  if (rc) set_reason(rc, fail.reason);
+  return rc;
+}
+
 /* ---- Messages from the server ------------------------------------------------- */
 
 /* Decodes the LEN-byte message in the input buffer and applies it. Returns

@@ -164,3 +164,27 @@ Test(srv_plan, a_missing_asset_is_silence_with_a_warning_not_a_failure) {
   eng_plan_destroy(plan);
   srv_plan_ctx_destroy(ctx);
 }
+
+/* The model checks devices against its own table; the engine plays them by
+ * its own. They must agree: kind, names, ranges, defaults. */
+Test(srv_plan, the_models_device_tables_are_the_engines) {
+  int kinds[64];
+  uint32_t n = mdl_device_kinds(kinds, 64);
+  cr_assert_gt(n, 5);
+  for (uint32_t k = 0; k < n; k++) {
+    const mdl_device_desc *d = mdl_device_describe(kinds[k]);
+    const eng_param_info *ep;
+    uint32_t en;
+    cr_assert_eq(eng_node_params((uint32_t) kinds[k], &ep, &en), 0, "kind %d", kinds[k]);
+    cr_assert_str_eq(d->name, eng_node_kind_name((uint32_t) kinds[k]));
+    cr_assert_eq(d->instrument, eng_node_is_instrument((uint32_t) kinds[k]), "%s", d->name);
+    cr_assert_eq(d->n_params, en, "%s: %u parameters, the engine has %u", d->name, d->n_params, en);
+    for (uint32_t i = 0; i < en; i++) {
+      cr_assert_str_eq(d->params[i].name, ep[i].name, "%s parameter %u", d->name, i);
+      cr_assert_float_eq(d->params[i].min, ep[i].min, 1e-4, "%s %s min", d->name, ep[i].name);
+      cr_assert_float_eq(d->params[i].max, ep[i].max, 1e-4, "%s %s max", d->name, ep[i].name);
+      cr_assert_float_eq(d->params[i].def, ep[i].def, 1e-4, "%s %s default", d->name, ep[i].name);
+      cr_assert_eq(d->params[i].unit, ep[i].unit, "%s %s unit", d->name, ep[i].name);
+    }
+  }
+}

@@ -346,3 +346,43 @@ Test(sto_archive, failing_steps_leave_nothing_behind) {
   sto_asset_close(a);
   sto_asset_close(b);
 }
+
+/* The assets the project's clips use go into the archive without being
+ * listed; a clip whose asset is missing stops the export with a reason. */
+Test(sto_archive, the_clips_assets_go_with_the_project) {
+  char err[256], ids[2][65];
+  uint64_t hash;
+  sto_project *sp = make_project(3, &hash);
+  sto_asset_store *a = make_assets(ids);
+  mdl_prop_value audio[] = {{MDL_PROP_KIND, v_int(MDL_TRACK_AUDIO)}};
+  mdl_prop_value clip[] = {{MDL_PROP_ASSET, v_str(ids[1])}};
+  mdl_txn t = TXN(op_make(MDL_TYPE_TRACK, MDL_ID_MAKE(2, 50), 0, 1, audio),
+                  op_make(MDL_TYPE_CLIP, MDL_ID_MAKE(2, 51), MDL_ID_MAKE(2, 50), 1, clip),
+                  op_make(MDL_TYPE_CLIP, MDL_ID_MAKE(2, 52), MDL_ID_MAKE(2, 50), 1, clip));
+  uint8_t buf[512];
+  int n = proto_encode_txn(&t, buf, sizeof buf);
+  cr_assert_eq(sto_project_append(sp, 4, 2, buf, (size_t) n), 0);
+  cr_assert_eq(sto_archive_export(project, a, NULL, 0, archive, err, sizeof err), 0, "%s", err);
+  sto_asset_store *b = open_b();
+  sto_archive_result res;
+  cr_assert_eq(sto_archive_import(archive, b, 48000, imported, &res, err, sizeof err), 0, "%s",
+               err);
+  cr_assert_eq(res.n_assets, 1, "one asset, used by two clips");
+  sto_asset_info info;
+  cr_assert_eq(sto_asset_info_get(b, ids[1], 48000, &info), 0, "the pad came along");
+  cr_assert_neq(sto_asset_info_get(b, ids[0], 48000, &info), 0, "the kick is used by no clip");
+  /* A clip on an asset the store does not have. */
+  char missing[65];
+  memset(missing, 'e', 64), missing[64] = 0;
+  mdl_txn t2 = TXN(op_set(MDL_ID_MAKE(2, 52), MDL_PROP_ASSET, v_str(missing)));
+  n = proto_encode_txn(&t2, buf, sizeof buf);
+  cr_assert_eq(sto_project_append(sp, 5, 2, buf, (size_t) n), 0);
+  char again[200];
+  snprintf(again, sizeof again, "%s/again.backline-archive", dir);
+  cr_assert_eq(sto_archive_export(project, a, NULL, 0, again, err, sizeof err), STO_ERR_NO_ASSET);
+  cr_assert(strstr(err, "a clip uses asset eeee"), "%s", err);
+  cr_assert_eq(access(again, F_OK), -1, "nothing half-written");
+  sto_project_close(sp);
+  sto_asset_close(a);
+  sto_asset_close(b);
+}
