@@ -63,8 +63,31 @@ typedef struct mdl_journal {
   uint64_t sum_before; /* the hash sum when the journal began */
 } mdl_journal;
 
+/* The first or last of a parent's ordered children, remembered so that an
+ * append or an insert at the front costs one comparison, not a scan. Valid
+ * while 'epoch' equals the project's: any other change of order (a key set,
+ * a delete, a move, an undo) moves the project's epoch on. */
+typedef struct mdl_end {
+  uint64_t epoch;
+  uint32_t parent, h; /* handles */
+  uint8_t type, last; /* last: the last child, else the first */
+} mdl_end;
+#define MDL_ENDS 64
+
+/* Small strings (names, order keys) come from chunks of fixed-size blocks,
+ * one free list per size class, instead of one allocation each. */
+#define MDL_STR_CLASSES 3 /* blocks of 16, 32 and 64 bytes */
+typedef struct mdl_chunk {
+  struct mdl_chunk *next;
+} mdl_chunk;
+
 struct mdl_project {
   mdl_alloc a;
+  void *free_blocks[MDL_STR_CLASSES];
+  mdl_chunk *chunks;
+  size_t chunk_bytes;
+  uint64_t epoch;
+  mdl_end ends[MDL_ENDS];
   mdl_pool pools[MDL_TYPE_COUNT_];
   mdl_slot *map;
   uint32_t map_cap, map_used; /* used counts tombstones too */
@@ -73,6 +96,7 @@ struct mdl_project {
   mdl_journal *j;     /* where changes are recorded now; NULL = nowhere (loading) */
   mdl_journal own;    /* the journal of mdl_txn_apply */
   bool routing_dirty; /* set by changes that may make a routing cycle */
+  uint32_t unsealed;  /* an object being made, not in the hash sum yet (mdl__seal) */
 };
 
 /* ---- Schema (mdl_schema.c) ----------------------------------------------- */
@@ -87,8 +111,8 @@ typedef struct mdl_schema {
   const char *name;
   uint8_t n;
   const mdl_field *f;
-  uint8_t ordered; /* children of the parent sorted by ORDER key */
-  uint8_t timed;   /* sorted by START (meters by BAR) */
+  int8_t order_cell; /* the ORDER cell: siblings sort by key; -1 = none */
+  int8_t time_cell;  /* the START (meters: BAR) cell: siblings sort by it; -1 = none */
 } mdl_schema;
 
 const mdl_schema *mdl__schema(int type);
@@ -106,6 +130,9 @@ uint32_t mdl__find(const mdl_project *p, mdl_id id); /* 0 = none */
 /* A new live object with default cells, linked under PARENT (which must
  * exist), journaled. Returns its handle or 0 when out of memory. */
 uint32_t mdl__create(mdl_project *p, int type, mdl_id id, mdl_id parent);
+/* Adds the object mdl__create made last to the hash sum, once its first
+ * properties are set (they are then not hashed one by one). */
+void mdl__seal(mdl_project *p);
 /* Deletes H and everything under it, journaled. */
 int mdl__delete(mdl_project *p, uint32_t h);
 /* Sets cell CELL of H from an already checked value, journaled. Strings are

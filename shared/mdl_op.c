@@ -266,12 +266,12 @@ static uint32_t siblings(const mdl_project *p, uint32_t ph, int type, uint32_t s
 }
 
 static const mdl_str *key_of(const mdl_project *p, uint32_t h) {
-  return mdl__obj(p, h)->c[mdl__cell((int) H_TYPE(h), MDL_PROP_ORDER)].s;
+  return mdl__obj(p, h)->c[mdl__schema((int) H_TYPE(h))->order_cell].s;
 }
 
 static int set_key(mdl_project *p, uint32_t h, const char *k, uint32_t n) {
   mdl_value v = {.kind = MDL_VAL_STR, .u.s = {k, n}};
-  return mdl__set(p, h, mdl__cell((int) H_TYPE(h), MDL_PROP_ORDER), &v);
+  return mdl__set(p, h, mdl__schema((int) H_TYPE(h))->order_cell, &v);
 }
 
 #define SIBLINGS_MAX 1024
@@ -312,6 +312,15 @@ static int place_after(mdl_project *p, uint32_t h, uint32_t ph, uint32_t after, 
   return MDL_ERR_FULL;
 }
 
+static uint32_t first_sibling(const mdl_project *p, uint32_t ph, int type, uint32_t skip) {
+  uint32_t first = 0;
+  for (uint32_t c = mdl__first(p, ph); c; c = mdl__next(p, c))
+    if (H_TYPE(c) == (uint32_t) type && c != skip && mdl__obj(p, c)->id != MDL_ID_MASTER &&
+        (!first || mdl__cmp_order(p, c, first) < 0))
+      first = c;
+  return first;
+}
+
 static uint32_t last_sibling(const mdl_project *p, uint32_t ph, int type, uint32_t skip) {
   uint32_t last = 0;
   for (uint32_t c = mdl__first(p, ph); c; c = mdl__next(p, c))
@@ -319,6 +328,58 @@ static uint32_t last_sibling(const mdl_project *p, uint32_t ph, int type, uint32
         (!last || mdl__cmp_order(p, c, last) > 0))
       last = c;
   return last;
+}
+
+static mdl_end *end_slot(mdl_project *p, uint32_t ph, int type, bool last) {
+  return &p->ends[(ph * 2654435761u + (uint32_t) type * 31u + last) % MDL_ENDS];
+}
+
+/* The remembered first or last child of PH of TYPE, or 0 if not known. */
+static uint32_t end_of(mdl_project *p, uint32_t ph, int type, bool last) {
+  mdl_end *e = end_slot(p, ph, type, last);
+  bool hit = e->epoch == p->epoch && e->parent == ph && e->type == type && e->last == last;
+  return hit ? e->h : 0;
+}
+
+static void remember_end(mdl_project *p, uint32_t ph, int type, bool last, uint32_t h) {
+  *end_slot(p, ph, type, last) = (mdl_end){p->epoch, ph, h, (uint8_t) type, last};
+}
+
+/* Gives the new object H the key after its last sibling (a plain append):
+ * one comparison when the last is remembered, one pass otherwise; the
+ * general place_after when that key would be too long. */
+static int append(mdl_project *p, uint32_t h, uint32_t ph, sbuf *sb) {
+  int type = (int) H_TYPE(h);
+  uint32_t last = end_of(p, ph, type, true);
+  if (!last) last = last_sibling(p, ph, type, h);
+  const mdl_str *a = last ? key_of(p, last) : NULL;
+  char key[MDL_KEY_MAX];
+  uint32_t len = mdl_key_between(a ? a->b : "", a ? a->len : 0, "", 0, key);
+  if (!len) return place_after(p, h, ph, last, sb);
+  uint32_t first = end_of(p, ph, type, false);
+  int rc = set_key(p, h, key, len);
+  if (rc) return rc;
+  remember_end(p, ph, type, true, h); /* it sorts after every sibling: the new last */
+  if (first) remember_end(p, ph, type, false, first);
+  return MDL_OK;
+}
+
+/* Puts H before its first sibling, as append does after the last. */
+static int prepend(mdl_project *p, uint32_t h, uint32_t ph, sbuf *sb) {
+  int type = (int) H_TYPE(h);
+  uint32_t first = end_of(p, ph, type, false);
+  if (!first) first = first_sibling(p, ph, type, h);
+  if (!first) return append(p, h, ph, sb);
+  const mdl_str *b = key_of(p, first);
+  char key[MDL_KEY_MAX];
+  uint32_t len = mdl_key_between("", 0, b ? b->b : "", b ? b->len : 0, key);
+  if (!len || first == h) return place_after(p, h, ph, 0, sb);
+  uint32_t last = end_of(p, ph, type, true);
+  int rc = set_key(p, h, key, len);
+  if (rc) return rc;
+  remember_end(p, ph, type, false, h);
+  if (last && last != h) remember_end(p, ph, type, true, last);
+  return MDL_OK;
 }
 
 /* ---- Apply ------------------------------------------------------------------- */
@@ -357,7 +418,7 @@ static int set_prop(mdl_project *p, uint32_t h, int prop, const mdl_value *v, bo
   if (rc) return rc;
   if (f->kind == MDL_VAL_ID || (type == MDL_TYPE_TRACK && prop == MDL_PROP_OUTPUT))
     p->routing_dirty = true;
-  if (mdl__set(p, h, mdl__cell(type, prop), v)) {
+  if (mdl__set(p, h, (int) (f - mdl__schema(type)->f), v)) {
     sb_str(sb, "out of memory");
     return MDL_ERR_NOMEM;
   }
@@ -476,10 +537,9 @@ static int op_create(mdl_project *p, const mdl_op *op, uint32_t origin, sbuf *sb
     if ((rc = set_prop(p, h, op->props[i].prop, &op->props[i].value, true, sb))) return rc;
     keyed |= op->props[i].prop == MDL_PROP_ORDER;
   }
-  if (type == MDL_TYPE_TRACK || type == MDL_TYPE_DEVICE || type == MDL_TYPE_SEND)
-    p->routing_dirty = true;
-  if (!keyed && mdl__schema(type)->ordered)
-    return place_after(p, h, ph, last_sibling(p, ph, type, h), sb);
+  /* A new object has no route into it yet, so it closes no loop unless its
+   * own references do (set_prop marks those). */
+  if (!keyed && mdl__schema(type)->order_cell >= 0) return append(p, h, ph, sb);
   return MDL_OK;
 }
 
@@ -532,8 +592,7 @@ static int op_delete(mdl_project *p, const mdl_op *op, sbuf *sb) {
     sb_str(sb, "no object with that id");
     return MDL_ERR_NOT_FOUND;
   }
-  bool refs = holds_referable(p, h);
-  if (H_TYPE(h) == MDL_TYPE_TRACK || H_TYPE(h) == MDL_TYPE_DEVICE) p->routing_dirty = true;
+  bool refs = holds_referable(p, h); /* a delete opens no routing loop: no check */
   int rc = mdl__delete(p, h);
   if (!rc && refs) rc = drop_dangling(p);
   if (rc) sb_str(sb, "out of memory");
@@ -583,7 +642,7 @@ static int op_move(mdl_project *p, const mdl_op *op, sbuf *sb) {
     }
     p->routing_dirty = true;
   }
-  if (!mdl__schema(type)->ordered) {
+  if (mdl__schema(type)->order_cell < 0) {
     if (!op->after) return MDL_OK;
     sb_str(sb, "only tracks, devices and scenes have an order");
     return MDL_ERR_INVALID;
@@ -597,7 +656,7 @@ static int op_move(mdl_project *p, const mdl_op *op, sbuf *sb) {
     sb_str(sb, "no object to place it after");
     return MDL_ERR_NOT_FOUND;
   }
-  return place_after(p, h, ph, ah, sb);
+  return ah ? place_after(p, h, ph, ah, sb) : prepend(p, h, ph, sb);
 }
 
 static int op_set(mdl_project *p, const mdl_op *op, sbuf *sb) {
@@ -745,7 +804,8 @@ static bool cycle_from(const mdl_project *p, uint32_t h, uint8_t *colour, uint32
                        int depth) {
   uint32_t me = index[H_SLOT(h)];
   if (colour[me] == GREY) return true;
-  if (colour[me] == BLACK || depth > 512) return false;
+  if (depth > 4096) return true; /* deeper than any real routing: refuse, to be safe */
+  if (colour[me] == BLACK) return false;
   colour[me] = GREY;
   mdl_id next[2 + 64];
   uint32_t n = 0;
@@ -770,29 +830,59 @@ static bool cycle_from(const mdl_project *p, uint32_t h, uint8_t *colour, uint32
   return false;
 }
 
-#define ROUTE_MAX 1024
+#define ROUTE_STACK 256 /* track slots checked without allocating */
 
+/* True if the routing has a loop. Large projects take their marks from the
+ * project's allocator; if that fails the check errs on the safe side. */
 static bool routing_cycle(const mdl_project *p) {
   const mdl_pool *tracks = &p->pools[MDL_TYPE_TRACK];
-  if (tracks->used > ROUTE_MAX) return false;
-  uint8_t colour[ROUTE_MAX];
-  uint32_t index[ROUTE_MAX];
-  for (uint32_t s = 0; s < tracks->used; s++)
+  uint8_t small_colour[ROUTE_STACK];
+  uint32_t small_index[ROUTE_STACK];
+  uint8_t *colour = small_colour;
+  uint32_t *index = small_index;
+  size_t n = tracks->used;
+  if (n > ROUTE_STACK) {
+    colour = p->a.alloc(p->a.ud, n);
+    index = p->a.alloc(p->a.ud, n * sizeof *index);
+    if (!colour || !index) {
+      if (colour) p->a.free(p->a.ud, colour, n);
+      if (index) p->a.free(p->a.ud, index, n * sizeof *index);
+      return true;
+    }
+  }
+  for (uint32_t s = 0; s < n; s++)
     index[s] = s, colour[s] = WHITE;
-  for (uint32_t s = 0; s < tracks->used; s++) {
+  bool loop = false;
+  for (uint32_t s = 0; s < n && !loop; s++) {
     uint32_t h = ((uint32_t) MDL_TYPE_TRACK << 24) | s;
     const mdl_obj *o = mdl__obj(p, h);
-    if (!o->dead && o->type && cycle_from(p, h, colour, index, 0)) return true;
+    loop = !o->dead && o->type && cycle_from(p, h, colour, index, 0);
   }
-  return false;
+  if (colour != small_colour) {
+    p->a.free(p->a.ud, colour, n);
+    p->a.free(p->a.ud, index, n * sizeof *index);
+  }
+  return loop;
 }
 
-/* Checks every object the journal touched since entry FROM. */
+/* True if a change of cell CELL of an object of TYPE can break a rule
+ * check_object checks (references, loops, ranges that depend on others). */
+static bool checked_cell(int type, int cell) {
+  const mdl_field *f = &mdl__schema(type)->f[cell];
+  return f->kind == MDL_VAL_ID || f->prop == MDL_PROP_LOOP_START || f->prop == MDL_PROP_LOOP_END ||
+         f->prop == MDL_PROP_VALUE || f->prop == MDL_PROP_PARAM || f->prop == MDL_PROP_KIND;
+}
+
+/* Checks every object the journal made, moved or changed in a way that
+ * matters, since entry FROM. */
 static int check_touched(mdl_project *p, const mdl_journal *j, uint32_t from, sbuf *sb) {
   for (uint32_t i = from; i < j->n; i++) {
-    uint32_t h = j->e[i].h;
+    const mdl_jent *e = &j->e[i];
+    uint32_t h = e->h;
     const mdl_obj *o = mdl__obj(p, h);
-    if (j->e[i].what == J_DELETE || o->dead) continue;
+    if (e->what == J_DELETE || o->dead) continue;
+    if (e->what == J_CELL && !checked_cell(o->type, e->cell)) continue;
+    if (i > from && j->e[i - 1].h == h && e->what == J_CELL) continue; /* checked just before */
     int rc = check_object(p, h, sb);
     if (rc) return rc;
     /* A new send or moved clip also concerns its siblings: checked above. */
@@ -819,19 +909,29 @@ static int run_txn(mdl_project *p, const mdl_txn *txn, uint32_t origin, mdl_jour
   p->routing_dirty = false;
   int rc = MDL_OK;
   uint32_t i;
+  char why[MDL_REASON_MAX];
   for (i = 0; i < txn->n_ops && !rc; i++) {
-    sbuf msg = *out;
-    sb_str(&msg, "op ");
-    sb_int(&msg, i);
-    sb_str(&msg, ": ");
-    rc = apply_op(p, &txn->ops[i], origin, &msg);
+    sbuf wsb = {why, sizeof why, 0};
+    rc = apply_op(p, &txn->ops[i], origin, &wsb);
+    mdl__seal(p);
+    if (rc) { /* the reason, prefixed with the op, only when there is one */
+      sbuf msg = *out;
+      sb_str(&msg, "op ");
+      sb_int(&msg, i);
+      sb_str(&msg, ": ");
+      why[sizeof why - 1] = '\0';
+      sb_str(&msg, wsb.len ? why : "refused");
+    }
   }
   if (!rc) {
-    i = txn->n_ops; /* reported as the transaction as a whole */
-    sbuf msg = *out;
-    sb_str(&msg, "transaction: ");
-    rc = check_touched(p, j, 0, &msg);
-    if (rc) i = txn->n_ops + 1;
+    sbuf wsb = {why, sizeof why, 0};
+    rc = check_touched(p, j, 0, &wsb);
+    if (rc) { /* reported as the transaction as a whole: op_index = n_ops */
+      i = txn->n_ops + 1;
+      sbuf msg = *out;
+      sb_str(&msg, "transaction: ");
+      sb_str(&msg, why);
+    }
   }
   p->j = NULL;
   if (rc) {

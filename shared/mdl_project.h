@@ -203,8 +203,8 @@ typedef struct mdl_value {
 } mdl_value;
 
 /* What a property is: used by validation, the JSON form and the UI. The
- * range is the widest any type allows; mdl_prop_range gives the one of a
- * type (and, for device parameters, of a device kind). */
+ * range is the widest any type allows; a type's own is in mdl_schema.c, a
+ * device parameter's in mdl_device.h, a point's that of its parameter. */
 typedef struct mdl_prop_info {
   const char *name; /* JSON name, e.g. "gain" */
   uint8_t kind;     /* mdl_val_kind */

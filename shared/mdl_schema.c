@@ -138,7 +138,8 @@ static const mdl_prop_info props[MDL_PROP_COUNT_] = {
 };
 
 /* Fields: property, kind, range for this type, default. Cells are in this
- * order, and so is the canonical form: append only. */
+ * order, and so is the canonical form: append only. The schemas below name
+ * the ORDER and START cells by index (tests/shared checks them). */
 static const mdl_field project_f[] = {
     {MDL_PROP_NAME, S, 1, MDL_NAME_MAX, 0},
     {MDL_PROP_SAMPLE_RATE, I, 8000, 192000, 48000},
@@ -321,21 +322,21 @@ static const mdl_field user_f[] = {
 
 #define N(a) (uint8_t)(sizeof a / sizeof a[0]), a
 static const mdl_schema schemas[MDL_TYPE_COUNT_] = {
-    [MDL_TYPE_PROJECT] = {"project", N(project_f), 0, 0},
-    [MDL_TYPE_TRACK] = {"track", N(track_f), 1, 0},
-    [MDL_TYPE_CLIP] = {"clip", N(clip_f), 0, 1},
-    [MDL_TYPE_NOTE] = {"note", N(note_f), 0, 1},
-    [MDL_TYPE_EVENT] = {"event", N(event_f), 0, 1},
-    [MDL_TYPE_LANE] = {"lane", N(lane_f), 0, 0},
-    [MDL_TYPE_POINT] = {"point", N(point_f), 0, 1},
-    [MDL_TYPE_DEVICE] = {"device", N(device_f), 1, 0},
-    [MDL_TYPE_SEND] = {"send", N(send_f), 0, 0},
-    [MDL_TYPE_SCENE] = {"scene", N(scene_f), 1, 0},
-    [MDL_TYPE_MARKER] = {"marker", N(marker_f), 0, 1},
-    [MDL_TYPE_TEMPO] = {"tempo", N(tempo_f), 0, 1},
-    [MDL_TYPE_METER] = {"meter", N(meter_f), 0, 1},
-    [MDL_TYPE_GROOVE] = {"groove", N(groove_f), 0, 0},
-    [MDL_TYPE_USER] = {"user", N(user_f), 0, 0},
+    [MDL_TYPE_PROJECT] = {"project", N(project_f), -1, -1},
+    [MDL_TYPE_TRACK] = {"track", N(track_f), 2, -1},
+    [MDL_TYPE_CLIP] = {"clip", N(clip_f), -1, 2},
+    [MDL_TYPE_NOTE] = {"note", N(note_f), -1, 2},
+    [MDL_TYPE_EVENT] = {"event", N(event_f), -1, 1},
+    [MDL_TYPE_LANE] = {"lane", N(lane_f), -1, -1},
+    [MDL_TYPE_POINT] = {"point", N(point_f), -1, 0},
+    [MDL_TYPE_DEVICE] = {"device", N(device_f), 2, -1},
+    [MDL_TYPE_SEND] = {"send", N(send_f), -1, -1},
+    [MDL_TYPE_SCENE] = {"scene", N(scene_f), 1, -1},
+    [MDL_TYPE_MARKER] = {"marker", N(marker_f), -1, 1},
+    [MDL_TYPE_TEMPO] = {"tempo", N(tempo_f), -1, 0},
+    [MDL_TYPE_METER] = {"meter", N(meter_f), -1, 0},
+    [MDL_TYPE_GROOVE] = {"groove", N(groove_f), -1, -1},
+    [MDL_TYPE_USER] = {"user", N(user_f), -1, -1},
 };
 #undef N
 

@@ -15,21 +15,57 @@ static void *grow(mdl_project *p, void *old, size_t old_size, size_t new_size) {
   return mem;
 }
 
+#define CHUNK_BYTES 4096
+
+/* The size class of a string block of SIZE bytes, or -1 for the heap. */
+static int str_class(size_t size) {
+  return size <= 16 ? 0 : size <= 32 ? 1 : size <= 64 ? 2 : -1;
+}
+
+static void *block_new(mdl_project *p, int cls) {
+  size_t size = (size_t) 16 << cls;
+  if (!p->free_blocks[cls]) {
+    mdl_chunk *c = p->a.alloc(p->a.ud, CHUNK_BYTES);
+    if (!c) return NULL;
+    c->next = p->chunks, p->chunks = c;
+    p->chunk_bytes += CHUNK_BYTES;
+    /* Blocks start after the chunk header, rounded up to 16 bytes. */
+    for (size_t at = 16; at + size <= CHUNK_BYTES; at += size) {
+      void **b = (void **) ((char *) c + at);
+      *b = p->free_blocks[cls];
+      p->free_blocks[cls] = b;
+    }
+  }
+  void **b = p->free_blocks[cls];
+  p->free_blocks[cls] = *b;
+  return b;
+}
+
 static mdl_str *str_new(mdl_project *p, const char *s, uint32_t len) {
   if (len == 0) return NULL;
-  mdl_str *m = p->a.alloc(p->a.ud, sizeof *m + len + 1);
+  size_t size = sizeof(mdl_str) + len + 1;
+  int cls = str_class(size);
+  mdl_str *m = cls >= 0 ? block_new(p, cls) : p->a.alloc(p->a.ud, size);
   if (!m) return NULL;
   m->len = len;
   memcpy(m->b, s, len);
   m->b[len] = '\0';
-  p->str_bytes += sizeof *m + len + 1;
+  if (cls < 0) p->str_bytes += size; /* blocks are counted with their chunks */
   return m;
 }
 
 static void str_free(mdl_project *p, mdl_str *s) {
   if (!s) return;
-  p->str_bytes -= sizeof *s + s->len + 1;
-  p->a.free(p->a.ud, s, sizeof *s + s->len + 1);
+  size_t size = sizeof *s + s->len + 1;
+  int cls = str_class(size);
+  if (cls < 0) {
+    p->str_bytes -= size;
+    p->a.free(p->a.ud, s, size);
+    return;
+  }
+  void **b = (void **) s;
+  *b = p->free_blocks[cls];
+  p->free_blocks[cls] = b;
 }
 
 /* ---- Records -------------------------------------------------------------- */
@@ -63,17 +99,19 @@ static uint32_t slot_alloc(mdl_project *p, int type) {
   return ((uint32_t) type << 24) | slot;
 }
 
+/* Frees record H and its strings; a live one stops counting as live (a
+ * deleted one stopped when it was deleted). */
 static void slot_free(mdl_project *p, uint32_t h) {
   mdl_pool *pool = &p->pools[H_TYPE(h)];
   mdl_obj *o = mdl__obj(p, h);
   const mdl_schema *s = mdl__schema(o->type);
+  if (!o->dead) pool->live--;
   for (int k = 0; k < s->n; k++)
     if (s->f[k].kind == MDL_VAL_STR) str_free(p, o->c[k].s);
   memset(o, 0, pool->rec_size);
   o->dead = 1;
   o->next = pool->free_head;
   pool->free_head = H_SLOT(h) + 1;
-  pool->live--;
 }
 
 /* ---- Id map --------------------------------------------------------------- */
@@ -175,39 +213,46 @@ static void unlink_child(mdl_project *p, uint32_t h) {
 
 /* ---- Object hash ---------------------------------------------------------- */
 
-static uint64_t fnv_u64(uint64_t h, uint64_t v) {
-  for (int i = 0; i < 8; i++) {
-    h ^= (unsigned char) (v >> (8 * i));
+/* An object's hash is the sum of independent terms: one for (id, type,
+ * parent) and one per property (id, cell, value), each a strong 64-bit mix.
+ * A set then changes the sum by one term, not by rehashing the object. */
+
+static uint64_t str_hash(const mdl_str *s) {
+  uint64_t h = 0xcbf29ce484222325ULL ^ (s ? s->len : 0);
+  for (uint32_t i = 0; s && i < s->len; i++) {
+    h ^= (unsigned char) s->b[i];
     h *= 0x100000001b3ULL;
   }
   return h;
 }
 
-uint64_t mdl__obj_hash(const mdl_obj *o) {
-  const mdl_schema *s = mdl__schema(o->type);
-  uint64_t h = 0xcbf29ce484222325ULL;
-  h = fnv_u64(h, o->type);
-  h = fnv_u64(h, o->id);
-  h = fnv_u64(h, o->parent);
-  for (int k = 0; k < s->n; k++) {
-    mdl_cell c = o->c[k];
-    if (s->f[k].kind == MDL_VAL_STR) {
-      uint32_t n = c.s ? c.s->len : 0;
-      h = fnv_u64(h, n);
-      for (uint32_t i = 0; i < n; i++) {
-        h ^= (unsigned char) c.s->b[i];
-        h *= 0x100000001b3ULL;
-      }
-    } else if (s->f[k].kind == MDL_VAL_REAL) {
-      double r = c.r == 0 ? 0 : c.r; /* fold -0 into +0 */
-      uint64_t bits;
-      memcpy(&bits, &r, sizeof bits);
-      h = fnv_u64(h, bits);
-    } else {
-      h = fnv_u64(h, (uint64_t) c.i);
-    }
+static uint64_t cell_bits(const mdl_field *f, mdl_cell c) {
+  if (f->kind == MDL_VAL_STR) return str_hash(c.s);
+  if (f->kind == MDL_VAL_REAL) {
+    double r = c.r == 0 ? 0 : c.r; /* fold -0 into +0 */
+    uint64_t bits;
+    memcpy(&bits, &r, sizeof bits);
+    return bits;
   }
-  return mix64(h);
+  return (uint64_t) c.i;
+}
+
+static uint64_t head_term(const mdl_obj *o) {
+  return mix64((o->id * 0x9e3779b97f4a7c15ULL + o->type) ^ mix64(o->parent));
+}
+
+/* One mix per property: the value's bits keyed by (id, cell). */
+static uint64_t cell_term(const mdl_obj *o, int k) {
+  const mdl_field *f = &mdl__schema(o->type)->f[k];
+  uint64_t key = o->id * 0xd6e8feb86659fd93ULL + (uint64_t) (k + 1) * 0x9e3779b97f4a7c15ULL;
+  return mix64(key ^ cell_bits(f, o->c[k]));
+}
+
+uint64_t mdl__obj_hash(const mdl_obj *o) {
+  uint64_t h = head_term(o);
+  for (int k = 0; k < mdl__schema(o->type)->n; k++)
+    h += cell_term(o, k);
+  return h;
 }
 
 uint64_t mdl_project_hash(const mdl_project *p) {
@@ -247,7 +292,9 @@ void mdl__j_begin(mdl_project *p, mdl_journal *j) {
 }
 
 void mdl__j_undo(mdl_project *p, mdl_journal *j) {
+  p->unsealed = 0; /* the sum comes back whole below */
   p->j = NULL;
+  p->epoch++;
   for (uint32_t i = j->n; i-- > 0;) {
     mdl_jent *e = &j->e[i];
     mdl_obj *o = mdl__obj(p, e->h);
@@ -260,6 +307,7 @@ void mdl__j_undo(mdl_project *p, mdl_journal *j) {
         break;
       case J_DELETE:
         o->dead = 0;
+        p->pools[H_TYPE(e->h)].live++;
         map_put_raw(p->map, p->map_cap, o->id, e->h); /* its old place is a tombstone */
         p->map_used++;
         link_child(p, e->h);
@@ -282,6 +330,7 @@ void mdl__j_undo(mdl_project *p, mdl_journal *j) {
 }
 
 void mdl__j_commit(mdl_project *p, mdl_journal *j) {
+  mdl__seal(p);
   if (p->j == j) p->j = NULL;
   for (uint32_t i = 0; i < j->n; i++) {
     mdl_jent *e = &j->e[i];
@@ -328,20 +377,33 @@ uint32_t mdl__create(mdl_project *p, int type, mdl_id id, mdl_id parent) {
     return 0;
   }
   link_child(p, h);
-  p->sum += mdl__obj_hash(mdl__obj(p, h));
+  mdl__seal(p);
+  if (p->j)
+    p->unsealed = h; /* its properties are about to be set: hash it once, after */
+  else
+    p->sum += mdl__obj_hash(mdl__obj(p, h));
   j_push(p, J_CREATE, h, 0, (mdl_cell){0});
   return h;
 }
 
+void mdl__seal(mdl_project *p) {
+  if (!p->unsealed) return;
+  p->sum += mdl__obj_hash(mdl__obj(p, p->unsealed));
+  p->unsealed = 0;
+}
+
 int mdl__delete(mdl_project *p, uint32_t h) {
+  mdl__seal(p);
   for (uint32_t c = mdl__first(p, h); c; c = mdl__first(p, h))
     if (mdl__delete(p, c)) return MDL_ERR_NOMEM;
   if (j_room(p)) return MDL_ERR_NOMEM;
   mdl_obj *o = mdl__obj(p, h);
+  p->epoch++;
   p->sum -= mdl__obj_hash(o);
   unlink_child(p, h);
   map_del(p, o->id);
   o->dead = 1;
+  p->pools[H_TYPE(h)].live--;
   if (p->j) {
     j_push(p, J_DELETE, h, 0, (mdl_cell){0});
   } else {
@@ -371,11 +433,17 @@ int mdl__set(mdl_project *p, uint32_t h, int cell, const mdl_value *v) {
       break;
   }
   o = mdl__obj(p, h);
-  p->sum -= mdl__obj_hash(o);
+  if (cell == mdl__schema(o->type)->order_cell) p->epoch++;
+  bool hashed = h != p->unsealed;
+  if (hashed) p->sum -= cell_term(o, cell);
   mdl_cell old = o->c[cell];
   o->c[cell] = c;
-  p->sum += mdl__obj_hash(o);
-  if (p->j)
+  if (hashed) p->sum += cell_term(o, cell);
+  /* An object the journal's last entry made needs no way back per property:
+   * undoing its creation frees it whole. */
+  mdl_journal *j = p->j;
+  bool fresh = j && j->n && j->e[j->n - 1].what == J_CREATE && j->e[j->n - 1].h == h;
+  if (j && !fresh)
     j_push(p, J_CELL, h, cell, old);
   else if (f->kind == MDL_VAL_STR)
     str_free(p, old.s);
@@ -383,14 +451,16 @@ int mdl__set(mdl_project *p, uint32_t h, int cell, const mdl_value *v) {
 }
 
 int mdl__set_parent(mdl_project *p, uint32_t h, mdl_id parent) {
+  mdl__seal(p);
   if (j_room(p)) return MDL_ERR_NOMEM;
   mdl_obj *o = mdl__obj(p, h);
   mdl_cell old = {.i = (int64_t) o->parent};
-  p->sum -= mdl__obj_hash(o);
+  p->epoch++;
+  p->sum -= head_term(o);
   unlink_child(p, h);
   o->parent = parent;
   link_child(p, h);
-  p->sum += mdl__obj_hash(o);
+  p->sum += head_term(o);
   j_push(p, J_PARENT, h, 0, old);
   return MDL_OK;
 }
@@ -474,7 +544,16 @@ static void release(mdl_project *p) {
   if (p->map) p->a.free(p->a.ud, p->map, p->map_cap * sizeof *p->map);
   p->map = NULL;
   p->map_cap = p->map_used = 0;
+  while (p->chunks) {
+    mdl_chunk *c = p->chunks;
+    p->chunks = c->next;
+    p->a.free(p->a.ud, c, CHUNK_BYTES);
+  }
+  memset(p->free_blocks, 0, sizeof p->free_blocks);
+  p->chunk_bytes = 0;
   p->sum = 0;
+  p->unsealed = 0;
+  p->epoch++;
   mdl__j_free(p, &p->own);
   p->j = NULL;
   init_pools(p);
@@ -542,6 +621,7 @@ int mdl_project_copy(mdl_project *dst, const mdl_project *src) {
   dst->map_cap = src->map_cap;
   dst->map_used = src->map_used;
   dst->sum = src->sum;
+  dst->epoch++;
   return MDL_OK;
 nomem:
   mdl_project_reset(dst, NULL);
@@ -597,7 +677,7 @@ const char *mdl_get_str(const mdl_project *p, mdl_id id, int prop, uint32_t *len
 }
 
 int mdl__cmp_order(const mdl_project *p, uint32_t a, uint32_t b) {
-  int ca = mdl__cell((int) H_TYPE(a), MDL_PROP_ORDER);
+  int ca = mdl__schema((int) H_TYPE(a))->order_cell;
   const mdl_obj *oa = mdl__obj(p, a), *ob = mdl__obj(p, b);
   const mdl_str *ka = oa->c[ca].s, *kb = ob->c[ca].s;
   uint32_t la = ka ? ka->len : 0, lb = kb ? kb->len : 0;
@@ -608,8 +688,7 @@ int mdl__cmp_order(const mdl_project *p, uint32_t a, uint32_t b) {
 }
 
 static int64_t time_of(const mdl_project *p, uint32_t h) {
-  int type = (int) H_TYPE(h);
-  int cell = mdl__cell(type, type == MDL_TYPE_METER ? MDL_PROP_BAR : MDL_PROP_START);
+  int cell = mdl__schema((int) H_TYPE(h))->time_cell;
   return cell < 0 ? 0 : mdl__obj(p, h)->c[cell].i;
 }
 
@@ -618,8 +697,8 @@ static int cmp(const mdl_project *p, uint32_t a, uint32_t b) {
   uint32_t ta = H_TYPE(a), tb = H_TYPE(b);
   if (ta != tb) return ta < tb ? -1 : 1;
   const mdl_schema *s = mdl__schema((int) ta);
-  if (s->ordered) return mdl__cmp_order(p, a, b);
-  if (s->timed) {
+  if (s->order_cell >= 0) return mdl__cmp_order(p, a, b);
+  if (s->time_cell >= 0) {
     int64_t x = time_of(p, a), y = time_of(p, b);
     if (x != y) return x < y ? -1 : 1;
   }
@@ -717,7 +796,7 @@ uint32_t mdl_tracks(const mdl_project *p, mdl_id *out, uint32_t cap) {
 }
 
 size_t mdl_project_bytes(const mdl_project *p) {
-  size_t n = sizeof *p + p->map_cap * sizeof *p->map + p->str_bytes;
+  size_t n = sizeof *p + p->map_cap * sizeof *p->map + p->chunk_bytes + p->str_bytes;
   for (int t = 1; t < MDL_TYPE_COUNT_; t++)
     n += (size_t) p->pools[t].cap * p->pools[t].rec_size;
   return n;

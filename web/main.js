@@ -99,6 +99,15 @@ async function showList() {
   document.body.dataset.ready = '1';
 }
 
+// The service worker keeps the app shell, so the studio loads with no server
+// (sw.js). Only secure contexts have it (localhost, HTTPS); elsewhere the
+// page simply needs the server to load.
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch((e) => {
+    console.warn(`offline: no service worker (${e.message})`);
+  });
+}
+
 const project = new URLSearchParams(location.search).get('project');
 if (project) startStudio(project);
 else showList();

@@ -31,6 +31,9 @@ export class Refused extends Error {
 
 const enc = new TextEncoder();
 
+// The local id of a SUBMIT message (its type byte, then a u32 little-endian; protocol/PROTOCOL.md).
+export const localOf = (msg) => new DataView(msg.buffer, msg.byteOffset, msg.byteLength).getUint32(1, true);
+
 // "project" -> (0, 1); a hex id -> [hi, lo] u32 halves.
 function idPair(id) {
   if (id === 'project') return [0, 1];
@@ -160,6 +163,41 @@ class Model {
     for (let i = 0, n = this.m._wasm_n_pending(); i < n; i++) list.push(this.out(this.m._wasm_encode_pending(i)));
     return list;
   }
+  // ---- Keeping the page across a reload (web/offline.js stores these)
+  // The confirmed project (the server's state as this page last knew it), encoded.
+  savedConfirmed() {
+    const n = this.m._wasm_save_confirmed();
+    if (n < 0) throw new Refused(this.m._wasm_reason_code(), this.reason());
+    const at = this.m._wasm_saved_buf();
+    return this.m.HEAPU8.slice(at, at + n);
+  }
+  nextLocal() {
+    return this.m._wasm_next_local() >>> 0;
+  }
+  nextCounter() {
+    return this.m._wasm_next_counter() >>> 0;
+  }
+  // Copies BYTES into the input buffer; returns their length (or throws).
+  input(bytes) {
+    const at = this.m._wasm_in_reserve(bytes.length);
+    if (!at) throw new Refused(-304, 'the saved state is too large');
+    this.m.HEAPU8.set(bytes, at);
+    return bytes.length;
+  }
+  // Restores what offline.js saved: {confirmed, clientId, seq, nextLocal,
+  // nextCounter, pending: [SUBMIT bytes]}. The pending edits go back on
+  // the view (and the undo list) in order, with their old local ids; one
+  // that no longer applies is dropped. Returns how many were dropped.
+  restore(s) {
+    const m = this.m;
+    const first = s.pending.length ? localOf(s.pending[0]) : s.nextLocal;
+    if (m._wasm_restore(this.input(s.confirmed), s.clientId, s.seq, first, s.nextCounter) < 0)
+      throw new Refused(m._wasm_reason_code(), this.reason());
+    let dropped = 0;
+    for (const msg of s.pending) if (m._wasm_restore_pending(this.input(msg)) < 0) dropped++;
+    return dropped;
+  }
+
   // Applies one received frame; returns its type, or a negative error
   // (then this.reason() says why and the connection should be reopened).
   receive(buf) {

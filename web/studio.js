@@ -6,8 +6,16 @@
 // from the server) becomes a toast with the model's reason. Server messages
 // go into the replica too, and the page redraws from its view. No model
 // rule is re-implemented here.
+//
+// Offline: the page starts from what offline.js kept in IndexedDB (the last
+// confirmed state and the unsent edits), so it shows the project at once,
+// even with no server (sw.js serves the page itself). Edits made offline
+// wait in the replica and on disk; HELLO asks for the old client id, so
+// WELCOME says which of them the server already holds, and the rest are
+// sent again in order.
 import { Listener, listenUnsupported } from './listen.js';
 import { loadModel, MSG, Refused } from './model.js';
+import { Keeper } from './offline.js';
 import { $, toast } from './ui.js';
 
 const RATE = 48000; // engine frames per second (meter positions)
@@ -60,9 +68,28 @@ export async function startStudio(projectId) {
   const me = identity();
   $('me').textContent = `you: ${me.name}`;
 
+  // What this page kept of the project last time (offline.js).
+  const keeper = await Keeper.open(projectId);
+  let saved = null;
+  try {
+    saved = await keeper.load();
+    if (saved) {
+      const dropped = model.restore(saved);
+      if (dropped)
+        toast(
+          `${dropped} saved edit${dropped > 1 ? 's' : ''} no longer applied and ${dropped > 1 ? 'were' : 'was'} dropped`,
+        );
+    }
+  } catch (e) {
+    console.warn(`offline: the saved state did not load (${e.message}); starting from the server`);
+    saved = null;
+    model = await loadModel(); // a clean replica: the restore may have stopped half way
+  }
+  keeper.attach(model, saved);
+
   let ws = null;
   let live = false;
-  let wantClient = 0;
+  let wantClient = saved ? saved.clientId : 0;
   let retry = 0;
   let welcomed = false;
   const presence = new Map(); // client id -> {name, colour}
@@ -77,7 +104,19 @@ export async function startStudio(projectId) {
     el.textContent = text || state;
   }
 
+  // While the browser knows it is offline, no attempts (each would fail and
+  // be logged); the 'online' event starts again.
+  let waitingOnline = false;
+  function offlineText() {
+    return model.nPending() ? 'offline · edits kept on this device' : 'offline';
+  }
   function connect() {
+    if (ws) return;
+    if (navigator.onLine === false) {
+      waitingOnline = true;
+      setConn('offline', offlineText());
+      return;
+    }
     setConn('connecting', welcomed ? 'reconnecting' : 'connecting');
     const proto = location.protocol === 'https:' ? 'wss' : 'ws';
     const sock = new WebSocket(`${proto}://${location.host}/ws`, 'backline');
@@ -87,17 +126,39 @@ export async function startStudio(projectId) {
     sock.onmessage = (ev) => {
       if (ws === sock && ev.data instanceof ArrayBuffer) onMessage(ev.data);
     };
-    sock.onclose = () => {
-      if (ws !== sock) return;
-      ws = null;
-      live = false;
-      const delay = Math.min(5000, 250 * 2 ** retry++);
-      setConn('offline', `offline · reconnecting in ${Math.ceil(delay / 1000)} s`);
-      presence.clear();
-      renderPresence();
-      setTimeout(connect, delay);
-    };
+    sock.onclose = () => lost(sock);
   }
+
+  // The connection SOCK is gone (or given up): try again later.
+  function lost(sock) {
+    if (ws !== sock) return;
+    ws = null;
+    live = false;
+    const delay = Math.min(5000, 250 * 2 ** retry++);
+    setConn('offline', `${offlineText()} · reconnecting in ${Math.ceil(delay / 1000)} s`);
+    presence.clear();
+    renderPresence();
+    setTimeout(connect, delay);
+  }
+
+  window.addEventListener('online', () => {
+    if (!waitingOnline) return;
+    waitingOnline = false;
+    retry = 0;
+    connect();
+  });
+  // The network is gone: say so now rather than when TCP notices.
+  window.addEventListener('offline', () => {
+    const sock = ws;
+    if (!sock) return;
+    lost(sock);
+    sock.close();
+  });
+  // Store the confirmed state now when the page may go away.
+  window.addEventListener('pagehide', () => keeper.flush());
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState === 'hidden') keeper.flush();
+  });
 
   function send(msg) {
     if (live && ws && ws.readyState === WebSocket.OPEN) ws.send(msg);
@@ -119,14 +180,17 @@ export async function startStudio(projectId) {
         for (const msg of model.pending()) ws.send(msg); // edits made while offline
         listener.reconnected();
         if (selected) send(model.select(selected));
+        keeper.changed(type);
         changed();
         break;
       case MSG.REJECT:
         toast(`Refused by the server: ${model.reason()}`);
+        keeper.changed(type);
         changed();
         break;
       case MSG.ACK:
       case MSG.BROADCAST:
+        keeper.changed(type);
         changed();
         break;
       case MSG.METERS:
@@ -154,6 +218,7 @@ export async function startStudio(projectId) {
   function edit(fn) {
     try {
       send(fn());
+      keeper.changed(0);
     } catch (e) {
       if (!(e instanceof Refused)) throw e;
       toast(`Refused: ${e.message}`);
@@ -263,6 +328,7 @@ export async function startStudio(projectId) {
   function scheduleVerify() {
     clearTimeout(verifyTimer);
     verifyTimer = setTimeout(async () => {
+      if (!live || navigator.onLine === false) return; // it would only fail (and be logged)
       try {
         const res = await fetch(`/api/projects/${encodeURIComponent(projectId)}/state`);
         if (!res.ok) return;
@@ -635,6 +701,8 @@ export async function startStudio(projectId) {
     project: () => model.project(),
     seq: () => model.seq(),
     hash: () => model.hashConfirmed(),
+    viewHash: () => model.hashView(),
+    saved: () => keeper.idle(), // resolves once everything is stored in IndexedDB
     pending: () => model.nPending(),
     live: () => live,
     undoSteps: () => model.nUndo(),

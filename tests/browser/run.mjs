@@ -277,6 +277,158 @@ test('offline edits survive a server restart and sync after the reconnect', asyn
   await page.close();
 });
 
+// ---- Offline (web/offline.js, web/sw.js) -------------------------------------------------
+const view = (page) => page.evaluate(() => ({
+  hash: window.backline.hash(), view: window.backline.viewHash(), pending: window.backline.pending(),
+  seq: window.backline.seq(), tracks: window.backline.project().tracks,
+}));
+const trackOf = (p, name) => p.tracks.find((x) => x.name === name);
+
+// Waits until PAGES show the server's state: confirmed and view hash equal to it, nothing pending.
+async function converged(id, pages, timeout = 10000) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    const s = await api(`/api/projects/${id}/state`);
+    const vs = await Promise.all(pages.map(view));
+    last = { server: s, pages: vs.map(({ tracks, ...v }) => v) };
+    if (vs.every((v) => v.pending === 0 && v.seq === s.seq && v.hash === s.hash && v.view === s.hash)) return s;
+    await sleep(100);
+  }
+  throw new Error(`not converged: ${JSON.stringify(last)}`);
+}
+
+test("offline: two pages edit, one goes offline, edits, reloads while offline, reconnects; all converge; undo undoes only that page's user's edits", async (t) => {
+  const { id } = await api('/api/projects', { name: 'Offline' });
+  const ctxA = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const a = await openStudio(t, id, ctxA);
+    const b = await openStudio(t, id);
+    await addTrack(a, 'Shared');
+    await converged(id, [a, b]);
+    await a.evaluate(() => navigator.serviceWorker.ready); // the shell is cached
+    await a.evaluate(() => window.backline.saved());
+    const clientA = await a.evaluate(() => window.backline.model.clientId());
+    await b.waitForSelector('#presence li');
+
+    // A goes offline: its socket goes too (B sees A leave).
+    await ctxA.setOffline(true);
+    await a.waitForSelector('#conn[data-state=offline]', { timeout: 5000 });
+    await b.waitForFunction(() => !document.querySelector('#presence li'), null, { timeout: 5000 })
+      .catch(() => { throw new Error('the server still has A after setOffline'); });
+
+    // A edits offline: a new track and four gain steps on the shared one.
+    await addTrack(a, 'A offline');
+    await row(a, 'Shared').locator('.gain input').focus();
+    for (let i = 0; i < 4; i++) await a.keyboard.press('ArrowLeft');
+    const before = await view(a);
+    check(before.pending === 5, `five edits pending offline (${before.pending})`);
+    await a.evaluate(() => window.backline.saved());
+
+    // B edits meanwhile: pans the shared track, adds its own.
+    await row(b, 'Shared').locator('.pan input').focus();
+    for (let i = 0; i < 3; i++) await b.keyboard.press('ArrowRight');
+    await addTrack(b, 'From B');
+    await converged(id, [b]);
+
+    // A reloads with no network: the page comes from the service worker,
+    // its unsent edits from IndexedDB.
+    const [sw] = ctxA.serviceWorkers();
+    check(sw, 'A has a service worker');
+    const reach = await sw.evaluate(() => fetch('/api/health').then(() => 'reached', () => 'failed'));
+    check(reach === 'failed', `the service worker cannot reach the server either (${reach})`);
+    await a.reload();
+    await a.waitForFunction(() => window.backline && window.backline.pending() === 5, null, { timeout: 10000 })
+      .catch(async () => { throw new Error(`after the offline reload: ${await a.evaluate(() => window.backline ? window.backline.pending() : 'no page')}`); });
+    const after = await view(a);
+    check(after.view === before.view && after.hash === before.hash, `the reload shows the same project (${JSON.stringify([before.view, after.view])})`);
+    check(trackOf(after, 'A offline') && !trackOf(after, 'From B'), `A shows its own edits only: ${after.tracks.map((x) => x.name)}`);
+    check(await a.getAttribute('#conn', 'data-state') === 'offline', 'A says it is offline');
+    check(await a.getAttribute('#sync', 'data-pending') === '5', 'the footer counts 5 pending edits');
+    check(await a.evaluate(() => window.backline.undoSteps()) === 5, 'the unsent edits can be undone');
+    await a.waitForSelector('input.tname[aria-label="Name of track A offline"]');
+    fs.mkdirSync(OUT, { recursive: true });
+    await a.screenshot({ path: path.join(OUT, 'offline-reload.png') });
+
+    // Back online: A reconnects with its old id, sends its edits once; all converge.
+    await ctxA.setOffline(false);
+    await a.waitForSelector('#conn[data-state=live]', { timeout: 10000 });
+    const s = await converged(id, [a, b]);
+    check(await a.evaluate(() => window.backline.model.clientId()) === clientA, 'A kept its client id');
+    const server = (await api(`/api/projects/${id}`)).tracks;
+    const names = server.map((x) => x.name).sort();
+    check(names.join() === 'A offline,From B,Shared', `the server has each track once: ${names}`);
+    const pa = await view(a);
+    const shared = trackOf(pa, 'Shared');
+    check(Math.abs(shared.gain - 10 ** (-2 / 20)) < 1e-9, `A's gain arrived: ${shared.gain}`);
+    check(shared.pan > 0, `B's pan stayed: ${shared.pan}`);
+    check(JSON.stringify((await view(b)).tracks) === JSON.stringify(pa.tracks), 'A and B show the same tracks');
+
+    // A undoes all five: only A's edits go; B's pan and track stay.
+    await a.evaluate(() => document.activeElement.blur());
+    for (let i = 0; i < 5; i++) await a.click('#undo');
+    await a.waitForFunction(() => !window.backline.project().tracks.some((x) => x.name === 'A offline'), null, { timeout: 5000 });
+    check(await a.isDisabled('#undo'), 'nothing more of A to undo');
+    const s2 = await converged(id, [a, b]);
+    check(s2.seq === s.seq + 5, `five undo ops (${s.seq} -> ${s2.seq})`);
+    const pb = await view(b);
+    const sharedB = trackOf(pb, 'Shared');
+    check(sharedB.gain === 1 && sharedB.pan === shared.pan, `B: A's gain undone, B's pan kept (${sharedB.gain}, ${sharedB.pan})`);
+    check(pb.tracks.map((x) => x.name).join() === 'Shared,From B', `B: ${pb.tracks.map((x) => x.name)}`);
+    await b.close();
+  } finally {
+    await ctxA.close();
+  }
+});
+
+test('a page reloaded online with edits pending sends each exactly once', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Reload pending' });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  // Between page and server: while holding, the server's ACKs are lost, and
+  // SUBMITs after the first two never reach it.
+  let holding = false;
+  let submits = 0;
+  await ctx.routeWebSocket(/\/ws$/, (ws) => {
+    const server = ws.connectToServer();
+    ws.onMessage((m) => {
+      if (holding && typeof m !== 'string' && m[0] === 3 && ++submits > 2) return;
+      server.send(m);
+    });
+    server.onMessage((m) => {
+      if (holding && typeof m !== 'string' && m[0] === 4) return;
+      ws.send(m);
+    });
+  });
+  try {
+    const page = await openStudio(t, id, ctx);
+    await addTrack(page, 'First');
+    const s0 = await converged(id, [page]);
+    await page.evaluate(() => window.backline.saved());
+    holding = true;
+    for (const n of ['One', 'Two', 'Three']) await addTrack(page, n);
+    const end = Date.now() + 5000;
+    while ((await api(`/api/projects/${id}/state`)).seq !== s0.seq + 2 && Date.now() < end) await sleep(50);
+    check((await api(`/api/projects/${id}/state`)).seq === s0.seq + 2, 'two of three reached the server');
+    check(await page.evaluate(() => window.backline.pending()) === 3, 'all three pending in the page');
+    await page.evaluate(() => window.backline.saved());
+    holding = false;
+    await page.reload();
+    await page.waitForSelector('#conn[data-state=live]', { timeout: 10000 });
+    const s1 = await converged(id, [page]);
+    check(s1.seq === s0.seq + 3, `each edit once: seq ${s0.seq} -> ${s1.seq}`);
+    const names = (await api(`/api/projects/${id}`)).tracks.map((x) => x.name);
+    check(names.join() === 'First,One,Two,Three', `the server has each track once: ${names}`);
+    check(await page.locator('.toast').count() === 0, `no refusals: ${await page.locator('.toast').allTextContents()}`);
+    // A second tab of the same browser does not take this page's saved edits or id.
+    const other = await openStudio(t, id, ctx);
+    const ids = await Promise.all([page, other].map((p) => p.evaluate(() => window.backline.model.clientId())));
+    check(ids[0] !== ids[1], `two tabs, two client ids (${ids})`);
+    await converged(id, [page, other]);
+  } finally {
+    await ctx.close();
+  }
+});
+
 test('screenshots: project list and studio with 3 tracks, playing', async (t) => {
   fs.mkdirSync(OUT, { recursive: true });
   const { id } = await api('/api/projects', { name: 'Friday rehearsal' });

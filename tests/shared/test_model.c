@@ -1,6 +1,7 @@
 /* Model: the object store, ops, validation, atomic transactions, hash. */
 #include "shared/mdl_device.h"
 #include "shared/mdl_err.h"
+#include "shared/mdl_int.h"
 #include "shared/mdl_key.h"
 #include "shared/mdl_op.h"
 #include "test_util.h"
@@ -256,4 +257,13 @@ Test(mdl_op, notes_cost_little_memory) {
   for (int i = 1; i < 10000; i++)
     cr_assert_lt(mdl_get_int(p, kids[i - 1], MDL_PROP_START),
                  mdl_get_int(p, kids[i], MDL_PROP_START));
+}
+
+Test(mdl_schema, the_order_and_time_cells_named_by_index_are_right) {
+  for (int t = 1; t < MDL_TYPE_COUNT_; t++) {
+    const mdl_schema *s = mdl__schema(t);
+    cr_assert_eq(s->order_cell, mdl__cell(t, MDL_PROP_ORDER), "%s", s->name);
+    int time = mdl__cell(t, t == MDL_TYPE_METER ? MDL_PROP_BAR : MDL_PROP_START);
+    cr_assert_eq(s->time_cell, time, "%s", s->name);
+  }
 }

@@ -335,7 +335,7 @@ const version = (pkg) => JSON.parse(fs.readFileSync(path.join(process.cwd(), 'no
 console.log(`\ncrdt: our model (native, wasm under node ${process.version}) against yjs ${version('yjs')} and @automerge/automerge ${version('@automerge/automerge')}`);
 console.log('  per-op apply, ns/op (batches of 64 ops, per-op = batch / 64):');
 console.log('    native     C, mdl_txn_apply (local) / proto_decode_txn + mdl_replica_on_remote (remote)');
-console.log('    wasm loop  the same C compiled with emcc (the flags of the studio's model.wasm), looping inside wasm (one JS call per 64 ops)');
+console.log("    wasm loop  the same C compiled with emcc (the flags the studio's model.wasm is built with), looping inside wasm (one JS call per 64 ops)");
 console.log('    wasm call  one JS->wasm call per op, arguments as numbers, strings encoded into wasm memory');
 console.log('    yjs        Y.Array of Y.Map: map.set / array.push|insert (local), Y.applyUpdate of each op\'s update (remote)');
 console.log('    automerge  one A.change per op (local), A.applyChanges of each op\'s change (remote)\n');

@@ -2,6 +2,7 @@
 #include "tools/bench/crdt/crdt_work.h"
 #include "protocol/proto_msg.h"
 #include "shared/mdl_err.h"
+#include "shared/mdl_key.h"
 #include "shared/mdl_replica.h"
 
 #include <stdio.h>
@@ -15,8 +16,8 @@
 
 typedef struct built {
   mdl_txn txn[CRDT_MAX_STEPS];
-  mdl_op ops[2 * CRDT_MAX_STEPS];
-  mdl_prop_value props[2 * CRDT_MAX_STEPS];
+  mdl_op ops[CRDT_MAX_STEPS];
+  mdl_prop_value props[3 * CRDT_MAX_STEPS];
   char names[CRDT_MAX_STEPS][NAME_LEN];
   uint8_t wire[CRDT_MAX_STEPS][WIRE_MAX];
   uint16_t wire_len[CRDT_MAX_STEPS];
@@ -100,8 +101,7 @@ static void gen_set(crdt_script *s, uint32_t n) {
 
 static void gen_create(crdt_script *s, uint32_t n, int kind) {
   for (uint32_t i = 0; i < n; i++)
-    step(s, kind, 0, kind == CRDT_CREATE_FRONT ? 0 : i % CRDT_BATCH, MDL_ID_MAKE(2, i + 1),
-         (double) (rnd() % 10000));
+    step(s, kind, 0, i % CRDT_BATCH, MDL_ID_MAKE(2, i + 1), (double) (rnd() % 10000));
 }
 
 /* A merging client's history: sets on any track it sees (the 16 base tracks
@@ -153,6 +153,18 @@ static mdl_value make_value(int prop, double num, char *name) {
   return v;
 }
 
+/* The key of the I-th of a chain of inserts at the front of a list: each
+ * sorts before the one before it. */
+static const char *front_key(uint32_t i, uint32_t *len) {
+  static char keys[CRDT_BATCH][MDL_KEY_MAX];
+  static uint32_t lens[CRDT_BATCH];
+  if (!lens[0])
+    for (uint32_t k = 0; k < CRDT_BATCH; k++)
+      lens[k] = mdl_key_between("", 0, k ? keys[k - 1] : "", k ? lens[k - 1] : 0, keys[k]);
+  *len = lens[i % CRDT_BATCH];
+  return keys[i % CRDT_BATCH];
+}
+
 /* Fills OPS/PROPS for step I; returns the number of ops. */
 static uint32_t build_op(const crdt_script *s, uint32_t i, mdl_op *ops, mdl_prop_value *props,
                          char *name) {
@@ -177,9 +189,12 @@ static uint32_t build_op(const crdt_script *s, uint32_t i, mdl_op *ops, mdl_prop
       props[1].value.u.i = crdt_colour_of(s->num[i]);
       ops[0].n_props = 2, ops[0].props = props;
       if (s->kind[i] != CRDT_CREATE_FRONT) return 1;
-      memset(&ops[1], 0, sizeof ops[1]);
-      ops[1].kind = MDL_OP_MOVE, ops[1].id = id, ops[1].after = MDL_ID_NONE;
-      return 2;
+      /* At the front: the client picks the order key before the first one's
+       * (the I-th front insert of a batch has the I-th key of that chain). */
+      props[2].prop = MDL_PROP_ORDER, props[2].value.kind = MDL_VAL_STR;
+      props[2].value.u.s.ptr = front_key(s->index[i], &props[2].value.u.s.len);
+      ops[0].n_props = 3;
+      return 1;
   }
 }
 
@@ -187,8 +202,8 @@ static void build(int which) {
   const crdt_script *s = &scripts[which];
   built *b = &builds[which];
   for (uint32_t i = 0; i < s->n; i++) {
-    uint32_t n = build_op(s, i, &b->ops[2 * i], &b->props[2 * i], b->names[i]);
-    b->txn[i].n_ops = n, b->txn[i].ops = &b->ops[2 * i];
+    uint32_t n = build_op(s, i, &b->ops[i], &b->props[3 * i], b->names[i]);
+    b->txn[i].n_ops = n, b->txn[i].ops = &b->ops[i];
     int len = proto_encode_txn(&b->txn[i], b->wire[i], WIRE_MAX);
     if (len < 0) die("encode", len);
     b->wire_len[i] = (uint16_t) len;
@@ -455,8 +470,8 @@ int crdt_bytes_set(int prop, double num) {
 int crdt_bytes_create(int front) {
   crdt_script s = {0};
   step(&s, front ? CRDT_CREATE_FRONT : CRDT_CREATE, 0, 0, MDL_ID_MAKE(2, 1), 1);
-  mdl_op ops[2];
-  mdl_prop_value props[2];
+  mdl_op ops[1];
+  mdl_prop_value props[3];
   char name[NAME_LEN];
   uint8_t buf[WIRE_MAX];
   mdl_txn t = {build_op(&s, 0, ops, props, name), ops};
