@@ -351,7 +351,7 @@ static void remember_end(mdl_project *p, uint32_t ph, int type, bool last, uint3
 static int append(mdl_project *p, uint32_t h, uint32_t ph, sbuf *sb) {
   int type = (int) H_TYPE(h);
   uint32_t last = end_of(p, ph, type, true);
-  if (!last) last = last_sibling(p, ph, type, h);
+  if (!last || last == h) last = last_sibling(p, ph, type, h); /* H itself may be remembered */
   const mdl_str *a = last ? key_of(p, last) : NULL;
   char key[MDL_KEY_MAX];
   uint32_t len = mdl_key_between(a ? a->b : "", a ? a->len : 0, "", 0, key);
@@ -360,7 +360,7 @@ static int append(mdl_project *p, uint32_t h, uint32_t ph, sbuf *sb) {
   int rc = set_key(p, h, key, len);
   if (rc) return rc;
   remember_end(p, ph, type, true, h); /* it sorts after every sibling: the new last */
-  if (first) remember_end(p, ph, type, false, first);
+  if (first && first != h) remember_end(p, ph, type, false, first);
   return MDL_OK;
 }
 
@@ -368,7 +368,7 @@ static int append(mdl_project *p, uint32_t h, uint32_t ph, sbuf *sb) {
 static int prepend(mdl_project *p, uint32_t h, uint32_t ph, sbuf *sb) {
   int type = (int) H_TYPE(h);
   uint32_t first = end_of(p, ph, type, false);
-  if (!first) first = first_sibling(p, ph, type, h);
+  if (!first || first == h) first = first_sibling(p, ph, type, h);
   if (!first) return append(p, h, ph, sb);
   const mdl_str *b = key_of(p, first);
   char key[MDL_KEY_MAX];
@@ -876,13 +876,15 @@ static bool checked_cell(int type, int cell) {
 /* Checks every object the journal made, moved or changed in a way that
  * matters, since entry FROM. */
 static int check_touched(mdl_project *p, const mdl_journal *j, uint32_t from, sbuf *sb) {
+  uint32_t last = 0; /* the object checked last: a run of changes to one object is checked once */
   for (uint32_t i = from; i < j->n; i++) {
     const mdl_jent *e = &j->e[i];
     uint32_t h = e->h;
     const mdl_obj *o = mdl__obj(p, h);
     if (e->what == J_DELETE || o->dead) continue;
     if (e->what == J_CELL && !checked_cell(o->type, e->cell)) continue;
-    if (i > from && j->e[i - 1].h == h && e->what == J_CELL) continue; /* checked just before */
+    if (h == last) continue;
+    last = h;
     int rc = check_object(p, h, sb);
     if (rc) return rc;
     /* A new send or moved clip also concerns its siblings: checked above. */
