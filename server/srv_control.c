@@ -602,8 +602,16 @@ static void on_hello(srv_control *c, client *cl, const proto_hello *h) {
   uint32_t id = 0;
   if (h->want_client >= FIRST_CLIENT && h->want_client < p->next_client) {
     id = h->want_client; /* a reconnecting replica keeps its id space */
-    for (size_t i = 0; i < MAX_CLIENTS; i++)
-      if (c->clients[i].conn && c->clients[i].proj == p && c->clients[i].client_id == id) id = 0;
+    /* A connection still holding it is the same page's old one, left open
+     * by a network that died under it: it gives way, silently. */
+    for (size_t i = 0; i < MAX_CLIENTS; i++) {
+      client *old = &c->clients[i];
+      if (!old->conn || old == cl || old->proj != p || old->client_id != id) continue;
+      static const char bye[] = "the same client connected again";
+      srv_out *o = srv_out_new(SRV_OUT_CLOSE, old->conn, bye, sizeof bye - 1);
+      if (o) o->status = 1001, srv__emit(c, o);
+      old->proj = NULL, old->client_id = 0; /* its close announces nothing */
+    }
   }
   if (!id) id = srv__take_client_id(p);
   if (!id) {
