@@ -277,6 +277,8 @@ static void get_project(proto_reader *r, mdl_project *p) {
       r->err = PROTO_ERR_RANGE; /* 17 bytes each at least */
     for (uint32_t i = 0; i < n && !r->err; i++)
       get_object(r, p);
+    /* Every object once, the project and master included. */
+    if (!r->err && mdl_count(p, 0) != n) r->err = PROTO_ERR_RANGE;
     if (!r->err && mdl_load_end(p, NULL)) r->err = PROTO_ERR_RANGE;
   } else if (!r->err) {
     r->err = PROTO_ERR_VERSION;
