@@ -78,10 +78,10 @@ typedef struct srv_sink {
 typedef struct srv_control srv_control;
 
 typedef struct srv_control_config {
-  const char *data_dir;      /* projects live in DATA_DIR/projects/ID.backline */
-  eng_engine *engine;        /* borrowed; may be NULL (no audio) */
-  const char *audio_name;    /* for health: "null", "portaudio:..." */
-  struct srv_listen *listen; /* borrowed, may be NULL: who listens goes there (srv_listen.h) */
+  const char *data_dir;       /* projects live in DATA_DIR/projects/ID.backline */
+  eng_engine *engine;         /* borrowed; may be NULL (no audio) */
+  const char *audio_name;     /* for health: "null", "portaudio:..." */
+  struct srv_listen *listen;  /* borrowed, may be NULL: who listens goes there (srv_listen.h) */
   struct srv_plan_ctx *plans; /* borrowed, may be NULL (no engine): outlives the engine's plans */
 } srv_control_config;
 

@@ -65,8 +65,12 @@ static inline mdl_op op_set(mdl_id id, int prop, mdl_value v) {
 /* Creates object ID of TYPE under PARENT with N props from PV. */
 static inline mdl_op op_make(int type, mdl_id id, mdl_id parent, uint16_t n,
                              const mdl_prop_value *pv) {
-  mdl_op op = {.kind = MDL_OP_CREATE, .type = (uint8_t) type, .id = id, .parent = parent,
-               .n_props = n, .props = pv};
+  mdl_op op = {.kind = MDL_OP_CREATE,
+               .type = (uint8_t) type,
+               .id = id,
+               .parent = parent,
+               .n_props = n,
+               .props = pv};
   return op;
 }
 static inline mdl_op op_move_to(mdl_id id, mdl_id parent, mdl_id after) {

@@ -55,8 +55,12 @@ static mdl_id add(mdl_project *p, int type, mdl_id parent, uint16_t n, const mdl
   if (n_ops == BATCH) flush(p);
   mdl_id id = MDL_ID_MAKE(2, counter++);
   memcpy(props[n_ops], pv, n * sizeof *pv);
-  ops[n_ops] = (mdl_op){.kind = MDL_OP_CREATE, .type = (uint8_t) type, .id = id, .parent = parent,
-                        .n_props = n, .props = props[n_ops]};
+  ops[n_ops] = (mdl_op){.kind = MDL_OP_CREATE,
+                        .type = (uint8_t) type,
+                        .id = id,
+                        .parent = parent,
+                        .n_props = n,
+                        .props = props[n_ops]};
   n_ops++;
   return id;
 }
@@ -112,7 +116,9 @@ int main(void) {
   mdl_children(p, some, MDL_TYPE_NOTE, kids, NOTES_PER_CLIP);
   double t6 = now_s();
   for (int i = 0; i < 100000; i++) {
-    mdl_op op = {.kind = MDL_OP_SET, .id = kids[i % NOTES_PER_CLIP], .prop = MDL_PROP_VELOCITY,
+    mdl_op op = {.kind = MDL_OP_SET,
+                 .id = kids[i % NOTES_PER_CLIP],
+                 .prop = MDL_PROP_VELOCITY,
                  .value = num(1 + i % 127)};
     mdl_txn_apply(p, &(mdl_txn){1, &op}, 2, NULL);
   }
@@ -124,8 +130,9 @@ int main(void) {
   printf("  memory        %.1f MB in all; %.1f bytes per clip (tracks and devices included), "
          "%.1f bytes per note\n",
          (double) b2 / 1e6, per_clip, per_note);
-  printf("  build         %.2f s for the tracks and clips, %.2f s for the notes (%.0f ns per note)\n",
-         t1 - t0, t2 - t1, (t2 - t1) / n_notes * 1e9);
+  printf(
+      "  build         %.2f s for the tracks and clips, %.2f s for the notes (%.0f ns per note)\n",
+      t1 - t0, t2 - t1, (t2 - t1) / n_notes * 1e9);
   printf("  snapshot      %.1f MB, encoded in %.0f ms, decoded and checked in %.0f ms\n",
          (double) len / 1e6, (t4 - t3) * 1e3, (t5 - t4) * 1e3);
   printf("  a set then    %.0f ns per op among a million notes\n", (t7 - t6) / 100000 * 1e9);
