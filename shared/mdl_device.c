@@ -42,6 +42,17 @@ static const mdl_param_desc drums_params[] = {
     {"hat_tone", 3000, 14000, 7000, MDL_UNIT_HZ}, {"tom_tune", 0.5, 2, 1, MDL_UNIT_RATIO},
     {"tom_decay", 50, 2000, 380, MDL_UNIT_MS},
 };
+static const mdl_param_desc sampler_params[] = {
+    {"level", -60, 12, 0, MDL_UNIT_DB},
+    {"attack", 0, 10000, 0, MDL_UNIT_MS},
+    {"decay", 0, 10000, 100, MDL_UNIT_MS},
+    {"sustain", 0, 1, 1, MDL_UNIT_LINEAR},
+    {"release", 0, 10000, 50, MDL_UNIT_MS},
+    {"tune", -48, 48, 0, MDL_UNIT_SEMITONES},
+    {"fine", -100, 100, 0, MDL_UNIT_CENTS},
+    {"velocity_sensitivity", 0, 100, 100, MDL_UNIT_PERCENT},
+    {"polyphony", 1, 32, 32, MDL_UNIT_COUNT},
+};
 static const mdl_param_desc gain_params[] = {
     {"gain", 0, 4, 1, MDL_UNIT_LINEAR},
 };
@@ -98,6 +109,7 @@ static const mdl_param_desc limiter_params[] = {
 static const mdl_device_desc devices[] = {
     D(MDL_DEV_SYNTH, "synth", true, false, synth_params),
     D(MDL_DEV_DRUMS, "drums", true, false, drums_params),
+    D(MDL_DEV_SAMPLER, "sampler", true, false, sampler_params),
     D(MDL_DEV_GAIN, "gain", false, false, gain_params),
     D(MDL_DEV_EQ, "eq", false, false, eq_params),
     D(MDL_DEV_COMPRESSOR, "compressor", false, true, comp_params),

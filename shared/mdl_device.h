@@ -13,6 +13,7 @@
 typedef enum {
   MDL_DEV_SYNTH = 1,
   MDL_DEV_DRUMS = 2,
+  MDL_DEV_SAMPLER = 3, /* plays its zones (MDL_TYPE_ZONE children) */
   MDL_DEV_GAIN = 16,
   MDL_DEV_EQ = 17,
   MDL_DEV_COMPRESSOR = 18,

@@ -224,6 +224,10 @@ static bool parent_ok(const mdl_project *p, int type, int64_t kind, uint32_t ph,
       ok = pt == MDL_TYPE_LANE;
       if (!ok) sb_str(sb, "an automation point goes in a lane");
       return ok;
+    case MDL_TYPE_ZONE:
+      ok = pt == MDL_TYPE_DEVICE && cell_i(p, ph, MDL_PROP_KIND) == MDL_DEV_SAMPLER;
+      if (!ok) sb_str(sb, "a sample zone goes in a sampler");
+      return ok;
     case MDL_TYPE_DEVICE: {
       const mdl_device_desc *d = mdl_device_describe((int) kind);
       ok = pt == MDL_TYPE_TRACK && (!d->instrument || tk == MDL_TRACK_INSTRUMENT);
@@ -766,6 +770,18 @@ static int check_object(const mdl_project *p, uint32_t h, sbuf *sb) {
           }
       return MDL_OK;
     }
+    case MDL_TYPE_ZONE:
+      if (cell_i(p, h, MDL_PROP_KEY_LO) > cell_i(p, h, MDL_PROP_KEY_HI) ||
+          cell_i(p, h, MDL_PROP_VEL_LO) > cell_i(p, h, MDL_PROP_VEL_HI)) {
+        sb_str(sb, "a zone's lowest key and velocity are at most its highest");
+        return MDL_ERR_RANGE;
+      }
+      if (cell_i(p, h, MDL_PROP_LOOP_END) &&
+          cell_i(p, h, MDL_PROP_LOOP_END) <= cell_i(p, h, MDL_PROP_LOOP_START)) {
+        sb_str(sb, "a zone's loop must end after it starts");
+        return MDL_ERR_RANGE;
+      }
+      return MDL_OK;
     case MDL_TYPE_POINT: {
       double min, max, x = mdl__obj(p, h)->c[mdl__cell(MDL_TYPE_POINT, MDL_PROP_VALUE)].r;
       if (range_of(p, h, MDL_PROP_VALUE, field_of(MDL_TYPE_POINT, MDL_PROP_VALUE), &min, &max) &&
@@ -870,7 +886,9 @@ static bool routing_cycle(const mdl_project *p) {
 static bool checked_cell(int type, int cell) {
   const mdl_field *f = &mdl__schema(type)->f[cell];
   return f->kind == MDL_VAL_ID || f->prop == MDL_PROP_LOOP_START || f->prop == MDL_PROP_LOOP_END ||
-         f->prop == MDL_PROP_VALUE || f->prop == MDL_PROP_PARAM || f->prop == MDL_PROP_KIND;
+         f->prop == MDL_PROP_KEY_LO || f->prop == MDL_PROP_KEY_HI || f->prop == MDL_PROP_VEL_LO ||
+         f->prop == MDL_PROP_VEL_HI || f->prop == MDL_PROP_VALUE || f->prop == MDL_PROP_PARAM ||
+         f->prop == MDL_PROP_KIND;
 }
 
 /* Checks every object the journal made, moved or changed in a way that

@@ -63,7 +63,8 @@ typedef enum {
   MDL_TYPE_METER = 13, /* a time-signature change at a bar */
   MDL_TYPE_GROOVE = 14,
   MDL_TYPE_USER = 15,
-  MDL_TYPE_COUNT_ = 16
+  MDL_TYPE_ZONE = 16, /* a sample zone of a sampler device */
+  MDL_TYPE_COUNT_ = 17
 } mdl_type;
 
 /* Track kinds (MDL_PROP_KIND of a track; fixed at creation). */
@@ -137,6 +138,11 @@ typedef enum {
   MDL_PROP_RAMP = 56,         /* tempo: glide linearly to the next change */
   MDL_PROP_STEPS = 57,        /* groove: steps in use */
   MDL_PROP_GRID = 58,         /* groove: ticks per step */
+  MDL_PROP_KEY_LO = 59,       /* zone: lowest key */
+  MDL_PROP_KEY_HI = 60,       /* zone: highest key */
+  MDL_PROP_VEL_LO = 61,       /* zone: lowest velocity */
+  MDL_PROP_VEL_HI = 62,       /* zone: highest velocity */
+  MDL_PROP_MODE = 63,         /* zone: 0 pitched, 1 one-shot */
   MDL_PROP_PARAM0 = 128,      /* device parameters 0..31: 128..159 */
   MDL_PROP_SHIFT0 = 160,      /* groove step timing 0..15: fraction of a step, 160..175 */
   MDL_PROP_ACCENT0 = 176,     /* groove step velocity offset 0..15: 176..191 */

@@ -71,6 +71,11 @@ static const mdl_prop_info props[MDL_PROP_COUNT_] = {
     [MDL_PROP_RAMP] = {"ramp", B, 0, 1},
     [MDL_PROP_STEPS] = {"steps", I, 1, MDL_GROOVE_STEPS},
     [MDL_PROP_GRID] = {"grid", I, 1, 4 * MDL_PPQ},
+    [MDL_PROP_KEY_LO] = {"key_lo", I, 0, 127},
+    [MDL_PROP_KEY_HI] = {"key_hi", I, 0, 127},
+    [MDL_PROP_VEL_LO] = {"vel_lo", I, 1, 127},
+    [MDL_PROP_VEL_HI] = {"vel_hi", I, 1, 127},
+    [MDL_PROP_MODE] = {"mode", I, 0, 1},
     [MDL_PROP_PARAM0 + 0] = {"p0", MDL_VAL_REAL, -1e9, 1e9},
     [MDL_PROP_PARAM0 + 1] = {"p1", MDL_VAL_REAL, -1e9, 1e9},
     [MDL_PROP_PARAM0 + 2] = {"p2", MDL_VAL_REAL, -1e9, 1e9},
@@ -315,6 +320,17 @@ static const mdl_field groove_f[] = {
     {MDL_PROP_ACCENT0 + 14, MDL_VAL_INT, -127, 127, 0},
     {MDL_PROP_ACCENT0 + 15, MDL_VAL_INT, -127, 127, 0},
 };
+/* A sample zone: the asset plays over a key and velocity range; pitched
+ * zones sound at the asset's pitch on PITCH (the root key); LOOP_START and
+ * LOOP_END are frames of the asset (0 = its end). */
+static const mdl_field zone_f[] = {
+    {MDL_PROP_ASSET, S, 0, 64, 0},      {MDL_PROP_KEY_LO, I, 0, 127, 0},
+    {MDL_PROP_KEY_HI, I, 0, 127, 127},  {MDL_PROP_PITCH, I, 0, 127, 60},
+    {MDL_PROP_VEL_LO, I, 1, 127, 1},    {MDL_PROP_VEL_HI, I, 1, 127, 127},
+    {MDL_PROP_MODE, I, 0, 1, 0},        {MDL_PROP_GAIN, R, 0, 4, 1},
+    {MDL_PROP_LOOP, B, 0, 1, 0},        {MDL_PROP_LOOP_START, I, 0, 1e13, 0},
+    {MDL_PROP_LOOP_END, I, 0, 1e13, 0},
+};
 static const mdl_field user_f[] = {
     {MDL_PROP_NAME, S, 1, MDL_NAME_MAX, 0},
     {MDL_PROP_COLOUR, I, 0, 0xFFFFFF, 0x0090FF},
@@ -337,6 +353,7 @@ static const mdl_schema schemas[MDL_TYPE_COUNT_] = {
     [MDL_TYPE_METER] = {"meter", N(meter_f), -1, 0},
     [MDL_TYPE_GROOVE] = {"groove", N(groove_f), -1, -1},
     [MDL_TYPE_USER] = {"user", N(user_f), -1, -1},
+    [MDL_TYPE_ZONE] = {"zone", N(zone_f), -1, -1},
 };
 #undef N
 

@@ -124,6 +124,8 @@ static int parent_type(sim *m, int type) {
       return rnd(m, 2) ? MDL_TYPE_TRACK : MDL_TYPE_DEVICE;
     case MDL_TYPE_POINT:
       return MDL_TYPE_LANE;
+    case MDL_TYPE_ZONE:
+      return MDL_TYPE_DEVICE;
     default:
       return 0;
   }
@@ -184,8 +186,8 @@ static mdl_value random_value(sim *m, const mdl_project *v, int type, int prop) 
         val.u.i = 1 << rnd(m, 6);
       } else if (prop == MDL_PROP_KIND) {
         static const int tracks[] = {1, 2, 3, 4},
-                         devices[] = {1, 2, 16, 17, 18, 19, 20, 21, 22, 23, 24};
-        val.u.i = type == MDL_TYPE_TRACK ? tracks[rnd(m, 4)] : devices[rnd(m, 11)];
+                         devices[] = {1, 2, 3, 16, 17, 18, 19, 20, 21, 22, 23, 24};
+        val.u.i = type == MDL_TYPE_TRACK ? tracks[rnd(m, 4)] : devices[rnd(m, 12)];
       } else {
         val.u.i =
             (int64_t) lo + (int64_t) rnd(m, (uint32_t) (hi - lo + 1 > 1e9 ? 1e9 : hi - lo + 1));
@@ -217,7 +219,7 @@ static void random_op(sim *m, client *c, const mdl_project *v, mdl_op *op, mdl_p
       MDL_TYPE_NOTE,   MDL_TYPE_NOTE,   MDL_TYPE_EVENT,  MDL_TYPE_LANE,   MDL_TYPE_POINT,
       MDL_TYPE_POINT,  MDL_TYPE_DEVICE, MDL_TYPE_DEVICE, MDL_TYPE_SEND,   MDL_TYPE_SCENE,
       MDL_TYPE_MARKER, MDL_TYPE_TEMPO,  MDL_TYPE_METER,  MDL_TYPE_GROOVE, MDL_TYPE_USER,
-      MDL_TYPE_PROJECT};
+      MDL_TYPE_ZONE,   MDL_TYPE_PROJECT};
   int type = weights[rnd(m, sizeof weights)];
   uint32_t r = rnd(m, 100);
   mdl_id target = type == MDL_TYPE_PROJECT ? MDL_ID_PROJECT : pick(m, v, type);
