@@ -29,13 +29,25 @@ static inline uint32_t eng_ms_to_frames(float ms, uint32_t sr) {
 /* ------------------------------------------------------------------------ */
 
 /* Moves from the current value to a new target in `ramp` equal steps, so no
- * step is larger than |target - start| / ramp. ramp 0 = jump. */
+ * step is larger than |target - start| / ramp. ramp 0 = jump. Invariant:
+ * cur == target - step * left (cur == target when left is 0).
+ *
+ * Automation (eng_smooth_follow) moves the target along a curve frame by
+ * frame while the offset step * left keeps shrinking: a continuous curve is
+ * followed exactly, a jump glides over `ramp` frames. The engine computes a
+ * chunk's values that way before running the node, and lends them to the
+ * smoother as its `lane` for that one process call: eng_smooth_next and
+ * eng_smooth_skip then read the lane (so nodes need no change), and the
+ * engine takes the lane back after the call (eng_smooth_lane_end). */
 typedef struct eng_smooth {
-  float cur;     /* value now */
-  float target;  /* value at the end of the ramp */
-  float step;    /* per frame */
-  uint32_t left; /* frames of ramp remaining */
-  uint32_t ramp; /* ramp length in frames for the next set */
+  float cur;         /* value now */
+  float target;      /* value at the end of the ramp */
+  float step;        /* per frame */
+  uint32_t left;     /* frames of ramp remaining */
+  uint32_t ramp;     /* ramp length in frames for the next set */
+  uint32_t at;       /* lane: next frame to read */
+  uint32_t lane_n;   /* lane: frames in it */
+  const float *lane; /* values of this chunk, one per frame, or NULL (lent by the engine) */
 } eng_smooth;
 
 static inline void eng_smooth_init(eng_smooth *s, float v, uint32_t ramp) {
@@ -43,6 +55,8 @@ static inline void eng_smooth_init(eng_smooth *s, float v, uint32_t ramp) {
   s->step = 0.0f;
   s->left = 0;
   s->ramp = ramp;
+  s->at = s->lane_n = 0;
+  s->lane = NULL;
 }
 static inline void eng_smooth_set(eng_smooth *s, float v) {
   s->target = v;
@@ -57,6 +71,7 @@ static inline void eng_smooth_set(eng_smooth *s, float v) {
 /* The value is computed from the target (target - step * left), not
  * accumulated, so rounding never piles up into a larger last step. */
 static inline float eng_smooth_next(eng_smooth *s) {
+  if (s->lane) return s->cur = s->lane[s->at < s->lane_n - 1 ? s->at++ : s->at];
   if (s->left) {
     --s->left;
     s->cur = s->target - s->step * (float) s->left;
@@ -65,6 +80,10 @@ static inline float eng_smooth_next(eng_smooth *s) {
 }
 /* Advances n frames at once (per-block smoothing). */
 static inline float eng_smooth_skip(eng_smooth *s, uint32_t n) {
+  if (s->lane) {
+    s->at = n < s->lane_n - s->at ? s->at + n : s->lane_n;
+    return s->cur = s->lane[s->at ? s->at - 1 : 0];
+  }
   if (!s->left) return s->cur;
   if (n >= s->left) {
     s->left = 0;
@@ -76,7 +95,42 @@ static inline float eng_smooth_skip(eng_smooth *s, uint32_t n) {
   return s->cur;
 }
 static inline bool eng_smooth_moving(const eng_smooth *s) {
-  return s->left != 0;
+  return s->left != 0 || s->lane != NULL;
+}
+
+/* One frame of automation: the target moves to v. jump false: the move is
+ * part of a continuous curve and passes on as is (the glide offset still
+ * left keeps shrinking); jump true: a new glide from the current value to v
+ * over `ramp` frames starts here (its first step lands on this frame).
+ * Returns the value for this frame. */
+static inline float eng_smooth_follow(eng_smooth *s, float v, bool jump) {
+  if (jump && s->ramp && v != s->cur) {
+    s->step = (v - s->cur) / (float) s->ramp;
+    s->left = s->ramp;
+  } else if (jump) {
+    s->left = 0; /* already there (or no ramp): nothing to glide */
+  }
+  s->target = v;
+  if (s->left) {
+    --s->left;
+    s->cur = v - s->step * (float) s->left;
+  } else {
+    s->cur = v;
+  }
+  return s->cur;
+}
+
+/* Lends `lane` (n >= 1 values from eng_smooth_follow) to the smoother for one
+ * process call, and takes it back: cur returns to the value the invariant
+ * gives (the lane's last value). */
+static inline void eng_smooth_lane_begin(eng_smooth *s, const float *lane, uint32_t n) {
+  s->lane = lane;
+  s->lane_n = n;
+  s->at = 0;
+}
+static inline void eng_smooth_lane_end(eng_smooth *s) {
+  s->lane = NULL;
+  s->cur = s->left ? s->target - s->step * (float) s->left : s->target;
 }
 
 /* ------------------------------------------------------------------------ */

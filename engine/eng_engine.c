@@ -76,10 +76,11 @@ struct eng_engine {
   bool all_off;             /* release every instrument note at the next chunk (stop, locate) */
   uint32_t n_live;          /* entries in live */
   live_note live[MAX_LIVE]; /* live notes for the next chunk */
-  eng_event events[ENG_MAX_EVENTS]; /* one node's events for one chunk */
-  float *tap;                       /* stem tap (eng__engine_set_tap) or NULL */
-  uint32_t tap_tracks;              /* tracks in tap */
-  uint32_t tap_stride;              /* frames per track in tap */
+  eng_event events[ENG_MAX_EVENTS];            /* one node's events for one chunk */
+  float auto_lanes[ENG_MAX_PARAMS][ENG_CHUNK]; /* one node's automation values for one chunk */
+  float *tap;                                  /* stem tap (eng__engine_set_tap) or NULL */
+  uint32_t tap_tracks;                         /* tracks in tap */
+  uint32_t tap_stride;                         /* frames per track in tap */
 
   /* Monitor reader state: only eng_engine_monitor_read touches these. */
   monitor_item mon_item; /* the item being read */
@@ -255,8 +256,13 @@ static void carry_state(eng_plan_node *from, eng_plan_node *to) {
   from->state = fresh;
   eng_pstate *kept = to->state;
   const eng_pstate *want = fresh;
-  for (uint32_t k = 0; k < to->cls->n_params; k++)
-    if (kept->p[k].target != want->p[k].target) eng_smooth_set(&kept->p[k], want->p[k].target);
+  for (uint32_t k = 0; k < to->cls->n_params; k++) {
+    bool automated = false; /* the curve takes it from where it is (eng__auto_begin) */
+    for (uint32_t j = 0; j < to->n_autos; j++)
+      automated |= to->autos[j].param == k;
+    if (!automated && kept->p[k].target != want->p[k].target)
+      eng_smooth_set(&kept->p[k], want->p[k].target);
+  }
   if (to->cls->adopt) to->cls->adopt(to->state, fresh);
 }
 
@@ -407,7 +413,10 @@ static void run_plan(eng_engine *e, const eng_plan *p, float *out, uint32_t fram
       if (nd->bypass) continue; /* effects work in place: bypass passes the buffer on */
       r.events = e->events;
       r.n_events = nd->cls->instrument ? chunk_events(e, p, nd, &r, playing) : 0;
+      bool lanes = nd->n_autos && nd->cls->n_params; /* the fader reads its own */
+      if (lanes) eng__auto_begin(nd, &r, e->auto_lanes);
       nd->cls->process(nd, &r);
+      if (lanes) eng__auto_end(nd);
     }
     e->all_off = false;
     e->n_live = 0;

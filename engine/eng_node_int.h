@@ -99,8 +99,10 @@ struct eng_plan_node {
   uint32_t n_items;          /* entries in items */
   const void *items;         /* per-plan device data in the arena: sampler eng_zone_desc,
                                 clip player eng_plan_clip; NULL for other nodes */
-  uint32_t n_deps;           /* nodes that must run before this one */
-  const uint32_t *deps;      /* n_deps indices into the plan's node array (all smaller) */
+  uint32_t n_autos;          /* automation lanes driving this node (params; fader: gain, pan) */
+  const struct eng_plan_auto *autos; /* n_autos, in the plan's arena; NULL if none */
+  uint32_t n_deps;                   /* nodes that must run before this one */
+  const uint32_t *deps;              /* n_deps indices into the plan's node array (all smaller) */
 };
 
 /* Class of a device kind, or NULL. */

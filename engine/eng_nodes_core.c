@@ -213,6 +213,34 @@ static bool gains_follow(gain_state *g, float gl, float gr, float pre, uint32_t 
   return eng_smooth_moving(&g->l) || eng_smooth_moving(&g->r);
 }
 
+/* Gain and pan automation: the fader's left and right gains follow the
+ * curves frame by frame (eng_smooth_follow: exact on a continuous curve, a
+ * jump glides over GAIN_SMOOTH_MS). Writes the chunk's gains to gl, gr. */
+static void fader_automation(const eng_plan_node *node, const eng_run *r, gain_state *g, float *gl,
+                             float *gr) {
+  const eng_plan_track *tr = &r->plan->tracks[node->track];
+  float gain[ENG_CHUNK], pan[ENG_CHUNK], g_prev = tr->gain, p_prev = tr->pan;
+  uint64_t jg[ENG_CHUNK / 64] = {0}, jp[ENG_CHUNK / 64] = {0};
+  bool has_gain = false, has_pan = false;
+  for (uint32_t j = 0; j < node->n_autos; j++) {
+    const eng_plan_auto *a = &node->autos[j];
+    if (a->target == ENG_AUTO_GAIN) eng__auto_eval(a, r, gain, jg, &g_prev), has_gain = true;
+    if (a->target == ENG_AUTO_PAN) eng__auto_eval(a, r, pan, jp, &p_prev), has_pan = true;
+  }
+  double pl, pr, at = p_prev; /* pan law, recomputed only when the pan moves */
+  eng__pan_law(p_prev, tr->bus, &pl, &pr);
+  float on = tr->audible ? 1.0f : 0.0f;
+  float want_l = on * (float) (g_prev * pl), want_r = on * (float) (g_prev * pr);
+  bool jump = g->l.target != want_l || g->r.target != want_r; /* off the curve: glide back */
+  for (uint32_t n = 0; n < r->n; n++) {
+    float gv = has_gain ? gain[n] : tr->gain, pv = has_pan ? pan[n] : tr->pan;
+    if (pv != at) eng__pan_law(pv, tr->bus, &pl, &pr), at = pv;
+    if (n) jump = ((jg[n >> 6] | jp[n >> 6]) >> (n & 63)) & 1;
+    gl[n] = eng_smooth_follow(&g->l, on * (float) (gv * pl), jump);
+    gr[n] = eng_smooth_follow(&g->r, on * (float) (gv * pr), jump);
+  }
+}
+
 static void fader_process(eng_plan_node *node, eng_run *r) {
   const eng_plan_track *tr = &r->plan->tracks[node->track];
   fader_state *fs = node->state;
@@ -220,7 +248,11 @@ static void fader_process(eng_plan_node *node, eng_run *r) {
   float *L = eng__buf(r, node->out), *R = L + ENG_CHUNK;
   float *pl = NULL, *pr = NULL;
   float gl = tr->gain_l, gr = tr->gain_r;
-  bool moving = gains_follow(g, gl, gr, tr->pre_gain, r->plan->sample_rate);
+  float auto_l[ENG_CHUNK], auto_r[ENG_CHUNK];
+  bool automated = node->n_autos > 0, moving = false;
+  if (!automated || !g->primed) /* automated: a fresh state starts at the curve's frame 0 */
+    moving = gains_follow(g, gl, gr, tr->pre_gain, r->plan->sample_rate);
+  if (automated) fader_automation(node, r, g, auto_l, auto_r);
   if (tr->pre_buf != ENG_NO_BUF) { /* pre-fader sends tap here: before gain and pan */
     pl = eng__buf(r, tr->pre_buf), pr = pl + ENG_CHUNK;
     if (g->pre.target != tr->pre_gain) eng_smooth_set(&g->pre, tr->pre_gain);
@@ -233,7 +265,10 @@ static void fader_process(eng_plan_node *node, eng_run *r) {
   float pk = r->acc_peak[1 + node->track];
   double sumsq = r->acc_sumsq[1 + node->track];
   for (uint32_t n = 0; n < r->n; n++) {
-    if (moving) gl = eng_smooth_next(&g->l), gr = eng_smooth_next(&g->r);
+    if (automated)
+      gl = auto_l[n], gr = auto_r[n];
+    else if (moving)
+      gl = eng_smooth_next(&g->l), gr = eng_smooth_next(&g->r);
     float tl = L[n] * gl, trr = R[n] * gr;
     L[n] = tl;
     R[n] = trr;

@@ -34,6 +34,13 @@ static int why_set(char *why, size_t len, int rc, const char *fmt, ...) {
   return rc;
 }
 
+/* Adds a warning to `why` on success, after what is there ("; "). */
+static void why_add(char *why, size_t len, const char *msg) {
+  if (!why || !len) return;
+  size_t at = strlen(why);
+  if (at + 1 < len) snprintf(why + at, len - at, "%s%s", at ? "; " : "", msg);
+}
+
 static bool in_range_f(float x, float lo, float hi) {
   return isfinite(x) && x >= lo && x <= hi;
 }
@@ -199,6 +206,11 @@ static int validate(const eng_plan_desc *d, char *why, size_t len) {
       return why_set(why, len, ENG_ERR_INVALID, "track %llu: effects is NULL", tid);
     for (uint32_t k = 0; k < t->n_effects; k++)
       if ((rc = validate_device(&t->effects[k], false, t->track_id, k, why, len))) return rc;
+    if (t->n_automations > ENG_MAX_AUTOMATIONS)
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu: %u automations (at most %u)", tid,
+                     t->n_automations, ENG_MAX_AUTOMATIONS);
+    if (t->n_automations > 0 && !t->automations)
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu: automations is NULL", tid);
     if (t->n_notes > 0 && !t->instrument)
       return why_set(why, len, ENG_ERR_INVALID, "track %llu: notes but no instrument", tid);
     if (t->n_notes > ENG_MAX_NOTES)
@@ -268,7 +280,8 @@ double eng_plan_track_frequency(uint32_t index) {
 /* graph building                                                           */
 /* ------------------------------------------------------------------------ */
 
-#define MAX_NODES (ENG_MAX_TRACKS * (ENG_MAX_EFFECTS + 2) + 2)
+#define MAX_NODES  (ENG_MAX_TRACKS * (ENG_MAX_EFFECTS + 2) + 2)
+#define FADER_SLOT (1 + ENG_MAX_EFFECTS) /* automation slot of a track's fader (gain, pan) */
 
 /* A node before sorting. */
 typedef struct proto_node {
@@ -435,8 +448,9 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   uint32_t *order = malloc(MAX_NODES * sizeof(uint32_t));
   uint32_t *rank = malloc(MAX_NODES * sizeof(uint32_t));
   uint32_t *indeg = malloc(MAX_NODES * sizeof(uint32_t));
+  bool *auto_use = calloc((size_t) ENG_MAX_TRACKS * ENG_MAX_AUTOMATIONS, sizeof(bool));
   uint32_t fader_of[ENG_MAX_TRACKS];
-  if (!b.nodes || !order || !rank || !indeg) {
+  if (!b.nodes || !order || !rank || !indeg || !auto_use) {
     rc = ENG_ERR_NOMEM;
     goto done;
   }
@@ -524,7 +538,9 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
    * allocated one by one (below), because a state can outlive its plan: the
    * RT thread hands it on to the next plan's matching node (eng_plan_int.h). */
   size_t total_deps = 0, total_events = 0, total_zones = 0, total_clips = 0;
-  uint32_t n_stretched = 0;
+  size_t total_autos = 0, total_points = 0;
+  uint32_t n_stretched = 0, n_bad_autos = 0;
+  char bad_auto[256] = "";
   for (uint32_t i = 0; i < b.n; i++)
     total_deps += b.nodes[i].n_deps;
   for (uint32_t i = 0; i < d->n_tracks; i++) {
@@ -533,6 +549,11 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
     total_zones += t->instrument ? t->instrument->n_zones : 0;
     total_clips += t->n_clips;
     n_stretched += eng__stretched_clips(t);
+    if (!t->n_automations) continue;
+    bool *use = auto_use + (size_t) i * ENG_MAX_AUTOMATIONS;
+    n_bad_autos += eng__auto_select(t, use, n_bad_autos ? NULL : bad_auto, sizeof bad_auto);
+    for (uint32_t k = 0; k < t->n_automations; k++)
+      if (use[k]) total_autos++, total_points += t->automations[k].n_points;
   }
   size_t off_nodes = 0;
   size_t off_deps = align_up(off_nodes + b.n * sizeof(eng_plan_node));
@@ -540,7 +561,9 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   size_t off_inputs = align_up(off_events + total_events * sizeof(eng_plan_event));
   size_t off_zones = align_up(off_inputs + total_inputs * sizeof(eng_plan_input));
   size_t off_clips = align_up(off_zones + total_zones * sizeof(eng_zone_desc));
-  size_t off_buffers = align_up(off_clips + total_clips * sizeof(eng_plan_clip));
+  size_t off_autos = align_up(off_clips + total_clips * sizeof(eng_plan_clip));
+  size_t off_points = align_up(off_autos + total_autos * sizeof(eng_plan_auto));
+  size_t off_buffers = align_up(off_points + total_points * sizeof(eng_auto_point));
   size_t arena_bytes = off_buffers + (size_t) n_buffers * 2 * ENG_CHUNK * sizeof(float);
   size_t state_bytes = 0;
 
@@ -602,10 +625,52 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   eng_plan_clip *clips = (void *) (arena + off_clips);
   const void *items_of[ENG_MAX_TRACKS];
   uint32_t n_items_of[ENG_MAX_TRACKS];
+  /* Automation: each node's lanes are contiguous (slot 0..n_effects: the
+   * devices, FADER_SLOT: gain and pan), their points copied. */
+  eng_plan_auto *autos = (void *) (arena + off_autos);
+  eng_auto_point *points = (void *) (arena + off_points);
+  eng_plan_auto *autos_of[ENG_MAX_TRACKS][2 + ENG_MAX_EFFECTS];
+  uint32_t n_autos_of[ENG_MAX_TRACKS][2 + ENG_MAX_EFFECTS];
+  for (uint32_t i = 0; i < d->n_tracks; i++) {
+    const eng_track_desc *t = &d->tracks[i];
+    const bool *use = auto_use + (size_t) i * ENG_MAX_AUTOMATIONS;
+    for (uint32_t slot = 0; slot <= FADER_SLOT; slot++) {
+      autos_of[i][slot] = autos;
+      n_autos_of[i][slot] = 0;
+      for (uint32_t k = 0; k < t->n_automations; k++) {
+        const eng_automation *a = &t->automations[k];
+        bool here = a->target == ENG_AUTO_PARAM ? a->device == slot : slot == FADER_SLOT;
+        if (!use[k] || !here) continue;
+        const eng_node_class *cls =
+            a->target == ENG_AUTO_PARAM
+                ? eng__node_class(slot ? t->effects[slot - 1].kind : t->instrument->kind)
+                : NULL;
+        memcpy(points, a->points, a->n_points * sizeof *points);
+        *autos++ = (eng_plan_auto){.target = a->target,
+                                   .param = a->param_id,
+                                   .smoothing =
+                                       cls ? cls->params[a->param_id].smoothing : ENG_SMOOTH_SAMPLE,
+                                   .n_points = a->n_points,
+                                   .points = points};
+        points += a->n_points;
+        n_autos_of[i][slot]++;
+      }
+    }
+  }
   for (uint32_t i = 0; i < d->n_tracks; i++) {
     const eng_track_desc *t = &d->tracks[i];
     eng_plan_track *pt = &p->tracks[i];
     bool audible = !t->mute && heard[i];
+    float gain = t->gain, pan = t->pan; /* automated: the curve's value at frame 0 */
+    for (uint32_t k = 0; k < n_autos_of[i][FADER_SLOT]; k++) {
+      const eng_plan_auto *a = &autos_of[i][FADER_SLOT][k];
+      float v = eng__auto_value(a->points, a->n_points, 0);
+      if (a->target == ENG_AUTO_GAIN) gain = v;
+      if (a->target == ENG_AUTO_PAN) pan = v;
+    }
+    pt->gain = gain;
+    pt->pan = pan;
+    pt->audible = audible;
     pt->bus = t->bus;
     pt->to_master = t->output_track_id == 0;
     pt->pre_buf = pre_of[i];
@@ -623,21 +688,12 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
       }
       pt->n_inputs = (uint32_t) (inputs - pt->inputs);
     }
-    /* Constant-power pan. Computed in double and snapped so that hard left
-     * or right gives an exact 0 on the other side (cos(pi/2) is not 0 in
-     * floating point). */
-    double theta = ((double) t->pan + 1.0) * PI / 4.0;
-    double l = cos(theta), r = sin(theta);
-    if (fabs(l) < 1e-9) l = 0.0;
-    if (fabs(r) < 1e-9) r = 0.0;
-    if (t->bus) { /* a bus carries stereo: balance, unity at centre */
-      l = t->pan > 0.0f ? 1.0 - t->pan : 1.0;
-      r = t->pan < 0.0f ? 1.0 + t->pan : 1.0;
-    }
+    double l, r; /* constant-power pan (a bus: balance), eng_plan_int.h */
+    eng__pan_law(pan, t->bus, &l, &r);
     pt->track_id = t->track_id;
     pt->cycles_per_frame = eng_plan_track_frequency(i) / (double) d->sample_rate;
-    pt->gain_l = audible ? (float) (t->gain * l) : 0.0f;
-    pt->gain_r = audible ? (float) (t->gain * r) : 0.0f;
+    pt->gain_l = audible ? (float) (gain * l) : 0.0f;
+    pt->gain_r = audible ? (float) (gain * r) : 0.0f;
     pt->buf = i;
     pt->has_instrument = t->instrument != NULL;
     pt->live = t->live && t->instrument;
@@ -699,8 +755,16 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
     }
     nd->deterministic = det;
     deps += pn->n_deps;
+    if (pn->track != ENG_NO_TRACK) {
+      uint32_t slot = pn->cls == &eng__fader_class ? FADER_SLOT : pn->device;
+      nd->n_autos = n_autos_of[pn->track][slot];
+      nd->autos = nd->n_autos ? autos_of[pn->track][slot] : NULL;
+      if (!pn->cls->n_params && pn->cls != &eng__fader_class) nd->n_autos = 0, nd->autos = NULL;
+    }
     if (nd->state && pn->cls->n_params) {
       device_values(pn->cls, pn->dev, vals);
+      for (uint32_t k = 0; k < nd->n_autos; k++) /* automated: the curve's value at frame 0 */
+        vals[nd->autos[k].param] = eng__auto_value(nd->autos[k].points, nd->autos[k].n_points, 0);
       eng__params_init(nd->state, pn->cls, vals, d->sample_rate);
     }
     if (nd->state && pn->cls->init) pn->cls->init(nd->state, d->sample_rate, p->beat_frames);
@@ -717,6 +781,15 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   }
   compensate(p, why, why_len);
   eng__media_warnings(d, why, why_len);
+  if (n_bad_autos) {
+    char msg[320];
+    if (n_bad_autos == 1)
+      snprintf(msg, sizeof msg, "%s: this automation is ignored", bad_auto);
+    else
+      snprintf(msg, sizeof msg, "%s: this automation and %u more are ignored", bad_auto,
+               n_bad_autos - 1);
+    why_add(why, why_len, msg);
+  }
   p->on_free = d->on_free;
   p->on_free_ud = d->on_free_ud;
   *out = p;
@@ -726,6 +799,7 @@ done:
   free(order);
   free(rank);
   free(indeg);
+  free(auto_use);
   return rc;
 }
 

@@ -124,6 +124,80 @@ typedef struct eng_clip_desc {
                                applies to loop_frames too) */
 } eng_clip_desc;
 
+/* Automation: a curve of breakpoints that drives one parameter over time.
+ *
+ * Targets: a parameter of one of the track's devices (any id of its kind's
+ * eng_param_info table), or the track's gain or pan. Points are in transport
+ * frames, sorted (equal frames allowed: the later point wins from that frame
+ * on, a vertical step). The value at frame f:
+ *   - f at or before the first point: the first point's value; at or after
+ *     the last point: the last point's value;
+ *   - between point i and point i + 1, with t = (f - f_i) / (f_i+1 - f_i)
+ *     in [0, 1): v_i + (v_i+1 - v_i) * s(t), where point i's curve gives s:
+ *     ENG_CURVE_LINEAR s = t; ENG_CURVE_HOLD s = 0 (v_i holds, the step to
+ *     v_i+1 lands exactly on frame f_i+1); ENG_CURVE_EXP
+ *     s = (e^(k t) - 1) / (e^k - 1) with k = 4 + 4 * tension (a slow start and
+ *     fast end; tension -1 is a straight line, 1 the steepest); ENG_CURVE_S
+ *     s = t^a / (t^a + (1 - t)^a) with a = 2^(1 + tension) (symmetric: the
+ *     midpoint is exactly halfway; tension -1 is a line, 1 the steepest).
+ * The curve is computed in double per frame, a pure function of the position.
+ *
+ * How it sounds: the RT thread evaluates the curve over each chunk's time
+ * range and feeds the parameter's smoother (eng_dsp_int.h). A curve that
+ * moves continuously is followed exactly (its own slope is the change); a
+ * jump (a hold step, a vertical step, a locate, a plan swap or
+ * eng_engine_set_param moving the value off the curve) glides over the
+ * parameter's smooth_ms, so no frame-to-frame change exceeds
+ * |jump| / ramp frames plus the curve's slope. SAMPLE parameters (and gain
+ * and pan: the fader's 20 ms glide) follow it every frame, BLOCK parameters
+ * every ENG_CONTROL_FRAMES, NONE parameters (choices, counts) take the value
+ * at each chunk's start (up to ENG_CHUNK = 256 frames late).
+ * While playing the curve overrides the static value (eng_device_desc params,
+ * eng_track_desc gain and pan) and eng_engine_set_param; when stopped the
+ * value at the transport position holds (before the first point: the first
+ * point's value). A fresh plan starts at the curve's value at frame 0.
+ *
+ * Validation (eng_plan_compile): a lane with an unknown target, device or
+ * parameter, no points, points not sorted, or a value not finite or outside
+ * the target's range (eng_param_info min..max; gain 0..ENG_MAX_GAIN; pan
+ * -1..1), a curve other than the four, a tension not finite or outside
+ * -1..1, or a second lane on the same target, is IGNORED: the plan compiles,
+ * the static value applies, and `why` names the lane ("track 7 automation 2
+ * (effect 1 (eq) parameter 3 (mid1_freq)): point 4 = 30000 is outside
+ * 20..20000: this automation is ignored"). */
+typedef enum eng_auto_target {
+  ENG_AUTO_PARAM = 0, /* a device parameter: device, param_id */
+  ENG_AUTO_GAIN = 1,  /* the track's gain, linear 0..ENG_MAX_GAIN */
+  ENG_AUTO_PAN = 2,   /* the track's pan, -1..1 */
+} eng_auto_target;
+
+typedef enum eng_curve {
+  ENG_CURVE_LINEAR = 0, /* straight line to the next point */
+  ENG_CURVE_HOLD = 1,   /* step: holds until the next point's frame */
+  ENG_CURVE_EXP = 2,    /* exponential, bent by tension */
+  ENG_CURVE_S = 3,      /* S-curve, steepness by tension */
+} eng_curve;
+
+#define ENG_MAX_AUTOMATIONS ((1 + ENG_MAX_EFFECTS) * ENG_MAX_PARAMS + 2) /* lanes per track: 290   \
+                                                                          */
+#define ENG_MAX_AUTO_POINTS 1000000                                      /* points per lane */
+
+typedef struct eng_auto_point {
+  uint64_t frame; /* transport frame */
+  float value;    /* in the target's range */
+  uint32_t curve; /* eng_curve: shape from this point to the next */
+  float tension;  /* -1..1: bends ENG_CURVE_EXP and ENG_CURVE_S, ignored otherwise */
+} eng_auto_point;
+
+typedef struct eng_automation {
+  uint32_t target;              /* eng_auto_target */
+  uint32_t device;              /* ENG_AUTO_PARAM: 0 = the track's instrument (source), 1 + i =
+                                   effect i */
+  uint32_t param_id;            /* ENG_AUTO_PARAM: eng_param_info.id of that device's kind */
+  uint32_t n_points;            /* >= 1 */
+  const eng_auto_point *points; /* n_points, sorted by frame; copied during create */
+} eng_automation;
+
 typedef struct eng_track_desc {
   uint64_t track_id; /* opaque non-zero id, unique in the plan; echoed in meters */
   float gain;        /* linear amplitude, 0..ENG_MAX_GAIN */
@@ -151,6 +225,9 @@ typedef struct eng_track_desc {
   uint64_t output_track_id;   /* 0: master; else a bus track's id (not master any more) */
   uint32_t n_sends;           /* 0..ENG_MAX_SENDS */
   const eng_send_desc *sends; /* n_sends, each to a different bus; borrowed during create */
+  /* Automation (optional, see eng_automation above). */
+  uint32_t n_automations;            /* 0..ENG_MAX_AUTOMATIONS */
+  const eng_automation *automations; /* n_automations; copied during create */
 } eng_track_desc;
 
 typedef struct eng_plan_desc {
@@ -195,7 +272,9 @@ typedef struct eng_plan eng_plan; /* opaque, immutable once created */
  * velocity range, mode, gain, channel count, sample rate or loop points,
  * an audio track with an instrument, notes, live or bus, more than
  * ENG_MAX_CLIPS clips, a clip of length 0, with fades longer than itself, a
- * gain or stretch out of range, an offset or loop outside its sample;
+ * gain or stretch out of range, an offset or loop outside its sample,
+ * more than ENG_MAX_AUTOMATIONS automations or automations NULL with
+ * n_automations > 0 (a bad lane itself is only ignored, with a warning);
  * ENG_ERR_NOMEM. Whatever the result, d->on_free (if set) runs exactly once
  * for this call: when the plan is freed, or before an error returns. */
 int eng_plan_create(const eng_plan_desc *d, eng_plan **out);

@@ -59,6 +59,17 @@ typedef struct eng_plan_clip {
   uint64_t fade_out;   /* frames */
 } eng_plan_clip;
 
+/* An automation lane compiled (eng_auto.c): checked, points copied into the
+ * arena. Hung off the node it drives: a device node (its parameter `param`)
+ * or the track's fader (gain, pan). */
+typedef struct eng_plan_auto {
+  uint32_t target;              /* eng_auto_target */
+  uint32_t param;               /* ENG_AUTO_PARAM: parameter id of the node's class */
+  uint32_t smoothing;           /* eng_smoothing of the target (gain, pan: SAMPLE) */
+  uint32_t n_points;            /* >= 1 */
+  const eng_auto_point *points; /* sorted by frame, in the arena */
+} eng_plan_auto;
+
 typedef struct eng_plan_track {
   uint64_t track_id;                     /* from the description */
   double cycles_per_frame;               /* tone frequency / sample rate */
@@ -81,6 +92,8 @@ typedef struct eng_plan_track {
   eng_plan_input *inputs;                /* bus: n_inputs, in the arena */
   uint32_t latency;                      /* frames from the plan's sources to this fader */
   uint32_t master_delay;                 /* to master: compensation delay there, frames */
+  float gain, pan;                       /* the description's (at frame 0 if automated) */
+  bool audible;                          /* not muted, passes solo */
 } eng_plan_track;
 
 struct eng_plan {
@@ -137,6 +150,47 @@ int eng__compile_clips(eng_plan *p, const eng_track_desc *t, eng_plan_clip *out)
 /* On success: one sentence naming the zones and clips without sample data
  * (they stay silent), or nothing. */
 void eng__media_warnings(const eng_plan_desc *d, char *why, size_t len);
+
+/* The pan law (eng_plan.h): constant power, computed in double and snapped
+ * so that hard left or right gives an exact 0 on the other side (cos(pi/2)
+ * is not 0 in floating point); a bus carries stereo: balance, unity at
+ * centre. Shared by the compiler and the fader's pan automation. */
+static inline void eng__pan_law(float pan, bool bus, double *l, double *r) {
+  double theta = ((double) pan + 1.0) * ENG_PI / 4.0;
+  *l = cos(theta), *r = sin(theta);
+  if (fabs(*l) < 1e-9) *l = 0.0;
+  if (fabs(*r) < 1e-9) *r = 0.0;
+  if (bus) {
+    *l = pan > 0.0f ? 1.0 - pan : 1.0;
+    *r = pan < 0.0f ? 1.0 + pan : 1.0;
+  }
+}
+
+/* --- automation (eng_auto.c) --- */
+
+/* Marks which of track t's lanes are usable (use[k], t->n_automations
+ * entries): the target exists on the track, the points are sorted, finite
+ * and in range, and no earlier usable lane has the same target. Returns how
+ * many are not, and writes the first one's sentence to `first` ("track 7
+ * automation 2 (effect 1 (eq) parameter 3 (mid1_freq)): point 4 = 30000 is
+ * outside 20..20000"). Control thread; t's devices are already valid. */
+uint32_t eng__auto_select(const eng_track_desc *t, bool *use, char *first, size_t len);
+/* The curve's value at transport frame f (eng_plan.h). Pure, RT-safe. */
+float eng__auto_value(const eng_auto_point *pts, uint32_t n, uint64_t f);
+/* The curve over the chunk of r: vals[k] the raw value at frame k (the
+ * transport's position, held after r->t_frames, or r->start when stopped),
+ * bit k of jumps[] set where the curve steps (hold, equal frames), *prev the
+ * value one frame before (equal to vals[0]'s position when stopped): a
+ * smoother whose target differs from it is off the curve (locate, swap,
+ * eng_engine_set_param) and glides back. RT-safe. */
+void eng__auto_eval(const eng_plan_auto *a, const eng_run *r, float *vals,
+                    uint64_t jumps[ENG_CHUNK / 64], float *prev);
+/* Device node nd: evaluates its automations over r's chunk and lends the
+ * smoothed values to the parameters' smoothers (eng_smooth_lane_begin);
+ * `scratch` holds nd->n_autos lanes of ENG_CHUNK floats. RT-safe. */
+void eng__auto_begin(eng_plan_node *nd, const eng_run *r, float (*scratch)[ENG_CHUNK]);
+/* Takes the lanes back after nd's process. RT-safe. */
+void eng__auto_end(eng_plan_node *nd);
 
 /* --- latency compensation (eng_nodes_core.c, RT thread) --- */
 

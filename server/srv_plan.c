@@ -50,6 +50,8 @@ struct srv_plan_desc {
   uint32_t note_cap[ENG_MAX_TRACKS];
   eng_clip_desc *clips[ENG_MAX_TRACKS];
   uint32_t clip_cap[ENG_MAX_TRACKS];
+  eng_automation *autos[ENG_MAX_TRACKS]; /* each lane's points: malloc'd, freed with pd */
+  uint32_t auto_cap[ENG_MAX_TRACKS];
   borrow *borrowed;
   uint32_t borrow_cap;
   bool nomem;
@@ -166,6 +168,60 @@ static int track_index(const srv_plan_desc *pd, mdl_id id) {
   return -1;
 }
 
+/* ---- Automation ------------------------------------------------------------------ */
+
+/* Lane L (on) of track T drives `target` (device slot and parameter index
+ * for ENG_AUTO_PARAM): its points, in start order, at their frames. A lane
+ * without points is left out (nothing to follow). */
+static bool lane(srv_plan_desc *pd, uint32_t t, mdl_id l, uint32_t target, uint32_t slot,
+                 uint32_t param) {
+  const mdl_project *m = pd->m;
+  eng_track_desc *td = &pd->tracks[t];
+  if (!mdl_get_bool(m, l, MDL_PROP_ON) || td->n_automations >= ENG_MAX_AUTOMATIONS) return true;
+  uint32_t n = mdl_children(m, l, MDL_TYPE_POINT, NULL, 0);
+  if (n == 0) return true;
+  if (td->n_automations == pd->auto_cap[t]) {
+    uint32_t cap = pd->auto_cap[t] ? pd->auto_cap[t] * 2 : 8;
+    eng_automation *a = realloc(pd->autos[t], cap * sizeof *a);
+    if (!a) return false;
+    pd->autos[t] = a, pd->auto_cap[t] = cap;
+  }
+  mdl_id *ids = malloc(n * sizeof *ids);
+  eng_auto_point *pts = malloc(n * sizeof *pts);
+  if (!ids || !pts) return free(ids), free(pts), false;
+  mdl_children(m, l, MDL_TYPE_POINT, ids, n);
+  for (uint32_t i = 0; i < n; i++)
+    pts[i] = (eng_auto_point){.frame = frame_at(pd, mdl_get_int(m, ids[i], MDL_PROP_START)),
+                              .value = (float) mdl_get_real(m, ids[i], MDL_PROP_VALUE),
+                              .curve = (uint32_t) mdl_get_int(m, ids[i], MDL_PROP_CURVE),
+                              .tension = (float) mdl_get_real(m, ids[i], MDL_PROP_TENSION)};
+  free(ids);
+  pd->autos[t][td->n_automations++] = (eng_automation){
+      .target = target, .device = slot, .param_id = param, .n_points = n, .points = pts};
+  td->automations = pd->autos[t];
+  return true;
+}
+
+/* The lanes on object OWNER (track T itself: gain and pan; or its device in
+ * SLOT: a parameter index). */
+static bool lanes(srv_plan_desc *pd, uint32_t t, mdl_id owner, bool device, uint32_t slot) {
+  uint32_t n = mdl_children(pd->m, owner, MDL_TYPE_LANE, NULL, 0);
+  if (n == 0) return true;
+  mdl_id *ids = malloc(n * sizeof *ids);
+  if (!ids) return false;
+  mdl_children(pd->m, owner, MDL_TYPE_LANE, ids, n);
+  bool ok = true;
+  for (uint32_t i = 0; i < n && ok; i++) {
+    int64_t param = mdl_get_int(pd->m, ids[i], MDL_PROP_PARAM);
+    if (device && param >= 0 && param < MDL_DEVICE_PARAMS)
+      ok = lane(pd, t, ids[i], ENG_AUTO_PARAM, slot, (uint32_t) param);
+    else if (!device && (param == MDL_PROP_GAIN || param == MDL_PROP_PAN))
+      ok = lane(pd, t, ids[i], param == MDL_PROP_GAIN ? ENG_AUTO_GAIN : ENG_AUTO_PAN, 0, 0);
+  }
+  free(ids);
+  return ok;
+}
+
 /* ---- Devices -------------------------------------------------------------------- */
 
 static void device(srv_plan_desc *pd, uint32_t t, uint32_t slot, mdl_id id) {
@@ -188,12 +244,14 @@ static void device(srv_plan_desc *pd, uint32_t t, uint32_t slot, mdl_id id) {
                                        .params = pv};
 }
 
-/* The instrument (first) and effects (in chain order) of track T. */
-static void devices(srv_plan_desc *pd, uint32_t t, bool instrument_ok) {
+/* The instrument (first) and effects (in chain order) of track T, and
+ * their automation lanes. */
+static bool devices(srv_plan_desc *pd, uint32_t t, bool instrument_ok) {
   mdl_id ids[64];
   uint32_t n = mdl_children(pd->m, pd->ids[t], MDL_TYPE_DEVICE, ids, 64), n_fx = 0;
   eng_track_desc *td = &pd->tracks[t];
-  for (uint32_t i = 0; i < n && i < 64; i++) {
+  bool ok = true;
+  for (uint32_t i = 0; i < n && i < 64 && ok; i++) {
     const mdl_device_desc *dd =
         mdl_device_describe((int) mdl_get_int(pd->m, ids[i], MDL_PROP_KIND));
     if (!dd) continue;
@@ -201,12 +259,15 @@ static void devices(srv_plan_desc *pd, uint32_t t, bool instrument_ok) {
       if (!instrument_ok || td->instrument) continue;
       device(pd, t, 0, ids[i]);
       td->instrument = &pd->dev[t][0];
+      ok = lanes(pd, t, ids[i], true, 0);
     } else if (n_fx < ENG_MAX_EFFECTS) {
-      device(pd, t, 1 + n_fx++, ids[i]);
+      device(pd, t, 1 + n_fx, ids[i]);
+      ok = lanes(pd, t, ids[i], true, 1 + n_fx++);
     }
   }
   td->n_effects = n_fx;
   td->effects = n_fx ? &pd->dev[t][1] : NULL;
+  return ok;
 }
 
 /* ---- Clips ---------------------------------------------------------------------- */
@@ -350,8 +411,8 @@ static bool track(srv_plan_desc *pd, uint32_t t) {
                          .solo = mdl_get_bool(m, id, MDL_PROP_SOLO)};
   td->bus = kind == MDL_TRACK_GROUP || kind == MDL_TRACK_RETURN;
   td->audio = kind == MDL_TRACK_AUDIO;
-  devices(pd, t, kind == MDL_TRACK_INSTRUMENT);
-  bool ok = td->bus || clips(pd, t, td->audio);
+  bool ok = devices(pd, t, kind == MDL_TRACK_INSTRUMENT) && lanes(pd, t, id, false, 0);
+  ok = ok && (td->bus || clips(pd, t, td->audio));
   if (!td->instrument) td->n_notes = 0; /* notes need an instrument: the test tone plays none */
   td->notes = pd->notes[t];
   td->clips = pd->clips[t];
@@ -383,8 +444,12 @@ static void routing(srv_plan_desc *pd, uint32_t t) {
 
 void srv_plan_desc_free(srv_plan_desc *pd) {
   if (!pd) return;
-  for (uint32_t t = 0; t < ENG_MAX_TRACKS; t++)
+  for (uint32_t t = 0; t < ENG_MAX_TRACKS; t++) {
     free(pd->notes[t]), free(pd->clips[t]);
+    for (uint32_t k = 0; k < pd->tracks[t].n_automations; k++)
+      free((void *) pd->autos[t][k].points);
+    free(pd->autos[t]);
+  }
   free(pd);
 }
 

@@ -215,6 +215,24 @@ static const eng_clip_desc rt_clips[3] = {
 static eng_note_desc rt_notes[400];
 static eng_send_desc rt_sends[1];
 
+/* Automation: every curve, steps inside blocks, gain and pan of the fader,
+ * SAMPLE (synth level, eq-free gain), BLOCK (cutoff, eq) and NONE (the
+ * synth's wave) parameters, and one bad lane (ignored). */
+static const eng_auto_point rt_curve[] = {
+    {0, 0.2f, ENG_CURVE_S, 0.5f},       {3000, 0.9f, ENG_CURVE_HOLD, 0},
+    {3001, 0.1f, ENG_CURVE_EXP, -0.3f}, {9000, 0.7f, ENG_CURVE_LINEAR, 0},
+    {9000, 0.3f, ENG_CURVE_HOLD, 0},    {20000, 1.0f, ENG_CURVE_LINEAR, 0}};
+static const eng_auto_point rt_cutoff[] = {{0, 200.0f, ENG_CURVE_EXP, 0}, {30000, 9000.0f, 0, 0}};
+static const eng_auto_point rt_wave[] = {{0, 0.0f, ENG_CURVE_HOLD, 0}, {5000, 2.0f, 0, 0}};
+static const eng_auto_point rt_pan[] = {{0, -1.0f, ENG_CURVE_LINEAR, 0}, {8000, 1.0f, 0, 0}};
+static const eng_auto_point rt_bad[] = {{10, 0.5f, 0, 0}, {5, 0.5f, 0, 0}};
+static const eng_automation rt_autos[] = {
+    {ENG_AUTO_GAIN, 0, 0, 6, rt_curve},   {ENG_AUTO_PAN, 0, 0, 2, rt_pan},
+    {ENG_AUTO_PARAM, 0, 7, 2, rt_cutoff}, {ENG_AUTO_PARAM, 0, 27, 6, rt_curve},
+    {ENG_AUTO_PARAM, 0, 0, 2, rt_wave},   {ENG_AUTO_PARAM, 1, 2, 6, rt_curve},
+    {ENG_AUTO_PARAM, 4, 1, 6, rt_curve},  {ENG_AUTO_PARAM, 6, 0, 6, rt_curve},
+    {ENG_AUTO_GAIN, 0, 0, 2, rt_bad}};
+
 static void with_devices(eng_track_desc *t, uint32_t n, uint32_t i) {
   for (uint32_t k = 0; k < 400; k++)
     rt_notes[k] = (eng_note_desc){.start_frame = 97u * k,
@@ -228,6 +246,8 @@ static void with_devices(eng_track_desc *t, uint32_t n, uint32_t i) {
     t[k].live = k == 0;
     t[k].effects = k == 1 && n > 1 ? keyed_fx : all_fx;
     t[k].n_effects = k == 1 && n > 1 ? 3 : 8;
+    if (k == 0) t[k].automations = rt_autos, t[k].n_automations = 9; /* synth + all_fx */
+    if (k != 0) t[k].automations = rt_autos, t[k].n_automations = 2; /* gain, pan */
   }
   if (n > 5) { /* track 6 becomes an audio track */
     t[5].instrument = NULL, t[5].notes = NULL, t[5].n_notes = 0, t[5].live = false;
@@ -253,8 +273,10 @@ static void *control_thread(void *arg) {
   for (uint32_t i = 0; !atomic_load(&c->stop); i++) {
     uint32_t n = 1 + i % ENG_MAX_TRACKS;
     if (i % 2) n = 1 + i % 8;
-    for (uint32_t k = 0; k < n; k++)
+    for (uint32_t k = 0; k < n; k++) {
       t[k] = track(k + 1, 1.0f, 0.0f);
+      if (k % 3 == 1) t[k].automations = rt_autos, t[k].n_automations = 2; /* test tones */
+    }
     if (i % 2) with_devices(t, n, i);
     t[0].solo = i % 4 == 0;
     eng_plan_desc d = desc_with(t, n, i % 2 == 1);

@@ -188,3 +188,177 @@ Test(srv_plan, the_models_device_tables_are_the_engines) {
     }
   }
 }
+
+/* RMS of frames [from, to) of the tone track's stem after a render. */
+static double tone_rms(const char *stems, sf_count_t from, sf_count_t to) {
+  char path[200];
+  snprintf(path, sizeof path, "%s/track-%llu.wav", stems, (unsigned long long) MDL_ID_MAKE(1, 900));
+  return rms(path, from, to);
+}
+
+/* A lane on the tone track's gain: 0 at the clip's start (bar 4), rising in
+ * a line to 1 two beats later (the tone lasts a second). The stem's level
+ * follows it; an off lane is not read. */
+Test(srv_plan, a_gain_lane_under_a_track_shapes_its_level) {
+  char plain[120], shaped[120];
+  snprintf(plain, sizeof plain, "%s/plain", dir);
+  snprintf(shaped, sizeof shaped, "%s/shaped", dir);
+  render("plain.wav", plain);
+  mdl_id t = MDL_ID_MAKE(1, 900), l = MDL_ID_MAKE(1, 910);
+  int64_t bar4 = 16 * MDL_PPQ, bar5 = bar4 + 2 * MDL_PPQ;
+  mdl_prop_value lane[] = {{MDL_PROP_PARAM, {.kind = MDL_VAL_INT, .u.i = MDL_PROP_GAIN}}};
+  mdl_prop_value p0[] = {{MDL_PROP_START, {.kind = MDL_VAL_INT, .u.i = bar4}},
+                         {MDL_PROP_VALUE, {.kind = MDL_VAL_REAL, .u.r = 0.0}},
+                         {MDL_PROP_CURVE, {.kind = MDL_VAL_INT, .u.i = MDL_CURVE_LINEAR}}};
+  mdl_prop_value p1[] = {{MDL_PROP_START, {.kind = MDL_VAL_INT, .u.i = bar5}},
+                         {MDL_PROP_VALUE, {.kind = MDL_VAL_REAL, .u.r = 1.0}}};
+  mdl_op ops[] = {{.kind = MDL_OP_CREATE,
+                   .type = MDL_TYPE_LANE,
+                   .id = l,
+                   .parent = t,
+                   .n_props = 1,
+                   .props = lane},
+                  {.kind = MDL_OP_CREATE,
+                   .type = MDL_TYPE_POINT,
+                   .id = MDL_ID_MAKE(1, 911),
+                   .parent = l,
+                   .n_props = 3,
+                   .props = p0},
+                  {.kind = MDL_OP_CREATE,
+                   .type = MDL_TYPE_POINT,
+                   .id = MDL_ID_MAKE(1, 912),
+                   .parent = l,
+                   .n_props = 2,
+                   .props = p1}};
+  mdl_fail fail;
+  cr_assert_eq(mdl_txn_apply(song, &(mdl_txn){3, ops}, 1, &fail), 0, "%s", fail.reason);
+  srv_plan_ctx *ctx = srv_plan_ctx_create(assets);
+  srv_plan_desc *pd;
+  const eng_plan_desc *d;
+  cr_assert_eq(srv_plan_describe(ctx, song, 48000, &pd, &d), 0);
+  const eng_track_desc *td = NULL;
+  for (uint32_t i = 0; i < d->n_tracks; i++)
+    if (d->tracks[i].track_id == t) td = &d->tracks[i];
+  cr_assert_not_null(td);
+  cr_assert_eq(td->n_automations, 1);
+  cr_expect_eq(td->automations[0].target, ENG_AUTO_GAIN);
+  cr_assert_eq(td->automations[0].n_points, 2);
+  mdl_time_map map;
+  mdl_time_map_build(song, &map);
+  sf_count_t at = (sf_count_t) llround(mdl_time_seconds(&map, bar4) * 48000);
+  sf_count_t end = (sf_count_t) llround(mdl_time_seconds(&map, bar5) * 48000);
+  cr_expect_eq(td->automations[0].points[0].frame, (uint64_t) at, "ticks become frames");
+  cr_expect_eq(td->automations[0].points[1].frame, (uint64_t) end);
+  d->on_free(d->on_free_ud); /* no plan made from it: let go of its samples */
+  srv_plan_desc_free(pd);
+  srv_plan_ctx_destroy(ctx);
+
+  render("shaped.wav", shaped);
+  /* Short windows across the bar: the level is the plain one times the gain
+   * at the window's centre (a line from 0 to 1: the mean over a short window
+   * is the centre's value). */
+  sf_count_t w = 2400;
+  for (int q = 1; q <= 7; q += 2) {
+    sf_count_t c = at + (end - at) * q / 8;
+    double want = (double) (c - at) / (double) (end - at);
+    double got = tone_rms(shaped, c - w / 2, c + w / 2) / tone_rms(plain, c - w / 2, c + w / 2);
+    cr_expect(fabs(got - want) < 0.01, "%d/8 into the bar: level ratio %.4f, want %.4f", q, got,
+              want);
+  }
+  cr_expect_lt(tone_rms(shaped, at, at + 480), 0.01 * tone_rms(plain, at, at + 480),
+               "silent as the lane starts at 0");
+
+  /* Switched off, the lane is not read: the plain level comes back. */
+  mdl_op off = {.kind = MDL_OP_SET,
+                .id = l,
+                .prop = MDL_PROP_ON,
+                .value = {.kind = MDL_VAL_BOOL, .u.b = false}};
+  cr_assert_eq(mdl_txn_apply(song, &(mdl_txn){1, &off}, 1, NULL), 0);
+  render("off.wav", shaped);
+  sf_count_t c = at + (end - at) / 8;
+  cr_expect(fabs(tone_rms(shaped, c - w / 2, c + w / 2) / tone_rms(plain, c - w / 2, c + w / 2) -
+                 1.0) < 1e-6,
+            "an off lane leaves the gain alone");
+}
+
+/* Lanes under devices drive their parameter: the instrument is device 0,
+ * effects 1 + i in chain order; a track lane on another property is not a
+ * gain or pan lane and is left out. */
+Test(srv_plan, lanes_under_devices_automate_their_parameters) {
+  mdl_id bass = MDL_ID_MAKE(1, 2), devs[4];
+  cr_assert_eq(mdl_children(song, bass, MDL_TYPE_DEVICE, devs, 4), 2); /* synth, eq */
+  mdl_prop_value cut[] = {{MDL_PROP_PARAM, {.kind = MDL_VAL_INT, .u.i = 7}}};
+  mdl_prop_value eqg[] = {{MDL_PROP_PARAM, {.kind = MDL_VAL_INT, .u.i = 1}}};
+  mdl_prop_value pan[] = {{MDL_PROP_PARAM, {.kind = MDL_VAL_INT, .u.i = MDL_PROP_PAN}}};
+  mdl_prop_value pt0[] = {{MDL_PROP_START, {.kind = MDL_VAL_INT, .u.i = MDL_PPQ}},
+                          {MDL_PROP_VALUE, {.kind = MDL_VAL_REAL, .u.r = 300.0}},
+                          {MDL_PROP_CURVE, {.kind = MDL_VAL_INT, .u.i = MDL_CURVE_S}},
+                          {MDL_PROP_TENSION, {.kind = MDL_VAL_REAL, .u.r = 0.5}}};
+  mdl_prop_value pt1[] = {{MDL_PROP_START, {.kind = MDL_VAL_INT, .u.i = 0}},
+                          {MDL_PROP_VALUE, {.kind = MDL_VAL_REAL, .u.r = 2.0}}};
+  mdl_prop_value pt2[] = {{MDL_PROP_START, {.kind = MDL_VAL_INT, .u.i = 0}},
+                          {MDL_PROP_VALUE, {.kind = MDL_VAL_REAL, .u.r = -0.5}}};
+  mdl_id l0 = MDL_ID_MAKE(1, 920), l1 = MDL_ID_MAKE(1, 921), l2 = MDL_ID_MAKE(1, 922);
+  mdl_op ops[] = {{.kind = MDL_OP_CREATE,
+                   .type = MDL_TYPE_LANE,
+                   .id = l0,
+                   .parent = devs[0],
+                   .n_props = 1,
+                   .props = cut},
+                  {.kind = MDL_OP_CREATE,
+                   .type = MDL_TYPE_POINT,
+                   .id = MDL_ID_MAKE(1, 923),
+                   .parent = l0,
+                   .n_props = 4,
+                   .props = pt0},
+                  {.kind = MDL_OP_CREATE,
+                   .type = MDL_TYPE_LANE,
+                   .id = l1,
+                   .parent = devs[1],
+                   .n_props = 1,
+                   .props = eqg},
+                  {.kind = MDL_OP_CREATE,
+                   .type = MDL_TYPE_POINT,
+                   .id = MDL_ID_MAKE(1, 924),
+                   .parent = l1,
+                   .n_props = 2,
+                   .props = pt1},
+                  {.kind = MDL_OP_CREATE,
+                   .type = MDL_TYPE_LANE,
+                   .id = l2,
+                   .parent = bass,
+                   .n_props = 1,
+                   .props = pan},
+                  {.kind = MDL_OP_CREATE,
+                   .type = MDL_TYPE_POINT,
+                   .id = MDL_ID_MAKE(1, 925),
+                   .parent = l2,
+                   .n_props = 2,
+                   .props = pt2}};
+  mdl_fail fail;
+  cr_assert_eq(mdl_txn_apply(song, &(mdl_txn){6, ops}, 1, &fail), 0, "%s", fail.reason);
+  srv_plan_ctx *ctx = srv_plan_ctx_create(assets);
+  srv_plan_desc *pd;
+  const eng_plan_desc *d;
+  cr_assert_eq(srv_plan_describe(ctx, song, 48000, &pd, &d), 0);
+  const eng_track_desc *td = NULL;
+  for (uint32_t i = 0; i < d->n_tracks; i++)
+    if (d->tracks[i].track_id == bass) td = &d->tracks[i];
+  cr_assert_not_null(td);
+  cr_assert_eq(td->n_automations, 3);
+  const eng_automation *a = td->automations;
+  cr_expect(a[0].target == ENG_AUTO_PARAM && a[0].device == 0 && a[0].param_id == 7, "cutoff");
+  cr_expect_eq(a[0].points[0].curve, ENG_CURVE_S);
+  cr_expect_float_eq(a[0].points[0].tension, 0.5f, 1e-6);
+  cr_expect_float_eq(a[0].points[0].value, 300.0f, 1e-6);
+  cr_expect_eq(a[0].points[0].frame, (uint64_t) llround(60.0 / 112 * 48000), "one beat at 112");
+  cr_expect(a[1].target == ENG_AUTO_PARAM && a[1].device == 1 && a[1].param_id == 1, "eq");
+  cr_expect(a[2].target == ENG_AUTO_PAN, "the track's pan");
+  eng_plan *plan;
+  char why[300];
+  cr_expect_eq(eng_plan_compile(d, &plan, why, sizeof why), 0, "%s", why);
+  cr_expect_null(strstr(why, "automation"), "every lane is usable: %s", why);
+  eng_plan_destroy(plan);
+  srv_plan_desc_free(pd);
+  srv_plan_ctx_destroy(ctx);
+}
