@@ -178,9 +178,10 @@ typedef enum eng_curve {
   ENG_CURVE_S = 3,      /* S-curve, steepness by tension */
 } eng_curve;
 
-#define ENG_MAX_AUTOMATIONS ((1 + ENG_MAX_EFFECTS) * ENG_MAX_PARAMS + 2) /* lanes per track: 290   \
-                                                                          */
-#define ENG_MAX_AUTO_POINTS 1000000                                      /* points per lane */
+#define ENG_MAX_AUTOMATIONS                                                                        \
+  ((1 + ENG_MAX_EFFECTS) * ENG_MAX_PARAMS + 2) /* lanes per track: 290                             \
+                                                */
+#define ENG_MAX_AUTO_POINTS 1000000            /* points per lane */
 
 typedef struct eng_auto_point {
   uint64_t frame; /* transport frame */
