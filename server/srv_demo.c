@@ -1,9 +1,10 @@
 /* srv_demo: the song a new studio starts with (see srv_demo.h).
  *
  * Eight bars in A minor at 112 BPM: drums (a one-bar pattern in a looping
- * clip, with a 16th swing groove and a compressor), a synth bass (EQ), a
- * pad playing the chords (chorus), and a reverb return the drums and the
- * pad send to. Patterns are written as text, one character per 16th. */
+ * clip, with a 16th swing groove and a compressor), a synth bass (EQ; its
+ * filter opens over the eight bars by automation), a pad playing the chords
+ * (chorus), and a reverb return the drums and the pad send to. Patterns are written as text, one
+ * character per 16th. */
 #include "server/srv_demo.h"
 #include "shared/mdl_device.h"
 #include "shared/mdl_err.h"
@@ -114,7 +115,16 @@ int srv_demo_build(uint32_t origin, srv_demo_apply_fn apply, void *ud, char *err
   device(&b, drums, MDL_DEV_DRUMS, 0, 0.9, -1, 0, -1, 0);
   device(&b, drums, MDL_DEV_COMPRESSOR, 0, -18, 1, 3, 5, 3); /* threshold, ratio, makeup */
   /* Bass: one saw, low cutoff with a short filter envelope. */
-  device(&b, bass, MDL_DEV_SYNTH, 7, 380, 9, 2.5, 12, 180);
+  mdl_id bass_synth = device(&b, bass, MDL_DEV_SYNTH, 7, 380, 9, 2.5, 12, 180);
+  /* The bass filter opens over the eight bars, on an S curve. */
+  mdl_id sweep = make(&b, MDL_TYPE_LANE, bass_synth);
+  prop(&b, MDL_PROP_PARAM, integer(7)); /* cutoff */
+  make(&b, MDL_TYPE_POINT, sweep);
+  prop(&b, MDL_PROP_VALUE, num(260));
+  prop(&b, MDL_PROP_CURVE, integer(MDL_CURVE_S));
+  make(&b, MDL_TYPE_POINT, sweep);
+  prop(&b, MDL_PROP_START, integer(BARS * BAR));
+  prop(&b, MDL_PROP_VALUE, num(1400));
   device(&b, bass, MDL_DEV_EQ, 1, 3, 10, -4, -1, 0); /* low shelf up, high shelf down */
   /* Keys: two detuned saws, slow attack and release: a pad. */
   device(&b, keys, MDL_DEV_SYNTH, 5, 0.6, 15, 400, 18, 900);

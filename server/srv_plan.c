@@ -50,12 +50,25 @@ struct srv_plan_desc {
   uint32_t note_cap[ENG_MAX_TRACKS];
   eng_clip_desc *clips[ENG_MAX_TRACKS];
   uint32_t clip_cap[ENG_MAX_TRACKS];
+  eng_zone_desc *zones[ENG_MAX_TRACKS];  /* the instrument's sample zones, if a sampler */
   eng_automation *autos[ENG_MAX_TRACKS]; /* each lane's points: malloc'd, freed with pd */
   uint32_t auto_cap[ENG_MAX_TRACKS];
   borrow *borrowed;
   uint32_t borrow_cap;
   bool nomem;
 };
+
+/* Makes room for one more element in *ARR (N used of *CAP, each SIZE bytes),
+ * doubling from FIRST. Returns false when out of memory. */
+static bool grow(void *arr, uint32_t *cap, uint32_t n, size_t size, uint32_t first) {
+  void **a = arr;
+  if (n < *cap) return true;
+  uint32_t c = *cap ? *cap * 2 : first;
+  void *b = realloc(*a, c * size);
+  if (!b) return false;
+  *a = b, *cap = c;
+  return true;
+}
 
 /* ---- Samples ----------------------------------------------------------------- */
 
@@ -180,12 +193,8 @@ static bool lane(srv_plan_desc *pd, uint32_t t, mdl_id l, uint32_t target, uint3
   if (!mdl_get_bool(m, l, MDL_PROP_ON) || td->n_automations >= ENG_MAX_AUTOMATIONS) return true;
   uint32_t n = mdl_children(m, l, MDL_TYPE_POINT, NULL, 0);
   if (n == 0) return true;
-  if (td->n_automations == pd->auto_cap[t]) {
-    uint32_t cap = pd->auto_cap[t] ? pd->auto_cap[t] * 2 : 8;
-    eng_automation *a = realloc(pd->autos[t], cap * sizeof *a);
-    if (!a) return false;
-    pd->autos[t] = a, pd->auto_cap[t] = cap;
-  }
+  if (!grow(&pd->autos[t], &pd->auto_cap[t], td->n_automations, sizeof *pd->autos[t], 8))
+    return false;
   mdl_id *ids = malloc(n * sizeof *ids);
   eng_auto_point *pts = malloc(n * sizeof *pts);
   if (!ids || !pts) return free(ids), free(pts), false;
@@ -244,6 +253,45 @@ static void device(srv_plan_desc *pd, uint32_t t, uint32_t slot, mdl_id id) {
                                        .params = pv};
 }
 
+/* The zones of sampler D on track T, with their assets' samples (zones
+ * without an asset, or with one that cannot be read, stay out: silence). */
+static bool zones(srv_plan_desc *pd, uint32_t t, mdl_id d) {
+  const mdl_project *m = pd->m;
+  mdl_id ids[ENG_MAX_ZONES];
+  uint32_t n = mdl_children(m, d, MDL_TYPE_ZONE, ids, ENG_MAX_ZONES), k = 0;
+  if (n > ENG_MAX_ZONES) n = 0; /* more than the engine plays: the sampler stays silent */
+  pd->zones[t] = n ? malloc(n * sizeof *pd->zones[t]) : NULL;
+  if (n && !pd->zones[t]) return false;
+  for (uint32_t i = 0; i < n; i++) {
+    uint32_t len;
+    const char *asset = mdl_get_str(m, ids[i], MDL_PROP_ASSET, &len);
+    long c = len ? find_sample(pd->ctx, asset, pd->rate) : -2;
+    if (c == -1) return false;
+    if (c < 0 || pd->ctx->cache[c].missing) continue;
+    if (!take(pd, (uint32_t) c)) return false;
+    const sample *s = &pd->ctx->cache[c];
+    uint64_t ls = (uint64_t) mdl_get_int(m, ids[i], MDL_PROP_LOOP_START);
+    uint64_t le = (uint64_t) mdl_get_int(m, ids[i], MDL_PROP_LOOP_END);
+    bool loop =
+        mdl_get_bool(m, ids[i], MDL_PROP_LOOP) && (le ? le : s->n_frames) > ls && le <= s->n_frames;
+    pd->zones[t][k++] =
+        (eng_zone_desc){.sample = {s->frames, s->n_frames, s->channels, pd->rate},
+                        .key_lo = (uint8_t) mdl_get_int(m, ids[i], MDL_PROP_KEY_LO),
+                        .key_hi = (uint8_t) mdl_get_int(m, ids[i], MDL_PROP_KEY_HI),
+                        .root_key = (uint8_t) mdl_get_int(m, ids[i], MDL_PROP_PITCH),
+                        .vel_lo = (uint8_t) mdl_get_int(m, ids[i], MDL_PROP_VEL_LO),
+                        .vel_hi = (uint8_t) mdl_get_int(m, ids[i], MDL_PROP_VEL_HI),
+                        .mode = (uint8_t) mdl_get_int(m, ids[i], MDL_PROP_MODE),
+                        .gain = (float) mdl_get_real(m, ids[i], MDL_PROP_GAIN),
+                        .loop = loop,
+                        .loop_start = loop ? ls : 0,
+                        .loop_end = loop ? le : 0};
+  }
+  pd->dev[t][0].n_zones = k;
+  pd->dev[t][0].zones = k ? pd->zones[t] : NULL;
+  return true;
+}
+
 /* The instrument (first) and effects (in chain order) of track T, and
  * their automation lanes. */
 static bool devices(srv_plan_desc *pd, uint32_t t, bool instrument_ok) {
@@ -260,6 +308,7 @@ static bool devices(srv_plan_desc *pd, uint32_t t, bool instrument_ok) {
       device(pd, t, 0, ids[i]);
       td->instrument = &pd->dev[t][0];
       ok = lanes(pd, t, ids[i], true, 0);
+      if (ok && dd->kind == MDL_DEV_SAMPLER) ok = zones(pd, t, ids[i]);
     } else if (n_fx < ENG_MAX_EFFECTS) {
       device(pd, t, 1 + n_fx, ids[i]);
       ok = lanes(pd, t, ids[i], true, 1 + n_fx++);
@@ -274,12 +323,7 @@ static bool devices(srv_plan_desc *pd, uint32_t t, bool instrument_ok) {
 
 static bool add_note(srv_plan_desc *pd, uint32_t t, eng_note_desc note) {
   if (pd->tracks[t].n_notes >= ENG_MAX_NOTES) return true; /* the engine's limit: drop */
-  if (pd->tracks[t].n_notes == pd->note_cap[t]) {
-    uint32_t cap = pd->note_cap[t] ? pd->note_cap[t] * 2 : 256;
-    eng_note_desc *n = realloc(pd->notes[t], cap * sizeof *n);
-    if (!n) return false;
-    pd->notes[t] = n, pd->note_cap[t] = cap;
-  }
+  if (!grow(&pd->notes[t], &pd->note_cap[t], pd->tracks[t].n_notes, sizeof note, 256)) return false;
   pd->notes[t][pd->tracks[t].n_notes++] = note;
   return true;
 }
@@ -333,12 +377,7 @@ static bool midi_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
 
 static bool add_clip(srv_plan_desc *pd, uint32_t t, eng_clip_desc clip) {
   if (pd->tracks[t].n_clips >= ENG_MAX_CLIPS) return true;
-  if (pd->tracks[t].n_clips == pd->clip_cap[t]) {
-    uint32_t cap = pd->clip_cap[t] ? pd->clip_cap[t] * 2 : 16;
-    eng_clip_desc *c = realloc(pd->clips[t], cap * sizeof *c);
-    if (!c) return false;
-    pd->clips[t] = c, pd->clip_cap[t] = cap;
-  }
+  if (!grow(&pd->clips[t], &pd->clip_cap[t], pd->tracks[t].n_clips, sizeof clip, 16)) return false;
   pd->clips[t][pd->tracks[t].n_clips++] = clip;
   return true;
 }
@@ -449,6 +488,7 @@ void srv_plan_desc_free(srv_plan_desc *pd) {
     for (uint32_t k = 0; k < pd->tracks[t].n_automations; k++)
       free((void *) pd->autos[t][k].points);
     free(pd->autos[t]);
+    free(pd->zones[t]);
   }
   free(pd);
 }

@@ -72,6 +72,42 @@ static void setup(void) {
        .props = clip}};
   mdl_fail fail;
   cr_assert_eq(mdl_txn_apply(song, &(mdl_txn){2, ops}, 1, &fail), 0, "%s", fail.reason);
+  /* A sampler playing the tone as a pitched zone (root A4), an octave up
+   * in bar 6 only. */
+  mdl_prop_value sampler[] = {{MDL_PROP_KIND, {.kind = MDL_VAL_INT, .u.i = MDL_DEV_SAMPLER}}};
+  mdl_prop_value zone[] = {{MDL_PROP_ASSET, {.kind = MDL_VAL_STR, .u.s = {id, 64}}},
+                           {MDL_PROP_PITCH, {.kind = MDL_VAL_INT, .u.i = 69}}};
+  mdl_prop_value mclip[] = {{MDL_PROP_START, {.kind = MDL_VAL_INT, .u.i = 5 * 4 * MDL_PPQ}},
+                            {MDL_PROP_LENGTH, {.kind = MDL_VAL_INT, .u.i = 4 * MDL_PPQ}}};
+  mdl_prop_value note[] = {{MDL_PROP_PITCH, {.kind = MDL_VAL_INT, .u.i = 81}},
+                           {MDL_PROP_LENGTH, {.kind = MDL_VAL_INT, .u.i = 2 * MDL_PPQ}}};
+  mdl_id st = MDL_ID_MAKE(1, 970), sd = MDL_ID_MAKE(1, 971), sc = MDL_ID_MAKE(1, 973);
+  mdl_op more[] = {{.kind = MDL_OP_CREATE, .type = MDL_TYPE_TRACK, .id = st},
+                   {.kind = MDL_OP_CREATE,
+                    .type = MDL_TYPE_DEVICE,
+                    .id = sd,
+                    .parent = st,
+                    .n_props = 1,
+                    .props = sampler},
+                   {.kind = MDL_OP_CREATE,
+                    .type = MDL_TYPE_ZONE,
+                    .id = MDL_ID_MAKE(1, 972),
+                    .parent = sd,
+                    .n_props = 2,
+                    .props = zone},
+                   {.kind = MDL_OP_CREATE,
+                    .type = MDL_TYPE_CLIP,
+                    .id = sc,
+                    .parent = st,
+                    .n_props = 2,
+                    .props = mclip},
+                   {.kind = MDL_OP_CREATE,
+                    .type = MDL_TYPE_NOTE,
+                    .id = MDL_ID_MAKE(1, 974),
+                    .parent = sc,
+                    .n_props = 2,
+                    .props = note}};
+  cr_assert_eq(mdl_txn_apply(song, &(mdl_txn){5, more}, 1, &fail), 0, "%s", fail.reason);
 }
 
 static void teardown(void) {
@@ -87,7 +123,7 @@ static eng_render_report render(const char *name, const char *stems) {
   srv_plan_desc *pd;
   const eng_plan_desc *d;
   cr_assert_eq(srv_plan_describe(ctx, song, 48000, &pd, &d), 0);
-  cr_assert_eq(d->n_tracks, 5);
+  cr_assert_eq(d->n_tracks, 6);
   char out[120], err[300];
   snprintf(out, sizeof out, "%s/%s", dir, name);
   eng_render_opts o = eng_render_opts_default();
@@ -116,6 +152,22 @@ static double rms(const char *path, sf_count_t from, sf_count_t to) {
   return n ? sqrt(sum / (double) n) : 0;
 }
 
+/* Sign changes of the first channel over frames [from, to). */
+static double zero_crossings(const char *path, sf_count_t from, sf_count_t to) {
+  SF_INFO info = {0};
+  SNDFILE *f = sf_open(path, SFM_READ, &info);
+  cr_assert_not_null(f, "%s", path);
+  float *buf = malloc((size_t) (to - from) * (size_t) info.channels * sizeof *buf);
+  sf_seek(f, from, SEEK_SET);
+  sf_count_t n = sf_readf_float(f, buf, to - from);
+  double z = 0;
+  for (sf_count_t i = 1; i < n; i++)
+    z += (buf[(i - 1) * info.channels] < 0) != (buf[i * info.channels] < 0);
+  free(buf);
+  sf_close(f);
+  return z;
+}
+
 Test(srv_plan, the_demo_and_an_audio_clip_render_with_level_and_silence_where_expected) {
   char stems[120];
   snprintf(stems, sizeof stems, "%s/stems", dir);
@@ -132,6 +184,14 @@ Test(srv_plan, the_demo_and_an_audio_clip_render_with_level_and_silence_where_ex
   cr_assert_lt(rms(tone, 0, at), 1e-6, "silent before the clip");
   cr_assert_gt(rms(tone, at, end), 0.1, "the tone plays in its bar");
   cr_assert_lt(rms(tone, end + 10, end + 48000), 1e-6, "and stops after it");
+  /* The sampler: silent until bar 5, then the tone an octave up (880 Hz). */
+  snprintf(tone, sizeof tone, "%s/track-%llu.wav", stems, (unsigned long long) MDL_ID_MAKE(1, 970));
+  sf_count_t s0 = (sf_count_t) llround(mdl_time_seconds(&map, 20 * MDL_PPQ) * 48000);
+  cr_assert_lt(rms(tone, 0, s0), 1e-6, "the sampler is silent before its clip");
+  cr_assert_gt(rms(tone, s0 + 480, s0 + 12480), 0.05, "the sampler plays its zone");
+  /* The one-second tone lasts half a second an octave up: count within it. */
+  double hz = zero_crossings(tone, s0 + 480, s0 + 12480) / 2.0 / (12000.0 / 48000);
+  cr_assert(fabs(hz - 880) < 15, "the zone plays an octave up: %.1f Hz", hz);
   /* The drums play from the first bar; the bass too. */
   char path[200];
   for (uint32_t k = 1; k <= 2; k++) {
@@ -283,15 +343,16 @@ Test(srv_plan, a_gain_lane_under_a_track_shapes_its_level) {
 
 /* Lanes under devices drive their parameter: the instrument is device 0,
  * effects 1 + i in chain order; a track lane on another property is not a
- * gain or pan lane and is left out. */
+ * gain or pan lane and is left out. The demo's own lane (the bass synth's
+ * cutoff sweep) comes first. */
 Test(srv_plan, lanes_under_devices_automate_their_parameters) {
   mdl_id bass = MDL_ID_MAKE(1, 2), devs[4];
-  cr_assert_eq(mdl_children(song, bass, MDL_TYPE_DEVICE, devs, 4), 2); /* synth, eq */
-  mdl_prop_value cut[] = {{MDL_PROP_PARAM, {.kind = MDL_VAL_INT, .u.i = 7}}};
+  cr_assert_eq(mdl_children(song, bass, MDL_TYPE_DEVICE, devs, 4), 2);        /* synth, eq */
+  mdl_prop_value cut[] = {{MDL_PROP_PARAM, {.kind = MDL_VAL_INT, .u.i = 8}}}; /* resonance */
   mdl_prop_value eqg[] = {{MDL_PROP_PARAM, {.kind = MDL_VAL_INT, .u.i = 1}}};
   mdl_prop_value pan[] = {{MDL_PROP_PARAM, {.kind = MDL_VAL_INT, .u.i = MDL_PROP_PAN}}};
   mdl_prop_value pt0[] = {{MDL_PROP_START, {.kind = MDL_VAL_INT, .u.i = MDL_PPQ}},
-                          {MDL_PROP_VALUE, {.kind = MDL_VAL_REAL, .u.r = 300.0}},
+                          {MDL_PROP_VALUE, {.kind = MDL_VAL_REAL, .u.r = 0.3}},
                           {MDL_PROP_CURVE, {.kind = MDL_VAL_INT, .u.i = MDL_CURVE_S}},
                           {MDL_PROP_TENSION, {.kind = MDL_VAL_REAL, .u.r = 0.5}}};
   mdl_prop_value pt1[] = {{MDL_PROP_START, {.kind = MDL_VAL_INT, .u.i = 0}},
@@ -345,12 +406,13 @@ Test(srv_plan, lanes_under_devices_automate_their_parameters) {
   for (uint32_t i = 0; i < d->n_tracks; i++)
     if (d->tracks[i].track_id == bass) td = &d->tracks[i];
   cr_assert_not_null(td);
-  cr_assert_eq(td->n_automations, 3);
-  const eng_automation *a = td->automations;
-  cr_expect(a[0].target == ENG_AUTO_PARAM && a[0].device == 0 && a[0].param_id == 7, "cutoff");
+  cr_assert_eq(td->n_automations, 4);
+  const eng_automation *a = td->automations + 1;
+  cr_expect(td->automations[0].param_id == 7 && td->automations[0].n_points == 2, "the sweep");
+  cr_expect(a[0].target == ENG_AUTO_PARAM && a[0].device == 0 && a[0].param_id == 8, "resonance");
   cr_expect_eq(a[0].points[0].curve, ENG_CURVE_S);
   cr_expect_float_eq(a[0].points[0].tension, 0.5f, 1e-6);
-  cr_expect_float_eq(a[0].points[0].value, 300.0f, 1e-6);
+  cr_expect_float_eq(a[0].points[0].value, 0.3f, 1e-6);
   cr_expect_eq(a[0].points[0].frame, (uint64_t) llround(60.0 / 112 * 48000), "one beat at 112");
   cr_expect(a[1].target == ENG_AUTO_PARAM && a[1].device == 1 && a[1].param_id == 1, "eq");
   cr_expect(a[2].target == ENG_AUTO_PAN, "the track's pan");
