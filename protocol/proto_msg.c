@@ -357,6 +357,11 @@ int proto_encode(const proto_msg *m, void *buf, size_t cap) {
       if (m->u.listen.on > 1) return PROTO_ERR_RANGE;
       proto_put_u8(&w, m->u.listen.on);
       break;
+    case PROTO_LAUNCH:
+      if (!m->u.launch.clip && !m->u.launch.track) return PROTO_ERR_RANGE;
+      proto_put_u64(&w, m->u.launch.clip);
+      proto_put_u64(&w, m->u.launch.track);
+      break;
     case PROTO_AUDIO:
       if (m->u.audio.len < 1 || m->u.audio.len > PROTO_MAX_AUDIO || !m->u.audio.data)
         return PROTO_ERR_RANGE;
@@ -476,6 +481,11 @@ int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, s
     case PROTO_LISTEN:
       m->u.listen.on = proto_get_u8(&r);
       if (!r.err && m->u.listen.on > 1) r.err = PROTO_ERR_RANGE;
+      break;
+    case PROTO_LAUNCH:
+      m->u.launch.clip = proto_get_u64(&r);
+      m->u.launch.track = proto_get_u64(&r);
+      if (!r.err && !m->u.launch.clip && !m->u.launch.track) r.err = PROTO_ERR_RANGE;
       break;
     case PROTO_AUDIO: {
       proto_audio *a = &m->u.audio;

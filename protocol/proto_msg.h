@@ -40,6 +40,7 @@ typedef enum {
   PROTO_LIVE = 10,     /* both: a value being dragged (not stored); s→c names the sender */
   PROTO_LISTEN = 11,   /* c→s: listen here on (1) or off (0) */
   PROTO_AUDIO = 12,    /* s→c: one Opus packet of the master */
+  PROTO_LAUNCH = 13,   /* c→s: launch a session clip, or stop a track's, quantized */
 } proto_type;
 
 typedef struct proto_hello {
@@ -113,6 +114,13 @@ typedef struct proto_live {
   mdl_value value; /* strings borrowed */
 } proto_live;
 
+/* The session view: launch CLIP (a clip in a scene's slot) or, with clip 0,
+ * stop what TRACK plays; at the next boundary of the scene's quantization. */
+typedef struct proto_launch {
+  mdl_id clip;
+  mdl_id track;
+} proto_launch;
+
 typedef struct proto_transport {
   uint8_t command; /* 1 = play, 2 = stop */
 } proto_transport;
@@ -148,6 +156,7 @@ typedef struct proto_msg {
     proto_live live;
     proto_listen listen;
     proto_audio audio;
+    proto_launch launch;
   } u;
 } proto_msg;
 

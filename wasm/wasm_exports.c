@@ -773,6 +773,18 @@ EXPORT int wasm_presence_online(void) {
   return last_presence.online;
 }
 
+/* ---- The session view -------------------------------------------------------------- */
+
+/* LAUNCH: clip (HI, LO) at its scene's quantization, or with clip (0, 0)
+ * stop what track (THI, TLO) plays. Returns the message length. */
+EXPORT int wasm_launch(uint32_t hi, uint32_t lo, uint32_t thi, uint32_t tlo) {
+  proto_msg m = {.type = PROTO_LAUNCH};
+  m.u.launch = (proto_launch){make_id(hi, lo), make_id(thi, tlo)};
+  int n = proto_encode(&m, out_buf, sizeof out_buf);
+  if (n < 0) set_reason(n, proto_strerror(n));
+  return n;
+}
+
 /* ---- Listen here ------------------------------------------------------------------ */
 
 /* LISTEN: 1 = send me the master as AUDIO, 0 = stop. Returns the length. */

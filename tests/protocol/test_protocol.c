@@ -63,7 +63,7 @@ Test(proto_msg, every_message_type_round_trips) {
   mdl_project *p = mdl_project_create(&al, "Snap");
   mdl_txn t = sample_txn();
   cr_assert_eq(mdl_txn_apply(p, &t, 3, NULL), 0);
-  proto_msg ms[10] = {0};
+  proto_msg ms[11] = {0};
   ms[0].type = PROTO_HELLO;
   ms[0].u.hello = (proto_hello){PROTO_VERSION, "abc", 3, "Ann", 3, 0x123456, 7};
   ms[1].type = PROTO_WELCOME;
@@ -88,7 +88,9 @@ Test(proto_msg, every_message_type_round_trips) {
   ms[8].u.submit = (proto_submit){1, t};
   ms[9].type = PROTO_LIVE;
   ms[9].u.live = (proto_live){7, A, MDL_PROP_GAIN, v_real(0.33)};
-  for (int i = 0; i < 10; i++) {
+  ms[10].type = PROTO_LAUNCH;
+  ms[10].u.launch = (proto_launch){MDL_ID_MAKE(3, 9), A};
+  for (int i = 0; i < 11; i++) {
     int n = proto_encode(&ms[i], buf, sizeof buf);
     cr_assert_gt(n, 0, "encode type %d", ms[i].type);
     proto_msg d;
