@@ -209,12 +209,6 @@ int mdl_undo_build(const mdl_undo_rec *rec, const mdl_project *p, uint32_t clien
     if (MDL_ID_CLIENT(id) != client || mdl_type_of(p, id)) id = MDL_ID_MAKE(client, (*counter)++);
     map[n_map++] = (remap){c->id, id};
   }
-  /* What this transaction made goes. */
-  for (uint32_t i = rec->n; i-- > 0;) {
-    const change *c = &rec->ch[i];
-    if (c->what == J_CREATE && mdl_type_of(p, c->id))
-      ops[n++] = (mdl_op){.kind = MDL_OP_DELETE, .id = c->id};
-  }
   /* What it deleted comes back, parents first (they were deleted last). */
   for (uint32_t i = rec->n; i-- > 0;) {
     const change *c = &rec->ch[i];
@@ -254,6 +248,12 @@ int mdl_undo_build(const mdl_undo_rec *rec, const mdl_project *p, uint32_t clien
     if (is_ref(c->prop) && before.u.i)
       before.u.i = (int64_t) mapped(map, n_map, (mdl_id) before.u.i);
     ops[n++] = (mdl_op){.kind = MDL_OP_SET, .id = c->id, .prop = c->prop, .value = before};
+  }
+  /* What this transaction made goes, last: what it moved into them has left them. */
+  for (uint32_t i = rec->n; i-- > 0;) {
+    const change *c = &rec->ch[i];
+    if (c->what == J_CREATE && mdl_type_of(p, c->id))
+      ops[n++] = (mdl_op){.kind = MDL_OP_DELETE, .id = c->id};
   }
   if (!n) {
     a->free(a->ud, h, size);

@@ -414,3 +414,28 @@ Test(mdl_undo, a_refused_undo_is_forgotten_and_oom_leaves_no_half_state) {
     break;
   }
 }
+
+/* One edit that makes a clip and moves a note into it (a split) is undone
+ * in one step: the note goes back first, then the new clip goes. */
+Test(mdl_undo, an_edit_that_makes_and_moves_into_is_undone_whole) {
+  world w;
+  world_init(&w);
+  mdl_id t = MDL_ID_MAKE(2, 1), c1 = MDL_ID_MAKE(2, 2), c2 = MDL_ID_MAKE(2, 3),
+         n = MDL_ID_MAKE(2, 4);
+  edit(&w, 0,
+       TXN(op_make(MDL_TYPE_TRACK, t, 0, 0, NULL), op_make(MDL_TYPE_CLIP, c1, t, 0, NULL),
+           op_make(MDL_TYPE_NOTE, n, c1, 0, NULL)));
+  sync_all(&w);
+  uint64_t before = mdl_project_hash(mdl_replica_view(w.r[0]));
+  edit(&w, 0, TXN(op_make(MDL_TYPE_CLIP, c2, t, 0, NULL), op_move_to(n, c2, 0)));
+  sync_all(&w);
+  cr_assert_eq(mdl_parent_of(mdl_replica_view(w.r[1]), n), c2);
+  uint32_t lid;
+  mdl_fail f;
+  cr_assert_eq(mdl_replica_undo(w.r[0], &lid, &f), 0, "%s", f.reason);
+  sync_all(&w);
+  cr_assert_eq(mdl_parent_of(mdl_replica_view(w.r[1]), n), c1);
+  cr_assert_eq(mdl_type_of(mdl_replica_view(w.r[1]), c2), 0);
+  cr_assert_eq(mdl_project_hash(mdl_replica_view(w.r[0])), before);
+  world_fini(&w);
+}
