@@ -145,6 +145,10 @@ class Model {
   }
   // Listen here: LISTEN{on}; audio() reads the AUDIO message just received
   // (its Opus packet copied out of the wasm heap).
+  // The session view: LAUNCH a clip in a scene's slot, or stop a track's (clip null).
+  launch(clip, track) {
+    return this.out(this.m._wasm_launch(...idPair(clip), ...idPair(track)));
+  }
   listen(on) {
     return this.out(this.m._wasm_listen(on ? 1 : 0));
   }

@@ -13,9 +13,12 @@
 // wait in the replica and on disk; HELLO asks for the old client id, so
 // WELCOME says which of them the server already holds, and the rest are
 // sent again in order.
+import { Arrangement } from './arrange.js';
 import { Listener, listenUnsupported } from './listen.js';
 import { loadModel, MSG, Refused } from './model.js';
 import { Keeper } from './offline.js';
+import { PianoRoll } from './pianoroll.js';
+import { NOTE_NAMES, PPQ, SCALES } from './timeline.js';
 import { $, toast } from './ui.js';
 
 const RATE = 48000; // engine frames per second (meter positions)
@@ -214,16 +217,19 @@ export async function startStudio(projectId) {
 
   // ---- Edits -------------------------------------------------------------------
   // Runs FN (a model edit returning a SUBMIT), sends it, redraws. A refusal
-  // shows its reason and changes nothing.
+  // shows its reason and changes nothing. Returns whether the edit applied.
   function edit(fn) {
+    let ok = false;
     try {
       send(fn());
       keeper.changed(0);
+      ok = true;
     } catch (e) {
       if (!(e instanceof Refused)) throw e;
       toast(`Refused: ${e.message}`);
     }
     changed();
+    return ok;
   }
 
   // Sends the message FN makes, without an edit (LIVE values); a refusal is dropped.
@@ -300,6 +306,9 @@ export async function startStudio(projectId) {
     }
     $('n-tracks').textContent = p.tracks.length ? `(${p.tracks.length})` : '';
     $('no-tracks').hidden = p.tracks.length > 0;
+    arrangement.changed();
+    piano.changed();
+    renderViews();
     renderSync();
     renderPresence();
   }
@@ -596,6 +605,7 @@ export async function startStudio(projectId) {
     for (const row of rows.values()) if (!meters.has(row.id)) drawMeter(row.meter, meterState(row.id), false);
     const pos = transport.position + (transport.playing ? ((now - transport.at) / 1000) * RATE : 0);
     $('position').textContent = fmtPosition(pos, project);
+    arrangement.setPlayhead((pos / RATE) * (project.tempo / 60) * PPQ, transport.playing);
     requestAnimationFrame(frame);
   }
 
@@ -695,6 +705,89 @@ export async function startStudio(projectId) {
     }
   });
 
+  // ---- Arrangement and piano roll (arrange.js, pianoroll.js) --------------------------
+  const arrangement = new Arrangement({
+    canvas: $('ar-canvas'),
+    model,
+    edit,
+    info: $('ar-info'),
+    select: (id) => select(id),
+    open: (id) => openPiano(id),
+    onMessage: (text) => toast(text, 'info'),
+    onTools: () => renderViews(),
+  });
+  const piano = new PianoRoll({
+    canvas: $('pr-canvas'),
+    model,
+    edit,
+    info: $('pr-info'),
+    onClose: (why) => closePiano(why),
+  });
+  function openPiano(id) {
+    $('mixer').hidden = true;
+    $('piano').hidden = false;
+    piano.open(id);
+    renderViews();
+    $('pr-canvas').focus();
+  }
+  function closePiano(why) {
+    piano.close();
+    $('piano').hidden = true;
+    $('mixer').hidden = false;
+    if (why) toast(why, 'info');
+    $('ar-canvas').focus();
+  }
+  function renderViews() {
+    const want = Math.min(Math.max(arrangement.wantedHeight(), 150), Math.round(window.innerHeight * 0.42));
+    $('ar-wrap').style.height = `${want}px`;
+    $('ar-snap').setAttribute('aria-pressed', String(arrangement.snap));
+    $('ar-follow').setAttribute('aria-pressed', String(arrangement.follow));
+    $('ar-loop').setAttribute('aria-pressed', String(!!model.get('project', 'loop')));
+    const sel = arrangement.selected();
+    for (const b of ['ar-duplicate', 'ar-delete']) $(b).disabled = !sel.length;
+    $('ar-open').disabled = !(sel.length === 1 && sel[0].midi);
+    if (piano.clip) {
+      const c = piano.c;
+      $('pr-clip').textContent = c ? `${c.name} · ${c.track}` : '';
+      if (document.activeElement !== $('pr-root')) $('pr-root').value = String(piano.root);
+      if (document.activeElement !== $('pr-scale')) $('pr-scale').value = String(piano.scale);
+    }
+  }
+  $('pr-root').append(...NOTE_NAMES.map((n, i) => new Option(n, String(i))));
+  $('pr-scale').append(...SCALES.map(([n], i) => new Option(n, String(i))));
+  $('pr-root').addEventListener('change', () =>
+    edit(() => model.set('project', 'key_root', Number($('pr-root').value))),
+  );
+  $('pr-scale').addEventListener('change', () =>
+    edit(() => model.set('project', 'key_scale', Number($('pr-scale').value))),
+  );
+  $('pr-grid').addEventListener('change', () => {
+    piano.grid = Number($('pr-grid').value);
+    piano.redraw();
+  });
+  $('pr-quantize').addEventListener('click', () => piano.quantize());
+  $('pr-delete').addEventListener('click', () => piano.deleteNotes(piano.selectedNotes()));
+  $('pr-close').addEventListener('click', () => closePiano());
+  $('ar-snap').addEventListener('click', () => arrangement.setSnap(!arrangement.snap));
+  $('ar-follow').addEventListener('click', () => {
+    arrangement.follow = !arrangement.follow;
+    renderViews();
+  });
+  $('ar-zoom-in').addEventListener('click', () => arrangement.zoom(1.25));
+  $('ar-zoom-out').addEventListener('click', () => arrangement.zoom(0.8));
+  $('ar-fit').addEventListener('click', () => arrangement.fit());
+  $('ar-split').addEventListener('click', () => arrangement.splitAtPlayhead());
+  $('ar-duplicate').addEventListener('click', () => arrangement.duplicate());
+  $('ar-delete').addEventListener('click', () => arrangement.deleteSelected());
+  $('ar-open').addEventListener('click', () => {
+    const c = arrangement.selected()[0];
+    if (c && c.midi) openPiano(c.id);
+  });
+  $('ar-loop').addEventListener('click', () => arrangement.toggleLoop());
+  // Selection changes redraw the buttons' state too.
+  for (const ev of ['pointerup', 'keyup']) $('ar-canvas').addEventListener(ev, () => renderViews());
+  window.addEventListener('resize', () => renderViews());
+
   // For tests and the curious: read-only views of what the page shows.
   window.backline = {
     model,
@@ -712,6 +805,29 @@ export async function startStudio(projectId) {
       return m ? { peak: m.peak, rms: m.rms, level: m.level } : null;
     },
     transport: () => ({ ...transport }),
+    arrange: {
+      view: arrangement,
+      clips: () =>
+        [...arrangement.clips.values()].map((c) => ({
+          id: c.id,
+          track: c.track,
+          trackName: c.lane.name,
+          name: c.name,
+          start: c.start,
+          length: c.length,
+        })),
+      rectOf: (id) => arrangement.rectOf(id),
+      clientX: (t) => arrangement.clientX(t),
+      selection: () => [...arrangement.selection],
+    },
+    piano: {
+      view: piano,
+      clip: () => piano.clip,
+      notes: () => (piano.clip ? piano.notes.map((n) => ({ ...n })) : []),
+      pointOf: (tick, pitch) => piano.pointOf(tick, pitch),
+      rectOf: (id) => piano.rectOf(id),
+      selection: () => [...piano.selection],
+    },
     listen: {
       figures: () => listener.figures(),
       capture: () => listener.capture(),

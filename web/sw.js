@@ -23,6 +23,9 @@ const SHELL = [
   '/listen.js',
   '/listen-worker.js',
   '/listen-worklet.js',
+  '/arrange.js',
+  '/pianoroll.js',
+  '/timeline.js',
   '/wasm/model.mjs',
   '/wasm/model.wasm',
 ];

@@ -32,9 +32,20 @@ const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 function check(cond, what) { if (!cond) throw new Error(what); }
 
 async function api(p, body) {
-  const res = await fetch(BASE + p, body === undefined ? {} : {
+  const opts = body === undefined ? {} : {
     method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
-  });
+  };
+  let res;
+  for (let attempt = 0; !res; attempt++) {
+    try {
+      res = await fetch(BASE + p, opts);
+    } catch (e) {
+      // A kept-alive connection the server closed while idle: like a browser, try once more.
+      const code = e.cause && (e.cause.code || e.cause.message);
+      if (attempt === 0 && code === 'UND_ERR_SOCKET') continue;
+      throw new Error(`${p}: ${e.message} (${code})`);
+    }
+  }
   const text = await res.text();
   let json = null;
   try { json = JSON.parse(text); } catch { /* checked by the caller */ }
@@ -689,6 +700,173 @@ test('convergence: 8 clients, 10,000 ops, lost connections; wasm agrees with nat
     const native = execFileSync(cli, [String(seed), '8', '10000']).toString().trim();
     check(wasm === native, `seed ${seed}: native "${native}", wasm "${wasm}"`);
   }
+});
+
+// ---- Arrangement and piano roll (web/arrange.js, web/pianoroll.js) ----------------------
+// A copy of the demo song the server starts with ("First session": drums, bass, keys, a reverb return).
+async function demoCopy() {
+  const { projects } = await api('/api/projects');
+  const demo = projects.find((p) => p.name === 'First session');
+  check(demo, `the server made its demo project: ${projects.map((p) => p.name)}`);
+  const r = await api(`/api/projects/${demo.id}/duplicate`, {});
+  return r.id;
+}
+const clipsOf = (page) => page.evaluate(() => window.backline.arrange.clips());
+const clipNamed = async (page, name) => (await clipsOf(page)).find((c) => c.name === name);
+// Drags with the mouse from (x0, y0) to (x1, y1) in a few steps.
+async function drag(page, x0, y0, x1, y1) {
+  await page.mouse.move(x0, y0);
+  await page.mouse.down();
+  await page.mouse.move(x1, y1, { steps: 6 });
+  await page.mouse.up();
+}
+
+test('arrangement: the demo song shows as clips; move a clip (a second page agrees), split and undo, duplicate, delete', async (t) => {
+  const id = await demoCopy();
+  const a = await openStudio(t, id);
+  const b = await openStudio(t, id);
+  await a.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const clips = await clipsOf(a);
+  check(clips.map((c) => `${c.trackName}:${c.name}`).sort().join() === 'Bass:Bass line,Drums:Beat,Keys:Chords',
+    `the arrangement shows the demo's clips: ${JSON.stringify(clips)}`);
+  const bar = 4 * 960;
+  await a.evaluate(() => window.backline.arrange.view.fit());
+  await sleep(100);
+  fs.mkdirSync(OUT, { recursive: true });
+  await a.screenshot({ path: path.join(OUT, 'arrangement.png') });
+
+  // Move the bass line two bars right by dragging it (snapped to beats): one op, both pages agree.
+  const steps0 = await a.evaluate(() => window.backline.undoSteps());
+  const bass = await clipNamed(a, 'Bass line');
+  const r = await a.evaluate((cid) => window.backline.arrange.rectOf(cid), bass.id);
+  const px = await a.evaluate((b2) => window.backline.arrange.clientX(b2) - window.backline.arrange.clientX(0), 2 * bar);
+  await drag(a, r.x + 40, r.y + r.h / 2, r.x + 40 + px + 3, r.y + r.h / 2);
+  await a.waitForFunction((cid) => window.backline.model.get(cid, 'start') === 7680, bass.id, { timeout: 3000 })
+    .catch(async () => { throw new Error(`moved to ${await a.evaluate((cid) => window.backline.model.get(cid, 'start'), bass.id)}, want 7680`); });
+  await b.waitForFunction((cid) => window.backline.model.get(cid, 'start') === 7680, bass.id, { timeout: 5000 });
+  check(await a.evaluate(() => window.backline.undoSteps()) === steps0 + 1, 'the drag is one undo step');
+  const s1 = await agreed(a, id);
+  check((await agreed(b, id)).hash === s1.hash, 'both pages agree after the move');
+  check((await clipsOf(b)).find((c) => c.id === bass.id).trackName === 'Bass', 'B has it on the bass track');
+
+  // Alt+click four bars into it: split there; the notes follow their half.
+  const at = await a.evaluate((tk) => window.backline.arrange.clientX(tk), 7680 + 4 * bar);
+  await a.keyboard.down('Alt');
+  await a.mouse.click(at + 1, r.y + r.h / 2);
+  await a.keyboard.up('Alt');
+  await a.waitForFunction(() => window.backline.arrange.clips().length === 4, null, { timeout: 3000 })
+    .catch(async () => { throw new Error(`no split: ${JSON.stringify(await clipsOf(a))} ${await a.locator('.toast').allTextContents()}`); });
+  const halves = (await clipsOf(a)).filter((c) => c.trackName === 'Bass').sort((x, y) => x.start - y.start);
+  check(halves.map((c) => `${c.start}+${c.length}`).join() === `7680+${4 * bar},${7680 + 4 * bar}+${4 * bar}`,
+    `split in two halves: ${JSON.stringify(halves)}`);
+  const counts = await a.evaluate((ids) => ids.map((c) => window.backline.model.children(c, 'note').length), halves.map((c) => c.id));
+  check(counts.join() === '32,32', `the 64 notes are split 32/32: ${counts}`);
+  await b.waitForFunction(() => window.backline.arrange.clips().length === 4, null, { timeout: 5000 });
+  await a.screenshot({ path: path.join(OUT, 'arrangement-split.png') });
+  // Undo (Ctrl+Z) takes the whole split back in one step.
+  await a.keyboard.press('Control+z');
+  await a.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 3000 })
+    .catch(async () => { throw new Error(`undo did not join the halves: ${JSON.stringify(await clipsOf(a))} ${await a.locator('.toast').allTextContents()}`); });
+  check(await a.evaluate((cid) => window.backline.model.children(cid, 'note').length, bass.id) === 64, 'undo brings the notes back');
+  check(await a.evaluate((cid) => window.backline.model.get(cid, 'length'), bass.id) === 8 * bar, 'and the length');
+  await b.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const s2 = await agreed(a, id);
+  check((await agreed(b, id)).hash === s2.hash, 'both pages agree after the undo');
+
+  // Keyboard: select the chords (click), Ctrl+D duplicates after it, Delete removes the copy.
+  const chords = await clipNamed(a, 'Chords');
+  const rc = await a.evaluate((cid) => window.backline.arrange.rectOf(cid), chords.id);
+  await a.mouse.click(rc.x + 30, rc.y + rc.h / 2);
+  check((await a.evaluate(() => window.backline.arrange.selection())).join() === chords.id, 'a click selects the clip');
+  await a.keyboard.press('Control+d');
+  await a.waitForFunction(() => window.backline.arrange.clips().length === 4, null, { timeout: 3000 });
+  const copy = (await clipsOf(a)).find((c) => c.name === 'Chords' && c.id !== chords.id);
+  check(copy && copy.start === chords.start + chords.length && copy.length === chords.length, `the copy follows: ${JSON.stringify(copy)}`);
+  check(await a.evaluate((cid) => window.backline.model.children(cid, 'note').length, copy.id) === 12, 'with its notes');
+  await a.keyboard.press('Delete');
+  await a.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 3000 });
+  const s3 = await agreed(a, id);
+  check((await agreed(b, id)).hash === s3.hash, 'both pages agree at the end');
+  // Play: the playhead moves through the arrangement.
+  await a.click('#play');
+  await a.waitForFunction(() => window.backline.arrange.view.playhead > 960, null, { timeout: 5000 });
+  await a.screenshot({ path: path.join(OUT, 'arrangement-playing.png') });
+  await a.click('#stop');
+  await a.close();
+  await b.close();
+});
+
+test('piano roll: open the bass clip, draw a note, move it, undo; velocity and quantize', async (t) => {
+  const id = await demoCopy();
+  const page = await openStudio(t, id);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const bass = await clipNamed(page, 'Bass line');
+  const r = await page.evaluate((cid) => window.backline.arrange.rectOf(cid), bass.id);
+  await page.mouse.dblclick(r.x + 60, r.y + r.h / 2);
+  await page.locator('#piano:not([hidden])').waitFor({ timeout: 3000 });
+  check(await page.isHidden('#mixer'), 'the piano roll takes the mixer\'s place');
+  check(await page.evaluate(() => window.backline.piano.clip()) === bass.id, 'the bass clip is open');
+  check((await page.evaluate(() => window.backline.piano.notes())).length === 64, 'its 64 notes are shown');
+  await sleep(100);
+  await page.screenshot({ path: path.join(OUT, 'pianoroll.png') });
+
+  // Draw: a click on an empty cell (E2, the third 16th of bar 2) makes a 16th note there.
+  const steps0 = await page.evaluate(() => window.backline.undoSteps());
+  const start = 3840 + 2 * 240;
+  const cv = await page.locator('#pr-canvas').boundingBox();
+  const p = await page.evaluate((s) => window.backline.piano.pointOf(s + 60, 40), start);
+  check(p.y > cv.y + 22 && p.y < cv.y + cv.height - 82, `E2 is on screen (${p.y} in ${cv.y}..${cv.y + cv.height})`);
+  await page.mouse.click(p.x, p.y);
+  await page.waitForFunction(() => window.backline.piano.notes().length === 65, null, { timeout: 3000 });
+  const drawn = (await page.evaluate(() => window.backline.piano.notes())).find((n) => n.pitch === 40);
+  check(drawn && drawn.start === start && drawn.length === 240, `a 16th note at ${start}: ${JSON.stringify(drawn)}`);
+  check((await page.evaluate(() => window.backline.piano.selection())).join() === drawn.id, 'the new note is selected');
+
+  // Move it: up two semitones and an eighth later, one drag, one undo step.
+  const nr = await page.evaluate((nid) => window.backline.piano.rectOf(nid), drawn.id);
+  const to = await page.evaluate((s) => window.backline.piano.pointOf(s, 42), start + 480);
+  await drag(page, nr.x + 3, nr.y + nr.h / 2, to.x + 3, to.y);
+  await page.waitForFunction((nid) => window.backline.model.get(nid, 'pitch') === 42, drawn.id, { timeout: 3000 })
+    .catch(async () => { throw new Error(`after the drag: ${JSON.stringify(await page.evaluate((nid) => window.backline.piano.notes().find((n) => n.id === nid), drawn.id))}`); });
+  check(await page.evaluate((nid) => window.backline.model.get(nid, 'start'), drawn.id) === start + 480, 'an eighth later');
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 2, 'draw + move = two undo steps');
+  await page.screenshot({ path: path.join(OUT, 'pianoroll-edit.png') });
+
+  // Undo twice: the move, then the note.
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction((nid) => window.backline.model.get(nid, 'pitch') === 40, drawn.id, { timeout: 3000 })
+    .catch(async () => { throw new Error(`undo of the move: ${await page.locator('.toast').allTextContents()}`); });
+  check(await page.evaluate((nid) => window.backline.model.get(nid, 'start'), drawn.id) === start, 'undo puts it back');
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction(() => window.backline.piano.notes().length === 64, null, { timeout: 3000 })
+    .catch(async () => { throw new Error(`undo of the draw: ${await page.locator('.toast').allTextContents()}`); });
+  await agreed(page, id);
+
+  // Velocity: drag the first note's bar to the bottom; one op.
+  const first = (await page.evaluate(() => window.backline.piano.notes()))[0];
+  const fx = await page.evaluate((n) => window.backline.piano.pointOf(n.start, n.pitch).x, first);
+  await drag(page, fx + 2, cv.y + cv.height - 40, fx + 2, cv.y + cv.height - 8);
+  await page.waitForFunction((nid) => window.backline.model.get(nid, 'velocity') < 30, first.id, { timeout: 3000 })
+    .catch(async () => { throw new Error(`velocity ${await page.evaluate((nid) => window.backline.model.get(nid, 'velocity'), first.id)}`); });
+  // Quantize: a note nudged off the grid (Alt: free) goes back with Q.
+  const sel = await page.evaluate((nid) => window.backline.piano.rectOf(nid), first.id);
+  await page.mouse.click(sel.x + 3, sel.y + sel.h / 2);
+  await page.keyboard.down('Alt');
+  await drag(page, sel.x + 3, sel.y + sel.h / 2, sel.x + 3 + 9, sel.y + sel.h / 2);
+  await page.keyboard.up('Alt');
+  await page.waitForFunction((nid) => window.backline.model.get(nid, 'start') % 240 !== 0, first.id, { timeout: 3000 })
+    .catch(async () => { throw new Error(`free move: ${JSON.stringify(await page.evaluate((nid) => window.backline.piano.notes().find((n) => n.id === nid), first.id))}`); });
+  const off = await page.evaluate((nid) => window.backline.model.get(nid, 'start'), first.id);
+  await page.keyboard.press('q');
+  await page.waitForFunction((want) => window.backline.model.get(want.id, 'start') === want.start,
+    { id: first.id, start: Math.round(off / 240) * 240 }, { timeout: 3000 })
+    .catch(async () => { throw new Error(`quantize: ${off} -> ${await page.evaluate((nid) => window.backline.model.get(nid, 'start'), first.id)}`); });
+  await agreed(page, id);
+  // Escape deselects, then closes.
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Escape');
+  await page.locator('#mixer:not([hidden])').waitFor({ timeout: 3000 });
+  await page.close();
 });
 
 test('no console errors or page errors in any test', async () => {
