@@ -14,6 +14,7 @@
  * wasm_reason() gives. Single-threaded (the page's main thread). */
 #include "protocol/proto_err.h"
 #include "protocol/proto_msg.h"
+#include "shared/mdl_device.h"
 #include "shared/mdl_err.h"
 #include "shared/mdl_replica.h"
 
@@ -605,6 +606,51 @@ EXPORT int wasm_prop_kind(int prop) {
 EXPORT const char *wasm_type_name(int type) {
   const char *n = mdl_type_name(type);
   return n ? n : "";
+}
+
+/* ---- Devices: kinds and their parameters (mdl_device.h) ------------------------- */
+
+EXPORT int wasm_device_kinds(void) {
+  return (int) mdl_device_kinds(NULL, 0);
+}
+/* The I-th kind in table order. */
+EXPORT int wasm_device_kind(int i) {
+  int kinds[64];
+  uint32_t n = mdl_device_kinds(kinds, 64);
+  return i >= 0 && (uint32_t) i < n ? kinds[i] : 0;
+}
+EXPORT const char *wasm_device_name(int kind) {
+  const mdl_device_desc *d = mdl_device_describe(kind);
+  return d ? d->name : "";
+}
+EXPORT int wasm_device_instrument(int kind) {
+  const mdl_device_desc *d = mdl_device_describe(kind);
+  return d && d->instrument;
+}
+EXPORT int wasm_param_count(int kind) {
+  const mdl_device_desc *d = mdl_device_describe(kind);
+  return d ? d->n_params : 0;
+}
+static const mdl_param_desc *param(int kind, int i) {
+  const mdl_device_desc *d = mdl_device_describe(kind);
+  return d && i >= 0 && i < d->n_params ? &d->params[i] : NULL;
+}
+/* "cutoff"; choices list their values: "wave:saw|square|triangle|sine". */
+EXPORT const char *wasm_param_name(int kind, int i) {
+  return param(kind, i) ? param(kind, i)->name : "";
+}
+EXPORT double wasm_param_min(int kind, int i) {
+  return param(kind, i) ? param(kind, i)->min : 0;
+}
+EXPORT double wasm_param_max(int kind, int i) {
+  return param(kind, i) ? param(kind, i)->max : 0;
+}
+EXPORT double wasm_param_default(int kind, int i) {
+  return param(kind, i) ? param(kind, i)->def : 0;
+}
+/* An mdl_unit. */
+EXPORT int wasm_param_unit(int kind, int i) {
+  return param(kind, i) ? param(kind, i)->unit : 0;
 }
 
 /* ---- Transactions of several ops --------------------------------------------------- */

@@ -304,6 +304,32 @@ class Model {
     const v = m._wasm_get_num(...idPair(id), num);
     return kind === 'bool' ? v !== 0 : v;
   }
+  // The instruments and effects there are, each with its parameters
+  // ({name, min, max, def, unit}; parameter i is property 'p' + i).
+  devices() {
+    const m = this.m;
+    const UNITS = ['', 'linear', 'dB', 'Hz', 'ms', 'ratio', '%', 'st', 'cents', 'oct', 'beats', 'choice', 'count'];
+    const list = [];
+    for (let i = 0, n = m._wasm_device_kinds(); i < n; i++) {
+      const kind = m._wasm_device_kind(i);
+      const params = [];
+      for (let p = 0, np = m._wasm_param_count(kind); p < np; p++)
+        params.push({
+          name: this.str(m._wasm_param_name(kind, p)),
+          min: m._wasm_param_min(kind, p),
+          max: m._wasm_param_max(kind, p),
+          def: m._wasm_param_default(kind, p),
+          unit: UNITS[m._wasm_param_unit(kind, p)] || '',
+        });
+      list.push({
+        kind,
+        name: this.str(m._wasm_device_name(kind)),
+        instrument: !!m._wasm_device_instrument(kind),
+        params,
+      });
+    }
+    return list;
+  }
   count(type) {
     return this.m._wasm_count(type ? TYPES[type] : 0);
   }
