@@ -27,14 +27,24 @@ _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "RT counters need lock-free 64-bit a
 
 #define MAX_LIVE 256 /* live note events held for the next block */
 
-typedef enum { CMD_PLAY = 1, CMD_STOP, CMD_LOCATE, CMD_NOTE, CMD_PARAM } cmd_kind;
+typedef enum {
+  CMD_PLAY = 1,
+  CMD_STOP,
+  CMD_LOCATE,
+  CMD_NOTE,
+  CMD_PARAM,
+  CMD_COUNT_IN,
+  CMD_LAUNCH,
+  CMD_STOP_SLOT
+} cmd_kind;
 
 typedef struct command {
   uint32_t kind;     /* cmd_kind */
-  uint64_t frame;    /* CMD_LOCATE target */
-  uint64_t track_id; /* CMD_NOTE, CMD_PARAM */
+  uint64_t frame;    /* CMD_LOCATE target; CMD_LAUNCH, CMD_STOP_SLOT: quantum */
+  uint64_t track_id; /* CMD_NOTE, CMD_PARAM, CMD_LAUNCH, CMD_STOP_SLOT */
   uint32_t device;   /* CMD_PARAM: 0 = source, 1 + i = effect i */
-  uint32_t id;       /* CMD_PARAM: parameter id; CMD_NOTE: key */
+  uint32_t id;       /* CMD_PARAM: parameter id; CMD_NOTE: key; CMD_LAUNCH: slot; CMD_COUNT_IN:
+                        bars */
   float value;       /* CMD_PARAM: value; CMD_NOTE: velocity (0 = note-off) */
 } command;
 
@@ -49,6 +59,16 @@ typedef struct live_note {
   uint32_t track; /* index in the current plan */
   uint8_t key, velocity;
 } live_note;
+
+/* The session clip of one track (RT thread): what plays and what is queued,
+ * in session-clock frames (eng_engine.clock). */
+typedef struct slot_state {
+  int32_t cur;     /* slot number playing, ENG_NO_SLOT if none */
+  uint64_t anchor; /* clock frame where cur started (its notes repeat from there) */
+  bool pending;    /* a launch or stop waits for `at` */
+  int32_t next;    /* pending: the slot to play from `at`, ENG_NO_SLOT to stop */
+  uint64_t at;     /* pending: clock frame of the switch */
+} slot_state;
 
 struct eng_engine {
   eng_config cfg;              /* as created */
@@ -71,12 +91,18 @@ struct eng_engine {
   uint32_t acc_frames;            /* frames in the current meter window */
   float acc_peak[ENG_MAX_METERS]; /* [0] master, [1 + i] track i */
   double acc_sumsq[ENG_MAX_METERS];
-  eng_meter_frame frame;    /* meter frame being built (kept off the RT stack) */
-  monitor_item mon_rt;      /* monitor item being built (kept off the RT stack) */
-  bool all_off;             /* release every instrument note at the next chunk (stop, locate) */
-  uint32_t n_live;          /* entries in live */
-  live_note live[MAX_LIVE]; /* live notes for the next chunk */
-  eng_event events[ENG_MAX_EVENTS];            /* one node's events for one chunk */
+  eng_meter_frame frame; /* meter frame being built (kept off the RT stack) */
+  monitor_item mon_rt;   /* monitor item being built (kept off the RT stack) */
+  bool all_off;          /* release every instrument note at the next chunk (stop, locate) */
+  bool wrapped;          /* the loop wrapped: send the plan's cut note-offs at the next chunk */
+  uint64_t clock;        /* session clock: frames played; never wraps, locates or rewinds */
+  uint64_t count_left;   /* count-in frames still to click before the transport starts */
+  uint64_t count_at;     /* count-in frames already clicked */
+  slot_state slots[ENG_MAX_TRACKS];     /* session clips, by track index of the current plan */
+  slot_state slots_tmp[ENG_MAX_TRACKS]; /* scratch for a plan swap (off the RT stack) */
+  uint32_t n_live;                      /* entries in live */
+  live_note live[MAX_LIVE];             /* live notes for the next chunk */
+  eng_event events[ENG_MAX_EVENTS];     /* one node's events for one chunk */
   float auto_lanes[ENG_MAX_PARAMS][ENG_CHUNK]; /* one node's automation values for one chunk */
   float *tap;                                  /* stem tap (eng__engine_set_tap) or NULL */
   uint32_t tap_tracks;                         /* tracks in tap */
@@ -123,6 +149,8 @@ int eng_engine_create(const eng_config *cfg, eng_engine **out) {
     eng_engine_destroy(e);
     return rc;
   }
+  for (uint32_t i = 0; i < ENG_MAX_TRACKS; i++)
+    e->slots[i] = (slot_state){.cur = ENG_NO_SLOT, .next = ENG_NO_SLOT};
   double sr = cfg->sample_rate;
   e->window_frames = (uint32_t) (sr * ENG_METER_WINDOW_MS / 1000.0);
   *out = e;
@@ -233,6 +261,34 @@ int eng_engine_locate(eng_engine *e, uint64_t frame) {
   return push_command(e, CMD_LOCATE, frame);
 }
 
+int eng_engine_play_count_in(eng_engine *e, uint32_t bars) {
+  if (!e || bars > ENG_MAX_COUNT_IN_BARS) return ENG_ERR_INVALID;
+  command c = {.kind = CMD_COUNT_IN, .id = bars};
+  return push(e, &c);
+}
+
+/* Slot `slot` of track index t of plan p, or NULL. */
+static const eng_plan_slot *find_slot(const eng_plan *p, uint32_t t, int32_t slot) {
+  const eng_plan_track *tr = &p->tracks[t];
+  for (uint32_t k = 0; slot >= 0 && k < tr->n_slots; k++)
+    if (tr->slots[k].slot == (uint32_t) slot) return &tr->slots[k];
+  return NULL;
+}
+
+int eng_engine_launch(eng_engine *e, uint64_t track_id, uint32_t slot, uint64_t quant_frames) {
+  if (!e || slot > INT32_MAX) return ENG_ERR_INVALID;
+  uint32_t t = track_index(e->latest, track_id);
+  if (t == UINT32_MAX || !find_slot(e->latest, t, (int32_t) slot)) return ENG_ERR_INVALID;
+  command c = {.kind = CMD_LAUNCH, .track_id = track_id, .id = slot, .frame = quant_frames};
+  return push(e, &c);
+}
+
+int eng_engine_stop_slot(eng_engine *e, uint64_t track_id, uint64_t quant_frames) {
+  if (!e || track_index(e->latest, track_id) == UINT32_MAX) return ENG_ERR_INVALID;
+  command c = {.kind = CMD_STOP_SLOT, .track_id = track_id, .frame = quant_frames};
+  return push(e, &c);
+}
+
 /* ------------------------------------------------------------------------ */
 /* RT thread                                                                */
 /* ------------------------------------------------------------------------ */
@@ -284,6 +340,20 @@ static void carry_states(eng_plan *old, eng_plan *np) {
   carry_state(&old->nodes[old->master_node], &np->nodes[np->master_node]);
 }
 
+/* Session clips follow their track (by id) into plan np; a slot np no
+ * longer has stops (or, queued, becomes a queued stop). */
+static void remap_slots(eng_engine *e, const eng_plan *old, const eng_plan *np) {
+  for (uint32_t i = 0; i < ENG_MAX_TRACKS; i++) {
+    slot_state *st = &e->slots_tmp[i];
+    uint32_t j = i < np->n_tracks ? track_index(old, np->tracks[i].track_id) : UINT32_MAX;
+    *st = j != UINT32_MAX ? e->slots[j] : (slot_state){.cur = ENG_NO_SLOT, .next = ENG_NO_SLOT};
+    if (j == UINT32_MAX) continue;
+    if (!find_slot(np, i, st->cur)) st->cur = ENG_NO_SLOT;
+    if (!find_slot(np, i, st->next)) st->next = ENG_NO_SLOT;
+  }
+  memcpy(e->slots, e->slots_tmp, sizeof e->slots);
+}
+
 /* Takes a pending plan, if any, handing the current one back for collection.
  * Only swaps when the retire queue has room, so a plan is never lost and
  * never freed here; otherwise it tries again next block. */
@@ -307,6 +377,7 @@ static void take_pending_plan(eng_engine *e) {
     }
   }
   if (old) carry_states(old, np);
+  remap_slots(e, old, np);
   e->plan = np;
   if (old) eng_spsc_push(e->retired, &old); /* cannot fail: space checked above */
   bump(&e->n_swaps);
@@ -319,6 +390,18 @@ static void drain_commands(eng_engine *e) {
       case CMD_PLAY:
         e->playing = true;
         e->fade_left = 0;
+        e->count_left = 0;
+        break;
+      case CMD_COUNT_IN:
+        if (e->playing) break; /* already playing: nothing to count in */
+        if (!e->plan || c.id == 0) {
+          e->playing = true;
+          e->fade_left = 0;
+          e->count_left = 0;
+          break;
+        }
+        e->count_left = eng__beat_onset(e->plan, (uint64_t) c.id * e->plan->beats_per_bar);
+        e->count_at = 0;
         break;
       case CMD_STOP:
         if (e->playing) {
@@ -327,7 +410,27 @@ static void drain_commands(eng_engine *e) {
           e->all_off = true;
         }
         e->playing = false;
+        e->count_left = 0;
+        for (uint32_t i = 0; i < ENG_MAX_TRACKS; i++) /* stopping stops the session clips */
+          e->slots[i] = (slot_state){.cur = ENG_NO_SLOT, .next = ENG_NO_SLOT};
         break;
+      case CMD_LAUNCH:
+      case CMD_STOP_SLOT: {
+        uint32_t t = track_index(e->plan, c.track_id);
+        int32_t next = c.kind == CMD_LAUNCH ? (int32_t) c.id : ENG_NO_SLOT;
+        if (t == UINT32_MAX || (next != ENG_NO_SLOT && !find_slot(e->plan, t, next))) {
+          bump(&e->n_cmd_dropped);
+          break;
+        }
+        /* The next multiple of the quantum on the transport (now if on one),
+         * counted on the session clock from here. */
+        uint64_t q = c.frame, wait = q ? (q - e->position % q) % q : 0;
+        slot_state *st = &e->slots[t];
+        st->pending = true;
+        st->next = next;
+        st->at = e->clock + wait;
+        break;
+      }
       case CMD_LOCATE:
         e->position = c.frame;
         e->fade_left = 0;
@@ -356,47 +459,130 @@ static void drain_commands(eng_engine *e) {
   }
 }
 
-/* Collects the note events of instrument node `nd` for the chunk
- * [r->start, r->start + r->n): all-off, live notes (offset 0), then the
- * plan's notes whose frame falls in the chunk while playing. */
-static uint32_t chunk_events(eng_engine *e, const eng_plan *p, const eng_plan_node *nd,
-                             const eng_run *r, bool playing) {
-  uint32_t n = 0;
-  if (e->all_off) e->events[n++] = (eng_event){0, ENG_EV_ALL_OFF, 0, 0};
-  for (uint32_t i = 0; i < e->n_live && n < ENG_MAX_EVENTS; i++)
-    if (e->live[i].track == nd->track)
-      e->events[n++] = (eng_event){0, e->live[i].velocity ? ENG_EV_NOTE_ON : ENG_EV_NOTE_OFF,
-                                   e->live[i].key, e->live[i].velocity};
-  const eng_plan_track *tr = &p->tracks[nd->track];
-  if (!playing || tr->n_events == 0) return n;
-  /* First event at or after the chunk's start: binary search, so locate
-   * needs no cursor and the result is a pure function of the position. */
-  uint32_t lo = 0, hi = tr->n_events;
+/* First index in ev[0..n) whose frame is >= f (binary search: no cursor,
+ * so locate and loops need none and the result is a function of f). */
+static uint32_t first_at(const eng_plan_event *ev, uint32_t n, uint64_t f) {
+  uint32_t lo = 0, hi = n;
   while (lo < hi) {
     uint32_t mid = lo + (hi - lo) / 2;
-    if (tr->events[mid].frame < r->start)
+    if (ev[mid].frame < f)
       lo = mid + 1;
     else
       hi = mid;
   }
-  uint64_t end = r->start + r->n;
-  for (uint32_t i = lo; i < tr->n_events && tr->events[i].frame < end; i++) {
-    if (n == ENG_MAX_EVENTS) {
-      bump(&e->n_ev_dropped);
-      continue;
+  return lo;
+}
+
+static uint32_t add_event(eng_engine *e, uint32_t n, eng_event ev) {
+  if (n == ENG_MAX_EVENTS) {
+    bump(&e->n_ev_dropped);
+    return n;
+  }
+  e->events[n] = ev;
+  return n + 1;
+}
+
+/* Events of session clip sl started at clock frame A and stopping at S
+ * (UINT64_MAX: not stopping), over the chunk's clock frames [a, b):
+ * note-ons at clock frames in [A, S), note-offs in (A, S], then at S the
+ * note-offs of the notes it cuts short. Offsets relative to a. */
+static uint32_t slot_events(eng_engine *e, uint32_t n, const eng_plan_slot *sl, uint64_t A,
+                            uint64_t S, uint64_t a, uint64_t b) {
+  uint64_t L = sl->length, lo = a > A ? a : A;
+  uint64_t hi = S < b ? S + 1 : b; /* offs up to S inclusive */
+  if (lo >= hi) return n;
+  uint64_t k0 = (lo - A) / L, k1 = (hi - 1 - A) / L;
+  if (k0) k0--; /* a note-off at the end of the previous pass lands on this one's start */
+  for (uint64_t k = k0; k <= k1; k++) {
+    uint64_t ps = A + k * L;
+    for (uint32_t i = first_at(sl->events, sl->n_events, lo > ps ? lo - ps : 0);
+         i < sl->n_events && ps + sl->events[i].frame < hi; i++) {
+      const eng_plan_event *pe = &sl->events[i];
+      uint64_t f = ps + pe->frame;
+      if (pe->kind == ENG_EV_NOTE_ON && f >= S) continue;
+      n = add_event(e, n, (eng_event){(uint32_t) (f - a), pe->kind, pe->key, pe->velocity});
     }
-    const eng_plan_event *pe = &tr->events[i];
-    e->events[n++] =
-        (eng_event){(uint32_t) (pe->frame - r->start), pe->kind, pe->key, pe->velocity};
+  }
+  if (S >= a && S < b && S > A) { /* cut at S: notes sounding across it */
+    uint64_t rel = (S - A) % L;
+    for (uint32_t i = 0; i < sl->n_notes && sl->notes[i].start < rel; i++)
+      if (sl->notes[i].end > rel)
+        n = add_event(e, n, (eng_event){(uint32_t) (S - a), ENG_EV_NOTE_OFF, sl->notes[i].key, 0});
   }
   return n;
 }
 
+/* The session clip events of track index t over the chunk's clock frames
+ * [a, a + len): the playing slot until a queued switch, then the next one
+ * from the switch. Reads the state only (commit_slots moves it on). */
+static uint32_t chunk_slot_events(eng_engine *e, const eng_plan *p, uint32_t t, uint64_t a,
+                                  uint32_t len, uint32_t n) {
+  const slot_state *st = &e->slots[t];
+  uint64_t b = a + len;
+  bool switching = st->pending && st->at < b;
+  const eng_plan_slot *sl = find_slot(p, t, st->cur);
+  if (sl) n = slot_events(e, n, sl, st->anchor, switching ? st->at : UINT64_MAX, a, b);
+  if (switching && (sl = find_slot(p, t, st->next)) != NULL)
+    n = slot_events(e, n, sl, st->at, UINT64_MAX, a, b);
+  return n;
+}
+
+/* Queued switches whose frame falls before clock frame b take effect. */
+static void commit_slots(eng_engine *e, const eng_plan *p, uint64_t b) {
+  for (uint32_t t = 0; t < p->n_tracks; t++) {
+    slot_state *st = &e->slots[t];
+    if (!st->pending || st->at >= b) continue;
+    st->cur = st->next;
+    st->anchor = st->at;
+    st->pending = false;
+    st->next = ENG_NO_SLOT;
+  }
+}
+
+/* Collects the note events of instrument node `nd` for the chunk
+ * [r->start, r->start + r->n) (session clock frame `clock`): all-off, the
+ * loop's cut note-offs after a wrap, live notes (offset 0), then the plan's
+ * notes whose frame falls in the chunk and the session clip's, while
+ * playing; sorted by offset (stable: offs before ons at one frame). */
+static uint32_t chunk_events(eng_engine *e, const eng_plan *p, const eng_plan_node *nd,
+                             const eng_run *r, bool playing, uint64_t clock) {
+  uint32_t n = 0;
+  const eng_plan_track *tr = &p->tracks[nd->track];
+  if (e->all_off) e->events[n++] = (eng_event){0, ENG_EV_ALL_OFF, 0, 0};
+  for (uint32_t i = 0; playing && e->wrapped && i < tr->n_cuts; i++)
+    n = add_event(e, n, (eng_event){0, ENG_EV_NOTE_OFF, tr->cuts[i].key, 0});
+  for (uint32_t i = 0; i < e->n_live && n < ENG_MAX_EVENTS; i++)
+    if (e->live[i].track == nd->track)
+      e->events[n++] = (eng_event){0, e->live[i].velocity ? ENG_EV_NOTE_ON : ENG_EV_NOTE_OFF,
+                                   e->live[i].key, e->live[i].velocity};
+  if (!playing) return n;
+  uint64_t end = r->start + r->n;
+  for (uint32_t i = first_at(tr->events, tr->n_events, r->start);
+       i < tr->n_events && tr->events[i].frame < end; i++) {
+    const eng_plan_event *pe = &tr->events[i];
+    n = add_event(e, n,
+                  (eng_event){(uint32_t) (pe->frame - r->start), pe->kind, pe->key, pe->velocity});
+  }
+  uint32_t before = n;
+  if (tr->n_slots) n = chunk_slot_events(e, p, nd->track, clock, r->n, n);
+  if (n > before) /* merge: insertion sort by offset, stable */
+    for (uint32_t i = 1; i < n; i++) {
+      eng_event x = e->events[i];
+      uint32_t j = i;
+      for (; j > 0 && e->events[j - 1].offset > x.offset; j--)
+        e->events[j] = e->events[j - 1];
+      e->events[j] = x;
+    }
+  return n;
+}
+
 /* Runs the plan's sorted nodes over `frames` frames in chunks of at most
- * ENG_CHUNK, writing interleaved stereo to `out`. The transport drives the
- * first t_total frames from position tpos with the gain ramp (stop fade). */
+ * ENG_CHUNK, writing interleaved stereo to `out` (frame `at` of the block,
+ * for the stem tap). The transport drives the first t_total frames from
+ * position tpos (session clock `clock`) with the gain ramp (stop fade). */
 static void run_plan(eng_engine *e, const eng_plan *p, float *out, uint32_t frames, uint64_t tpos,
-                     uint32_t t_total, float ramp, float ramp_step, bool playing) {
+                     uint32_t t_total, float ramp, float ramp_step, bool playing, uint32_t at,
+                     uint64_t clock) {
   eng_run r = {.plan = p,
                .buffers = p->buffers,
                .ramp_step = ramp_step,
@@ -412,17 +598,19 @@ static void run_plan(eng_engine *e, const eng_plan *p, float *out, uint32_t fram
       eng_plan_node *nd = &p->nodes[i];
       if (nd->bypass) continue; /* effects work in place: bypass passes the buffer on */
       r.events = e->events;
-      r.n_events = nd->cls->instrument ? chunk_events(e, p, nd, &r, playing) : 0;
+      r.n_events = nd->cls->instrument ? chunk_events(e, p, nd, &r, playing, clock + done) : 0;
       bool lanes = nd->n_autos && nd->cls->n_params; /* the fader reads its own */
       if (lanes) eng__auto_begin(nd, &r, e->auto_lanes);
       nd->cls->process(nd, &r);
       if (lanes) eng__auto_end(nd);
     }
     e->all_off = false;
+    e->wrapped = false;
     e->n_live = 0;
+    if (playing) commit_slots(e, p, clock + done + r.n);
     for (uint32_t t = 0; e->tap && t < p->n_tracks && t < e->tap_tracks; t++) {
       const float *L = eng__buf(&r, p->tracks[t].buf), *R = L + ENG_CHUNK;
-      float *o = e->tap + (size_t) t * 2 * e->tap_stride + 2 * (size_t) done;
+      float *o = e->tap + (size_t) t * 2 * e->tap_stride + 2 * ((size_t) at + done);
       for (uint32_t k = 0; k < r.n; k++) {
         o[2 * k] = L[k];
         o[2 * k + 1] = R[k];
@@ -431,6 +619,62 @@ static void run_plan(eng_engine *e, const eng_plan *p, float *out, uint32_t fram
     for (uint32_t k = 0; k < r.t_frames; k++) /* same float steps as the nodes took */
       ramp += ramp_step;
   }
+}
+
+/* Plays `frames` frames from the transport position into `out` (frame `at`
+ * of the block), wrapping at the loop's end on the exact frame: the span is
+ * cut there and goes on from the loop's start. Advances the position and
+ * the session clock. */
+static void play_span(eng_engine *e, const eng_plan *p, float *out, uint32_t frames, uint32_t at) {
+  for (uint32_t done = 0; done < frames;) {
+    uint32_t n = frames - done;
+    bool looping = p->loop && e->position < p->loop_end;
+    if (looping && p->loop_end - e->position < n) n = (uint32_t) (p->loop_end - e->position);
+    run_plan(e, p, out + 2 * (size_t) done, n, e->position, n, 1.0f, 0.0f, true, at + done,
+             e->clock);
+    e->position += n;
+    e->clock += n;
+    done += n;
+    if (looping && e->position == p->loop_end) {
+      e->position = p->loop_start;
+      e->wrapped = true;
+    }
+  }
+}
+
+/* Renders `frames` stopped frames (frame `at` of the block): the stop fade,
+ * or instruments and effects ringing on. */
+static void stopped_span(eng_engine *e, const eng_plan *p, float *out, uint32_t frames,
+                         uint32_t at) {
+  if (e->fade_left > 0) {
+    uint32_t n = frames < e->fade_left ? frames : e->fade_left;
+    float step = 1.0f / ENG_STOP_FADE_FRAMES;
+    run_plan(e, p, out, p->has_devices ? frames : n, e->fade_pos, n, (float) e->fade_left * step,
+             -step, false, at, 0);
+    e->fade_pos += n;
+    e->fade_left -= n;
+  } else if (p->has_devices) { /* stopped: instruments and effects still ring */
+    run_plan(e, p, out, frames, e->position, 0, 1.0f, 0.0f, false, at, 0);
+  }
+}
+
+/* The count-in's part of a block: the stopped plan plus the click of the
+ * count (delayed by the plan's latency, as the metronome is, and times the
+ * master gain); the transport starts on the frame after its last. Returns
+ * the frames it took. */
+static uint32_t count_in_span(eng_engine *e, const eng_plan *p, float *out, uint32_t frames) {
+  uint32_t n = frames < e->count_left ? frames : (uint32_t) e->count_left;
+  stopped_span(e, p, out, n, 0);
+  uint64_t c = e->count_at, lat = p->latency;
+  uint32_t skip = c < lat ? (lat - c < n ? (uint32_t) (lat - c) : n) : 0;
+  if (skip < n) eng__click_add(p, c + skip - lat, n - skip, p->master_gain, out + 2 * skip);
+  e->count_at += n;
+  e->count_left -= n;
+  if (e->count_left == 0) {
+    e->playing = true;
+    e->fade_left = 0;
+  }
+  return n;
 }
 
 static void set_meter(eng_meter *m, uint64_t id, float peak, double sumsq, uint32_t frames) {
@@ -459,11 +703,19 @@ static void meter_block(eng_engine *e, const float *out, uint32_t frames) {
   const eng_plan *p = e->plan;
   f->position = e->position;
   f->playing = e->playing;
+  f->counting_in = e->count_left > 0;
   f->n = 1 + (p ? p->n_tracks : 0);
   set_meter(&f->meters[0], 0, e->acc_peak[0], e->acc_sumsq[0], e->acc_frames);
-  for (uint32_t i = 1; i < f->n; i++)
+  f->meters[0].slot = f->meters[0].queued = ENG_NO_SLOT;
+  for (uint32_t i = 1; i < f->n; i++) {
+    const slot_state *st = &e->slots[i - 1];
     set_meter(&f->meters[i], p->tracks[i - 1].track_id, e->acc_peak[i], e->acc_sumsq[i],
               e->acc_frames);
+    f->meters[i].slot = st->cur;
+    f->meters[i].queued = !st->pending              ? ENG_NO_SLOT
+                          : st->next == ENG_NO_SLOT ? ENG_SLOT_STOP
+                                                    : st->next;
+  }
   bump(eng_spsc_push(e->meters, f) ? &e->n_pushed : &e->n_dropped);
   memset(e->acc_peak, 0, sizeof e->acc_peak);
   memset(e->acc_sumsq, 0, sizeof e->acc_sumsq);
@@ -501,19 +753,14 @@ void eng_engine_process(eng_engine *e, float *out, uint32_t frames) {
   if (!p) {
     bump(&e->n_no_plan);
     e->n_live = 0;
-  } else if (e->playing) {
-    run_plan(e, p, out, frames, e->position, frames, 1.0f, 0.0f, true);
-  } else if (e->fade_left > 0) {
-    uint32_t n = frames < e->fade_left ? frames : e->fade_left;
-    float step = 1.0f / ENG_STOP_FADE_FRAMES;
-    run_plan(e, p, out, p->has_devices ? frames : n, e->fade_pos, n, (float) e->fade_left * step,
-             -step, false);
-    e->fade_pos += n;
-    e->fade_left -= n;
-  } else if (p->has_devices) { /* stopped: instruments and effects still ring */
-    run_plan(e, p, out, frames, e->position, 0, 1.0f, 0.0f, false);
+    if (e->playing) e->position += frames;
+  } else {
+    uint32_t at = e->count_left ? count_in_span(e, p, out, frames) : 0;
+    if (at < frames && e->playing)
+      play_span(e, p, out + 2 * (size_t) at, frames - at, at);
+    else if (at < frames)
+      stopped_span(e, p, out + 2 * (size_t) at, frames - at, at);
   }
-  if (e->playing) e->position += frames;
   meter_block(e, out, frames);
   monitor_block(e, out, frames, atomic_load_explicit(&e->n_frames, memory_order_relaxed));
   atomic_store_explicit(&e->position_pub, e->position, memory_order_relaxed);

@@ -21,8 +21,9 @@
  * Transport: position in frames. Beats are computed from the plan's tempo
  * sample-accurately: beat k starts at frame ceil(k * 60 / bpm * sample_rate),
  * even in the middle of a block; plan notes start on their exact frame too.
- * Commands take effect at the start of the next processed block. Stop and
- * locate release every instrument note (tails keep ringing: a plan with
+ * Commands take effect at the start of the next processed block. A loop
+ * region in the plan (eng_plan_desc.loop) wraps the transport on its exact
+ * frame. Stop and locate release every instrument note (tails keep ringing: a plan with
  * devices keeps running while stopped; one without outputs silence). */
 #ifndef ENG_ENGINE_H
 #define ENG_ENGINE_H
@@ -38,7 +39,10 @@
 #define ENG_METER_WINDOW_MS      25    /* one meter frame per ~25 ms of audio (whole blocks) */
 #define ENG_STOP_FADE_FRAMES     256   /* de-click fade after stop, frames */
 #define ENG_MONITOR_CHUNK_FRAMES 128   /* frames per monitor ring item */
-#define ENG_MONITOR_CAPACITY     128 /* monitor ring items (~340 ms at 48 kHz, 128-frame blocks) */
+#define ENG_MONITOR_CAPACITY     128  /* monitor ring items (~340 ms at 48 kHz, 128-frame blocks) */
+#define ENG_MAX_COUNT_IN_BARS    16   /* bars of count-in, eng_engine_play_count_in */
+#define ENG_NO_SLOT              (-1) /* eng_meter.slot/queued: no session clip */
+#define ENG_SLOT_STOP            (-2) /* eng_meter.queued: the track's session clip stops */
 
 typedef struct eng_config {
   uint32_t sample_rate;  /* Hz, ENG_MIN_SAMPLE_RATE..ENG_MAX_SAMPLE_RATE */
@@ -51,11 +55,15 @@ typedef struct eng_meter {
   uint64_t track_id; /* track_id from the plan, 0 = master */
   float peak;        /* max |sample| over both channels in the window, post-fader */
   float rms;         /* RMS over both channels in the window; rms <= peak */
+  int32_t slot;      /* session slot playing at the end of the window, ENG_NO_SLOT if none */
+  int32_t queued;    /* slot launching at the next boundary, ENG_SLOT_STOP (a stop is queued) or
+                        ENG_NO_SLOT (nothing queued); master: ENG_NO_SLOT */
 } eng_meter;
 
 typedef struct eng_meter_frame {
   uint64_t position;                /* transport position at the end of the window, frames */
   bool playing;                     /* transport state at the end of the window */
+  bool counting_in;                 /* a count-in is clicking (playing is still false) */
   uint32_t n;                       /* valid entries: master first, then tracks in plan order */
   eng_meter meters[ENG_MAX_METERS]; /* meters[0] is master */
 } eng_meter_frame;
@@ -122,6 +130,44 @@ int eng_engine_set_playing(eng_engine *e, bool playing);
  * RT-safe: yes (wait-free), but meant for the control thread.
  * Possible errors: ENG_ERR_INVALID, ENG_ERR_FULL (as eng_engine_set_playing). */
 int eng_engine_locate(eng_engine *e, uint64_t frame);
+
+/* Queues play after a count-in of `bars` bars: the click (accented on beat
+ * 1 of each bar, at the plan's tempo and time signature, whether or not the
+ * metronome is on, times the master gain) sounds for exactly
+ * bars * beats_per_bar beats, i.e. ceil(bars * beats_per_bar * 60 / bpm *
+ * sample_rate) frames from the start of the next block, while the transport
+ * holds its position (instruments and effects ring on as when stopped);
+ * the transport then plays from its position on the next frame, mid-block
+ * if need be. bars 0 (or no plan yet) plays at once; while playing the call
+ * does nothing. Stop during the count-in cancels it; play starts at once.
+ * RT-safe: yes (wait-free), but meant for the control thread.
+ * Possible errors: ENG_ERR_INVALID (e NULL, bars > ENG_MAX_COUNT_IN_BARS),
+ * ENG_ERR_FULL. */
+int eng_engine_play_count_in(eng_engine *e, uint32_t bars);
+
+/* Session view: queues the launch of session clip `slot` of track
+ * `track_id` (eng_slot_desc, eng_plan.h). It starts on the next transport
+ * frame that is a multiple of quant_frames (the position itself if it is
+ * one; 0 = at the start of the next block), counted from the transport
+ * position when the RT thread takes the command (the start of its next
+ * block), and loops its notes every length_frames from there on. If another
+ * slot of the track plays, that one stops on the same frame (its sounding
+ * notes get their note-offs there); a later launch or stop replaces one
+ * still queued. Session clips run on their own clock of frames played: a
+ * locate or a loop wrap of the transport does not move them; stopping the
+ * transport stops every one (a launch made while stopped waits for play).
+ * eng_meter.slot/queued show the state per track.
+ * RT-safe: yes (wait-free, no allocation), but meant for the control thread.
+ * Possible errors: ENG_ERR_INVALID (e NULL, no such track, or no slot
+ * `slot` on it, in the last plan set), ENG_ERR_FULL. If the RT thread's plan
+ * no longer has it, the launch is dropped and counted (commands_dropped). */
+int eng_engine_launch(eng_engine *e, uint64_t track_id, uint32_t slot, uint64_t quant_frames);
+
+/* Queues the stop of track `track_id`'s session clip on the next multiple
+ * of quant_frames, as eng_engine_launch. Sounding notes get their note-offs
+ * on that frame. RT-safe: yes (wait-free), but meant for the control thread.
+ * Possible errors: ENG_ERR_INVALID (e NULL, no such track), ENG_ERR_FULL. */
+int eng_engine_stop_slot(eng_engine *e, uint64_t track_id, uint64_t quant_frames);
 
 /* Queues a parameter change for device `device` of track `track_id`
  * (0 = the track's instrument, 1 + i = its effect i). The RT thread applies

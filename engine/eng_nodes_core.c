@@ -136,6 +136,27 @@ static void click_process(eng_plan_node *node, eng_run *r) {
 const eng_node_class eng__click_class = {
     .name = "click", .deterministic = true, .process = click_process};
 
+uint64_t eng__beat_onset(const eng_plan *p, uint64_t beats) {
+  return beat_onset(p, beats);
+}
+
+/* The count-in: the same click as the metronome's, on a count of its own. */
+void eng__click_add(const eng_plan *p, uint64_t from, uint32_t n, float gain, float *out) {
+  uint64_t pos = from;
+  uint64_t k = beat_at(p, pos);
+  uint64_t onset = beat_onset(p, k), next = beat_onset(p, k + 1);
+  for (uint32_t i = 0; i < n; i++, pos++) {
+    if (pos == next) {
+      k++;
+      onset = next;
+      next = beat_onset(p, k + 1);
+    }
+    float v = gain * click_sample(p, pos - onset, k % p->beats_per_bar == 0);
+    out[2 * i] += v;
+    out[2 * i + 1] += v;
+  }
+}
+
 /* ------------------------------------------------------------------------ */
 /* fader: gain, pan, mute/solo (folded into gain_l/gain_r), track meter     */
 /* ------------------------------------------------------------------------ */

@@ -168,6 +168,41 @@ static int find_cycle(const eng_plan_desc *d, char *why, size_t len) {
   return rc;
 }
 
+static bool note_ok(const eng_note_desc *nd) {
+  return nd->length_frames && nd->key <= 127 && nd->velocity && nd->velocity <= 127 &&
+         nd->start_frame <= UINT64_MAX / 2 && nd->length_frames <= UINT64_MAX / 2;
+}
+
+static int validate_slots(const eng_track_desc *t, char *why, size_t len) {
+  unsigned long long tid = (unsigned long long) t->track_id;
+  if (t->n_slots > ENG_MAX_SLOTS)
+    return why_set(why, len, ENG_ERR_INVALID, "track %llu: %u slots (at most %u)", tid, t->n_slots,
+                   ENG_MAX_SLOTS);
+  if (t->n_slots > 0 && !t->slots)
+    return why_set(why, len, ENG_ERR_INVALID, "track %llu: slots is NULL", tid);
+  for (uint32_t k = 0; k < t->n_slots; k++) {
+    const eng_slot_desc *sl = &t->slots[k];
+    for (uint32_t j = 0; j < k; j++)
+      if (t->slots[j].slot == sl->slot)
+        return why_set(why, len, ENG_ERR_INVALID, "track %llu: slot %u appears twice", tid,
+                       sl->slot);
+    if (sl->length_frames == 0 || sl->length_frames > UINT64_MAX / 4)
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu slot %u: length %llu is invalid", tid,
+                     sl->slot, (unsigned long long) sl->length_frames);
+    if (sl->n_notes > ENG_MAX_NOTES)
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu slot %u: %u notes (at most %u)", tid,
+                     sl->slot, sl->n_notes, ENG_MAX_NOTES);
+    if (sl->n_notes > 0 && (!sl->notes || !t->instrument || t->bus))
+      return why_set(why, len, ENG_ERR_INVALID, "track %llu slot %u: %s", tid, sl->slot,
+                     sl->notes ? "notes but no instrument" : "notes is NULL");
+    for (uint32_t i = 0; i < sl->n_notes; i++)
+      if (!note_ok(&sl->notes[i]))
+        return why_set(why, len, ENG_ERR_INVALID, "track %llu slot %u note %u is invalid", tid,
+                       sl->slot, i);
+  }
+  return ENG_OK;
+}
+
 static int validate(const eng_plan_desc *d, char *why, size_t len) {
   if (d->sample_rate < ENG_MIN_SAMPLE_RATE || d->sample_rate > ENG_MAX_SAMPLE_RATE)
     return why_set(why, len, ENG_ERR_INVALID, "sample rate %u is out of range", d->sample_rate);
@@ -181,6 +216,10 @@ static int validate(const eng_plan_desc *d, char *why, size_t len) {
     return why_set(why, len, ENG_ERR_INVALID, "%u tracks (at most %u)", d->n_tracks,
                    ENG_MAX_TRACKS);
   if (d->n_tracks > 0 && !d->tracks) return why_set(why, len, ENG_ERR_INVALID, "tracks is NULL");
+  if (d->loop && d->loop_end_frame <= d->loop_start_frame)
+    return why_set(why, len, ENG_ERR_INVALID, "loop region %llu..%llu is empty",
+                   (unsigned long long) d->loop_start_frame,
+                   (unsigned long long) d->loop_end_frame);
   for (uint32_t i = 0; i < d->n_tracks; i++) {
     const eng_track_desc *t = &d->tracks[i];
     unsigned long long tid = (unsigned long long) t->track_id;
@@ -221,6 +260,7 @@ static int validate(const eng_plan_desc *d, char *why, size_t len) {
     if (t->bus && (t->instrument || t->n_notes || t->live))
       return why_set(why, len, ENG_ERR_INVALID,
                      "track %llu is a bus: it takes no instrument, notes or live input", tid);
+    if ((rc = validate_slots(t, why, len))) return rc;
     if (t->n_sends > ENG_MAX_SENDS)
       return why_set(why, len, ENG_ERR_INVALID, "track %llu: %u sends (at most %u)", tid,
                      t->n_sends, ENG_MAX_SENDS);
@@ -231,8 +271,7 @@ static int validate(const eng_plan_desc *d, char *why, size_t len) {
         return why_set(why, len, ENG_ERR_INVALID, "track %llu send %u: level out of range", tid, k);
     for (uint32_t k = 0; k < t->n_notes; k++) {
       const eng_note_desc *nd = &t->notes[k];
-      if (nd->length_frames == 0 || nd->key > 127 || nd->velocity == 0 || nd->velocity > 127 ||
-          nd->start_frame > UINT64_MAX / 2 || nd->length_frames > UINT64_MAX / 2)
+      if (!note_ok(nd))
         return why_set(why, len, ENG_ERR_INVALID,
                        "track %llu note %u: key %u velocity %u length %llu is invalid", tid, k,
                        nd->key, nd->velocity, (unsigned long long) nd->length_frames);
@@ -319,6 +358,42 @@ static int event_cmp(const void *a, const void *b) {
   if (x->frame != y->frame) return x->frame < y->frame ? -1 : 1;
   if (x->kind != y->kind) return x->kind == ENG_EV_NOTE_OFF ? -1 : 1; /* offs first */
   return (int) x->key - (int) y->key;
+}
+
+/* Whether plan note nd is still sounding when the transport reaches the
+ * loop's end (its note-off is then sent on the wrap frame). */
+static bool loop_cuts(const eng_plan_desc *d, const eng_note_desc *nd) {
+  return nd->start_frame < d->loop_end_frame &&
+         nd->start_frame + nd->length_frames >= d->loop_end_frame;
+}
+
+static int note_cmp(const void *a, const void *b) {
+  const eng_plan_note *x = a, *y = b;
+  return x->start != y->start ? (x->start < y->start ? -1 : 1) : (int) x->key - (int) y->key;
+}
+
+/* Session clip sd into out: the notes that start inside the loop, cut to
+ * it, as sorted events (into ev) and by start (into notes). */
+static void compile_slot(const eng_slot_desc *sd, eng_plan_slot *out, eng_plan_event *ev,
+                         eng_plan_note *notes) {
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < sd->n_notes; i++) {
+    const eng_note_desc *nd = &sd->notes[i];
+    if (nd->start_frame >= sd->length_frames) continue;
+    uint64_t end = nd->start_frame + nd->length_frames;
+    notes[n++] = (eng_plan_note){nd->start_frame, end < sd->length_frames ? end : sd->length_frames,
+                                 nd->key};
+    ev[2 * n - 2] = (eng_plan_event){nd->start_frame, ENG_EV_NOTE_ON, nd->key, nd->velocity};
+    ev[2 * n - 1] = (eng_plan_event){notes[n - 1].end, ENG_EV_NOTE_OFF, nd->key, 0};
+  }
+  if (n) qsort(ev, 2 * n, sizeof *ev, event_cmp);
+  if (n) qsort(notes, n, sizeof *notes, note_cmp);
+  *out = (eng_plan_slot){.slot = sd->slot,
+                         .length = sd->length_frames,
+                         .n_events = 2 * n,
+                         .events = ev,
+                         .n_notes = n,
+                         .notes = notes};
 }
 
 static size_t align_up(size_t n) {
@@ -539,6 +614,7 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
    * RT thread hands it on to the next plan's matching node (eng_plan_int.h). */
   size_t total_deps = 0, total_events = 0, total_zones = 0, total_clips = 0;
   size_t total_autos = 0, total_points = 0;
+  size_t total_cuts = 0, total_slots = 0, total_slot_notes = 0;
   uint32_t n_stretched = 0, n_bad_autos = 0;
   char bad_auto[256] = "";
   for (uint32_t i = 0; i < b.n; i++)
@@ -549,6 +625,11 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
     total_zones += t->instrument ? t->instrument->n_zones : 0;
     total_clips += t->n_clips;
     n_stretched += eng__stretched_clips(t);
+    total_slots += t->n_slots;
+    for (uint32_t k = 0; k < t->n_slots; k++)
+      total_slot_notes += t->slots[k].n_notes;
+    for (uint32_t k = 0; d->loop && k < t->n_notes; k++)
+      total_cuts += loop_cuts(d, &t->notes[k]);
     if (!t->n_automations) continue;
     bool *use = auto_use + (size_t) i * ENG_MAX_AUTOMATIONS;
     n_bad_autos += eng__auto_select(t, use, n_bad_autos ? NULL : bad_auto, sizeof bad_auto);
@@ -563,7 +644,11 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   size_t off_clips = align_up(off_zones + total_zones * sizeof(eng_zone_desc));
   size_t off_autos = align_up(off_clips + total_clips * sizeof(eng_plan_clip));
   size_t off_points = align_up(off_autos + total_autos * sizeof(eng_plan_auto));
-  size_t off_buffers = align_up(off_points + total_points * sizeof(eng_auto_point));
+  size_t off_cuts = align_up(off_points + total_points * sizeof(eng_auto_point));
+  size_t off_slots = align_up(off_cuts + total_cuts * sizeof(eng_plan_event));
+  size_t off_slot_events = align_up(off_slots + total_slots * sizeof(eng_plan_slot));
+  size_t off_slot_notes = align_up(off_slot_events + 2 * total_slot_notes * sizeof(eng_plan_event));
+  size_t off_buffers = align_up(off_slot_notes + total_slot_notes * sizeof(eng_plan_note));
   size_t arena_bytes = off_buffers + (size_t) n_buffers * 2 * ENG_CHUNK * sizeof(float);
   size_t state_bytes = 0;
 
@@ -603,6 +688,9 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   p->master_gain = d->master_gain;
   p->metronome = d->metronome;
   p->has_devices = has_devices;
+  p->loop = d->loop;
+  p->loop_start = d->loop ? d->loop_start_frame : 0;
+  p->loop_end = d->loop ? d->loop_end_frame : 0;
   p->n_tracks = d->n_tracks;
   double sr = d->sample_rate;
   p->attack_frames = (uint32_t) ceil(ATTACK_S * sr);
@@ -623,6 +711,10 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   eng_plan_input *inputs = (void *) (arena + off_inputs);
   eng_zone_desc *zones = (void *) (arena + off_zones);
   eng_plan_clip *clips = (void *) (arena + off_clips);
+  eng_plan_event *cuts = (void *) (arena + off_cuts);
+  eng_plan_slot *slots = (void *) (arena + off_slots);
+  eng_plan_event *slot_ev = (void *) (arena + off_slot_events);
+  eng_plan_note *slot_notes = (void *) (arena + off_slot_notes);
   const void *items_of[ENG_MAX_TRACKS];
   uint32_t n_items_of[ENG_MAX_TRACKS];
   /* Automation: each node's lanes are contiguous (slot 0..n_effects: the
@@ -708,6 +800,18 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
     }
     if (pt->n_events) qsort(ev, pt->n_events, sizeof *ev, event_cmp);
     ev += pt->n_events;
+    pt->cuts = cuts;
+    for (uint32_t k = 0; d->loop && k < t->n_notes; k++)
+      if (loop_cuts(d, &t->notes[k]))
+        *cuts++ = (eng_plan_event){d->loop_end_frame, ENG_EV_NOTE_OFF, t->notes[k].key, 0};
+    pt->n_cuts = (uint32_t) (cuts - pt->cuts);
+    pt->slots = slots;
+    pt->n_slots = t->n_slots;
+    for (uint32_t k = 0; k < t->n_slots; k++) {
+      compile_slot(&t->slots[k], slots++, slot_ev, slot_notes);
+      slot_ev += slots[-1].n_events;
+      slot_notes += slots[-1].n_notes;
+    }
     items_of[i] = NULL;
     n_items_of[i] = 0;
     if (t->instrument && t->instrument->n_zones) {

@@ -80,6 +80,7 @@
 #define ENG_MIN_STRETCH       0.25 /* clip time ratio (0 = none), see eng_clip_desc */
 #define ENG_MAX_STRETCH       4.0  /* clip time ratio */
 #define ENG_MAX_LATENCY       2048 /* frames of latency compensation per path; more is cut */
+#define ENG_MAX_SLOTS         256  /* session slots per track */
 
 /* A send from a track to a bus track (a "return" is a bus fed by sends). */
 typedef struct eng_send_desc {
@@ -199,6 +200,21 @@ typedef struct eng_automation {
   const eng_auto_point *points; /* n_points, sorted by frame; copied during create */
 } eng_automation;
 
+/* A session clip: the MIDI clip in slot `slot` of a track (the session
+ * view's grid; the server numbers slots by the scene's position). It does
+ * not play on the timeline: eng_engine_launch (eng_engine.h) starts it at a
+ * quantized boundary, and it then loops every length_frames until it is
+ * stopped or another slot of the track is launched. Notes are in frames
+ * from the clip's start; a note starting at or after length_frames is
+ * ignored, and one that would sound past it is cut there (its note-off
+ * lands on the loop boundary, before the next pass's note-ons). */
+typedef struct eng_slot_desc {
+  uint32_t slot;              /* slot number, unique on the track */
+  uint64_t length_frames;     /* >= 1: loop length */
+  uint32_t n_notes;           /* 0..ENG_MAX_NOTES; needs the track's instrument */
+  const eng_note_desc *notes; /* n_notes, relative frames, any order; borrowed during create */
+} eng_slot_desc;
+
 typedef struct eng_track_desc {
   uint64_t track_id; /* opaque non-zero id, unique in the plan; echoed in meters */
   float gain;        /* linear amplitude, 0..ENG_MAX_GAIN */
@@ -229,6 +245,9 @@ typedef struct eng_track_desc {
   /* Automation (optional, see eng_automation above). */
   uint32_t n_automations;            /* 0..ENG_MAX_AUTOMATIONS */
   const eng_automation *automations; /* n_automations; copied during create */
+  /* Session clips (optional, see eng_slot_desc above). */
+  uint32_t n_slots;           /* 0..ENG_MAX_SLOTS */
+  const eng_slot_desc *slots; /* n_slots; copied during create */
 } eng_track_desc;
 
 typedef struct eng_plan_desc {
@@ -239,6 +258,15 @@ typedef struct eng_plan_desc {
   bool metronome;               /* click on every beat, accented on beat 1 */
   uint32_t n_tracks;            /* 0..ENG_MAX_TRACKS */
   const eng_track_desc *tracks; /* n_tracks items; borrowed during eng_plan_create only */
+  /* Loop region (optional): while the transport plays with loop set and its
+   * position before loop_end_frame, reaching loop_end_frame sends it back to
+   * loop_start_frame on the same output frame, mid-block if need be. What
+   * starts at loop_start (notes, clips, automation) plays again; plan notes
+   * still sounding at loop_end get their note-off on the wrap frame (before
+   * the notes at loop_start). A transport at or past loop_end plays on. */
+  bool loop;                 /* loop region on */
+  uint64_t loop_start_frame; /* loop: < loop_end_frame */
+  uint64_t loop_end_frame;   /* loop: frame after the region's last */
   /* Sample data (sampler zones, clips) stays borrowed until the plan is freed. on_free(ud),
    * if not NULL, is called exactly once per eng_plan_create/compile call: when the plan is
    * freed (eng_plan_destroy, or by the engine: eng_engine_collect, eng_engine_set_plan,
@@ -275,7 +303,10 @@ typedef struct eng_plan eng_plan; /* opaque, immutable once created */
  * ENG_MAX_CLIPS clips, a clip of length 0, with fades longer than itself, a
  * gain or stretch out of range, an offset or loop outside its sample,
  * more than ENG_MAX_AUTOMATIONS automations or automations NULL with
- * n_automations > 0 (a bad lane itself is only ignored, with a warning);
+ * n_automations > 0 (a bad lane itself is only ignored, with a warning),
+ * a loop with loop_end_frame <= loop_start_frame, more than ENG_MAX_SLOTS
+ * slots, slots NULL with n_slots > 0, a slot number used twice on a track,
+ * a slot of length 0, slot notes without an instrument or invalid as above;
  * ENG_ERR_NOMEM. Whatever the result, d->on_free (if set) runs exactly once
  * for this call: when the plan is freed, or before an error returns. */
 int eng_plan_create(const eng_plan_desc *d, eng_plan **out);

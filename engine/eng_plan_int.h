@@ -70,6 +70,24 @@ typedef struct eng_plan_auto {
   const eng_auto_point *points; /* sorted by frame, in the arena */
 } eng_plan_auto;
 
+/* A session clip compiled (eng_slot_desc): note events relative to the
+ * clip's start, sorted as eng_plan_event (offs first), note-offs cut to
+ * [1, length]; and the notes by start, for the note-offs owed when the clip
+ * stops mid-note. In the arena. */
+typedef struct eng_plan_note {
+  uint64_t start, end; /* relative frames, start < end <= length */
+  uint8_t key;
+} eng_plan_note;
+
+typedef struct eng_plan_slot {
+  uint32_t slot;          /* slot number (eng_slot_desc.slot) */
+  uint64_t length;        /* loop length, frames, >= 1 */
+  uint32_t n_events;      /* 2 * n_notes */
+  eng_plan_event *events; /* relative frames 0..length, sorted */
+  uint32_t n_notes;       /* notes kept (start < length) */
+  eng_plan_note *notes;   /* sorted by start */
+} eng_plan_slot;
+
 typedef struct eng_plan_track {
   uint64_t track_id;                     /* from the description */
   double cycles_per_frame;               /* tone frequency / sample rate */
@@ -94,6 +112,10 @@ typedef struct eng_plan_track {
   uint32_t master_delay;                 /* to master: compensation delay there, frames */
   float gain, pan;                       /* the description's (at frame 0 if automated) */
   bool audible;                          /* not muted, passes solo */
+  uint32_t n_cuts;                       /* loop: plan notes sounding at loop_end */
+  eng_plan_event *cuts;                  /* n_cuts note-offs, sent on the wrap frame */
+  uint32_t n_slots;                      /* session clips */
+  eng_plan_slot *slots;                  /* n_slots, in the arena */
 } eng_plan_track;
 
 struct eng_plan {
@@ -103,6 +125,9 @@ struct eng_plan {
   float master_gain;      /* linear */
   bool metronome;         /* click on/off */
   bool has_devices;       /* any instrument or effect: run the graph even when stopped */
+  bool loop;              /* loop region on (loop_end > loop_start) */
+  uint64_t loop_start;    /* frames */
+  uint64_t loop_end;      /* frames */
 
   /* Test-tone constants, in frames, derived from sample_rate. */
   uint32_t attack_frames;      /* > 0 */
@@ -191,6 +216,15 @@ void eng__auto_eval(const eng_plan_auto *a, const eng_run *r, float *vals,
 void eng__auto_begin(eng_plan_node *nd, const eng_run *r, float (*scratch)[ENG_CHUNK]);
 /* Takes the lanes back after nd's process. RT-safe. */
 void eng__auto_end(eng_plan_node *nd);
+
+/* --- count-in (eng_nodes_core.c, RT thread) --- */
+
+/* Adds times `gain` the click of beats counted from frame 0 (accented on
+ * beat 1 of each bar of p), over frames [from, from + n) of that count, to
+ * both channels of the interleaved `out`. Pure function of the count. */
+void eng__click_add(const struct eng_plan *p, uint64_t from, uint32_t n, float gain, float *out);
+/* Frames of `beats` beats of p: the onset of beat `beats`. */
+uint64_t eng__beat_onset(const struct eng_plan *p, uint64_t beats);
 
 /* --- latency compensation (eng_nodes_core.c, RT thread) --- */
 

@@ -331,6 +331,7 @@ int proto_encode(const proto_msg *m, void *buf, size_t cap) {
       proto_put_str(&w, false, m->u.presence.name, m->u.presence.name_len);
       proto_put_u32(&w, m->u.presence.colour);
       proto_put_u64(&w, m->u.presence.selection);
+      proto_put_u64(&w, m->u.presence.view);
       proto_put_u8(&w, m->u.presence.online);
       break;
     case PROTO_METERS:
@@ -445,6 +446,7 @@ int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, s
       text_ok(&r, p->name, p->name_len);
       p->colour = proto_get_u32(&r);
       p->selection = proto_get_u64(&r);
+      p->view = proto_get_u64(&r);
       uint8_t online = proto_get_u8(&r);
       if (!r.err && (online > 1 || p->colour > 0xFFFFFF)) r.err = PROTO_ERR_RANGE;
       p->online = online;

@@ -90,6 +90,7 @@ typedef struct proto_presence {
   uint32_t name_len;
   uint32_t colour;
   uint64_t selection; /* an mdl_id or 0 */
+  uint64_t view;      /* where the user's view of the timeline starts, in ticks */
   bool online;
 } proto_presence;
 

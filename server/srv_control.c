@@ -548,9 +548,13 @@ void srv__transport(srv_control *c, project *p, bool play) {
 
 static void presence_to(srv_control *c, uint64_t conn, const client *about, bool online) {
   proto_msg m = {.type = PROTO_PRESENCE};
-  m.u.presence =
-      (proto_presence){about->client_id, about->name,      (uint32_t) strlen(about->name),
-                       about->colour,    about->selection, online};
+  m.u.presence = (proto_presence){about->client_id,
+                                  about->name,
+                                  (uint32_t) strlen(about->name),
+                                  about->colour,
+                                  about->selection,
+                                  about->view,
+                                  online};
   send_msg(c, conn, &m);
 }
 
@@ -734,6 +738,7 @@ static void on_ws_message(srv_control *c, srv_in *in) {
       break;
     case PROTO_PRESENCE:
       cl->selection = m.u.presence.selection;
+      cl->view = m.u.presence.view;
       presence_all(c, cl, true);
       break;
     case PROTO_LISTEN: /* the set reaches srv_listen at the end of the batch */

@@ -59,6 +59,7 @@ typedef struct client {
   uint32_t client_id;
   uint32_t colour;
   uint64_t selection;
+  uint64_t view; /* presence: where this user looks on the timeline (ticks) */
   char name[65];
   bool listening; /* said LISTEN{1}: hears the master while its project plays */
 } client;

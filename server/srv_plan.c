@@ -52,6 +52,11 @@ struct srv_plan_desc {
   uint32_t clip_cap[ENG_MAX_TRACKS];
   eng_zone_desc *zones[ENG_MAX_TRACKS];  /* the instrument's sample zones, if a sampler */
   eng_automation *autos[ENG_MAX_TRACKS]; /* each lane's points: malloc'd, freed with pd */
+  eng_slot_desc *slots[ENG_MAX_TRACKS];  /* session clips of an instrument track */
+  uint32_t slot_cap[ENG_MAX_TRACKS];
+  uint32_t slot_first[ENG_MAX_TRACKS][ENG_MAX_SLOTS]; /* each slot's first note in slot_notes */
+  eng_note_desc *slot_notes[ENG_MAX_TRACKS];
+  uint32_t slot_note_cap[ENG_MAX_TRACKS], n_slot_notes[ENG_MAX_TRACKS];
   uint32_t auto_cap[ENG_MAX_TRACKS];
   borrow *borrowed;
   uint32_t borrow_cap;
@@ -420,7 +425,51 @@ static bool audio_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
   return add_clip(pd, t, clip);
 }
 
-/* The arrangement's clips on track T (session clips wait for the launcher). */
+/* Session clip C of instrument track T: its slot (the scene's position
+ * among the project's scenes), length (its loop, else all of it) and notes
+ * in frames from its start (tempo map from the project's start); the engine
+ * loops it once launched (eng_engine_launch). */
+static bool session_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
+  const mdl_project *m = pd->m;
+  eng_track_desc *td = &pd->tracks[t];
+  mdl_id scene = (mdl_id) mdl_get_int(m, c, MDL_PROP_SCENE), scenes[ENG_MAX_SLOTS];
+  uint32_t n_sc = mdl_children(m, MDL_ID_PROJECT, MDL_TYPE_SCENE, scenes, ENG_MAX_SLOTS), slot = 0;
+  while (slot < n_sc && slot < ENG_MAX_SLOTS && scenes[slot] != scene)
+    slot++;
+  if (slot >= n_sc || slot >= ENG_MAX_SLOTS || td->n_slots >= ENG_MAX_SLOTS) return true;
+  bool loop = mdl_get_bool(m, c, MDL_PROP_LOOP);
+  int64_t from = loop ? mdl_get_int(m, c, MDL_PROP_LOOP_START) : 0;
+  int64_t to = loop ? mdl_get_int(m, c, MDL_PROP_LOOP_END) : mdl_get_int(m, c, MDL_PROP_LENGTH);
+  uint64_t length = to > from ? frame_at(pd, to - from) : 0;
+  if (!length) return true;
+  if (!grow(&pd->slots[t], &pd->slot_cap[t], td->n_slots, sizeof *pd->slots[t], 8)) return false;
+  pd->slot_first[t][td->n_slots] = pd->n_slot_notes[t];
+  eng_slot_desc *sd = &pd->slots[t][td->n_slots++];
+  *sd = (eng_slot_desc){.slot = slot, .length_frames = length};
+  mdl_id g = (mdl_id) mdl_get_int(m, c, MDL_PROP_GROOVE);
+  uint32_t n = mdl_children(m, c, MDL_TYPE_NOTE, NULL, 0);
+  mdl_id *ids = malloc((n ? n : 1) * sizeof *ids);
+  if (!ids) return false;
+  mdl_children(m, c, MDL_TYPE_NOTE, ids, n);
+  bool ok = true;
+  for (uint32_t i = 0; i < n && ok && sd->n_notes < ENG_MAX_NOTES; i++) {
+    int64_t pos = mdl_get_int(m, ids[i], MDL_PROP_START) - from;
+    int64_t dur = mdl_get_int(m, ids[i], MDL_PROP_LENGTH);
+    if (pos < 0 || pos >= to - from) continue;
+    int velocity = (int) mdl_get_int(m, ids[i], MDL_PROP_VELOCITY);
+    if (g) groove(pd, g, &pos, &velocity);
+    uint64_t f0 = frame_at(pd, pos), f1 = frame_at(pd, pos + dur);
+    eng_note_desc note = {f0, f1 > f0 ? f1 - f0 : 1,
+                          (uint8_t) mdl_get_int(m, ids[i], MDL_PROP_PITCH), (uint8_t) velocity};
+    ok = grow(&pd->slot_notes[t], &pd->slot_note_cap[t], pd->n_slot_notes[t], sizeof note, 64);
+    if (ok) pd->slot_notes[t][pd->n_slot_notes[t]++] = note, sd->n_notes++;
+  }
+  free(ids);
+  return ok;
+}
+
+/* The arrangement's clips on track T; session clips (a scene's slot) of an
+ * instrument track become its slots (audio ones are not played yet). */
 static bool clips(srv_plan_desc *pd, uint32_t t, bool audio) {
   uint32_t n = mdl_children(pd->m, pd->ids[t], MDL_TYPE_CLIP, NULL, 0);
   mdl_id *ids = malloc((n ? n : 1) * sizeof *ids);
@@ -428,9 +477,11 @@ static bool clips(srv_plan_desc *pd, uint32_t t, bool audio) {
   mdl_children(pd->m, pd->ids[t], MDL_TYPE_CLIP, ids, n);
   bool ok = true;
   for (uint32_t i = 0; i < n && ok; i++) {
-    if (mdl_get_int(pd->m, ids[i], MDL_PROP_SCENE) || mdl_get_bool(pd->m, ids[i], MDL_PROP_MUTE))
-      continue;
-    ok = audio ? audio_clip(pd, t, ids[i]) : midi_clip(pd, t, ids[i]);
+    if (mdl_get_bool(pd->m, ids[i], MDL_PROP_MUTE)) continue;
+    if (mdl_get_int(pd->m, ids[i], MDL_PROP_SCENE))
+      ok = audio || session_clip(pd, t, ids[i]);
+    else
+      ok = audio ? audio_clip(pd, t, ids[i]) : midi_clip(pd, t, ids[i]);
   }
   free(ids);
   return ok;
@@ -455,6 +506,12 @@ static bool track(srv_plan_desc *pd, uint32_t t) {
   if (!td->instrument) td->n_notes = 0; /* notes need an instrument: the test tone plays none */
   td->notes = pd->notes[t];
   td->clips = pd->clips[t];
+  td->slots = pd->slots[t];
+  for (uint32_t k = 0; k < td->n_slots; k++) { /* slot_notes may have moved while growing */
+    eng_slot_desc *sd = &pd->slots[t][k];
+    sd->notes = td->instrument ? pd->slot_notes[t] + pd->slot_first[t][k] : NULL;
+    if (!td->instrument) sd->n_notes = 0; /* as notes: the test tone plays none */
+  }
   return ok;
 }
 
@@ -484,7 +541,7 @@ static void routing(srv_plan_desc *pd, uint32_t t) {
 void srv_plan_desc_free(srv_plan_desc *pd) {
   if (!pd) return;
   for (uint32_t t = 0; t < ENG_MAX_TRACKS; t++) {
-    free(pd->notes[t]), free(pd->clips[t]);
+    free(pd->notes[t]), free(pd->clips[t]), free(pd->slots[t]), free(pd->slot_notes[t]);
     for (uint32_t k = 0; k < pd->tracks[t].n_automations; k++)
       free((void *) pd->autos[t][k].points);
     free(pd->autos[t]);
@@ -511,6 +568,8 @@ static int describe(srv_plan_ctx *ctx, const mdl_project *m, uint32_t rate,
   for (uint32_t t = 0; t < pd->d.n_tracks; t++)
     routing(pd, t);
   double master = num(pd, MDL_ID_MASTER, MDL_PROP_GAIN);
+  uint64_t loop0 = frame_at(pd, mdl_get_int(m, MDL_ID_PROJECT, MDL_PROP_LOOP_START));
+  uint64_t loop1 = frame_at(pd, mdl_get_int(m, MDL_ID_PROJECT, MDL_PROP_LOOP_END));
   pd->d = (eng_plan_desc){
       .sample_rate = rate,
       .tempo_bpm = mdl_get_real(m, MDL_ID_PROJECT, MDL_PROP_TEMPO),
@@ -519,6 +578,9 @@ static int describe(srv_plan_ctx *ctx, const mdl_project *m, uint32_t rate,
       .metronome = mdl_get_bool(m, MDL_ID_PROJECT, MDL_PROP_METRONOME),
       .n_tracks = pd->d.n_tracks,
       .tracks = pd->tracks,
+      .loop = mdl_get_bool(m, MDL_ID_PROJECT, MDL_PROP_LOOP) && loop1 > loop0,
+      .loop_start_frame = loop0,
+      .loop_end_frame = loop1,
       .on_free = release,
       .on_free_ud = pd->borrowed};
   pd->borrowed = NULL; /* the plan owns the borrow from here on */

@@ -40,6 +40,7 @@ typedef struct presence {
   char name[256];
   uint32_t colour;
   char selection[17];
+  double view; /* ticks */
   int online;
 } presence;
 
@@ -159,12 +160,14 @@ EXPORT int wasm_transport(int command) {
   return proto_encode(&m, out_buf, sizeof out_buf);
 }
 
-/* PRESENCE: this user now has object (HI, LO) selected (0, 0 = nothing).
- * The server fills in the name and colour it was told at HELLO. */
-EXPORT int wasm_presence(uint32_t hi, uint32_t lo) {
+/* PRESENCE: this user now has object (HI, LO) selected (0, 0 = nothing)
+ * and looks at the timeline from tick VIEW. The server fills in the name
+ * and colour it was told at HELLO. */
+EXPORT int wasm_presence(uint32_t hi, uint32_t lo, double view) {
   proto_msg m = {.type = PROTO_PRESENCE};
   m.u.presence.client_id = mdl_replica_client_id(replica);
   m.u.presence.selection = make_id(hi, lo);
+  m.u.presence.view = view > 0 ? (uint64_t) view : 0;
   m.u.presence.online = true;
   return proto_encode(&m, out_buf, sizeof out_buf);
 }
@@ -309,6 +312,7 @@ EXPORT int wasm_receive(int len) {
                m.u.presence.name);
       last_presence.colour = m.u.presence.colour;
       id_hex(m.u.presence.selection, last_presence.selection);
+      last_presence.view = (double) m.u.presence.view;
       last_presence.online = m.u.presence.online;
       break;
     case PROTO_AUDIO: /* listen here: JS copies the packet out before the next receive */
@@ -814,6 +818,9 @@ EXPORT uint32_t wasm_presence_colour(void) {
 }
 EXPORT const char *wasm_presence_selection(void) {
   return last_presence.selection;
+}
+EXPORT double wasm_presence_view(void) {
+  return last_presence.view;
 }
 EXPORT int wasm_presence_online(void) {
   return last_presence.online;

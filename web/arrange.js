@@ -41,8 +41,27 @@ export class Arrangement {
     this.lanes = [];
     this.clips = new Map();
     this.noteCache = new Map(); // clip id -> notes for the thumbnail (cleared on every change)
+    this.others = []; // presence: [{name, colour, view}] of the other users
+    this.viewSent = -1; // the view start last told to the others (ticks)
     this.listen();
     this.changed();
+  }
+
+  // The other users' presence (their view starts are drawn on the ruler).
+  setOthers(list) {
+    this.others = list;
+    this.dirty = true;
+  }
+
+  // Tells the others where this view starts, once it has stopped moving.
+  viewMoved() {
+    const tick = Math.round(this.scrollX);
+    if (tick === this.viewSent || !this.onView) return;
+    clearTimeout(this.viewTimer);
+    this.viewTimer = setTimeout(() => {
+      this.viewSent = tick;
+      this.onView(tick);
+    }, 250);
   }
 
   // ---- The model, cached until the next change -------------------------------------
@@ -234,6 +253,7 @@ export class Arrangement {
 
   // ---- Drawing -----------------------------------------------------------------------------
   draw() {
+    this.viewMoved();
     this.dirty = false;
     const { g, w: W, h: H } = fitCanvas(this.canvas);
     const m = this.meter;
@@ -328,6 +348,17 @@ export class Arrangement {
       const x1 = this.xOf(lp.end);
       g.fillStyle = this.loop.on || lp === this.drag ? '#4da3ff' : '#3a4150';
       g.fillRect(x0, RULER_H - 6, x1 - x0, 5);
+    }
+    // Where the others look: a small triangle in their colour at their view's start.
+    for (const o of this.others) {
+      const x = Math.round(this.xOf(o.view));
+      if (x < HEAD_W || x > this.canvas.clientWidth) continue;
+      g.fillStyle = hex(o.colour);
+      g.beginPath();
+      g.moveTo(x, 0);
+      g.lineTo(x + 7, 0);
+      g.lineTo(x, 8);
+      g.fill();
     }
     // Markers: a flag with the name.
     g.font = '600 11px system-ui, sans-serif';

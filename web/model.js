@@ -140,8 +140,10 @@ class Model {
     return this.out(this.m._wasm_transport(play ? 1 : 2));
   }
   // PRESENCE: what this user has selected (a track id, or null).
-  select(id) {
-    return this.out(this.m._wasm_presence(...(id ? idPair(id) : [0, 0])));
+  // PRESENCE: what this user has selected (an id, or null) and where their
+  // view of the timeline starts (ticks).
+  select(id, view = 0) {
+    return this.out(this.m._wasm_presence(...(id ? idPair(id) : [0, 0]), view));
   }
   // Listen here: LISTEN{on}; audio() reads the AUDIO message just received
   // (its Opus packet copied out of the wasm heap).
@@ -399,6 +401,7 @@ class Model {
       colour: m._wasm_presence_colour(),
       online: !!m._wasm_presence_online(),
       selection: this.str(m._wasm_presence_selection()),
+      view: m._wasm_presence_view(),
     };
   }
 }

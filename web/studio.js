@@ -476,10 +476,11 @@ export async function startStudio(projectId) {
   function select(id) {
     if (id === selected) return;
     selected = id;
-    sendOnly(() => model.select(id));
+    sendOnly(() => model.select(id, Math.round(arrangement.scrollX)));
   }
 
   function renderPresence() {
+    arrangement.setOthers([...presence.values()]);
     const ul = $('presence');
     ul.replaceChildren();
     for (const p of presence.values()) {
@@ -715,6 +716,7 @@ export async function startStudio(projectId) {
     open: (id) => openPiano(id),
     onMessage: (text) => toast(text, 'info'),
     onTools: () => renderViews(),
+    onView: (tick) => sendOnly(() => model.select(selected, tick)),
   });
   const piano = new PianoRoll({
     canvas: $('pr-canvas'),

@@ -146,7 +146,9 @@ typedef struct control {
   atomic_bool stop;
   atomic_int plans;
   atomic_int bus_plans;
-  float monitor[2 * 120]; /* monitor tap reads */
+  atomic_int slot_frames;  /* meter frames showing a session clip playing */
+  atomic_int count_frames; /* meter frames showing a count-in */
+  float monitor[2 * 120];  /* monitor tap reads */
 } control;
 
 /* Devices for the RT test: every instrument and every effect kind, notes
@@ -213,6 +215,17 @@ static const eng_clip_desc rt_clips[3] = {
     {.start_frame = 0, .length_frames = 100000, .sample = {NULL, 0, 1, 48000}, .gain = 1.0f}};
 
 static eng_note_desc rt_notes[400];
+/* Session clips on the synth track: short loops (many passes per block run,
+ * notes cut at the length) and a longer one, launched, switched and stopped
+ * by the control thread with and without a quantum. */
+static const eng_slot_desc rt_slots[3] = {
+    {.slot = 0, .length_frames = 4000, .n_notes = 400, .notes = rt_notes},
+    {.slot = 1, .length_frames = 20000, .n_notes = 400, .notes = rt_notes},
+    {.slot = 2, .length_frames = 97, .n_notes = 3, .notes = rt_notes}};
+static const eng_slot_desc rt_empty_slots[3] = {/* the same slots on a track without instrument */
+                                                {.slot = 0, .length_frames = 4000},
+                                                {.slot = 1, .length_frames = 20000},
+                                                {.slot = 2, .length_frames = 97}};
 static eng_send_desc rt_sends[1];
 
 /* Automation: every curve, steps inside blocks, gain and pan of the fader,
@@ -247,6 +260,7 @@ static void with_devices(eng_track_desc *t, uint32_t n, uint32_t i) {
     t[k].effects = k == 1 && n > 1 ? keyed_fx : all_fx;
     t[k].n_effects = k == 1 && n > 1 ? 3 : 8;
     if (k == 0) t[k].automations = rt_autos, t[k].n_automations = 9; /* synth + all_fx */
+    if (k == 0) t[k].slots = rt_slots, t[k].n_slots = 3;
     if (k != 0) t[k].automations = rt_autos, t[k].n_automations = 2; /* gain, pan */
   }
   if (n > 5) { /* track 6 becomes an audio track */
@@ -277,21 +291,29 @@ static void *control_thread(void *arg) {
       t[k] = track(k + 1, 1.0f, 0.0f);
       if (k % 3 == 1) t[k].automations = rt_autos, t[k].n_automations = 2; /* test tones */
     }
+    t[0].slots = rt_empty_slots, t[0].n_slots = 3;
     if (i % 2) with_devices(t, n, i);
     t[0].solo = i % 4 == 0;
     eng_plan_desc d = desc_with(t, n, i % 2 == 1);
+    if (i % 3 == 0) /* a loop region, the wrap inside blocks */
+      d.loop = true, d.loop_start_frame = 500 + i % 700, d.loop_end_frame = 9000 + i % 300;
     eng_plan *p = NULL;
     if (eng_plan_create(&d, &p) == ENG_OK && eng_engine_set_plan(c->e, p) == ENG_OK) {
       atomic_fetch_add(&c->plans, 1);
       if (n > 4 && i % 2) atomic_fetch_add(&c->bus_plans, 1);
     }
-    (void) eng_engine_set_playing(c->e, i % 5 != 0);
+    (void) eng_engine_set_playing(c->e, i % 5 != 0 && i % 11 != 0); /* 11: count in, below */
     (void) eng_engine_note(c->e, 1, (uint8_t) (40 + i % 30), (uint8_t) (i % 3 ? 90 : 0));
     (void) eng_engine_set_param(c->e, 1, 1 + i % 8, 0, (i % 2) ? 200.0f : 2000.0f);
     (void) eng_engine_set_param(c->e, 1, 0, 7, 300.0f + (float) (i % 50) * 100.0f);
-    if (i % 7 == 0) (void) eng_engine_locate(c->e, i * 977u);
+    if (i % 7 == 0) (void) eng_engine_locate(c->e, (i * 977u) % 30000); /* in and past loops */
+    if (i % 3 == 1) (void) eng_engine_launch(c->e, 1, (i / 3) % 3, (i % 4) * 1500u);
+    if (i % 13 == 0) (void) eng_engine_stop_slot(c->e, 1, (i % 2) * 2000u);
+    if (i % 11 == 0) (void) eng_engine_play_count_in(c->e, 1 + i % 2);
     eng_engine_collect(c->e);
     while (eng_engine_read_meters(c->e, &f) == 1) {
+      if (f.n > 1 && f.meters[1].slot != ENG_NO_SLOT) atomic_fetch_add(&c->slot_frames, 1);
+      if (f.counting_in) atomic_fetch_add(&c->count_frames, 1);
     }
     /* The monitor tap is on for the whole run; this thread is its reader
      * and sometimes lets it fill, so the drop path runs too. */
@@ -332,6 +354,8 @@ Test(eng_rt, process_makes_no_forbidden_call_while_plans_swap_and_commands_flow)
   cr_expect_gt(s.monitor_frames, 128 * 100, "monitor tap exercised");
   cr_expect_gt(atomic_load(&c.plans), 5);
   cr_expect_gt(atomic_load(&c.bus_plans), 5, "plans with a bus compiled");
+  cr_expect_gt(atomic_load(&c.slot_frames), 5, "session clips played");
+  cr_expect_gt(atomic_load(&c.count_frames), 0, "count-ins clicked");
   cr_expect_gt(s.commands_dropped + 1, 0);
   eng_engine_destroy(c.e);
 }

@@ -318,7 +318,7 @@ static void gen_proto_decode(const mdl_project *seed) {
   m.u.broadcast = (proto_broadcast){19, 2, {N(move_delete_ops), move_delete_ops}};
   put_msg("broadcast", &m);
   m = (proto_msg){.type = PROTO_PRESENCE};
-  m.u.presence = (proto_presence){2, "Bo", 2, 0xABCDEF, FUZZ_SEED_GROUP, true};
+  m.u.presence = (proto_presence){2, "Bo", 2, 0xABCDEF, FUZZ_SEED_GROUP, 3840, true};
   put_msg("presence", &m);
   m = (proto_msg){.type = PROTO_METERS};
   m.u.meters.position = 48000;

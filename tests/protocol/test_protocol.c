@@ -75,7 +75,7 @@ Test(proto_msg, every_message_type_round_trips) {
   ms[4].type = PROTO_BROADCAST;
   ms[4].u.broadcast = (proto_broadcast){100, 3, t};
   ms[5].type = PROTO_PRESENCE;
-  ms[5].u.presence = (proto_presence){7, "Ann", 3, 0xff00ff, A, true};
+  ms[5].u.presence = (proto_presence){7, "Ann", 3, 0xff00ff, A, 7680, true};
   ms[6].type = PROTO_METERS;
   ms[6].u.meters.position = 48000;
   ms[6].u.meters.playing = true;
