@@ -471,7 +471,7 @@ int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, s
     }
     case PROTO_TRANSPORT:
       m->u.transport.command = proto_get_u8(&r);
-      if (!r.err && (m->u.transport.command < 1 || m->u.transport.command > 2))
+      if (!r.err && (m->u.transport.command < 1 || m->u.transport.command > 3))
         r.err = PROTO_ERR_RANGE;
       break;
     case PROTO_LIVE:

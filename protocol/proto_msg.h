@@ -123,7 +123,7 @@ typedef struct proto_launch {
 } proto_launch;
 
 typedef struct proto_transport {
-  uint8_t command; /* 1 = play, 2 = stop */
+  uint8_t command; /* 1 = play, 2 = stop, 3 = play after the project's count-in */
 } proto_transport;
 
 /* "Listen here": the client asks for (1) or stops (0) the master as audio. */

@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -534,6 +535,10 @@ static void relay_meters(srv_control *c) {
 }
 
 void srv__transport(srv_control *c, project *p, bool play) {
+  srv__transport_count_in(c, p, play, 0);
+}
+
+void srv__transport_count_in(srv_control *c, project *p, bool play, uint32_t bars) {
   if (!c->engine) return;
   if (play && p != c->playing) {
     eng_engine_set_playing(c->engine, false);
@@ -541,7 +546,79 @@ void srv__transport(srv_control *c, project *p, bool play) {
     c->playing = p;
     srv__update_plan(c);
   }
-  if (p == c->playing) eng_engine_set_playing(c->engine, play);
+  if (p != c->playing) return;
+  if (play && bars)
+    eng_engine_play_count_in(c->engine, bars);
+  else
+    eng_engine_set_playing(c->engine, play);
+}
+
+/* The frames of a launch quantization (mdl_quant) at the project's tempo
+ * and time signature. */
+static uint64_t quant_frames(const mdl_project *m, int quant, uint32_t rate) {
+  int64_t num = mdl_get_int(m, MDL_ID_PROJECT, MDL_PROP_TS_NUM);
+  int64_t den = mdl_get_int(m, MDL_ID_PROJECT, MDL_PROP_TS_DEN);
+  int64_t bar = num * 4 * MDL_PPQ / den, ticks;
+  switch (quant) {
+    case MDL_QUANT_16TH:
+      ticks = MDL_PPQ / 4;
+      break;
+    case MDL_QUANT_8TH:
+      ticks = MDL_PPQ / 2;
+      break;
+    case MDL_QUANT_BEAT:
+      ticks = 4 * MDL_PPQ / den;
+      break;
+    case MDL_QUANT_HALF:
+      ticks = 2 * MDL_PPQ;
+      break;
+    case MDL_QUANT_BAR:
+      ticks = bar;
+      break;
+    case MDL_QUANT_2BARS:
+      ticks = 2 * bar;
+      break;
+    case MDL_QUANT_4BARS:
+      ticks = 4 * bar;
+      break;
+    case MDL_QUANT_8BARS:
+      ticks = 8 * bar;
+      break;
+    default:
+      return 0;
+  }
+  return (uint64_t) llround(60.0 * (double) ticks * rate /
+                            (mdl_get_real(m, MDL_ID_PROJECT, MDL_PROP_TEMPO) * MDL_PPQ));
+}
+
+/* LAUNCH: the session view starts a clip in a scene's slot (or stops what
+ * a track plays) at the next boundary of the scene's quantization. */
+static void on_launch(srv_control *c, client *cl, const proto_launch *l) {
+  project *p = cl->proj;
+  const mdl_project *m = p->model;
+  char why[160] = "";
+  mdl_id track = l->track, scene = 0;
+  if (l->clip) {
+    scene = (mdl_id) mdl_get_int(m, l->clip, MDL_PROP_SCENE);
+    if (mdl_type_of(m, l->clip) != MDL_TYPE_CLIP || !scene)
+      snprintf(why, sizeof why, "that is not a clip in a scene's slot");
+    track = mdl_parent_of(m, l->clip);
+  }
+  if (!why[0] && (!c->engine || p != c->playing))
+    snprintf(why, sizeof why, "the engine is not playing this project: press play first");
+  if (why[0]) {
+    send_reject(c, cl->conn, 0, SRV_ERR_BAD_REQUEST, why);
+    return;
+  }
+  mdl_id scenes[256];
+  uint32_t n = mdl_children(m, MDL_ID_PROJECT, MDL_TYPE_SCENE, scenes, 256), slot = 0;
+  while (slot < n && slot < 256 && scenes[slot] != scene)
+    slot++;
+  int quant = scene ? (int) mdl_get_int(m, scene, MDL_PROP_QUANT) : MDL_QUANT_BAR;
+  uint64_t q = quant_frames(m, quant, eng_engine_config(c->engine).sample_rate);
+  int rc = l->clip ? eng_engine_launch(c->engine, track, slot, q)
+                   : eng_engine_stop_slot(c->engine, track, q);
+  if (rc) send_reject(c, cl->conn, 0, SRV_ERR_BUSY, "the engine could not take the launch now");
 }
 
 /* ---- WebSocket messages --------------------------------------------------------- */
@@ -730,8 +807,12 @@ static void on_ws_message(srv_control *c, srv_in *in) {
       c->tag = (deferred){0};
       break;
     }
-    case PROTO_TRANSPORT:
-      srv__transport(c, cl->proj, m.u.transport.command == 1);
+    case PROTO_TRANSPORT: /* 3: play after the project's count-in */
+      srv__transport_count_in(
+          c, cl->proj, m.u.transport.command != 2,
+          m.u.transport.command == 3
+              ? (uint32_t) mdl_get_int(cl->proj->model, MDL_ID_PROJECT, MDL_PROP_COUNT_IN)
+              : 0);
       break;
     case PROTO_LIVE:
       on_live(c, cl, &m.u.live);
@@ -740,6 +821,9 @@ static void on_ws_message(srv_control *c, srv_in *in) {
       cl->selection = m.u.presence.selection;
       cl->view = m.u.presence.view;
       presence_all(c, cl, true);
+      break;
+    case PROTO_LAUNCH:
+      on_launch(c, cl, &m.u.launch);
       break;
     case PROTO_LISTEN: /* the set reaches srv_listen at the end of the batch */
       if (m.u.listen.on && !c->listen)

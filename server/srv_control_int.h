@@ -136,6 +136,8 @@ void srv__broadcast(srv_control *c, project *p, uint64_t origin_conn, uint32_t o
 /* The engine: recompile the playing project's plan; play or stop P. */
 void srv__update_plan(srv_control *c);
 void srv__transport(srv_control *c, project *p, bool play);
+/* Play after BARS bars of count-in (0: at once), or stop. */
+void srv__transport_count_in(srv_control *c, project *p, bool play, uint32_t bars);
 
 /* srv_rest.c: a REST request, and a project file srv_assets imported. */
 void srv__on_http(srv_control *c, srv_in *in);
