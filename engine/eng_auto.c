@@ -81,7 +81,7 @@ static bool lane_ok(const eng_track_desc *t, uint32_t k, char *why, size_t len) 
       snprintf(why, len, "track %llu automation %u (%s): points is NULL", tid, k, name);
     else
       snprintf(why, len, "track %llu automation %u (%s): %u points (1..%u)", tid, k, name,
-               a->n_points, ENG_MAX_AUTO_POINTS);
+               a->n_points, (unsigned) ENG_MAX_AUTO_POINTS);
     return false;
   }
   for (uint32_t i = 0; i < a->n_points; i++) {
