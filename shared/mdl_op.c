@@ -1151,6 +1151,11 @@ int mdl_project_check(const mdl_project *p, char *reason, size_t reason_len) {
           if (check_field(&sc->f[k], sc->f[k].prop, min, max, &v, &sb)) return MDL_ERR_INVALID;
         }
       }
+      int oc = mdl__schema(t)->order_cell;
+      if (oc >= 0 && !o->c[oc].s) {
+        sb_str(&sb, "an ordered object has no order key");
+        return MDL_ERR_INVALID;
+      }
       int rc = check_object(p, h, &sb);
       if (rc) return MDL_ERR_INVALID;
     }
