@@ -8,9 +8,12 @@
  * engine's rate, and kept in a cache that the plans borrow from (a plan
  * lets go of them when the engine frees it: eng_plan_desc.on_free).
  *
- * What is not played yet: session clips (scenes), automation lanes, and
- * tempo changes for the metronome (notes and clips follow the tempo map;
- * the click keeps the project's base tempo).
+ * Session clips (in scenes' slots) go into the plan as slots the engine
+ * launches on command (LAUNCH); automation lanes as breakpoint curves;
+ * sampler zones with their assets' samples. Not played yet: tempo changes
+ * for the metronome (notes, clips and automation follow the tempo map; the
+ * click keeps the project's base tempo), scene tempos and follow actions,
+ * audio clips in session slots.
  *
  * Threads: the control thread (or `backline render`), one context each. */
 #ifndef SRV_PLAN_H
