@@ -5,6 +5,7 @@
  * Everything here runs on the control thread, except srv_control_post and
  * the atomics read by srv_control_stats/readonly. */
 #include "server/srv_control_int.h"
+#include "shared/mdl_libc.h"
 #include "engine/eng_plan.h"
 #include "protocol/proto_err.h"
 #include "protocol/proto_json.h"
@@ -156,17 +157,7 @@ project *srv__find_project(srv_control *c, const char *id, size_t len) {
   return NULL;
 }
 
-static void *alloc_cb(void *ud, size_t size) {
-  (void) ud;
-  return malloc(size);
-}
-
-static void free_cb(void *ud, void *ptr, size_t size) {
-  (void) ud, (void) size;
-  free(ptr);
-}
-
-const mdl_alloc srv__alloc = {NULL, alloc_cb, free_cb};
+const mdl_alloc srv__alloc = MDL_LIBC_ALLOC;
 
 void srv__project_free(project *p) {
   if (!p) return;

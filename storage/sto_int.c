@@ -1,5 +1,6 @@
 /* sto_int: helpers shared by the storage modules (see sto_int.h). */
 #include "storage/sto_int.h"
+#include "shared/mdl_libc.h"
 #include "shared/mdl_alloc.h"
 
 #include <errno.h>
@@ -61,14 +62,4 @@ int sto__exec(sqlite3 *db, const char *sql) {
   return sqlite3_exec(db, sql, 0, 0, 0);
 }
 
-static void *alloc_cb(void *ud, size_t size) {
-  (void) ud;
-  return malloc(size);
-}
-
-static void free_cb(void *ud, void *ptr, size_t size) {
-  (void) ud, (void) size;
-  free(ptr);
-}
-
-const mdl_alloc sto__alloc = {NULL, alloc_cb, free_cb};
+const mdl_alloc sto__alloc = MDL_LIBC_ALLOC;

@@ -12,6 +12,7 @@
  * names), move and delete tracks, sometimes several ops in one transaction.
  * Only transactions that apply are written. Output: "HASH APPLIED SKIPPED". */
 #include "protocol/proto_msg.h"
+#include "shared/mdl_libc.h"
 #include "shared/mdl_op.h"
 
 #include <stdio.h>
@@ -120,15 +121,7 @@ static int write_u32(FILE *f, uint32_t v) {
   return fwrite(b, 1, 4, f) == 4 ? 0 : -1;
 }
 
-static void *heap_alloc(void *ud, size_t n) {
-  (void) ud;
-  return malloc(n);
-}
-static void heap_free(void *ud, void *ptr, size_t n) {
-  (void) ud, (void) n;
-  free(ptr);
-}
-static const mdl_alloc heap = {NULL, heap_alloc, heap_free};
+static const mdl_alloc heap = MDL_LIBC_ALLOC;
 
 static int gen(uint64_t seed, long count, const char *path) {
   mdl_project *p = mdl_project_create(&heap, NULL);

@@ -13,6 +13,7 @@
  * in wasm_out_buf() for JS to send, or a negative error whose reason
  * wasm_reason() gives. Single-threaded (the page's main thread). */
 #include "protocol/proto_err.h"
+#include "shared/mdl_libc.h"
 #include "protocol/proto_msg.h"
 #include "shared/mdl_device.h"
 #include "shared/mdl_err.h"
@@ -64,16 +65,6 @@ static char hex_buf[17];
 static char last_id[17];       /* hex id of the last created track */
 static proto_audio last_audio; /* the newest AUDIO; data points into in_buf */
 
-static void *heap_alloc(void *ud, size_t n) {
-  (void) ud;
-  return malloc(n);
-}
-
-static void heap_free(void *ud, void *p, size_t n) {
-  (void) ud, (void) n;
-  free(p);
-}
-
 static void set_reason(int code, const char *text) {
   reason_code = code;
   snprintf(reason, sizeof reason, "%s", text);
@@ -90,7 +81,7 @@ static mdl_id make_id(uint32_t hi, uint32_t lo) {
 /* ---- Setup and buffers ------------------------------------------------------ */
 
 /* Creates the replica; call once. Returns 0 or MDL_ERR_NOMEM. */
-static const mdl_alloc heap = {NULL, heap_alloc, heap_free};
+static const mdl_alloc heap = MDL_LIBC_ALLOC;
 
 EXPORT int wasm_init(void) {
   if (replica) return 0;

@@ -1,5 +1,6 @@
 /* fuzz_check: the invariant checker, seed project and checked apply (see fuzz_check.h). */
 #include "tests/fuzz/fuzz_check.h"
+#include "shared/mdl_libc.h"
 #include "protocol/proto_err.h"
 #include "protocol/proto_msg.h"
 #include "shared/mdl_device.h"
@@ -49,15 +50,7 @@ bool fuzz_utf8_ok(const void *data, size_t len) {
   return true;
 }
 
-static void *heap_alloc(void *ud, size_t size) {
-  (void) ud;
-  return malloc(size);
-}
-static void heap_free(void *ud, void *ptr, size_t size) {
-  (void) ud, (void) size;
-  free(ptr);
-}
-static const mdl_alloc heap = {NULL, heap_alloc, heap_free};
+static const mdl_alloc heap = MDL_LIBC_ALLOC;
 
 const mdl_alloc *fuzz_alloc(void) {
   return &heap;

@@ -1,5 +1,6 @@
 /* sim_converge: see sim_converge.h. */
 #include "tests/sim/sim_converge.h"
+#include "shared/mdl_libc.h"
 #include "protocol/proto_msg.h"
 #include "shared/mdl_err.h"
 #include "shared/mdl_replica.h"
@@ -48,15 +49,6 @@ typedef struct sim {
 static uint32_t rnd(sim *m, uint32_t n) {
   m->rng ^= m->rng << 13, m->rng ^= m->rng >> 17, m->rng ^= m->rng << 5; /* xorshift32 */
   return n ? m->rng % n : 0;
-}
-
-static void *sim_alloc(void *ud, size_t n) {
-  (void) ud;
-  return malloc(n);
-}
-static void sim_free(void *ud, void *p, size_t n) {
-  (void) ud, (void) n;
-  free(p);
 }
 
 static void push(queue *q, const void *data, size_t len) {
@@ -402,7 +394,7 @@ int sim_converge(uint32_t seed, int n_clients, uint64_t n_ops, sim_result *out, 
   m->seed = seed;
   m->rng = seed ? seed : 1;
   m->n = n_clients;
-  mdl_alloc a = {NULL, sim_alloc, sim_free};
+  mdl_alloc a = MDL_LIBC_ALLOC;
   m->server = mdl_project_create(&a, "Sim");
   m->s->project = mdl_project_create(&a, NULL);
   int rc = 0;

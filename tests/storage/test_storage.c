@@ -1,6 +1,7 @@
 /* Storage: durable append, replay to the same hash, refusal of foreign files. */
 #include "../shared/test_util.h"
 #include "protocol/proto_msg.h"
+#include "shared/mdl_libc.h"
 #include "storage/sto_err.h"
 #include "storage/sto_project.h"
 
@@ -22,15 +23,7 @@ static void teardown(void) {
 }
 TestSuite(sto_project, .init = setup, .fini = teardown);
 
-static void *m_alloc(void *ud, size_t n) {
-  (void) ud;
-  return malloc(n);
-}
-static void m_free(void *ud, void *p, size_t n) {
-  (void) ud, (void) n;
-  free(p);
-}
-static const mdl_alloc heap = {NULL, m_alloc, m_free};
+static const mdl_alloc heap = MDL_LIBC_ALLOC;
 
 typedef struct replay_ctx {
   mdl_project *p;

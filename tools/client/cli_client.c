@@ -1,5 +1,6 @@
 /* cli_client: libwebsockets client, one context + service thread each. */
 #include "tools/client/cli_client.h"
+#include "shared/mdl_libc.h"
 #include "tools/client/cli_txn.h"
 #include "protocol/proto_err.h"
 #include "protocol/proto_msg.h"
@@ -58,15 +59,7 @@ uint64_t cli_now_ns(void) {
   return (uint64_t) ts.tv_sec * 1000000000u + (uint64_t) ts.tv_nsec;
 }
 
-static void *heap_alloc(void *ud, size_t size) {
-  (void) ud;
-  return malloc(size);
-}
-static void heap_free(void *ud, void *ptr, size_t size) {
-  (void) ud, (void) size;
-  free(ptr);
-}
-const mdl_alloc cli_heap = {NULL, heap_alloc, heap_free};
+const mdl_alloc cli_heap = MDL_LIBC_ALLOC;
 #define heap cli_heap
 
 static void copy_str(char *dst, size_t cap, const char *src) {

@@ -1,5 +1,6 @@
 /* crdt_work: scripts and our side of the CRDT comparison (see crdt_work.h). */
 #include "tools/bench/crdt/crdt_work.h"
+#include "shared/mdl_libc.h"
 #include "protocol/proto_msg.h"
 #include "shared/mdl_err.h"
 #include "shared/mdl_key.h"
@@ -39,15 +40,7 @@ static const uint32_t client_of[CRDT_N_SCRIPTS] = {2, 2, 2, 2, 3};
 
 #define SPLIT (CRDT_MERGE_OPS - CRDT_REBASE_PENDING) /* A's ops the server has before B's */
 
-static void *heap_alloc(void *ud, size_t n) {
-  (void) ud;
-  return malloc(n);
-}
-static void heap_free(void *ud, void *p, size_t n) {
-  (void) ud, (void) n;
-  free(p);
-}
-static const mdl_alloc heap = {NULL, heap_alloc, heap_free};
+static const mdl_alloc heap = MDL_LIBC_ALLOC;
 
 static void die(const char *what, int rc) {
   fprintf(stderr, "bench_crdt: %s failed (%s)\n", what, mdl_strerror(rc));

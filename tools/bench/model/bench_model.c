@@ -8,6 +8,7 @@
  * `tools/dev bench model`, which also measures Yjs and Automerge holding
  * the same shape (model.mjs) and prints the ratios. */
 #include "protocol/proto_msg.h"
+#include "shared/mdl_libc.h"
 #include "shared/mdl_device.h"
 #include "shared/mdl_op.h"
 
@@ -21,15 +22,7 @@
 #define NOTES_PER_CLIP 100
 #define BATCH          256
 
-static void *heap_alloc(void *ud, size_t n) {
-  (void) ud;
-  return malloc(n);
-}
-static void heap_free(void *ud, void *p, size_t n) {
-  (void) ud, (void) n;
-  free(p);
-}
-static const mdl_alloc heap = {NULL, heap_alloc, heap_free};
+static const mdl_alloc heap = MDL_LIBC_ALLOC;
 
 static double now_s(void) {
   struct timespec ts;
