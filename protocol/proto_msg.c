@@ -343,6 +343,8 @@ int proto_encode(const proto_msg *m, void *buf, size_t cap) {
         proto_put_u64(&w, m->u.meters.m[i].track_id);
         proto_put_f32(&w, m->u.meters.m[i].peak);
         proto_put_f32(&w, m->u.meters.m[i].rms);
+        proto_put_u16(&w, (uint16_t) m->u.meters.m[i].slot);
+        proto_put_u16(&w, (uint16_t) m->u.meters.m[i].queued);
       }
       break;
     case PROTO_TRANSPORT:
@@ -463,6 +465,9 @@ int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, s
         mt->m[i].track_id = proto_get_u64(&r);
         mt->m[i].peak = proto_get_f32(&r);
         mt->m[i].rms = proto_get_f32(&r);
+        mt->m[i].slot = (int16_t) proto_get_u16(&r);
+        mt->m[i].queued = (int16_t) proto_get_u16(&r);
+        if (!r.err && (mt->m[i].slot < -1 || mt->m[i].queued < -2)) r.err = PROTO_ERR_RANGE;
         if (!r.err && !(mt->m[i].peak >= 0 && mt->m[i].peak < 1e6f && mt->m[i].rms >= 0 &&
                         mt->m[i].rms < 1e6f))
           r.err = PROTO_ERR_RANGE;

@@ -97,6 +97,8 @@ typedef struct proto_presence {
 typedef struct proto_meter {
   uint64_t track_id; /* 0 = master */
   float peak, rms;   /* linear, 0..~4 */
+  int16_t slot;      /* the session slot playing, -1 = none */
+  int16_t queued;    /* the slot launching at the next boundary; -1 none, -2 a stop */
 } proto_meter;
 
 typedef struct proto_meters {

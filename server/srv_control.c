@@ -516,9 +516,12 @@ static void relay_meters(srv_control *c) {
   m.u.meters.position = latest.position;
   m.u.meters.playing = latest.playing;
   m.u.meters.n = (uint8_t) (latest.n > PROTO_MAX_METERS ? PROTO_MAX_METERS : latest.n);
-  for (uint32_t i = 0; i < m.u.meters.n; i++)
+  for (uint32_t i = 0; i < m.u.meters.n; i++) {
+    const eng_meter *em = &latest.meters[i];
     m.u.meters.m[i] =
-        (proto_meter){latest.meters[i].track_id, latest.meters[i].peak, latest.meters[i].rms};
+        (proto_meter){em->track_id, em->peak, em->rms, (int16_t) (em->slot < 0 ? -1 : em->slot),
+                      (int16_t) (em->queued < -2 ? -1 : em->queued)};
+  }
   size_t n = encode(c, &m);
   for (size_t i = 0; n && i < MAX_CLIENTS; i++)
     if (c->clients[i].conn && c->clients[i].proj == c->playing)

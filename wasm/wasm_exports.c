@@ -34,6 +34,7 @@ typedef struct meters {
   int n;
   char ids[PROTO_MAX_METERS][17]; /* hex; "0" = master */
   float peak[PROTO_MAX_METERS], rms[PROTO_MAX_METERS];
+  int16_t slot[PROTO_MAX_METERS], queued[PROTO_MAX_METERS];
 } meters;
 
 typedef struct presence {
@@ -287,6 +288,8 @@ EXPORT int wasm_receive(int len) {
         id_hex(m.u.meters.m[i].track_id, last_meters.ids[i]);
         last_meters.peak[i] = m.u.meters.m[i].peak;
         last_meters.rms[i] = m.u.meters.m[i].rms;
+        last_meters.slot[i] = m.u.meters.m[i].slot;
+        last_meters.queued[i] = m.u.meters.m[i].queued;
       }
       break;
     case PROTO_LIVE:
@@ -796,6 +799,13 @@ EXPORT double wasm_meter_peak(int i) {
 }
 EXPORT double wasm_meter_rms(int i) {
   return i >= 0 && i < last_meters.n ? last_meters.rms[i] : 0;
+}
+/* The session slot track I plays (-1 none), and the one queued (-1 none, -2 a stop). */
+EXPORT int wasm_meter_slot(int i) {
+  return i >= 0 && i < last_meters.n ? last_meters.slot[i] : -1;
+}
+EXPORT int wasm_meter_queued(int i) {
+  return i >= 0 && i < last_meters.n ? last_meters.queued[i] : -1;
 }
 
 EXPORT uint32_t wasm_presence_client(void) {

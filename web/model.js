@@ -390,6 +390,8 @@ class Model {
         id: this.str(m._wasm_meter_id(i)),
         peak: m._wasm_meter_peak(i),
         rms: m._wasm_meter_rms(i),
+        slot: m._wasm_meter_slot(i),
+        queued: m._wasm_meter_queued(i),
       });
     return { position: m._wasm_meters_position(), playing: !!m._wasm_meters_playing(), list };
   }

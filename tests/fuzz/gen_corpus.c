@@ -324,9 +324,9 @@ static void gen_proto_decode(const mdl_project *seed) {
   m.u.meters.position = 48000;
   m.u.meters.playing = true;
   m.u.meters.n = 3;
-  m.u.meters.m[0] = (proto_meter){0, 0.9f, 0.3f};
-  m.u.meters.m[1] = (proto_meter){FUZZ_SEED_AUDIO, 0.5f, 0.1f};
-  m.u.meters.m[2] = (proto_meter){FUZZ_SEED_INST, 0, 0};
+  m.u.meters.m[0] = (proto_meter){0, 0.9f, 0.3f, -1, -1};
+  m.u.meters.m[1] = (proto_meter){FUZZ_SEED_AUDIO, 0.5f, 0.1f, -1, -1};
+  m.u.meters.m[2] = (proto_meter){FUZZ_SEED_INST, 0, 0, 0, -2};
   put_msg("meters", &m);
   m = (proto_msg){.type = PROTO_TRANSPORT};
   m.u.transport.command = 1;

@@ -27,6 +27,7 @@ static struct {
 static _Atomic uint64_t track_id;
 static _Atomic int loud; /* meters with the track above -40 dBFS */
 static _Atomic int quiet;
+static _Atomic int slot = -3; /* the slot the meters last said the track plays */
 
 static void on_message(void *ud, cli_client *c, const void *data, size_t len, uint64_t t_ns) {
   (void) ud, (void) c, (void) t_ns;
@@ -34,8 +35,10 @@ static void on_message(void *ud, cli_client *c, const void *data, size_t len, ui
   proto_msg m;
   if (((const uint8_t *) data)[0] != PROTO_METERS || proto_decode(data, len, &s, &m, NULL)) return;
   for (int i = 0; i < m.u.meters.n; i++)
-    if (m.u.meters.m[i].track_id == atomic_load(&track_id))
+    if (m.u.meters.m[i].track_id == atomic_load(&track_id)) {
       atomic_fetch_add(m.u.meters.m[i].peak > 0.01f ? &loud : &quiet, 1);
+      atomic_store(&slot, m.u.meters.m[i].slot);
+    }
 }
 
 static void setup(void) {
@@ -128,11 +131,13 @@ Test(session, a_launched_clip_plays_from_its_boundary_and_stops_on_the_next) {
   launch.u.launch = (proto_launch){ids[3], 0};
   send(&launch);
   cr_assert_gt(heard(1500), 3, "launched, it plays (quantized to the next beat)");
+  cr_assert_eq(atomic_load(&slot), 0, "the meters say the track plays slot 0");
   proto_msg stop = {.type = PROTO_LAUNCH};
   stop.u.launch = (proto_launch){0, ids[0]};
   send(&stop);
   sleep_ms(1500); /* the next beat, and the release */
   cr_assert_eq(heard(1000), 0, "stopped on the next beat, it stays silent");
+  cr_assert_eq(atomic_load(&slot), -1, "and the meters say so");
   /* A launch of something that is not a clip in a slot is refused with a reason. */
   launch.u.launch = (proto_launch){ids[0], 0};
   send(&launch);

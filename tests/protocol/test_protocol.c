@@ -80,8 +80,8 @@ Test(proto_msg, every_message_type_round_trips) {
   ms[6].u.meters.position = 48000;
   ms[6].u.meters.playing = true;
   ms[6].u.meters.n = 2;
-  ms[6].u.meters.m[0] = (proto_meter){0, 0.5f, 0.25f};
-  ms[6].u.meters.m[1] = (proto_meter){A, 1.5f, 0.75f};
+  ms[6].u.meters.m[0] = (proto_meter){0, 0.5f, 0.25f, -1, -1};
+  ms[6].u.meters.m[1] = (proto_meter){A, 1.5f, 0.75f, 2, -2};
   ms[7].type = PROTO_TRANSPORT;
   ms[7].u.transport.command = 1;
   ms[8].type = PROTO_SUBMIT;
