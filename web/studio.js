@@ -14,10 +14,12 @@
 // WELCOME says which of them the server already holds, and the rest are
 // sent again in order.
 import { Arrangement } from './arrange.js';
+import { DeviceChain } from './devices.js';
 import { Listener, listenUnsupported } from './listen.js';
-import { loadModel, MSG, Refused } from './model.js';
+import { loadModel, MSG, PROPS, Refused } from './model.js';
 import { Keeper } from './offline.js';
 import { PianoRoll } from './pianoroll.js';
+import { Session } from './session.js';
 import { NOTE_NAMES, PPQ, SCALES } from './timeline.js';
 import { $, toast } from './ui.js';
 
@@ -308,6 +310,8 @@ export async function startStudio(projectId) {
     $('no-tracks').hidden = p.tracks.length > 0;
     arrangement.changed();
     piano.changed();
+    session.changed();
+    devices.changed();
     renderViews();
     renderSync();
     renderPresence();
@@ -358,6 +362,7 @@ export async function startStudio(projectId) {
     li.className = 'track';
     li.dataset.id = id;
     li.addEventListener('focusin', () => select(id));
+    li.addEventListener('pointerdown', () => select(id));
     li.innerHTML = `
       <span class="swatch"></span>
       <input class="colour" type="color">
@@ -434,6 +439,7 @@ export async function startStudio(projectId) {
   // Someone else is dragging a fader: show it moving; the model (and so the
   // next render) keeps the stored value until their final op arrives.
   function showLive(l) {
+    if (devices.cards.has(l.id)) devices.showLive(l, (p) => PROPS[p][0]);
     const row = rows.get(l.id);
     if (!row) return;
     if (l.prop === 7 && !row.busy.has(row.gain)) {
@@ -468,15 +474,23 @@ export async function startStudio(projectId) {
     row.meter.setAttribute('role', 'img');
     row.del.setAttribute('aria-label', `Delete track ${t.name}`);
     row.li.classList.toggle('muted-track', t.mute);
+    row.li.classList.toggle('selected', row.id === selected);
   }
 
   // What this user has selected: told to the others (PRESENCE), who see a
   // ring in this user's colour around that track.
+  // The selected track's devices show in the mixer; its row, the
+  // arrangement lane and the session column are marked.
   let selected = null;
   function select(id) {
     if (id === selected) return;
     selected = id;
     sendOnly(() => model.select(id, Math.round(arrangement.scrollX)));
+    const track = id && model.typeOf(id) === 'track' ? id : null;
+    for (const row of rows.values()) row.li.classList.toggle('selected', row.id === track);
+    session.setSelected(track);
+    devices.show(track);
+    rows.get(track)?.li.scrollIntoView({ block: 'nearest' }); // the device chain may have taken the room
   }
 
   function renderPresence() {
@@ -513,6 +527,7 @@ export async function startStudio(projectId) {
       m.peak = e.peak;
       m.rms = e.rms;
     }
+    session.state(list, playing);
     $('play').classList.toggle('on', playing);
     $('play').setAttribute('aria-pressed', String(playing));
   }
@@ -725,6 +740,61 @@ export async function startStudio(projectId) {
     info: $('pr-info'),
     onClose: (why) => closePiano(why),
   });
+  // ---- Session view and device chain (session.js, devices.js) ----------------------------
+  const session = new Session({
+    root: $('session-grid'),
+    model,
+    edit,
+    info: $('se-info'),
+    select: (id) => select(id),
+    open: (id) => openPiano(id),
+    onMessage: (text) => toast(text, 'info'),
+    // LAUNCH a clip (or stop a track's, CLIP null); the server refuses it
+    // with a reason (a REJECT, shown as a toast) when the engine does not play.
+    launch: (clip, track) => {
+      if (!live) return toast('Offline: launching clips needs the server');
+      sendOnly(() => model.launch(clip, track));
+    },
+  });
+  const liveSenders = new Map(); // "device:prop" -> throttled sender, one per knob
+  const devices = new DeviceChain({
+    root: $('dev-chain'),
+    title: $('dev-track'),
+    add: $('dev-add'),
+    model,
+    edit,
+    live: (id, prop, v) => {
+      const k = `${id}:${prop}`;
+      if (!liveSenders.has(k)) liveSenders.set(k, throttled());
+      liveSenders.get(k)(() => model.live(id, prop, v));
+    },
+  });
+  let view = 'arrange';
+  function showView(which) {
+    view = which;
+    const on = which === 'session';
+    $('tab-arrange').setAttribute('aria-selected', String(!on));
+    $('tab-session').setAttribute('aria-selected', String(on));
+    $('tab-arrange').tabIndex = on ? -1 : 0;
+    $('tab-session').tabIndex = on ? 0 : -1;
+    for (const id of ['ar-wrap', 'ar-tools', 'ar-info']) $(id).hidden = on;
+    for (const id of ['session-wrap', 'se-tools', 'se-info']) $(id).hidden = !on;
+    session.show(on);
+    if (!on) arrangement.changed();
+    renderViews();
+  }
+  $('tab-arrange').addEventListener('click', () => showView('arrange'));
+  $('tab-session').addEventListener('click', () => showView('session'));
+  for (const tab of ['tab-arrange', 'tab-session'])
+    $(tab).addEventListener('keydown', (ev) => {
+      if (ev.key !== 'ArrowLeft' && ev.key !== 'ArrowRight') return;
+      ev.preventDefault();
+      showView(view === 'session' ? 'arrange' : 'session');
+      $(view === 'session' ? 'tab-session' : 'tab-arrange').focus();
+    });
+  $('se-add-scene').addEventListener('click', () => session.addScene());
+  $('se-stop-all').addEventListener('click', () => session.stopAll());
+
   function openPiano(id) {
     $('mixer').hidden = true;
     $('piano').hidden = false;
@@ -742,6 +812,9 @@ export async function startStudio(projectId) {
   function renderViews() {
     const want = Math.min(Math.max(arrangement.wantedHeight(), 150), Math.round(window.innerHeight * 0.42));
     $('ar-wrap').style.height = `${want}px`;
+    // The session grid takes what its rows need, up to the arrangement's height.
+    const need = $('session-grid').scrollHeight + 2;
+    $('session-wrap').style.height = `${Math.max(150, Math.min(need, Math.round(window.innerHeight * 0.42)))}px`;
     $('ar-snap').setAttribute('aria-pressed', String(arrangement.snap));
     $('ar-follow').setAttribute('aria-pressed', String(arrangement.follow));
     $('ar-loop').setAttribute('aria-pressed', String(!!model.get('project', 'loop')));
@@ -829,6 +902,28 @@ export async function startStudio(projectId) {
       pointOf: (tick, pitch) => piano.pointOf(tick, pitch),
       rectOf: (id) => piano.rectOf(id),
       selection: () => [...piano.selection],
+    },
+    session: {
+      view: session,
+      show: (which) => showView(which),
+      scenes: () => model.children('project', 'scene'),
+      // What the grid shows for TRACK in scene row I: {clip, playing, queued}.
+      cell: (track, i) => {
+        const el = session.cells.get(`${track}:${i}`);
+        return el
+          ? {
+              clip: el.dataset.clip || null,
+              playing: el.classList.contains('playing'),
+              queued: el.classList.contains('queued'),
+            }
+          : null;
+      },
+      state: (track) => session.stateOf(track),
+    },
+    devices: {
+      view: devices,
+      track: () => devices.track,
+      ids: () => (devices.track ? model.children(devices.track, 'device') : []),
     },
     listen: {
       figures: () => listener.figures(),

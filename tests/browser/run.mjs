@@ -869,6 +869,174 @@ test('piano roll: open the bass clip, draw a note, move it, undo; velocity and q
   await page.close();
 });
 
+// ---- Session view and device chain (web/session.js, web/devices.js) ---------------------
+const trackNamed = (page, name) => page.evaluate((n) => window.backline.project().tracks.find((x) => x.name === n).id, name);
+const toasts = (page) => page.locator('.toast').allTextContents();
+
+test('session view: a scene, a clip in a slot with a note, play, launch (the slot plays), queue, stop', async (t) => {
+  const id = await demoCopy();
+  const page = await openStudio(t, id);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  await page.click('#tab-session');
+  await page.locator('#session-grid .sg-track').first().waitFor({ timeout: 3000 });
+  check(await page.isHidden('#ar-wrap'), 'the session view takes the arrangement\'s place');
+  const n0 = (await page.evaluate(() => window.backline.session.scenes())).length;
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, 'session-empty.png') });
+
+  // + Scene: a row.
+  await page.click('#se-add-scene');
+  await page.waitForFunction((n) => window.backline.session.scenes().length === n + 1, n0, { timeout: 3000 });
+  const scenes = await page.evaluate(() => window.backline.session.scenes());
+  const scene = scenes[n0];
+  check(await page.evaluate((s) => window.backline.model.get(s, 'quant'), scene) === 5, 'a new scene launches on the bar');
+
+  // Double-click the bass track's empty slot: a 1-bar MIDI clip there, one undo step; the piano roll opens on it.
+  const bass = await trackNamed(page, 'Bass');
+  const steps0 = await page.evaluate(() => window.backline.undoSteps());
+  await page.dblclick(`.sg-empty[data-k="empty:${bass}:${scene}"]`);
+  await page.waitForFunction((a) => window.backline.session.cell(a.bass, a.row)?.clip, { bass, row: n0 }, { timeout: 3000 })
+    .catch(async () => { throw new Error(`no clip in the slot: ${await toasts(page)}`); });
+  const clip = (await page.evaluate((a) => window.backline.session.cell(a.bass, a.row), { bass, row: n0 })).clip;
+  const made = await page.evaluate((c) => ({ scene: window.backline.model.get(c, 'scene'), length: window.backline.model.get(c, 'length'),
+    track: window.backline.model.parentOf(c), steps: window.backline.undoSteps() }), clip);
+  check(made.scene === scene && made.length === 3840 && made.track === bass, `a 1-bar clip in the slot: ${JSON.stringify(made)}`);
+  check(made.steps === steps0 + 1, 'made in one undo step');
+  check((await clipsOf(page)).every((c) => c.id !== clip), 'a session clip is not in the arrangement');
+  await page.locator('#piano:not([hidden])').waitFor({ timeout: 3000 });
+  check(await page.evaluate(() => window.backline.piano.clip()) === clip, 'the piano roll opens on the new clip');
+
+  // Draw a note in it (C4 on beat 1), then back to the mixer.
+  const p = await page.evaluate(() => window.backline.piano.pointOf(60, 60));
+  await page.mouse.click(p.x, p.y);
+  await page.waitForFunction(() => window.backline.piano.notes().length === 1, null, { timeout: 3000 });
+  await page.click('#pr-close');
+  await agreed(page, id);
+
+  // Launch while stopped: the server says why not, in a toast.
+  const launch = `.sg-launch[data-k="clip:${clip}"]`;
+  await page.click(launch);
+  await page.locator('.toast', { hasText: /press play/ }).waitFor({ timeout: 3000 })
+    .catch(async () => { throw new Error(`no toast with the server's reason: ${await toasts(page)}`); });
+
+  // Quantize the scene to 1/16, press play, launch: the slot turns to playing (from the meters).
+  await page.selectOption(`select[data-k="quant:${scene}"]`, '1');
+  await page.waitForFunction((s) => window.backline.model.get(s, 'quant') === 1, scene, { timeout: 3000 });
+  await page.click('#play');
+  await page.waitForFunction(() => window.backline.transport().playing, null, { timeout: 3000 });
+  await page.click(launch);
+  await page.waitForFunction((a) => window.backline.session.cell(a.bass, a.row).playing, { bass, row: n0 }, { timeout: 5000 })
+    .catch(async () => { throw new Error(`the slot does not play: ${JSON.stringify(await page.evaluate((b) => window.backline.session.state(b), bass))} ${await toasts(page)}`); });
+  check((await page.evaluate((b) => window.backline.session.state(b), bass)).slot === n0, 'the meters say the bass plays that slot');
+  check(await page.getAttribute(launch, 'aria-pressed') === 'true', 'the clip button says it plays');
+  await sleep(300);
+  await page.screenshot({ path: path.join(OUT, 'session-playing.png') });
+
+  // Relaunch on 8 bars (16 s at 120 BPM) with the scene button: queued, shown pulsing.
+  await page.selectOption(`select[data-k="quant:${scene}"]`, '8');
+  await page.waitForFunction((s) => window.backline.model.get(s, 'quant') === 8, scene, { timeout: 3000 });
+  await page.click(`.sg-scenego[data-k="scene:${scene}"]`);
+  await page.waitForFunction((a) => window.backline.session.cell(a.bass, a.row).queued, { bass, row: n0 }, { timeout: 5000 })
+    .catch(async () => { throw new Error(`not queued: ${JSON.stringify(await page.evaluate((b) => window.backline.session.state(b), bass))}`); });
+  await page.screenshot({ path: path.join(OUT, 'session-queued.png') });
+
+  // Stop the track (on the next bar): the slot stops playing.
+  await page.click(`.sg-stop[data-k="stop:${bass}"]`);
+  await page.waitForFunction((b) => window.backline.session.state(b).slot === -1 && window.backline.session.state(b).queued === -1,
+    bass, { timeout: 6000 })
+    .catch(async () => { throw new Error(`still playing: ${JSON.stringify(await page.evaluate((b) => window.backline.session.state(b), bass))}`); });
+  check(!(await page.evaluate((a) => window.backline.session.cell(a.bass, a.row).playing, { bass, row: n0 })), 'the slot shows stopped');
+  await page.click('#stop');
+  await page.waitForFunction(() => !window.backline.transport().playing, null, { timeout: 3000 });
+  await sleep(200);
+  await page.screenshot({ path: path.join(OUT, 'session.png') });
+  await agreed(page, id);
+  await page.close();
+});
+
+test('device chain: add an EQ, turn a knob (live, one undo step), reorder, bypass, undo, remove', async (t) => {
+  const id = await demoCopy();
+  const page = await openStudio(t, id);
+  const b = await openStudio(t, id);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const keys = await trackNamed(page, 'Keys');
+  await row(page, 'Keys').locator('.meter').click();
+  await page.waitForFunction((k) => window.backline.devices.track() === k, keys, { timeout: 3000 });
+  await row(b, 'Keys').locator('.meter').click();
+  await b.waitForFunction((k) => window.backline.devices.track() === k, keys, { timeout: 3000 });
+  const before = await page.evaluate(() => window.backline.devices.ids());
+  const kinds = await page.evaluate((ids) => ids.map((d) => window.backline.model.get(d, 'kind')), before);
+  check(before.length === 2, `the keys have a synth and a chorus: ${kinds}`);
+  check(await page.locator('#dev-chain .device').count() === before.length, 'a card per device');
+
+  // Add an EQ: it goes last.
+  const eqKind = await page.evaluate(() => window.backline.model.devices().find((k) => k.name === 'eq').kind);
+  await page.selectOption('#dev-add', String(eqKind));
+  await page.waitForFunction((n) => window.backline.devices.ids().length === n + 1, before.length, { timeout: 3000 });
+  const ids = await page.evaluate(() => window.backline.devices.ids());
+  const eq = ids[ids.length - 1];
+  check(await page.evaluate((d) => window.backline.model.get(d, 'kind'), eq) === eqKind, 'the new device is the EQ, last in the chain');
+  const card = page.locator(`#dev-chain .device[data-id="${eq}"]`);
+  check(await card.locator('.knob').count() === 12, 'the EQ has 12 knobs');
+  await agreed(page, id);
+
+  // Turn "Low gain" (p1, −24…24 dB, 0 now) up by dragging: LIVE values reach the other page, the release is one op.
+  const steps0 = await page.evaluate(() => window.backline.undoSteps());
+  const knob = card.locator('.knob[data-param="1"]');
+  check(/Low gain/.test(await knob.getAttribute('aria-label')), 'p1 is the low gain');
+  const kb = await knob.boundingBox();
+  await page.mouse.move(kb.x + kb.width / 2, kb.y + 15);
+  await page.mouse.down();
+  await page.mouse.move(kb.x + kb.width / 2, kb.y + 15 - 30, { steps: 4 });
+  // Mid-drag: nothing stored yet; the other page shows the value moving (LIVE).
+  await b.waitForFunction((d) => {
+    const k = document.querySelector(`#dev-chain .device[data-id="${d}"] .knob[data-param="1"]`);
+    return k && Number(k.getAttribute('aria-valuenow')) > 1;
+  }, eq, { timeout: 3000 });
+  check(await page.evaluate((d) => window.backline.model.get(d, 'p1'), eq) === 0, 'nothing stored while dragging');
+  await page.mouse.move(kb.x + kb.width / 2, kb.y + 15 - 60, { steps: 4 });
+  await page.mouse.up();
+  await page.waitForFunction((d) => window.backline.model.get(d, 'p1') > 10, eq, { timeout: 3000 })
+    .catch(async () => { throw new Error(`low gain ${await page.evaluate((d) => window.backline.model.get(d, 'p1'), eq)}`); });
+  const gain = await page.evaluate((d) => window.backline.model.get(d, 'p1'), eq);
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 1, 'the drag is one undo step');
+  check((await knob.locator('output').textContent()).startsWith('+'), `the knob shows ${await knob.locator('output').textContent()}`);
+  await b.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') === a.gain, { eq, gain }, { timeout: 5000 });
+
+  // Move it one place earlier (before the chorus), bypass it.
+  await card.locator('.dev-left').click();
+  await page.waitForFunction((a) => window.backline.devices.ids().indexOf(a.eq) === a.at, { eq, at: ids.length - 2 }, { timeout: 3000 });
+  await card.locator('.dev-bypass').click();
+  await page.waitForFunction((d) => window.backline.model.get(d, 'bypass') === true, eq, { timeout: 3000 });
+  check(await card.evaluate((el) => el.classList.contains('bypassed')), 'the card shows it bypassed');
+  await agreed(page, id);
+  await sleep(100);
+  await page.screenshot({ path: path.join(OUT, 'devices.png') });
+
+  // Undo three times: the bypass, the move, the knob.
+  await knob.focus();
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction((d) => window.backline.model.get(d, 'bypass') === false, eq, { timeout: 3000 });
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction((d) => window.backline.devices.ids().at(-1) === d, eq, { timeout: 3000 });
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction((d) => window.backline.model.get(d, 'p1') === 0, eq, { timeout: 3000 })
+    .catch(async () => { throw new Error(`undo of the knob: ${await page.evaluate((d) => window.backline.model.get(d, 'p1'), eq)} ${await toasts(page)}`); });
+  check(await knob.getAttribute('aria-valuetext') === '0.0 dB', 'the knob shows 0 dB again');
+  // Keys: one press is one op.
+  await knob.focus();
+  await page.keyboard.press('PageDown');
+  await page.waitForFunction((d) => window.backline.model.get(d, 'p1') < -4, eq, { timeout: 3000 });
+  // Remove it.
+  await card.locator('.dev-del').click();
+  await page.waitForFunction((n) => window.backline.devices.ids().length === n, before.length, { timeout: 3000 });
+  await b.waitForFunction((d) => !window.backline.model.typeOf(d), eq, { timeout: 5000 });
+  const s = await agreed(page, id);
+  check((await agreed(b, id)).hash === s.hash, 'both pages agree');
+  await page.close();
+  await b.close();
+});
+
 test('no console errors or page errors in any test', async () => {
   check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });
