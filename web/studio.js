@@ -295,7 +295,11 @@ export async function startStudio(projectId) {
     const seen = new Set();
     p.tracks.forEach((t, i) => {
       let row = rows.get(t.id);
-      if (!row) rows.set(t.id, (row = makeRow(t.id)));
+      if (!row) {
+        rows.set(t.id, (row = makeRow(t.id)));
+        const m = meters.get(t.id);
+        if (m) m.drawn = null; /* a new canvas: draw it */
+      }
       seen.add(t.id);
       updateRow(row, t);
       if (list.children[i] !== row.li) list.insertBefore(row.li, list.children[i] || null);
@@ -596,6 +600,12 @@ export async function startStudio(projectId) {
   }
 
   let lastFrame = performance.now();
+  let masterDrawn = false;
+  addEventListener('resize', () => {
+    for (const m of meters.values()) m.drawn = null;
+    masterDrawn = false;
+  });
+  let positionText = '';
   function frame(now) {
     const dt = Math.min(0.1, (now - lastFrame) / 1000);
     lastFrame = now;
@@ -609,6 +619,10 @@ export async function startStudio(projectId) {
         if (m.peak >= m.hold) m.holdAt = now;
       }
       if (m.hold < 0.0005) m.hold = 0;
+      // Redraw only what moved by a visible amount: an idle studio paints nothing.
+      const key = `${Math.round(m.level * 400)}|${Math.round(m.avg * 400)}|${Math.round(m.hold * 400)}`;
+      if (key === m.drawn) continue;
+      m.drawn = key;
       if (id === '0') {
         drawMeter($('master-meter'), m, true);
         $('master-db').textContent = m.level > 0.00001 ? `${toDb(m.level).toFixed(1)} dB` : '−∞ dB';
@@ -617,10 +631,13 @@ export async function startStudio(projectId) {
         if (row) drawMeter(row.meter, m, false);
       }
     }
-    if (!meters.has('0')) drawMeter($('master-meter'), meterState('0'), true);
-    for (const row of rows.values()) if (!meters.has(row.id)) drawMeter(row.meter, meterState(row.id), false);
+    if (!meters.has('0') && !masterDrawn) drawMeter($('master-meter'), meterState('0'), true), (masterDrawn = true);
+    for (const row of rows.values())
+      if (!meters.has(row.id) && !row.meterDrawn)
+        drawMeter(row.meter, meterState(row.id), false), (row.meterDrawn = true);
     const pos = transport.position + (transport.playing ? ((now - transport.at) / 1000) * RATE : 0);
-    $('position').textContent = fmtPosition(pos, project);
+    const text = fmtPosition(pos, project);
+    if (text !== positionText) $('position').textContent = positionText = text;
     arrangement.setPlayhead((pos / RATE) * (project.tempo / 60) * PPQ, transport.playing);
     requestAnimationFrame(frame);
   }
