@@ -163,9 +163,11 @@ static int track_kind(const mdl_project *p, uint32_t h) {
 /* The range of parameter PARAM of the object a lane automates. */
 static bool param_range(const mdl_project *p, uint32_t owner, int64_t param, double *min,
                         double *max) {
-  if (H_TYPE(owner) == MDL_TYPE_TRACK) {
-    if (param != MDL_PROP_GAIN && param != MDL_PROP_PAN) return false;
-    const mdl_field *f = field_of(MDL_TYPE_TRACK, (int) param);
+  if (H_TYPE(owner) == MDL_TYPE_TRACK || H_TYPE(owner) == MDL_TYPE_SEND) {
+    bool ok = H_TYPE(owner) == MDL_TYPE_SEND ? param == MDL_PROP_LEVEL
+                                             : param == MDL_PROP_GAIN || param == MDL_PROP_PAN;
+    if (!ok) return false;
+    const mdl_field *f = field_of((int) H_TYPE(owner), (int) param);
     *min = f->min, *max = f->max;
     return true;
   }
@@ -217,8 +219,8 @@ static bool parent_ok(const mdl_project *p, int type, int64_t kind, uint32_t ph,
       if (!ok) sb_str(sb, "notes and MIDI events go in a clip on an instrument track");
       return ok;
     case MDL_TYPE_LANE:
-      ok = pt == MDL_TYPE_TRACK || pt == MDL_TYPE_DEVICE;
-      if (!ok) sb_str(sb, "an automation lane goes on a track or a device");
+      ok = pt == MDL_TYPE_TRACK || pt == MDL_TYPE_DEVICE || pt == MDL_TYPE_SEND;
+      if (!ok) sb_str(sb, "an automation lane goes on a track, a device or a send");
       return ok;
     case MDL_TYPE_POINT:
       ok = pt == MDL_TYPE_LANE;
@@ -794,7 +796,7 @@ static int check_object(const mdl_project *p, uint32_t h, sbuf *sb) {
     case MDL_TYPE_LANE: {
       double min, max;
       if (!param_range(p, ph, cell_i(p, h, MDL_PROP_PARAM), &min, &max)) {
-        sb_str(sb, "the lane's parameter is not one its track or device has");
+        sb_str(sb, "the lane's parameter is not one its track, device or send has");
         return MDL_ERR_BAD_PROP;
       }
       return MDL_OK;

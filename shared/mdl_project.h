@@ -121,8 +121,9 @@ typedef enum {
   MDL_PROP_VELOCITY = 40,     /* note */
   MDL_PROP_CONTROLLER = 41,   /* event: 0..127 CC, 128 pitch bend, 129 channel pressure */
   MDL_PROP_CC_VALUE = 42,     /* event: 0..127, pitch bend -8192..8191 */
-  MDL_PROP_PARAM = 43,        /* lane: the parameter (a device's parameter index, or
-                                 MDL_PROP_GAIN / MDL_PROP_PAN of a track) */
+  MDL_PROP_PARAM = 43,        /* lane: the parameter (a device's parameter index,
+                                 MDL_PROP_GAIN / MDL_PROP_PAN of a track, MDL_PROP_LEVEL
+                                 of a send) */
   MDL_PROP_ON = 44,           /* lane: automation is read */
   MDL_PROP_VALUE = 45,        /* point: in the parameter's range */
   MDL_PROP_CURVE = 46,        /* point: mdl_curve, shape towards the next point */

@@ -267,3 +267,21 @@ Test(mdl_schema, the_order_and_time_cells_named_by_index_are_right) {
     cr_assert_eq(s->time_cell, time, "%s", s->name);
   }
 }
+
+Test(mdl_op, lanes_automate_sends_too) {
+  mdl_prop_value ret[] = {{MDL_PROP_KIND, v_int(MDL_TRACK_RETURN)}};
+  mdl_prop_value send[] = {{MDL_PROP_TARGET, v_int((int64_t) B)}};
+  mdl_prop_value level[] = {{MDL_PROP_PARAM, v_int(MDL_PROP_LEVEL)}};
+  mdl_prop_value pt[] = {{MDL_PROP_VALUE, v_real(0.75)}};
+  cr_assert_eq(
+      apply(TXN(op_make(MDL_TYPE_TRACK, A, 0, 0, NULL), op_make(MDL_TYPE_TRACK, B, 0, 1, ret),
+                op_make(MDL_TYPE_SEND, C, A, 1, send), op_make(MDL_TYPE_LANE, D, C, 1, level),
+                op_make(MDL_TYPE_POINT, E, D, 1, pt)),
+            NULL),
+      MDL_OK);
+  mdl_fail f;
+  cr_assert_eq(apply(TXN(op_set(E, MDL_PROP_VALUE, v_real(5))), &f), MDL_ERR_RANGE,
+               "a send level is 0..4");
+  cr_assert_eq(apply(TXN(op_make(MDL_TYPE_LANE, F, C, 0, NULL)), &f), MDL_ERR_BAD_PROP,
+               "a send has no gain to automate");
+}
