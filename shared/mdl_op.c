@@ -484,6 +484,20 @@ static int device_defaults(mdl_project *p, uint32_t h, sbuf *sb) {
   return MDL_OK;
 }
 
+/* A new track takes a colour from a palette that reads well on a dark
+ * background, by its id, so tracks made one after another differ (and every
+ * replica picks the same one). A colour given with the create wins. */
+static int track_colour(mdl_project *p, uint32_t h, sbuf *sb) {
+  static const uint32_t palette[8] = {0xE5484D, 0xF76B15, 0xFFC53D, 0x46A758,
+                                      0x12A594, 0x0090FF, 0x8E4EC6, 0xD6409F};
+  mdl_value v = {.kind = MDL_VAL_INT, .u.i = palette[(uint32_t) mdl__obj(p, h)->id % 8]};
+  if (mdl__set(p, h, mdl__cell(MDL_TYPE_TRACK, MDL_PROP_COLOUR), &v)) {
+    sb_str(sb, "out of memory");
+    return MDL_ERR_NOMEM;
+  }
+  return MDL_OK;
+}
+
 /* A new point starts at its parameter's default (a track's gain 1, pan 0). */
 static int point_default(mdl_project *p, uint32_t h, sbuf *sb) {
   uint32_t lane = mdl__find(p, mdl__obj(p, h)->parent);
@@ -537,6 +551,7 @@ static int op_create(mdl_project *p, const mdl_op *op, uint32_t origin, sbuf *sb
     if ((rc = set_prop(p, h, MDL_PROP_KIND, &kv, true, sb))) return rc;
   }
   if (type == MDL_TYPE_DEVICE && (rc = device_defaults(p, h, sb))) return rc;
+  if (type == MDL_TYPE_TRACK && (rc = track_colour(p, h, sb))) return rc;
   if (type == MDL_TYPE_POINT && (rc = point_default(p, h, sb))) return rc;
   for (uint16_t i = 0; i < op->n_props; i++) {
     if (op->props[i].prop == MDL_PROP_KIND) continue;
