@@ -8,7 +8,7 @@
 // Environment: BACKLINE_BIN (server binary), BACKLINE_BUILD (build folder
 // holding wasm/, default: the binary's folder), BACKLINE_TEST_PORT (HTTP
 // port, default 18380; HTTPS is +1), CHROMIUM (default /usr/bin/chromium),
-// BACKLINE_UPDATE_SCREENSHOT=1 (also copy the studio shot to web/screenshot.png),
+// BACKLINE_UPDATE_SCREENSHOT=1 (also copy the device-chain shot to web/screenshot.png),
 // ONLY=substring (run only matching tests).
 import { spawn, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -465,7 +465,6 @@ test('screenshots: project list and studio with 3 tracks, playing', async (t) =>
   await agreed(page, id);
   const shot = path.join(OUT, 'studio.png');
   await page.screenshot({ path: shot });
-  if (process.env.BACKLINE_UPDATE_SCREENSHOT === '1') fs.copyFileSync(shot, path.join(ROOT, 'web/screenshot.png'));
   await page.click('#stop');
   await page.close();
   await other.close();
@@ -1012,6 +1011,14 @@ test('device chain: add an EQ, turn a knob (live, one undo step), reorder, bypas
   await agreed(page, id);
   await sleep(100);
   await page.screenshot({ path: path.join(OUT, 'devices.png') });
+  // The README's picture: a desktop-height window, where the mixer and the
+  // device rack fit without scrolling.
+  await page.setViewportSize({ width: 1280, height: 1000 });
+  await sleep(200);
+  const tall = path.join(OUT, 'devices-tall.png');
+  await page.screenshot({ path: tall });
+  if (process.env.BACKLINE_UPDATE_SCREENSHOT === '1') fs.copyFileSync(tall, path.join(ROOT, 'web/screenshot.png'));
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   // Undo three times: the bypass, the move, the knob.
   await knob.focus();
