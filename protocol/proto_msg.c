@@ -121,8 +121,11 @@ static void get_txn(proto_reader *r, proto_scratch *s, mdl_txn *txn) {
     op->id = proto_get_u64(r);
     if (op->kind == WIRE_CREATE_IN || op->kind == WIRE_MOVE_TO) {
       op->parent = proto_get_u64(r);
+      /* A create under the project has its own, shorter encoding: the
+       * long one would not be canonical (it would re-encode differently). */
+      bool top = op->kind == WIRE_CREATE_IN && op->parent == MDL_ID_PROJECT;
       op->kind = op->kind == WIRE_CREATE_IN ? MDL_OP_CREATE : MDL_OP_MOVE;
-      if (!op->parent && !r->err) r->err = PROTO_ERR_RANGE;
+      if ((!op->parent || top) && !r->err) r->err = PROTO_ERR_RANGE;
     }
     switch (op->kind) {
       case MDL_OP_CREATE:

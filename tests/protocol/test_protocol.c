@@ -258,6 +258,35 @@ Test(proto_msg, snapshot_with_out_of_range_values_is_refused) {
   mdl_project_destroy(p);
 }
 
+/* A create under the project has one encoding; the long form that names
+ * the project as parent is refused, so the wire form stays canonical
+ * (found by fuzz_proto_decode). */
+Test(proto_msg, create_naming_the_project_as_parent_is_refused) {
+  const mdl_id parent = MDL_ID_MAKE(3, 0x77);
+  mdl_op op = op_create(A);
+  op.parent = parent;
+  proto_msg m = {.type = PROTO_SUBMIT};
+  m.u.submit.txn = (mdl_txn){1, &op};
+  int n = proto_encode(&m, buf, sizeof buf);
+  cr_assert_gt(n, 0);
+  proto_msg d;
+  cr_assert_eq(proto_decode(buf, (size_t) n, S, &d, NULL), 0);
+  cr_assert_eq(d.u.submit.txn.ops[0].parent, parent);
+
+  uint8_t le[8], project[8] = {MDL_ID_PROJECT};
+  for (int i = 0; i < 8; i++)
+    le[i] = (uint8_t) (parent >> (8 * i));
+  uint8_t *at = memmem(buf, (size_t) n, le, 8);
+  cr_assert_not_null(at);
+  memcpy(at, project, 8);
+  cr_assert_eq(proto_decode(buf, (size_t) n, S, &d, NULL), PROTO_ERR_RANGE);
+
+  op.parent = MDL_ID_PROJECT; /* encoded the short way, and round trips */
+  int short_n = proto_encode(&m, buf, sizeof buf);
+  cr_assert_eq(short_n, n - 8);
+  cr_assert_eq(proto_decode(buf, (size_t) short_n, S, &d, NULL), 0);
+}
+
 Test(proto_msg, encode_refuses_small_buffers) {
   proto_msg m = {.type = PROTO_SUBMIT};
   m.u.submit.txn = sample_txn();
