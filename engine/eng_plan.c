@@ -655,10 +655,12 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   eng_plan *p = calloc(1, sizeof *p + d->n_tracks * sizeof p->tracks[0]);
   unsigned char *arena = aligned_alloc(ALIGN, align_up(arena_bytes ? arena_bytes : 1));
   float **owned = calloc(n_stretched ? n_stretched : 1, sizeof(float *));
-  if (!p || !arena || !owned) {
+  struct eng_stretch_entry **shared = calloc(n_stretched ? n_stretched : 1, sizeof *shared);
+  if (!p || !arena || !owned || !shared) {
     free(p);
     free(arena);
     free(owned);
+    free(shared);
     rc = ENG_ERR_NOMEM;
     goto done;
   }
@@ -666,6 +668,8 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   p->arena = arena;
   p->arena_bytes = arena_bytes;
   p->owned = owned;
+  p->shared = shared;
+  p->stretch_cache = d->stretch_cache;
   p->n_nodes = b.n;
   p->nodes = (void *) (arena + off_nodes);
   for (uint32_t s = 0; s < b.n; s++) { /* states, zeroed, before anything can fail */
@@ -931,6 +935,7 @@ void eng_plan_destroy(eng_plan *p) {
   for (uint32_t i = 0; i < p->n_owned; i++)
     free(p->owned[i]);
   free(p->owned);
+  eng__release_stretched(p);
   free(p->arena);
   void (*on_free)(void *) = p->on_free;
   void *ud = p->on_free_ud;

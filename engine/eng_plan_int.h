@@ -137,20 +137,23 @@ struct eng_plan {
   uint32_t click_frames;       /* click length */
   float click_decay_per_frame; /* 1 / (click tau in frames) */
 
-  uint32_t n_nodes;        /* nodes, in execution (topological) order */
-  eng_plan_node *nodes;    /* in the arena */
-  uint32_t n_buffers;      /* stereo buffers of ENG_CHUNK frames */
-  float *buffers;          /* n_buffers * 2 * ENG_CHUNK floats, in the arena */
-  uint32_t click_buf;      /* click buffer, ENG_NO_BUF without metronome */
-  uint32_t master_buf;     /* master bus buffer */
-  uint32_t master_node;    /* index of the master node */
-  size_t arena_bytes;      /* size of the arena */
-  void *arena;             /* one allocation: nodes, deps, buffers, events */
-  size_t state_bytes;      /* node states, each its own allocation (see above) */
-  uint32_t latency;        /* master's latency, frames; the click is delayed by it */
-  uint32_t n_owned;        /* entries in owned */
-  float **owned;           /* buffers the plan made (stretched clips), freed with it */
-  void (*on_free)(void *); /* eng_plan_desc.on_free, called by eng_plan_destroy */
+  uint32_t n_nodes;                  /* nodes, in execution (topological) order */
+  eng_plan_node *nodes;              /* in the arena */
+  uint32_t n_buffers;                /* stereo buffers of ENG_CHUNK frames */
+  float *buffers;                    /* n_buffers * 2 * ENG_CHUNK floats, in the arena */
+  uint32_t click_buf;                /* click buffer, ENG_NO_BUF without metronome */
+  uint32_t master_buf;               /* master bus buffer */
+  uint32_t master_node;              /* index of the master node */
+  size_t arena_bytes;                /* size of the arena */
+  void *arena;                       /* one allocation: nodes, deps, buffers, events */
+  size_t state_bytes;                /* node states, each its own allocation (see above) */
+  uint32_t latency;                  /* master's latency, frames; the click is delayed by it */
+  uint32_t n_owned;                  /* entries in owned */
+  float **owned;                     /* buffers the plan made (stretched clips), freed with it */
+  eng_stretch_cache *stretch_cache;  /* where the shared entries come from, or NULL */
+  uint32_t n_shared;                 /* entries in shared */
+  struct eng_stretch_entry **shared; /* stretched clips held in stretch_cache, released with it */
+  void (*on_free)(void *);           /* eng_plan_desc.on_free, called by eng_plan_destroy */
   void *on_free_ud;
   uint32_t n_tracks;       /* entries in tracks */
   eng_plan_track tracks[]; /* n_tracks, in description order */
@@ -166,12 +169,15 @@ int eng__validate_zones(const eng_device_desc *dv, uint64_t track_id, char *why,
 void eng__copy_zones(const eng_device_desc *dv, eng_zone_desc *out);
 /* Checks an audio track's clips. Possible errors: ENG_ERR_INVALID. */
 int eng__validate_clips(const eng_track_desc *t, char *why, size_t len);
-/* Clips of t that need a stretched copy (p->owned entries). */
+/* Clips of t that need a stretched copy (p->owned or p->shared entries). */
 uint32_t eng__stretched_clips(const eng_track_desc *t);
 /* Compiles t's clips into out (n_clips entries, sorted by start), stretching
- * with Rubber Band into buffers appended to p->owned. Allocates.
+ * with Rubber Band into buffers appended to p->owned, or taken from (and
+ * added to) p->stretch_cache and appended to p->shared. Allocates.
  * Possible errors: ENG_ERR_NOMEM. */
 int eng__compile_clips(eng_plan *p, const eng_track_desc *t, eng_plan_clip *out);
+/* Gives back p's shared stretched clips (eng_plan_destroy). */
+void eng__release_stretched(eng_plan *p);
 /* On success: one sentence naming the zones and clips without sample data
  * (they stay silent), or nothing. */
 void eng__media_warnings(const eng_plan_desc *d, char *why, size_t len);

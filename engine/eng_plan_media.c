@@ -5,7 +5,8 @@
  *
  * Called by eng_plan.c only (prototypes in eng_plan_int.h). Sample data is
  * never copied here: the plan borrows it (eng_sample, eng_node.h), except a
- * stretched clip, whose stretched copy the plan owns. */
+ * stretched clip, whose stretched copy the plan owns, or shares with other
+ * plans through an eng_stretch_cache. */
 #include "engine/eng_err.h"
 #include "engine/eng_plan_int.h"
 
@@ -200,8 +201,133 @@ static uint64_t source_span(const eng_clip_desc *c, double rate) {
   return want < (double) left ? (uint64_t) want : left;
 }
 
-/* Fills *pc from c; a stretched clip gets its own stretched copy, added
- * to p->owned. */
+/* ---- Stretched clips shared across plans (eng_stretch_cache) ---------------- */
+
+typedef struct eng_stretch_entry {
+  uint64_t hash, n_in; /* the source: content hash and frames */
+  uint32_t channels, rate;
+  double ratio;
+  float *frames; /* the stretched copy, n_out frames */
+  uint64_t n_out;
+  uint32_t refs; /* plans holding it */
+  uint64_t used; /* cache clock at the last lookup that found or made it */
+} eng_stretch_entry;
+
+struct eng_stretch_cache {
+  size_t keep_bytes;
+  eng_stretch_entry **e;
+  uint32_t n, cap;
+  uint64_t clock, hits, misses, bytes;
+};
+
+int eng_stretch_cache_create(size_t keep_bytes, eng_stretch_cache **out) {
+  if (!out) return ENG_ERR_INVALID;
+  *out = calloc(1, sizeof **out);
+  if (!*out) return ENG_ERR_NOMEM;
+  (*out)->keep_bytes = keep_bytes;
+  return ENG_OK;
+}
+
+void eng_stretch_cache_destroy(eng_stretch_cache *c) {
+  if (!c) return;
+  for (uint32_t i = 0; i < c->n; i++) {
+    free(c->e[i]->frames);
+    free(c->e[i]);
+  }
+  free(c->e);
+  free(c);
+}
+
+void eng_stretch_cache_stats(const eng_stretch_cache *c, eng_stretch_stats *out) {
+  if (!out) return;
+  *out = c ? (eng_stretch_stats){c->hits, c->misses, c->bytes, c->n} : (eng_stretch_stats){0};
+}
+
+static uint64_t entry_bytes(const eng_stretch_entry *x) {
+  return x->n_out * x->channels * sizeof(float);
+}
+
+/* Drops entries no plan holds, least recently used first, while the cache
+ * holds more than it should keep. */
+static void stretch_trim(eng_stretch_cache *c) {
+  while (c->bytes > c->keep_bytes) {
+    uint32_t old = UINT32_MAX;
+    for (uint32_t i = 0; i < c->n; i++)
+      if (!c->e[i]->refs && (old == UINT32_MAX || c->e[i]->used < c->e[old]->used)) old = i;
+    if (old == UINT32_MAX) return;
+    c->bytes -= entry_bytes(c->e[old]);
+    free(c->e[old]->frames);
+    free(c->e[old]);
+    c->e[old] = c->e[--c->n];
+  }
+}
+
+/* A 64-bit hash of n floats' bits (multiply-xorshift over 32-bit words):
+ * equal content, equal hash, wherever it lies. */
+static uint64_t content_hash(const float *f, size_t n) {
+  uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
+  for (size_t i = 0; i < n; i++) {
+    uint32_t w;
+    memcpy(&w, &f[i], sizeof w);
+    h = (h ^ w) * 0xff51afd7ed558ccdull;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+void eng__release_stretched(eng_plan *p) {
+  for (uint32_t i = 0; i < p->n_shared; i++)
+    p->shared[i]->refs--;
+  if (p->stretch_cache) stretch_trim(p->stretch_cache);
+  free(p->shared);
+  p->shared = NULL, p->n_shared = 0;
+}
+
+/* The stretched copy of N frames at IN for plan p: from p's cache if one
+ * was stretched from the same content, else stretched now (and kept in the
+ * cache if p has one, else owned by p). */
+static int stretch_for(eng_plan *p, const float *in, uint64_t n, uint32_t ch, uint32_t sr,
+                       double ratio, float **out, uint64_t *n_out) {
+  eng_stretch_cache *c = p->stretch_cache;
+  if (!c) {
+    int rc = warp(in, n, ch, sr, ratio, out, n_out);
+    if (rc == ENG_OK) p->owned[p->n_owned++] = *out;
+    return rc;
+  }
+  uint64_t h = content_hash(in, (size_t) n * ch);
+  c->clock++;
+  for (uint32_t i = 0; i < c->n; i++) {
+    eng_stretch_entry *x = c->e[i];
+    if (x->hash == h && x->n_in == n && x->channels == ch && x->rate == sr && x->ratio == ratio) {
+      x->refs++, x->used = c->clock, c->hits++;
+      p->shared[p->n_shared++] = x;
+      *out = x->frames, *n_out = x->n_out;
+      return ENG_OK;
+    }
+  }
+  if (c->n == c->cap) {
+    uint32_t cap = c->cap ? c->cap * 2 : 8;
+    eng_stretch_entry **e = realloc(c->e, cap * sizeof *e);
+    if (!e) return ENG_ERR_NOMEM;
+    c->e = e, c->cap = cap;
+  }
+  eng_stretch_entry *x = calloc(1, sizeof *x);
+  if (!x) return ENG_ERR_NOMEM;
+  int rc = warp(in, n, ch, sr, ratio, &x->frames, &x->n_out);
+  if (rc != ENG_OK) {
+    free(x);
+    return rc;
+  }
+  *x = (eng_stretch_entry){h, n, ch, sr, ratio, x->frames, x->n_out, 1, c->clock};
+  c->e[c->n++] = x;
+  c->misses++, c->bytes += entry_bytes(x);
+  p->shared[p->n_shared++] = x;
+  *out = x->frames, *n_out = x->n_out;
+  stretch_trim(c);
+  return ENG_OK;
+}
+
+/* Fills *pc from c; a stretched clip gets its stretched copy (stretch_for). */
 static int compile_clip(eng_plan *p, const eng_clip_desc *c, eng_plan_clip *pc) {
   memset(pc, 0, sizeof *pc);
   pc->start = c->start_frame;
@@ -220,10 +346,9 @@ static int compile_clip(eng_plan *p, const eng_clip_desc *c, eng_plan_clip *pc) 
   uint64_t span = source_span(c, pc->rate);
   float *buf;
   uint64_t n;
-  int rc = warp(c->sample.frames + (size_t) c->offset_frames * c->sample.n_channels, span,
-                c->sample.n_channels, c->sample.sample_rate, c->stretch, &buf, &n);
+  int rc = stretch_for(p, c->sample.frames + (size_t) c->offset_frames * c->sample.n_channels, span,
+                       c->sample.n_channels, c->sample.sample_rate, c->stretch, &buf, &n);
   if (rc != ENG_OK) return rc;
-  p->owned[p->n_owned++] = buf;
   pc->frames = n ? buf : NULL;
   pc->n_frames = n;
   pc->offset = 0;

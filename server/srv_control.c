@@ -14,6 +14,7 @@
 #include "server/srv_err.h"
 #include "server/srv_listen.h"
 #include "server/srv_response.h"
+#include "shared/mdl_device.h"
 #include "shared/mdl_err.h"
 #include "storage/sto_project.h"
 
@@ -491,6 +492,7 @@ void srv__update_plan(srv_control *c) {
   if (why[0] && strcmp(why, c->plan_warning) != 0) fprintf(stderr, "backline: %s\n", why);
   snprintf(c->plan_warning, sizeof c->plan_warning, "%s", why);
   eng_engine_set_plan(c->engine, plan);
+  atomic_fetch_add(&c->plans_made, 1);
 }
 
 static void relay_meters(srv_control *c) {
@@ -721,23 +723,39 @@ static void live_set(project *p, mdl_id id, uint8_t prop, double value) {
   p->live[i] = (srv_live_value){id, prop, value};
 }
 
+/* A device parameter in motion goes straight to the engine's parameter slot
+ * (smoothed there) when the running plan plays that device: no plan is
+ * compiled for it. False when it must go through a new plan. */
+static bool live_param(srv_control *c, mdl_id id, int type, int prop, double v) {
+  if (type != MDL_TYPE_DEVICE || prop < MDL_PROP_PARAM0 || !c->engine) return false;
+  const mdl_device_desc *dd =
+      mdl_device_describe((int) mdl_get_int(c->playing->model, id, MDL_PROP_KIND));
+  uint32_t i = (uint32_t) (prop - MDL_PROP_PARAM0), slot;
+  mdl_id track;
+  if (!dd || i >= dd->n_params || !srv_plan_device_slot(c->plans, id, &track, &slot)) return false;
+  if (v < dd->params[i].min) v = dd->params[i].min;
+  if (v > dd->params[i].max) v = dd->params[i].max;
+  if (eng_engine_set_param(c->engine, track, slot, i, (float) v)) return false;
+  atomic_fetch_add(&c->live_params, 1);
+  return true;
+}
+
 /* A value in motion: checked like an op, heard at once, shown to the others,
  * never stored. The final value arrives as an ordinary op. */
 static void on_live(srv_control *c, client *cl, const proto_live *lv) {
   project *p = cl->proj;
   char why[MDL_REASON_MAX];
   int type = mdl_type_of(p->model, lv->id);
-  int rc = type ? mdl_value_check(type, lv->prop, &lv->value, why, sizeof why) : MDL_ERR_NOT_FOUND;
+  int rc = mdl_value_check_on(p->model, lv->id, lv->prop, &lv->value, why, sizeof why);
   if (!rc && lv->value.kind != MDL_VAL_REAL && lv->value.kind != MDL_VAL_INT)
     rc = MDL_ERR_BAD_VALUE, snprintf(why, sizeof why, "only numbers move live");
   if (rc) {
-    if (rc == MDL_ERR_NOT_FOUND) snprintf(why, sizeof why, "no object with that id");
     send_reject(c, cl->conn, 0, rc, why);
     return;
   }
-  live_set(p, lv->id, lv->prop,
-           lv->value.kind == MDL_VAL_INT ? (double) lv->value.u.i : lv->value.u.r);
-  if (p == c->playing) srv__update_plan(c);
+  double v = lv->value.kind == MDL_VAL_INT ? (double) lv->value.u.i : lv->value.u.r;
+  live_set(p, lv->id, lv->prop, v);
+  if (p == c->playing && !live_param(c, lv->id, type, lv->prop, v)) srv__update_plan(c);
   proto_msg m = {.type = PROTO_LIVE};
   m.u.live = *lv;
   m.u.live.client_id = cl->client_id;
@@ -1010,6 +1028,8 @@ void srv_control_stats(srv_control *c, srv_stats *out) {
   out->xruns = atomic_load(&c->xruns);
   out->meters_dropped = atomic_load(&c->meters_dropped);
   out->monitor_dropped = atomic_load(&c->monitor_dropped);
+  out->plans = atomic_load(&c->plans_made);
+  out->live_params = atomic_load(&c->live_params);
   srv_listen_stats ls = {0};
   if (c->listen) srv_listen_stats_get(c->listen, &ls);
   out->listeners = ls.listeners, out->listen_packets = ls.packets, out->listen_bytes = ls.bytes;
@@ -1053,6 +1073,11 @@ int srv_control_readonly(void *ud, const char *method, const char *path, srv_res
          s.listen_packets},
         {"backline_listen_bytes_total", "counter", "Opus bytes encoded for listeners.",
          s.listen_bytes},
+        {"backline_engine_plans_total", "counter", "Engine plans compiled from the model.",
+         s.plans},
+        {"backline_live_params_total", "counter",
+         "Values in motion sent straight to an engine parameter (no plan compiled).",
+         s.live_params},
     };
     n = 0;
     for (size_t i = 0; i < sizeof metrics / sizeof metrics[0] && n < (int) sizeof buf; i++)

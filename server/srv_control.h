@@ -89,6 +89,8 @@ typedef struct srv_control_config {
 typedef struct srv_stats {
   uint64_t uptime_s, clients, projects, ops, rejects, xruns, meters_dropped, monitor_dropped;
   uint64_t listeners, listen_packets, listen_bytes; /* Listen here */
+  uint64_t plans;                                   /* engine plans compiled */
+  uint64_t live_params; /* values in motion sent straight to an engine parameter, no plan */
   char audio[96];
 } srv_stats;
 

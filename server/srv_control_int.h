@@ -99,7 +99,7 @@ struct srv_control {
   /* Figures for health/metrics, read from other threads. */
   time_t started;
   atomic_uint_fast64_t n_clients, n_projects_pub, ops, rejects, xruns, meters_dropped,
-      monitor_dropped;
+      monitor_dropped, plans_made, live_params;
   char audio[96];
 };
 

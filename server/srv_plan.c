@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_KEEP_BYTES (256u << 20) /* samples no plan uses are kept up to this much */
+#define CACHE_KEEP_BYTES   (256u << 20) /* samples no plan uses are kept up to this much */
+#define STRETCH_KEEP_BYTES (128u << 20) /* and stretched clips */
 
 typedef struct sample {
   char id[STO_ASSET_ID_LEN + 1];
@@ -21,8 +22,17 @@ typedef struct sample {
   bool missing;  /* no such asset, or unreadable: clips on it stay silent */
 } sample;
 
+/* Where a device of the last plan built sits (srv_plan_device_slot). */
+typedef struct dev_slot {
+  mdl_id device, track;
+  uint32_t slot;
+} dev_slot;
+
 struct srv_plan_ctx {
   sto_asset_store *assets;
+  eng_stretch_cache *stretched; /* warped clips, so an edit does not stretch them again */
+  dev_slot slots[ENG_MAX_TRACKS * (1 + ENG_MAX_EFFECTS)];
+  uint32_t n_slots;
   sample *cache;
   size_t n, cap;
 };
@@ -42,6 +52,7 @@ struct srv_plan_desc {
   uint32_t n_live, rate;
   mdl_time_map map;
   mdl_id ids[ENG_MAX_TRACKS];
+  mdl_id dev_ids[ENG_MAX_TRACKS][1 + ENG_MAX_EFFECTS]; /* each device slot's object */
   eng_track_desc tracks[ENG_MAX_TRACKS];
   eng_device_desc dev[ENG_MAX_TRACKS][1 + ENG_MAX_EFFECTS];
   eng_param_value params[ENG_MAX_TRACKS][1 + ENG_MAX_EFFECTS][MDL_DEVICE_PARAMS];
@@ -79,7 +90,10 @@ static bool grow(void *arr, uint32_t *cap, uint32_t n, size_t size, uint32_t fir
 
 srv_plan_ctx *srv_plan_ctx_create(const char *assets_dir) {
   srv_plan_ctx *ctx = calloc(1, sizeof *ctx);
-  if (!ctx) return NULL;
+  if (!ctx || eng_stretch_cache_create(STRETCH_KEEP_BYTES, &ctx->stretched)) {
+    free(ctx);
+    return NULL;
+  }
   char err[256];
   if (assets_dir && sto_asset_store_open(assets_dir, &ctx->assets, err, sizeof err))
     fprintf(stderr, "backline: audio clips will be silent: %s\n", err);
@@ -91,6 +105,7 @@ void srv_plan_ctx_destroy(srv_plan_ctx *ctx) {
   for (size_t i = 0; i < ctx->n; i++)
     free(ctx->cache[i].frames);
   free(ctx->cache);
+  eng_stretch_cache_destroy(ctx->stretched);
   sto_asset_close(ctx->assets);
   free(ctx);
 }
@@ -251,6 +266,7 @@ static void device(srv_plan_desc *pd, uint32_t t, uint32_t slot, mdl_id id) {
     pv[i] = (eng_param_value){i, (float) v};
   }
   mdl_id key = (mdl_id) mdl_get_int(m, id, MDL_PROP_SIDECHAIN);
+  pd->dev_ids[t][slot] = id;
   pd->dev[t][slot] = (eng_device_desc){.kind = (uint32_t) kind,
                                        .bypass = mdl_get_bool(m, id, MDL_PROP_BYPASS),
                                        .sidechain_track_id = key,
@@ -582,7 +598,8 @@ static int describe(srv_plan_ctx *ctx, const mdl_project *m, uint32_t rate,
       .loop_start_frame = loop0,
       .loop_end_frame = loop1,
       .on_free = release,
-      .on_free_ud = pd->borrowed};
+      .on_free_ud = pd->borrowed,
+      .stretch_cache = ctx->stretched};
   pd->borrowed = NULL; /* the plan owns the borrow from here on */
   if (!ok) {
     release(pd->d.on_free_ud);
@@ -608,6 +625,22 @@ int srv_plan_build(srv_plan_ctx *ctx, const mdl_project *m, uint32_t sample_rate
   int rc = describe(ctx, m, sample_rate, live, n_live, &pd);
   if (rc) return snprintf(why, why_len, "out of memory"), rc;
   rc = eng_plan_compile(&pd->d, out, why, why_len);
+  ctx->n_slots = 0;
+  for (uint32_t t = 0; !rc && t < pd->d.n_tracks; t++) {
+    const eng_track_desc *td = &pd->tracks[t];
+    for (uint32_t s = td->instrument ? 0 : 1; s <= td->n_effects; s++)
+      ctx->slots[ctx->n_slots++] = (dev_slot){pd->dev_ids[t][s], td->track_id, s};
+  }
   srv_plan_desc_free(pd);
   return rc;
+}
+
+bool srv_plan_device_slot(const srv_plan_ctx *ctx, mdl_id device, mdl_id *track_id,
+                          uint32_t *slot) {
+  for (uint32_t i = 0; i < ctx->n_slots; i++)
+    if (ctx->slots[i].device == device) {
+      *track_id = ctx->slots[i].track, *slot = ctx->slots[i].slot;
+      return true;
+    }
+  return false;
 }

@@ -48,6 +48,13 @@ int srv_plan_build(srv_plan_ctx *ctx, const mdl_project *m, uint32_t sample_rate
                    const srv_live_value *live, uint32_t n_live, eng_plan **out, char *why,
                    size_t why_len);
 
+/* Where device object DEVICE plays in the plan the last successful
+ * srv_plan_build made from CTX: its track and its slot (0 = instrument,
+ * 1 + i = effect i), as eng_engine_set_param takes them. False when that
+ * plan does not play it (bypassed devices are in the plan; devices past the
+ * engine's limits are not). */
+bool srv_plan_device_slot(const srv_plan_ctx *ctx, mdl_id device, mdl_id *track_id, uint32_t *slot);
+
 /* Describes M into *out for an offline render; the description and its
  * arrays stay valid until srv_plan_desc_free. Returns 0 or SRV_ERR_NOMEM. */
 typedef struct srv_plan_desc srv_plan_desc;

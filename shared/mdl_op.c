@@ -197,6 +197,26 @@ static bool range_of(const mdl_project *p, uint32_t h, int prop, const mdl_field
   return true;
 }
 
+int mdl_value_check_on(const mdl_project *p, mdl_id id, int prop, const mdl_value *v, char *reason,
+                       size_t reason_len) {
+  sbuf sb = {reason, reason_len, 0};
+  if (reason_len) reason[0] = '\0';
+  uint32_t h = mdl__find(p, id);
+  if (!h) {
+    sb_str(&sb, "no object with that id");
+    return MDL_ERR_NOT_FOUND;
+  }
+  int type = (int) H_TYPE(h);
+  int rc = mdl_value_check(type, prop, v, reason, reason_len);
+  if (rc) return rc;
+  double min, max;
+  if (!range_of(p, h, prop, field_of(type, prop), &min, &max)) {
+    sb_str(&sb, "this object has no such parameter");
+    return MDL_ERR_BAD_PROP;
+  }
+  return check_field(field_of(type, prop), prop, min, max, v, &sb);
+}
+
 /* ---- Parents ----------------------------------------------------------------- */
 
 /* May an object of TYPE (and KIND, for tracks and devices) live under PH? */

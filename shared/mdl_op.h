@@ -83,6 +83,11 @@ void mdl_txn_drop(mdl_project *p);
  * type's range; device parameters and point values depend on the object and
  * are checked by apply), writing a reason on failure. Does not allocate. */
 int mdl_value_check(int type, int prop, const mdl_value *v, char *reason, size_t reason_len);
+/* The same for property PROP of object ID of P, ranges of device parameters
+ * and point values included (as a set would be checked, without applying
+ * it): MDL_ERR_NOT_FOUND when there is no such object. Does not allocate. */
+int mdl_value_check_on(const mdl_project *p, mdl_id id, int prop, const mdl_value *v, char *reason,
+                       size_t reason_len);
 
 /* Checks every invariant of P (parents, references, ranges, no cycles,
  * hash equal to a recount), for tests and fuzzers. Returns MDL_OK or

@@ -187,6 +187,76 @@ Test(eng_clips, a_stretched_clip_lasts_longer_at_the_same_pitch_and_renders_the_
   free(a[1]);
 }
 
+/* The stretch cache: a second plan from the same audio and ratio takes the
+ * first's stretched copy (a hit, the same bits heard), also from a copy of
+ * the audio at another address; another ratio or other audio is a miss; an
+ * entry no plan holds is dropped once the cache holds more than it keeps. */
+Test(eng_clips, the_stretch_cache_shares_a_stretched_clip_across_plans) {
+  static float sine[SR / 2], copy[SR / 2], other[SR / 2];
+  for (int k = 0; k < SR / 2; k++) {
+    sine[k] = 0.5f * sinf((float) (2.0 * M_PI * 440.0 * k / SR));
+    other[k] = 0.5f * sinf((float) (2.0 * M_PI * 330.0 * k / SR));
+  }
+  memcpy(copy, sine, sizeof copy);
+  eng_stretch_cache *cache;
+  cr_assert_eq(eng_stretch_cache_create(1 << 30, &cache), ENG_OK);
+  eng_clip_desc c = clip(sine, SR / 2, 0, SR);
+  c.stretch = 2.0;
+  eng_track_desc t = audio_track(1, &c, 1);
+  eng_plan_desc d = desc_with(&t, 1, false);
+  float *heard[2];
+  eng_plan *plans[5];
+  for (int run = 0; run < 2; run++) {
+    d.stretch_cache = run ? cache : NULL;
+    eng_engine *e = engine_with(&d, true);
+    heard[run] = render(e, SR + 4800, 128);
+    eng_engine_destroy(e);
+  }
+  cr_expect_eq(memcmp(heard[0], heard[1], (SR + 4800) * 2 * sizeof(float)), 0,
+               "a cached stretch sounds as a fresh one");
+  eng_stretch_stats st;
+  eng_stretch_cache_stats(cache, &st);
+  cr_expect_eq(st.misses, 1);
+  cr_expect_eq(st.hits, 0);
+  cr_expect_eq(st.entries, 1, "kept after its plan was freed");
+  cr_assert_eq(eng_plan_create(&d, &plans[0]), ENG_OK);
+  c.sample.frames = copy; /* the same audio elsewhere */
+  cr_assert_eq(eng_plan_create(&d, &plans[1]), ENG_OK);
+  eng_stretch_cache_stats(cache, &st);
+  cr_expect_eq(st.hits, 2, "the same content hits wherever it lies");
+  cr_expect_eq(st.misses, 1);
+  c.stretch = 1.5;
+  cr_assert_eq(eng_plan_create(&d, &plans[2]), ENG_OK);
+  c.stretch = 2.0, c.sample.frames = other;
+  cr_assert_eq(eng_plan_create(&d, &plans[3]), ENG_OK);
+  c.sample.frames = sine, c.offset_frames = 100;
+  cr_assert_eq(eng_plan_create(&d, &plans[4]), ENG_OK);
+  eng_stretch_cache_stats(cache, &st);
+  cr_expect_eq(st.misses, 4, "another ratio, other audio, another offset: each stretched");
+  cr_expect_eq(st.entries, 4);
+  for (int i = 0; i < 5; i++)
+    eng_plan_destroy(plans[i]);
+  eng_stretch_cache_destroy(cache);
+  /* A cache that keeps nothing drops each entry once no plan holds it. */
+  cr_assert_eq(eng_stretch_cache_create(0, &cache), ENG_OK);
+  d.stretch_cache = cache;
+  cr_assert_eq(eng_plan_create(&d, &plans[0]), ENG_OK);
+  cr_assert_eq(eng_plan_create(&d, &plans[1]), ENG_OK);
+  eng_stretch_cache_stats(cache, &st);
+  cr_expect_eq(st.entries, 1, "held by two plans");
+  cr_expect_eq(st.hits, 1);
+  eng_plan_destroy(plans[0]);
+  eng_stretch_cache_stats(cache, &st);
+  cr_expect_eq(st.entries, 1, "still held by one");
+  eng_plan_destroy(plans[1]);
+  eng_stretch_cache_stats(cache, &st);
+  cr_expect_eq(st.entries, 0);
+  cr_expect_eq(st.bytes, 0);
+  eng_stretch_cache_destroy(cache);
+  free(heard[0]);
+  free(heard[1]);
+}
+
 Test(eng_clips, a_clip_without_data_is_silent_and_named_in_the_message) {
   eng_clip_desc c = clip(NULL, 0, C0, 500);
   eng_track_desc t = audio_track(9, &c, 1);

@@ -285,3 +285,23 @@ Test(mdl_op, lanes_automate_sends_too) {
   cr_assert_eq(apply(TXN(op_make(MDL_TYPE_LANE, F, C, 0, NULL)), &f), MDL_ERR_BAD_PROP,
                "a send has no gain to automate");
 }
+
+/* A value in motion is checked as a set of it would be, without applying it:
+ * a device parameter against its kind's range. */
+Test(mdl_op, a_value_is_checked_on_its_object_without_changing_anything) {
+  song();
+  uint64_t h0 = mdl_project_hash(p);
+  char why[MDL_REASON_MAX];
+  mdl_value ok = v_real(1200), high = v_real(30000);
+  cr_assert_eq(mdl_value_check_on(p, C, MDL_PROP_PARAM0 + 7, &ok, why, sizeof why), MDL_OK);
+  cr_assert_eq(mdl_value_check_on(p, C, MDL_PROP_PARAM0 + 7, &high, why, sizeof why),
+               MDL_ERR_RANGE);
+  cr_assert(strstr(why, "20000"), "the reason gives the range: %s", why);
+  cr_assert_eq(mdl_value_check_on(p, C, MDL_PROP_PARAM0 + 60, &ok, why, sizeof why),
+               MDL_ERR_BAD_PROP, "%s", why);
+  cr_assert_eq(mdl_value_check_on(p, MDL_ID_MAKE(9, 9), MDL_PROP_GAIN, &ok, why, sizeof why),
+               MDL_ERR_NOT_FOUND);
+  cr_assert_eq(mdl_value_check_on(p, A, MDL_PROP_GAIN, &high, why, sizeof why), MDL_ERR_RANGE);
+  cr_assert_eq(mdl_project_hash(p), h0, "nothing changed");
+  cr_assert_eq(mdl_get_real(p, C, MDL_PROP_PARAM0 + 7), 800);
+}
