@@ -368,6 +368,13 @@ int proto_encode(const proto_msg *m, void *buf, size_t cap) {
       proto_put_u64(&w, m->u.launch.clip);
       proto_put_u64(&w, m->u.launch.track);
       break;
+    case PROTO_NOTE:
+      if (!m->u.note.track || m->u.note.key > 127 || m->u.note.velocity > 127)
+        return PROTO_ERR_RANGE;
+      proto_put_u64(&w, m->u.note.track);
+      proto_put_u8(&w, m->u.note.key);
+      proto_put_u8(&w, m->u.note.velocity);
+      break;
     case PROTO_AUDIO:
       if (m->u.audio.len < 1 || m->u.audio.len > PROTO_MAX_AUDIO || !m->u.audio.data)
         return PROTO_ERR_RANGE;
@@ -496,6 +503,13 @@ int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, s
       m->u.launch.clip = proto_get_u64(&r);
       m->u.launch.track = proto_get_u64(&r);
       if (!r.err && !m->u.launch.clip && !m->u.launch.track) r.err = PROTO_ERR_RANGE;
+      break;
+    case PROTO_NOTE:
+      m->u.note.track = proto_get_u64(&r);
+      m->u.note.key = proto_get_u8(&r);
+      m->u.note.velocity = proto_get_u8(&r);
+      if (!r.err && (!m->u.note.track || m->u.note.key > 127 || m->u.note.velocity > 127))
+        r.err = PROTO_ERR_RANGE;
       break;
     case PROTO_AUDIO: {
       proto_audio *a = &m->u.audio;

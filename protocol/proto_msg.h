@@ -41,6 +41,7 @@ typedef enum {
   PROTO_LISTEN = 11,   /* c→s: listen here on (1) or off (0) */
   PROTO_AUDIO = 12,    /* s→c: one Opus packet of the master */
   PROTO_LAUNCH = 13,   /* c→s: launch a session clip, or stop a track's, quantized */
+  PROTO_NOTE = 14,     /* c→s: a note played on a track's instrument now (audition, keys) */
 } proto_type;
 
 typedef struct proto_hello {
@@ -124,6 +125,14 @@ typedef struct proto_launch {
   mdl_id track;
 } proto_launch;
 
+/* A note played by hand on TRACK's instrument, heard at once and never
+ * stored: velocity 1..127 starts KEY, 0 releases it. */
+typedef struct proto_note {
+  mdl_id track;     /* != 0 */
+  uint8_t key;      /* 0..127 */
+  uint8_t velocity; /* 0..127; 0 = note off */
+} proto_note;
+
 typedef struct proto_transport {
   uint8_t command; /* 1 = play, 2 = stop, 3 = play after the project's count-in */
 } proto_transport;
@@ -160,6 +169,7 @@ typedef struct proto_msg {
     proto_listen listen;
     proto_audio audio;
     proto_launch launch;
+    proto_note note;
   } u;
 } proto_msg;
 

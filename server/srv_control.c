@@ -502,6 +502,7 @@ static void relay_meters(srv_control *c) {
   static eng_meter_frame latest;
   while (eng_engine_read_meters(c->engine, &f) == 1)
     latest = f, have = true;
+  if (have) c->engine_playing = latest.playing;
   eng_engine_collect(c->engine);
   eng_stats st;
   eng_engine_stats(c->engine, &st);
@@ -766,6 +767,111 @@ static void on_live(srv_control *c, client *cl, const proto_live *lv) {
   }
 }
 
+/* ---- Notes played by hand (NOTE) ------------------------------------------------ */
+
+/* Hands the tracks being played by hand to the plan builder. */
+static void audition_publish(srv_control *c) {
+  mdl_id ids[AUDITION_MAX];
+  for (uint32_t i = 0; i < c->n_auditions; i++)
+    ids[i] = c->auditions[i].track;
+  srv_plan_live_tracks(c->plans, ids, c->n_auditions);
+}
+
+/* Makes TRACK live in the plan (one new plan the first time); false when
+ * AUDITION_MAX tracks are already being played. */
+static bool audition_start(srv_control *c, mdl_id track) {
+  for (uint32_t i = 0; i < c->n_auditions; i++)
+    if (c->auditions[i].track == track) return c->auditions[i].last = time(NULL), true;
+  if (c->n_auditions == AUDITION_MAX) return false;
+  c->auditions[c->n_auditions++] = (audition){track, time(NULL)};
+  audition_publish(c);
+  srv__update_plan(c);
+  return true;
+}
+
+static bool holds_any(const client *cl) {
+  return cl->held[0] || cl->held[1];
+}
+
+/* Tracks nobody holds a key on, AUDITION_LINGER_S after their last note,
+ * go back to the plan's deterministic part (one new plan). */
+static void audition_expire(srv_control *c) {
+  time_t now = time(NULL);
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < c->n_auditions; i++) {
+    bool held = false;
+    for (size_t k = 0; k < MAX_CLIENTS && !held; k++)
+      held = c->clients[k].conn && c->clients[k].note_track == c->auditions[i].track &&
+             holds_any(&c->clients[k]);
+    if (held || now - c->auditions[i].last < AUDITION_LINGER_S)
+      c->auditions[kept++] = c->auditions[i];
+  }
+  if (kept == c->n_auditions) return;
+  c->n_auditions = kept;
+  audition_publish(c);
+  srv__update_plan(c);
+}
+
+/* Releases every key CL holds (it left, or moved to another track). */
+static void notes_release(srv_control *c, client *cl) {
+  for (int k = 0; k < 128 && holds_any(cl); k++)
+    if (cl->held[k / 64] >> (k % 64) & 1) {
+      if (c->engine) eng_engine_note(c->engine, cl->note_track, (uint8_t) k, 0);
+      cl->held[k / 64] &= ~(1ull << (k % 64));
+    }
+}
+
+/* NOTE: a key played on a track's instrument now (the piano roll's
+ * audition, a keyboard). The track becomes live in the plan while it is
+ * played; nothing is stored. */
+static void on_note(srv_control *c, client *cl, const proto_note *n) {
+  project *p = cl->proj;
+  const mdl_project *m = p->model;
+  char why[160] = "";
+  bool instrument = false;
+  mdl_id devs[64];
+  uint32_t nd = mdl_type_of(m, n->track) == MDL_TYPE_TRACK
+                    ? mdl_children(m, n->track, MDL_TYPE_DEVICE, devs, 64)
+                    : 0;
+  for (uint32_t i = 0; i < nd && i < 64 && !instrument; i++) {
+    const mdl_device_desc *dd = mdl_device_describe((int) mdl_get_int(m, devs[i], MDL_PROP_KIND));
+    instrument = dd && dd->instrument;
+  }
+  if (mdl_type_of(m, n->track) != MDL_TYPE_TRACK)
+    snprintf(why, sizeof why, "no track with that id");
+  else if (mdl_get_int(m, n->track, MDL_PROP_KIND) != MDL_TRACK_INSTRUMENT || !instrument)
+    snprintf(why, sizeof why, "that track has no instrument to play");
+  else if (!c->engine)
+    snprintf(why, sizeof why, "this server runs without audio");
+  else if (p != c->playing && c->engine_playing)
+    snprintf(why, sizeof why, "the engine is playing another project: stop it or press play");
+  if (why[0]) {
+    send_reject(c, cl->conn, 0, SRV_ERR_BAD_REQUEST, why);
+    return;
+  }
+  if (p != c->playing) { /* a stopped engine takes this project */
+    c->playing = p, c->n_auditions = 0;
+    audition_publish(c);
+    eng_engine_locate(c->engine, 0);
+    if (!n->velocity) srv__update_plan(c);
+  }
+  if (n->velocity && !audition_start(c, n->track)) {
+    snprintf(why, sizeof why, "%d tracks are being played by hand already", AUDITION_MAX);
+    send_reject(c, cl->conn, 0, SRV_ERR_BAD_REQUEST, why);
+    return;
+  }
+  if (cl->note_track != n->track) notes_release(c, cl), cl->note_track = n->track;
+  if (eng_engine_note(c->engine, n->track, n->key, n->velocity)) {
+    send_reject(c, cl->conn, 0, SRV_ERR_BUSY, "the engine could not take the note now");
+    return;
+  }
+  uint64_t bit = 1ull << (n->key % 64);
+  if (n->velocity)
+    cl->held[n->key / 64] |= bit;
+  else
+    cl->held[n->key / 64] &= ~bit;
+}
+
 static void on_ws_message(srv_control *c, srv_in *in) {
   client *cl = find_client(c, in->conn);
   if (!cl) return;
@@ -834,6 +940,9 @@ static void on_ws_message(srv_control *c, srv_in *in) {
       cl->view = m.u.presence.view;
       presence_all(c, cl, true);
       break;
+    case PROTO_NOTE:
+      on_note(c, cl, &m.u.note);
+      break;
     case PROTO_LAUNCH:
       on_launch(c, cl, &m.u.launch);
       break;
@@ -892,6 +1001,7 @@ static void handle(srv_control *c, srv_in *in) {
       cl = find_client(c, in->conn);
       if (!cl) break;
       if (cl->proj) presence_all(c, cl, false);
+      notes_release(c, cl);
       memset(cl, 0, sizeof *cl);
       atomic_fetch_sub(&c->n_clients, 1);
       break;
@@ -930,6 +1040,7 @@ static void *control_main(void *arg) {
       batch = next;
     }
     relay_meters(c);
+    audition_expire(c);
     sync_listeners(c);
     finish_batch(c);
     pthread_mutex_lock(&c->lock);

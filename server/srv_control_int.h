@@ -24,7 +24,9 @@
 #define SERVER_ORIGIN        1     /* id space of objects the server makes itself */
 #define FIRST_CLIENT         2
 
-#define LIVE_MAX 32 /* values in motion at once, per project */
+#define LIVE_MAX          32 /* values in motion at once, per project */
+#define AUDITION_MAX      8  /* tracks played by hand (NOTE) at once */
+#define AUDITION_LINGER_S 10 /* a track stays live this long after its last note */
 
 typedef struct project {
   char id[PROTO_PROJECT_ID_MAX + 1];
@@ -61,8 +63,17 @@ typedef struct client {
   uint64_t selection;
   uint64_t view; /* presence: where this user looks on the timeline (ticks) */
   char name[65];
-  bool listening; /* said LISTEN{1}: hears the master while its project plays */
+  bool listening;    /* said LISTEN{1}: hears the master while its project plays */
+  mdl_id note_track; /* the track this client plays by hand (NOTE), and the keys it holds */
+  uint64_t held[2];
 } client;
+
+/* A track played by hand: live in the plan (its notes heard at once) until
+ * AUDITION_LINGER_S after its last note. */
+typedef struct audition {
+  mdl_id track;
+  time_t last;
+} audition;
 
 struct srv_control {
   char data_dir[512];
@@ -81,7 +92,10 @@ struct srv_control {
   project *projects[MAX_PROJECTS];
   size_t n_projects;
   client clients[MAX_CLIENTS];
-  project *playing; /* the project whose plan the engine runs */
+  project *playing;    /* the project whose plan the engine runs */
+  bool engine_playing; /* its transport runs (from the latest meters) */
+  audition auditions[AUDITION_MAX];
+  uint32_t n_auditions;
   proto_scratch *scratch;
   unsigned char *msg; /* encode buffer, PROTO_MAX_MSG */
   struct timespec last_meters;

@@ -33,6 +33,8 @@ struct srv_plan_ctx {
   eng_stretch_cache *stretched; /* warped clips, so an edit does not stretch them again */
   dev_slot slots[ENG_MAX_TRACKS * (1 + ENG_MAX_EFFECTS)];
   uint32_t n_slots;
+  mdl_id live_tracks[SRV_PLAN_LIVE_TRACKS]; /* played by hand: live in the plan */
+  uint32_t n_live_tracks;
   sample *cache;
   size_t n, cap;
 };
@@ -517,6 +519,8 @@ static bool track(srv_plan_desc *pd, uint32_t t) {
                          .solo = mdl_get_bool(m, id, MDL_PROP_SOLO)};
   td->bus = kind == MDL_TRACK_GROUP || kind == MDL_TRACK_RETURN;
   td->audio = kind == MDL_TRACK_AUDIO;
+  for (uint32_t i = 0; i < pd->ctx->n_live_tracks && kind == MDL_TRACK_INSTRUMENT; i++)
+    td->live = td->live || pd->ctx->live_tracks[i] == id;
   bool ok = devices(pd, t, kind == MDL_TRACK_INSTRUMENT) && lanes(pd, t, id, false, 0);
   ok = ok && (td->bus || clips(pd, t, td->audio));
   if (!td->instrument) td->n_notes = 0; /* notes need an instrument: the test tone plays none */
@@ -633,6 +637,11 @@ int srv_plan_build(srv_plan_ctx *ctx, const mdl_project *m, uint32_t sample_rate
   }
   srv_plan_desc_free(pd);
   return rc;
+}
+
+void srv_plan_live_tracks(srv_plan_ctx *ctx, const mdl_id *ids, uint32_t n) {
+  ctx->n_live_tracks = n < SRV_PLAN_LIVE_TRACKS ? n : SRV_PLAN_LIVE_TRACKS;
+  memcpy(ctx->live_tracks, ids, ctx->n_live_tracks * sizeof *ids);
 }
 
 bool srv_plan_device_slot(const srv_plan_ctx *ctx, mdl_id device, mdl_id *track_id,

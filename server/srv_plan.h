@@ -48,6 +48,12 @@ int srv_plan_build(srv_plan_ctx *ctx, const mdl_project *m, uint32_t sample_rate
                    const srv_live_value *live, uint32_t n_live, eng_plan **out, char *why,
                    size_t why_len);
 
+/* The instrument tracks (at most SRV_PLAN_LIVE_TRACKS of IDS) that later
+ * plans built from CTX mark live, so that eng_engine_note plays them (notes
+ * played by hand); the set replaces the previous one. */
+#define SRV_PLAN_LIVE_TRACKS 8
+void srv_plan_live_tracks(srv_plan_ctx *ctx, const mdl_id *ids, uint32_t n);
+
 /* Where device object DEVICE plays in the plan the last successful
  * srv_plan_build made from CTX: its track and its slot (0 = instrument,
  * 1 + i = effect i), as eng_engine_set_param takes them. False when that

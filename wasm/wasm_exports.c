@@ -839,6 +839,18 @@ EXPORT int wasm_launch(uint32_t hi, uint32_t lo, uint32_t thi, uint32_t tlo) {
   return n;
 }
 
+/* NOTE: key KEY at VELOCITY (0 = release) on track (HI, LO)'s instrument,
+ * now. Returns the message length. */
+EXPORT int wasm_note(uint32_t hi, uint32_t lo, int key, int velocity) {
+  proto_msg m = {.type = PROTO_NOTE};
+  m.u.note = (proto_note){make_id(hi, lo), (uint8_t) key, (uint8_t) velocity};
+  int n = key < 0 || key > 127 || velocity < 0 || velocity > 127
+              ? PROTO_ERR_RANGE
+              : proto_encode(&m, out_buf, sizeof out_buf);
+  if (n < 0) set_reason(n, proto_strerror(n));
+  return n;
+}
+
 /* ---- Listen here ------------------------------------------------------------------ */
 
 /* LISTEN: 1 = send me the master as AUDIO, 0 = stop. Returns the length. */

@@ -151,6 +151,10 @@ class Model {
   launch(clip, track) {
     return this.out(this.m._wasm_launch(...idPair(clip), ...idPair(track)));
   }
+  // NOTE: a key played by hand on TRACK's instrument (velocity 0 releases it).
+  note(track, key, velocity) {
+    return this.out(this.m._wasm_note(...idPair(track), key, velocity));
+  }
   listen(on) {
     return this.out(this.m._wasm_listen(on ? 1 : 0));
   }

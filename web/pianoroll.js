@@ -31,7 +31,9 @@ const EDGE_PX = 6;
 const DRAG_PX = 3;
 
 export class PianoRoll {
-  // OPTS: canvas, model, edit (studio.js's edit), info (element), onClose.
+  // OPTS: canvas, model, edit (studio.js's edit), info (element), onClose,
+  // audition(track, pitch, velocity) (optional: plays a key on the track's
+  // instrument, velocity 0 releases it).
   constructor(opts) {
     Object.assign(this, opts);
     this.clip = null;
@@ -43,7 +45,22 @@ export class PianoRoll {
     this.selection = new Set();
     this.drag = null;
     this.velocity = 100; // of the next note drawn: the last one touched
+    this.sounding = null; // the pitch being auditioned
     this.listen();
+  }
+
+  // Audition: the key under the pointer sounds on the clip's track while
+  // the pointer is down (a glide to another key ends the first).
+  hear(pitch) {
+    if (pitch === this.sounding || !this.audition || !this.clip) return;
+    this.hush();
+    this.sounding = pitch;
+    this.audition(this.model.parentOf(this.clip), pitch, this.velocity);
+  }
+  hush() {
+    if (this.sounding === null) return;
+    this.audition(this.model.parentOf(this.clip), this.sounding, 0);
+    this.sounding = null;
   }
 
   open(clipId) {
@@ -53,6 +70,7 @@ export class PianoRoll {
     this.changed();
   }
   close() {
+    if (this.clip) this.hush();
     this.clip = null;
     this.drag = null;
   }
@@ -460,7 +478,14 @@ export class PianoRoll {
       if (ev.button !== 0 || !this.clip) return;
       cv.focus();
       const [x, y] = pos(ev);
-      if (x < KEYS_W || y < RULER_H) return;
+      if (y < RULER_H) return;
+      if (x < KEYS_W) {
+        if (y >= RULER_H + this.gridH()) return;
+        this.drag = { kind: 'keys', moved: true, x0: x, y0: y };
+        this.hear(this.pitchAt(y));
+        cv.setPointerCapture(ev.pointerId);
+        return;
+      }
       if (y >= this.velTop()) {
         const n = this.velHit(x);
         if (!n) return;
@@ -481,6 +506,7 @@ export class PianoRoll {
           const start = Math.max(0, Math.floor(this.tickAt(x) / this.grid) * this.grid);
           const s = ev.altKey ? Math.max(0, Math.round(this.tickAt(x))) : start;
           this.drag = { kind: 'draw', x0: x, y0: y, start: s, length: this.grid, pitch: this.pitchAt(y), moved: true };
+          this.hear(this.drag.pitch);
         }
         cv.setPointerCapture(ev.pointerId);
         this.showInfo();
@@ -489,6 +515,7 @@ export class PianoRoll {
       }
       const n = h.note;
       this.velocity = n.velocity;
+      this.hear(n.pitch);
       if (ev.shiftKey || ev.ctrlKey || ev.metaKey) {
         if (this.selection.has(n.id)) this.selection.delete(n.id);
         else this.selection.add(n.id);
@@ -518,6 +545,7 @@ export class PianoRoll {
         cv.style.cursor = h ? (h.edge ? 'ew-resize' : 'grab') : y >= this.velTop() ? 'ns-resize' : 'crosshair';
         return;
       }
+      if (d.kind === 'keys') return this.hear(this.pitchAt(Math.min(y, RULER_H + this.gridH() - 1)));
       if (!d.moved && Math.abs(x - d.x0) < DRAG_PX && Math.abs(y - d.y0) < DRAG_PX) return;
       d.moved = true;
       const free = ev.altKey;
@@ -530,6 +558,7 @@ export class PianoRoll {
         const raw = (x - d.x0) / this.pxPerTick;
         d.dt = Math.max(-d.note.start, this.snapTick(d.note.start + raw, free) - d.note.start);
         d.dp = this.pitchAt(y) - d.note.pitch;
+        this.hear(d.note.pitch + d.dp);
         cv.style.cursor = 'grabbing';
       } else {
         const end = d.note.start + d.note.length + (x - d.x0) / this.pxPerTick;
@@ -542,8 +571,9 @@ export class PianoRoll {
       const d = this.drag;
       if (!d) return;
       this.drag = null;
+      this.hush();
       if (cv.hasPointerCapture(ev.pointerId)) cv.releasePointerCapture(ev.pointerId);
-      if (cancel) return this.redraw();
+      if (cancel || d.kind === 'keys') return this.redraw();
       if (d.kind === 'draw') this.addNote(d.pitch, d.start, d.length);
       else if (d.kind === 'vel') this.setVelocity(d.ids, d.value);
       else if (d.kind === 'box') {

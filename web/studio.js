@@ -750,12 +750,21 @@ export async function startStudio(projectId) {
     onTools: () => renderViews(),
     onView: (tick) => sendOnly(() => model.select(selected, tick)),
   });
+  const sounding = new Set(); // "track:pitch" auditioned and not yet released
   const piano = new PianoRoll({
     canvas: $('pr-canvas'),
     model,
     edit,
     info: $('pr-info'),
     onClose: (why) => closePiano(why),
+    // A stopped engine takes this project to play it; one playing another
+    // project refuses (a toast says so).
+    audition: (track, pitch, velocity) => {
+      const key = `${track}:${pitch}`;
+      if (velocity ? !live : !sounding.delete(key)) return;
+      if (velocity) sounding.add(key);
+      sendOnly(() => model.note(track, pitch, velocity));
+    },
   });
   // ---- Session view and device chain (session.js, devices.js) ----------------------------
   const session = new Session({

@@ -1044,6 +1044,29 @@ test('device chain: add an EQ, turn a knob (live, one undo step), reorder, bypas
   await b.close();
 });
 
+test('piano roll audition: a key pressed on the keyboard sounds on the track, released it stops', async (t) => {
+  const id = await demoCopy();
+  const page = await openStudio(t, id);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const bass = await clipNamed(page, 'Bass line');
+  const track = await page.evaluate((cid) => window.backline.model.parentOf(cid), bass.id);
+  const r = await page.evaluate((cid) => window.backline.arrange.rectOf(cid), bass.id);
+  await page.mouse.dblclick(r.x + 60, r.y + r.h / 2);
+  await page.locator('#piano:not([hidden])').waitFor({ timeout: 3000 });
+  await page.waitForFunction((tid) => (window.backline.meter(tid)?.level ?? 0) < 1e-4, track, { timeout: 5000 });
+  // Press E2 on the keyboard strip (x inside the keys, y on the E2 row).
+  const p = await page.evaluate(() => window.backline.piano.pointOf(0, 40));
+  const cv = await page.locator('#pr-canvas').boundingBox();
+  await page.mouse.move(cv.x + 20, p.y);
+  await page.mouse.down();
+  await page.waitForFunction((tid) => (window.backline.meter(tid)?.peak ?? 0) > 0.001, track, { timeout: 5000 });
+  check(!(await page.evaluate(() => window.backline.transport().playing)), 'heard with the transport stopped');
+  await page.mouse.up();
+  await page.waitForFunction((tid) => (window.backline.meter(tid)?.peak ?? 1) < 1e-4, track, { timeout: 5000 });
+  check((await page.evaluate(() => window.backline.piano.notes())).length === 64, 'auditioning adds no note');
+  await page.close();
+});
+
 test('no console errors or page errors in any test', async () => {
   check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });
@@ -1085,3 +1108,4 @@ try {
 }
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed ? 1 : 0);
+

@@ -343,6 +343,12 @@ static void gen_proto_decode(const mdl_project *seed) {
   m = (proto_msg){.type = PROTO_AUDIO};
   m.u.audio = (proto_audio){7, 48000, 1700000000000000ull, opus, sizeof opus};
   put_msg("audio", &m);
+  m = (proto_msg){.type = PROTO_LAUNCH};
+  m.u.launch = (proto_launch){FUZZ_SEED_GROUP, 0};
+  put_msg("launch", &m);
+  m = (proto_msg){.type = PROTO_NOTE};
+  m.u.note = (proto_note){FUZZ_SEED_SYNTH, 60, 100};
+  put_msg("note", &m);
 }
 
 /* ---- Snapshots ------------------------------------------------------------------ */

@@ -166,3 +166,70 @@ Test(live, a_device_parameter_in_motion_is_heard_without_a_new_plan) {
   cr_assert(meter_goes(false, 1e-4f), "the track's gain at 0 silences it");
   cr_assert_eq(metric("backline_engine_plans_total"), plans + 1);
 }
+
+static void note(mdl_id track, int key, int velocity) {
+  proto_msg m = {.type = PROTO_NOTE};
+  m.u.note = (proto_note){track, (uint8_t) key, (uint8_t) velocity};
+  send(&m);
+}
+
+Test(live, a_note_played_by_hand_sounds_at_once_while_stopped) {
+  /* A synth track without notes, and an audio track (no instrument). */
+  char json[600];
+  snprintf(json, sizeof json,
+           "{\"ops\":[{\"op\":\"create\",\"type\":\"track\",\"props\":{\"name\":\"Keys\"}},"
+           "{\"op\":\"create\",\"type\":\"device\",\"parent\":\"$0\",\"props\":{\"kind\":%d}},"
+           "{\"op\":\"create\",\"type\":\"track\",\"props\":{\"name\":\"Audio\",\"kind\":%d}},"
+           "{\"op\":\"set\",\"id\":\"project\",\"prop\":\"metronome\",\"value\":false}]}",
+           MDL_DEV_SYNTH, MDL_TRACK_AUDIO);
+  int status;
+  char *resp = NULL;
+  cr_assert_eq(cli_rest_ops(fx.port, fx.project, json, &status, NULL, &resp), 0);
+  cr_assert_eq(status, 200, "%s", resp);
+  unsigned long long ids[3] = {0};
+  const char *at = strstr(resp, "\"ids\"");
+  for (int i = 0; at && i < 3; i++) {
+    at = strchr(at + 1, '"');
+    at = at ? strchr(at + 1, '"') : NULL;
+    if (at) ids[i] = strtoull(at + 1, NULL, 16);
+  }
+  free(resp);
+  cr_assert(ids[0] && ids[2], "the ids of the tracks");
+  atomic_store(&track_id, ids[0]);
+  cli_config cc = cli_config_default();
+  cc.port = fx.port;
+  cc.project = fx.project;
+  cc.user = "pianist";
+  cc.events.on_message = on_message;
+  char err[600];
+  cr_assert_eq(cli_client_connect_cfg(&cc, &fx.c, err, sizeof err), 0, "%s", err);
+  /* The engine holds the studio's first project, stopped: a note played
+   * here makes this one the engine's, with the track live (one plan). */
+  cli_reject r;
+  unsigned long long plans = metric("backline_engine_plans_total");
+  note(ids[0], 60, 100);
+  cr_assert(meter_goes(true, 0.01f), "the note sounds while stopped (peak %g)", (double) peak());
+  note(ids[0], 64, 100);
+  note(ids[0], 67, 100);
+  note(ids[0], 60, 0);
+  note(ids[0], 64, 0);
+  note(ids[0], 67, 0);
+  cr_assert(meter_goes(false, 1e-4f), "released, it dies away (peak %g)", (double) peak());
+  cr_assert_eq(metric("backline_engine_plans_total"), plans + 1,
+               "one plan made the track live; the notes took none");
+  /* A track without an instrument: refused, with a reason. */
+  note(ids[2], 60, 100);
+  cr_assert_eq(cli_client_wait_rejects(fx.c, 1, 5000), 0);
+  cr_assert(cli_client_last_reject(fx.c, &r));
+  cr_assert(strstr(r.reason, "no instrument"), "%s", r.reason);
+  /* A note left held when the page goes is released. */
+  note(ids[0], 72, 100);
+  cr_assert(meter_goes(true, 0.01f), "held");
+  cli_client_close(fx.c);
+  fx.c = NULL;
+  cli_client *watch;
+  cc.user = "watcher";
+  cr_assert_eq(cli_client_connect_cfg(&cc, &watch, err, sizeof err), 0, "%s", err);
+  fx.c = watch;
+  cr_assert(meter_goes(false, 1e-4f), "the note of a page that left is released");
+}

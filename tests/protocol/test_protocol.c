@@ -63,7 +63,7 @@ Test(proto_msg, every_message_type_round_trips) {
   mdl_project *p = mdl_project_create(&al, "Snap");
   mdl_txn t = sample_txn();
   cr_assert_eq(mdl_txn_apply(p, &t, 3, NULL), 0);
-  proto_msg ms[11] = {0};
+  proto_msg ms[12] = {0};
   ms[0].type = PROTO_HELLO;
   ms[0].u.hello = (proto_hello){PROTO_VERSION, "abc", 3, "Ann", 3, 0x123456, 7};
   ms[1].type = PROTO_WELCOME;
@@ -90,7 +90,9 @@ Test(proto_msg, every_message_type_round_trips) {
   ms[9].u.live = (proto_live){7, A, MDL_PROP_GAIN, v_real(0.33)};
   ms[10].type = PROTO_LAUNCH;
   ms[10].u.launch = (proto_launch){MDL_ID_MAKE(3, 9), A};
-  for (int i = 0; i < 11; i++) {
+  ms[11].type = PROTO_NOTE;
+  ms[11].u.note = (proto_note){A, 127, 0};
+  for (int i = 0; i < 12; i++) {
     int n = proto_encode(&ms[i], buf, sizeof buf);
     cr_assert_gt(n, 0, "encode type %d", ms[i].type);
     proto_msg d;
@@ -244,6 +246,31 @@ Test(proto_msg, listen_and_audio_round_trip_and_refuse_bad_input) {
   cr_expect_eq(proto_encode(&bad, buf, sizeof buf), PROTO_ERR_RANGE);
   bad.u.audio.len = 5;
   cr_expect_eq(proto_encode(&bad, buf, 20), PROTO_ERR_NO_SPACE);
+}
+
+/* NOTE: 1 + 8 + 1 + 1 bytes; track 0, a key or velocity above 127 are
+ * refused by both sides; every cut is truncated. */
+Test(proto_msg, note_round_trips_and_refuses_bad_input) {
+  proto_msg m = {.type = PROTO_NOTE}, d;
+  m.u.note = (proto_note){MDL_ID_MAKE(3, 9), 60, 100};
+  int n = proto_encode(&m, buf, sizeof buf);
+  cr_assert_eq(n, 11);
+  cr_assert_eq(proto_decode(buf, 11, S, &d, NULL), 0);
+  cr_expect_eq(d.u.note.track, MDL_ID_MAKE(3, 9));
+  cr_expect_eq(d.u.note.key, 60);
+  cr_expect_eq(d.u.note.velocity, 100);
+  for (int cut = 0; cut < n; cut++)
+    cr_assert_eq(proto_decode(buf, (size_t) cut, S, &d, NULL), PROTO_ERR_TRUNCATED);
+  buf[9] = 128;
+  cr_expect_eq(proto_decode(buf, 11, S, &d, NULL), PROTO_ERR_RANGE, "key 128");
+  buf[9] = 60, buf[10] = 200;
+  cr_expect_eq(proto_decode(buf, 11, S, &d, NULL), PROTO_ERR_RANGE, "velocity 200");
+  memset(buf + 1, 0, 8), buf[10] = 0;
+  cr_expect_eq(proto_decode(buf, 11, S, &d, NULL), PROTO_ERR_RANGE, "track 0");
+  m.u.note.key = 128;
+  cr_expect_eq(proto_encode(&m, buf, sizeof buf), PROTO_ERR_RANGE);
+  m.u.note = (proto_note){0, 60, 0};
+  cr_expect_eq(proto_encode(&m, buf, sizeof buf), PROTO_ERR_RANGE);
 }
 
 Test(proto_msg, snapshot_with_out_of_range_values_is_refused) {
