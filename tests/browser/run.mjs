@@ -1044,6 +1044,134 @@ test('device chain: add an EQ, turn a knob (live, one undo step), reorder, bypas
   await b.close();
 });
 
+// ---- Library (web/library.js) ----------------------------------------------------------
+// A 16-bit PCM WAV: SECONDS of a FREQ Hz sine at half scale on every channel.
+function wavBytes({ rate = 44100, seconds = 1, freq = 440, channels = 1 }) {
+  const frames = Math.round(rate * seconds);
+  const b = Buffer.alloc(44 + frames * channels * 2);
+  b.write('RIFF', 0);
+  b.writeUInt32LE(36 + frames * channels * 2, 4);
+  b.write('WAVEfmt ', 8);
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20);
+  b.writeUInt16LE(channels, 22);
+  b.writeUInt32LE(rate, 24);
+  b.writeUInt32LE(rate * channels * 2, 28);
+  b.writeUInt16LE(channels * 2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write('data', 36);
+  b.writeUInt32LE(frames * channels * 2, 40);
+  for (let i = 0; i < frames; i++) {
+    const v = Math.round(16384 * Math.sin((2 * Math.PI * freq * i) / rate));
+    for (let c = 0; c < channels; c++) b.writeInt16LE(v, 44 + (i * channels + c) * 2);
+  }
+  return b;
+}
+
+// Uploads BYTES as NAME through the chunked API (one chunk); returns the asset.
+async function uploadAsset(bytes, name) {
+  const up = await api('/api/uploads', { name, size: bytes.length });
+  const put = await fetch(`${BASE}/api/uploads/${up.id}?offset=0`, { method: 'PUT', body: bytes });
+  check(put.ok, `chunk: ${put.status} ${await put.text()}`);
+  const fin = await fetch(`${BASE}/api/uploads/${up.id}/finish`, { method: 'POST' });
+  const asset = await fin.json();
+  check(fin.status === 201, `finish: ${fin.status} ${JSON.stringify(asset)}`);
+  return asset;
+}
+
+// Drops out of pageErrors (from MARK on) what a test caused on purpose.
+function expectErrors(mark, re) {
+  for (let i = pageErrors.length - 1; i >= mark; i--) if (re.test(pageErrors[i])) pageErrors.splice(i, 1);
+}
+
+test('library: upload a WAV from the panel (a failed chunk resumes), progress to 100%, listed; a text file is refused with the reason', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Library upload' });
+  const page = await openStudio(t, id);
+  await page.keyboard.press('b');
+  await page.waitForSelector('#library:not([hidden])');
+  check(await page.evaluate(() => document.activeElement.getAttribute('aria-label')) === 'Search the library by name or tag', 'the search field has focus');
+  check(await page.getAttribute('#library-toggle', 'aria-pressed') === 'true', 'the toggle shows the panel open');
+  // Every control in the panel has a label.
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('#library button, #library input, #library select, #library progress')]
+    .filter((e) => !e.getAttribute('aria-label')).map((e) => e.outerHTML));
+  check(!unlabelled.length, `controls without a label: ${unlabelled}`);
+
+  // 2 s of stereo at 44.1 kHz: 352,844 bytes, two chunks. The second one fails once on the way.
+  const wav = wavBytes({ seconds: 2, channels: 2 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backline-lib-'));
+  const file = path.join(dir, 'tone.wav');
+  fs.writeFileSync(file, wav);
+  const mark = pageErrors.length;
+  let failedOnce = false;
+  const resumedFrom = [];
+  await page.route(/\/api\/uploads\/[^/?]+(\?.*)?$/, (route) => {
+    const req = route.request();
+    const offset = Number(new URL(req.url()).searchParams.get('offset') || -1);
+    if (req.method() === 'GET') resumedFrom.push(req.url());
+    if (req.method() === 'PUT' && offset > 0 && !failedOnce) {
+      failedOnce = true;
+      return route.abort('connectionreset');
+    }
+    return route.continue();
+  });
+  await page.evaluate(() => {
+    window.pcts = [];
+    new MutationObserver((ms) => {
+      for (const m of ms) if (m.target.tagName === 'PROGRESS') window.pcts.push(Number(m.target.value));
+    }).observe(document.querySelector('.lib-uploads'), { subtree: true, attributes: true, attributeFilter: ['value'] });
+  });
+  await page.setInputFiles('#library input[type=file]', file);
+  const bar = page.locator('.lib-upload[data-name="tone.wav"]');
+  await bar.waitFor();
+  await page.waitForFunction(() => document.querySelector('.lib-upload[data-name="tone.wav"].done'), null, { timeout: 10000 })
+    .catch(async () => { throw new Error(`the upload did not finish: ${await toasts(page)}`); });
+  check((await bar.locator('progress').evaluate((e) => e.value)) === 100, 'the bar is full');
+  check((await bar.locator('.lib-pct').textContent()) === '100%', 'it says 100%');
+  const pcts = await page.evaluate(() => window.pcts);
+  check(pcts.some((v) => v > 0 && v < 100), `the bar moved through the upload: ${pcts}`);
+  check(failedOnce && resumedFrom.length === 1, `a failed chunk asked where to resume (${resumedFrom.length})`);
+  await page.screenshot({ path: path.join(OUT, 'library-upload.png') });
+  const asset = await bar.getAttribute('data-asset');
+  const item = page.locator(`#library .lib-item[data-asset="${asset}"]`);
+  await item.waitFor({ timeout: 5000 });
+  check((await item.locator('b').textContent()) === 'tone.wav', 'the sample is listed by name');
+  const info = await api(`/api/assets/${asset}`);
+  check(info.channels === 2 && info.orig_rate === 44100 && Math.abs(info.seconds - 2) < 1e-6, `the server has it: ${JSON.stringify(info)}`);
+  await page.unroute(/\/api\/uploads\/[^/?]+(\?.*)?$/);
+
+  // Search and kind: a name that does not match hides it; presets hide audio.
+  await page.fill('#library .lib-search', 'nothing like it');
+  await page.waitForSelector('#library .lib-list .empty');
+  await page.fill('#library .lib-search', 'TONE');
+  await item.waitFor();
+  await api('/api/library', { kind: 'preset', name: 'Warm pad', tags: ['pad'], payload: { device: 'pad', p0: 0.5 } });
+  await page.selectOption('#library .lib-kind', 'preset');
+  await page.fill('#library .lib-search', 'warm');
+  await page.waitForSelector('#library .lib-item >> text=Warm pad');
+  check(!(await item.count()), 'presets only: the audio is not listed');
+  await page.selectOption('#library .lib-kind', '');
+  await page.fill('#library .lib-search', '');
+  await item.waitFor();
+
+  // Not audio: the server's reason in a toast; nothing listed.
+  const text = path.join(dir, 'notes.txt');
+  fs.writeFileSync(text, 'chorus twice, then the bridge\n');
+  await page.setInputFiles('#library input[type=file]', text);
+  await page.waitForFunction(() => [...document.querySelectorAll('.toast')].some((e) => /notes\.txt/.test(e.textContent) && /not an audio file/.test(e.textContent)), null, { timeout: 10000 })
+    .catch(async () => { throw new Error(`no toast with the reason: ${await toasts(page)}`); });
+  check((await page.locator('.lib-upload[data-name="notes.txt"].failed').count()) === 1, 'the row says it failed');
+  await page.screenshot({ path: path.join(OUT, 'library-refused.png') });
+  check((await api('/api/assets')).total === 1, 'only the WAV is stored');
+  expectErrors(mark, /Failed to load resource: (net::ERR_CONNECTION_RESET|net::ERR_FAILED|the server responded with a status of 422)/);
+  // Esc closes the panel and gives the focus back to the toggle.
+  await page.focus('#library .lib-search');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#library', { state: 'hidden' });
+  check(await page.evaluate(() => document.activeElement.id) === 'library-toggle', 'the focus is back on the toggle');
+  fs.rmSync(dir, { recursive: true, force: true });
+  await page.close();
+});
+
 test('no console errors or page errors in any test', async () => {
   check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });
