@@ -181,6 +181,7 @@ export class Library {
   show(on) {
     this.root.hidden = !on;
     this.toggle.setAttribute('aria-pressed', String(on));
+    document.body.classList.toggle('library-open', on); // wide windows make room for it (style.css)
     if (on) {
       this.refresh();
       this.search.focus();

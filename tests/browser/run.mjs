@@ -1172,6 +1172,76 @@ test('library: upload a WAV from the panel (a failed chunk resumes), progress to
   await page.close();
 });
 
+test('library: drag a sample below the tracks (new audio track) and onto it (snapped), one undo step each, plays, a second page agrees', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Library drag' });
+  const asset = await uploadAsset(wavBytes({ seconds: 2 }), 'tone.wav');
+  const page = await openStudio(t, id);
+  const b = await openStudio(t, id);
+  await page.click('#library-toggle');
+  const item = page.locator(`#library .lib-item[data-asset="${asset.id}"]`);
+  await item.waitFor({ timeout: 5000 });
+  const canvas = page.locator('#ar-canvas');
+  // Canvas coordinates of tick T, Y px below the ruler.
+  const at = (tick, y) => page.evaluate(([tk, yy]) => {
+    const r = document.getElementById('ar-canvas').getBoundingClientRect();
+    return { x: window.backline.arrange.clientX(tk) - r.left, y: 30 + yy };
+  }, [tick, y]);
+  const steps0 = await page.evaluate(() => window.backline.undoSteps());
+
+  // Below the last track (there is none yet): a new audio track with the clip at 1.1.
+  await item.dragTo(canvas, { targetPosition: await at(200, 12) });
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 1, null, { timeout: 5000 })
+    .catch(async () => { throw new Error(`no clip after the drop: ${await toasts(page)}`); });
+  let clips = await page.evaluate(() => window.backline.arrange.clips());
+  const track = clips[0].track;
+  const m = (oid, prop) => page.evaluate(([o, p]) => window.backline.model.get(o, p), [oid, prop]);
+  check(await m(track, 'kind') === 1, 'the new track is an audio track');
+  check(clips[0].trackName === 'tone', `the track is named after the sample: ${clips[0].trackName}`);
+  check(clips[0].start === 0, `snapped to the beat: ${clips[0].start}`);
+  check(clips[0].length === 3840, `2 s at 120 BPM is 4 beats: ${clips[0].length}`);
+  check(await m(clips[0].id, 'asset') === asset.id, 'the clip plays the asset');
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 1, 'track and clip are one undo step');
+
+  // Onto that track, a little after bar 3: snapped to 3.1.
+  await item.dragTo(canvas, { targetPosition: await at(2 * 3840 + 250, 27) });
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 2, null, { timeout: 5000 })
+    .catch(async () => { throw new Error(`no second clip: ${await toasts(page)}`); });
+  clips = await page.evaluate(() => window.backline.arrange.clips().sort((x, y) => x.start - y.start));
+  check(clips[1].track === track && clips[1].start === 7680, `on the same track at 3.1: ${JSON.stringify(clips[1])}`);
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 2, 'one undo step for the second drop');
+  check(await page.evaluate(() => window.backline.project().tracks.length) === 1, 'no other track was made');
+
+  // An instrument track refuses it, with a toast saying where it goes.
+  await addTrack(page, 'Keys');
+  await item.dragTo(canvas, { targetPosition: await at(960, 54 + 27) });
+  await page.waitForFunction(() => [...document.querySelectorAll('.toast')].some((e) => /drop it on an audio track/.test(e.textContent)), null, { timeout: 3000 });
+  check((await page.evaluate(() => window.backline.arrange.clips().length)) === 2, 'nothing was added to the instrument track');
+
+  // The other page has the same clips; page, second page and server agree.
+  await b.waitForFunction((n) => window.backline.arrange.clips().length === n, 2, { timeout: 5000 })
+    .catch(async () => { throw new Error(`the second page has ${await b.evaluate(() => window.backline.arrange.clips().length)} clips`); });
+  const s = await agreed(page, id);
+  check((await agreed(b, id)).hash === s.hash, 'both pages agree');
+  await page.screenshot({ path: path.join(OUT, 'library-drag.png') });
+
+  // The engine plays it: the track's meter moves while the transport runs from the start.
+  await page.click('#play');
+  await page.waitForFunction((tr) => { const x = window.backline.meter(tr); return x && x.peak > 0.1; }, track, { timeout: 8000 })
+    .catch(async () => { throw new Error(`the clip is silent: ${JSON.stringify(await page.evaluate((tr) => window.backline.meter(tr), track))}`); });
+  await page.click('#stop');
+
+  // Undo takes back the Keys track, then the second drop only.
+  await page.focus('#ar-canvas');
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction(() => window.backline.project().tracks.length === 1, null, { timeout: 3000 });
+  await page.keyboard.press('Control+z');
+  await b.waitForFunction(() => window.backline.arrange.clips().length === 1, null, { timeout: 5000 })
+    .catch(async () => { throw new Error(`after the undo the second page has ${await b.evaluate(() => window.backline.arrange.clips().length)} clips, this one ${await page.evaluate(() => window.backline.arrange.clips().length)}: ${await toasts(page)}`); });
+  await agreed(page, id);
+  await page.close();
+  await b.close();
+});
+
 test('no console errors or page errors in any test', async () => {
   check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });
