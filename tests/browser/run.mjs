@@ -1237,9 +1237,59 @@ test('library: drag a sample below the tracks (new audio track) and onto it (sna
   await page.keyboard.press('Control+z');
   await b.waitForFunction(() => window.backline.arrange.clips().length === 1, null, { timeout: 5000 })
     .catch(async () => { throw new Error(`after the undo the second page has ${await b.evaluate(() => window.backline.arrange.clips().length)} clips, this one ${await page.evaluate(() => window.backline.arrange.clips().length)}: ${await toasts(page)}`); });
+  // The keyboard's way: + on the sample puts it at the playhead on the selected audio track.
+  await page.evaluate((tr) => window.backline.arrange.view.selectTrack(tr), track);
+  const steps = await page.evaluate(() => window.backline.undoSteps());
+  const before = (await page.evaluate(() => window.backline.arrange.clips())).map((c) => c.id);
+  await item.locator('.lib-add').focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 2, null, { timeout: 5000 })
+    .catch(async () => { throw new Error(`+ added nothing: ${await toasts(page)}`); });
+  const added = (await page.evaluate(() => window.backline.arrange.clips())).filter((c) => !before.includes(c.id));
+  check(added.length === 1 && added[0].track === track, `+ added to the selected audio track: ${JSON.stringify(added)}`);
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps + 1, '+ is one undo step');
   await agreed(page, id);
   await page.close();
   await b.close();
+});
+
+test('library: audition plays a sample in the browser (not silence), another one stops it, a second click stops', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Library audition' });
+  const a = await uploadAsset(wavBytes({ seconds: 1, freq: 440 }), 'short.wav');
+  const b = await uploadAsset(wavBytes({ seconds: 2.5, freq: 660, rate: 48000 }), 'long.wav');
+  const page = await openStudio(t, id);
+  await page.click('#library-toggle');
+  const play = (asset) => page.locator(`#library .lib-item[data-asset="${asset.id}"] .lib-play`);
+  await play(b).waitFor({ timeout: 5000 });
+  const heard = (asset) => page.waitForFunction((aid) => {
+    const x = window.backline.library.auditioning();
+    return x.id === aid && x.state === 'running' && x.rms > 0.2;
+  }, asset.id, { timeout: 5000 }).catch(async () => {
+    throw new Error(`${asset.name} is not heard: ${JSON.stringify(await page.evaluate(() => window.backline.library.auditioning()))} ${await toasts(page)}`);
+  });
+
+  await play(a).click();
+  await heard(a); // a half-scale sine has an RMS of 0.35
+  check(await play(a).getAttribute('aria-pressed') === 'true', 'its button shows it playing');
+  const t0 = await page.evaluate(() => window.backline.library.auditioning().time);
+  await sleep(150);
+  check((await page.evaluate(() => window.backline.library.auditioning().time)) > t0, 'the audio clock runs');
+  // Another sample stops it.
+  await play(b).click();
+  await heard(b);
+  check(await play(a).getAttribute('aria-pressed') === 'false', 'the first one stopped');
+  await page.screenshot({ path: path.join(OUT, 'library-audition.png') });
+  // A second click stops it.
+  await play(b).click();
+  await page.waitForFunction(() => window.backline.library.auditioning().id === null, null, { timeout: 2000 });
+  check(await play(b).getAttribute('aria-pressed') === 'false', 'the button shows it stopped');
+  // A sample that ends by itself lets its button go.
+  await play(a).click();
+  await heard(a);
+  await page.waitForFunction((sel) => document.querySelector(sel).getAttribute('aria-pressed') === 'false',
+    `#library .lib-item[data-asset="${a.id}"] .lib-play`, { timeout: 4000 });
+  check((await page.evaluate(() => window.backline.library.auditioning().id)) === null, 'nothing plays after the end');
+  await page.close();
 });
 
 test('no console errors or page errors in any test', async () => {
