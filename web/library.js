@@ -95,8 +95,7 @@ export class Library {
     this.items = []; // library items shown
     this.asked = 0; // refresh() calls made (an older answer is dropped)
     this.assets = []; // uploaded audio shown
-    this.uploads = []; // {name, size, sent, state, row, progress, text}
-    this.playing = null; // {id, source, button}
+    this.playing = null; // {id, token, source}: the sample being auditioned
     this.buffers = new Map(); // asset id -> decoded AudioBuffer (the last few)
     this.ctx = null;
     this.analyser = null;
@@ -251,7 +250,7 @@ export class Library {
       'aria-pressed': String(this.playing?.id === asset.id),
     });
     play.title = 'Audition (click again to stop)';
-    play.addEventListener('click', () => this.audition(asset.id, play));
+    play.addEventListener('click', () => this.audition(asset.id));
     const add = el('button', {
       class: 'lib-add',
       type: 'button',
@@ -281,7 +280,7 @@ export class Library {
     u.text = el('span', { class: 'lib-pct' }, '0%');
     u.row = el('li', { class: 'lib-upload', 'data-name': file.name }, el('span', { class: 'lib-name' }, file.name), u.progress, u.text);
     this.uploadList.append(u.row);
-    this.show(true);
+    if (this.root.hidden) this.show(true);
     const shown = (done, label) => {
       const pct = file.size ? Math.min(100, Math.floor((done / file.size) * 100)) : 100;
       u.progress.value = pct;
@@ -334,7 +333,14 @@ export class Library {
   }
 
   // ---- Audition (Web Audio) ----------------------------------------------------------
-  async audition(id, button) {
+  // Shows every ▶ of sample ID (a library item and the upload may both list it) as ON.
+  pressed(id, on) {
+    for (const b of this.list.querySelectorAll('.lib-play'))
+      if (b.closest('[data-asset]').dataset.asset === id) b.setAttribute('aria-pressed', String(on));
+  }
+
+  // Plays sample ID, or stops it if it is playing; stops any other first.
+  async audition(id) {
     const same = this.playing && this.playing.id === id;
     this.stop();
     if (same) return;
@@ -345,8 +351,8 @@ export class Library {
       this.analyser.connect(this.ctx.destination);
     }
     const token = {};
-    this.playing = { id, button, token, source: null };
-    button.setAttribute('aria-pressed', 'true');
+    this.playing = { id, token, source: null };
+    this.pressed(id, true);
     try {
       if (this.ctx.state === 'suspended') await this.ctx.resume();
       let buf = this.buffers.get(id);
@@ -384,7 +390,7 @@ export class Library {
     const p = this.playing;
     if (!p) return;
     this.playing = null;
-    p.button.setAttribute('aria-pressed', 'false');
+    this.pressed(p.id, false);
     if (p.source) {
       p.source.onended = null;
       try {

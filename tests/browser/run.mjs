@@ -1153,6 +1153,17 @@ test('library: upload a WAV from the panel (a failed chunk resumes), progress to
   await page.fill('#library .lib-search', '');
   await item.waitFor();
 
+  // Audio files dropped on the panel upload too.
+  await page.evaluate((b64) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'dropped.wav', { type: 'audio/wav' }));
+    const panel = document.getElementById('library');
+    panel.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    panel.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, wavBytes({ seconds: 0.5, freq: 880 }).toString('base64'));
+  await page.waitForSelector('#library .lib-item >> text=dropped.wav', { timeout: 10000 })
+    .catch(async () => { throw new Error(`the dropped file is not listed: ${await toasts(page)}`); });
+
   // Not audio: the server's reason in a toast; nothing listed.
   const text = path.join(dir, 'notes.txt');
   fs.writeFileSync(text, 'chorus twice, then the bridge\n');
@@ -1161,7 +1172,7 @@ test('library: upload a WAV from the panel (a failed chunk resumes), progress to
     .catch(async () => { throw new Error(`no toast with the reason: ${await toasts(page)}`); });
   check((await page.locator('.lib-upload[data-name="notes.txt"].failed').count()) === 1, 'the row says it failed');
   await page.screenshot({ path: path.join(OUT, 'library-refused.png') });
-  check((await api('/api/assets')).total === 1, 'only the WAV is stored');
+  check((await api('/api/assets')).total === 2, 'only the two WAVs are stored');
   expectErrors(mark, /Failed to load resource: (net::ERR_CONNECTION_RESET|net::ERR_FAILED|the server responded with a status of 422)/);
   // Esc closes the panel and gives the focus back to the toggle.
   await page.focus('#library .lib-search');
