@@ -1087,6 +1087,13 @@ function expectErrors(mark, re) {
 test('library: upload a WAV from the panel (a failed chunk resumes), progress to 100%, listed; a text file is refused with the reason', async (t) => {
   const { id } = await api('/api/projects', { name: 'Library upload' });
   const page = await openStudio(t, id);
+  // The shortcut is in the help overlay.
+  await page.keyboard.press('?');
+  await page.waitForSelector('#shortcuts[open]');
+  check(/B\s*Library: samples, presets, templates, uploads/.test(await page.locator('#shortcuts').innerText()), 'the help lists B');
+  await page.screenshot({ path: path.join(OUT, 'library-help.png') });
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#shortcuts', { state: 'hidden' });
   await page.keyboard.press('b');
   await page.waitForSelector('#library:not([hidden])');
   check(await page.evaluate(() => document.activeElement.getAttribute('aria-label')) === 'Search the library by name or tag', 'the search field has focus');
