@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -563,6 +564,77 @@ static void asset_peaks(req *r, const char *id) {
   a->sink.send(a->sink.ud, o);
 }
 
+/* GET /api/assets/ID/audio: the rendition at the studio's rate as a 16-bit
+ * PCM WAV, for auditioning in the browser (decodeAudioData reads it
+ * everywhere; the original may be a format the browser cannot). Made from
+ * the original first if that rendition is missing. */
+#define AUDIO_MAX_BYTES ((uint64_t) 256 << 20) /* larger answers are refused, like exports */
+#define AUDIO_BLOCK     16384                  /* frames read at a time */
+
+static void asset_audio(req *r, const char *id) {
+  srv_assets *a = r->a;
+  sto_asset_info info;
+  char err[600];
+  int rc = sto_asset_info_get(a->store, id, a->rate, &info);
+  if (!rc && info.rate != a->rate)
+    rc = sto_asset_render(a->store, id, a->rate, &info, err, sizeof err);
+  if (rc) {
+    send_error(a, r->conn, status_for(rc), rc, "asset %s: %s", id, sto_strerror(rc));
+    return;
+  }
+  uint64_t data_len = info.frames * info.channels * 2;
+  if (info.channels == 0 || data_len > AUDIO_MAX_BYTES - 44) {
+    send_error(a, r->conn, 413, SRV_ERR_TOO_BIG,
+               "%s is too long to audition (%.0f s; the limit is %llu MiB of 16-bit audio)",
+               info.name, info.duration, (unsigned long long) (AUDIO_MAX_BYTES >> 20));
+    return;
+  }
+  float *block = malloc((size_t) AUDIO_BLOCK * info.channels * sizeof *block);
+  srv_out *o = block ? srv_out_new(SRV_OUT_HTTP, r->conn, NULL, 44 + (size_t) data_len) : NULL;
+  if (!o) {
+    free(block);
+    send_error(a, r->conn, 500, SRV_ERR_NOMEM, "out of memory");
+    return;
+  }
+  unsigned char *p = o->buf + SRV_OUT_PRE;
+  memcpy(p, "RIFF", 4);
+  put_le(p + 4, 36 + data_len, 4);
+  memcpy(p + 8, "WAVEfmt ", 8);
+  put_le(p + 16, 16, 4);                                       /* fmt chunk size */
+  put_le(p + 20, 1, 2);                                        /* PCM */
+  put_le(p + 22, info.channels, 2);                            /* channels */
+  put_le(p + 24, info.rate, 4);                                /* frames per second */
+  put_le(p + 28, (uint64_t) info.rate * info.channels * 2, 4); /* bytes per second */
+  put_le(p + 32, info.channels * 2, 2);                        /* bytes per frame */
+  put_le(p + 34, 16, 2);                                       /* bits per sample */
+  memcpy(p + 36, "data", 4);
+  put_le(p + 40, data_len, 4);
+  unsigned char *at = p + 44;
+  uint64_t done = 0;
+  while (done < info.frames) {
+    int64_t got = sto_asset_read_frames(a->store, id, info.rate, done, block, AUDIO_BLOCK);
+    if (got <= 0) {
+      free(block);
+      free(o);
+      rc = got < 0 ? (int) got : STO_ERR_TRUNCATED;
+      send_error(a, r->conn, status_for(rc), rc, "asset %s could not be read: %s", id,
+                 sto_strerror(rc));
+      return;
+    }
+    for (size_t i = 0; i < (size_t) got * info.channels; i++) {
+      float v = block[i] * 32767.0f;
+      long q = lrintf(v > 32767.0f ? 32767.0f : v < -32768.0f ? -32768.0f : v);
+      put_le(at, (uint64_t) (uint16_t) (int16_t) q, 2);
+      at += 2;
+    }
+    done += (uint64_t) got;
+  }
+  free(block);
+  o->status = 200;
+  o->content_type = "audio/wav";
+  a->sink.send(a->sink.ud, o);
+}
+
 static void on_assets(req *r) {
   srv_assets *a = r->a;
   if (!is(r, "GET")) {
@@ -576,12 +648,15 @@ static void on_assets(req *r) {
   char id[STO_ASSET_ID_LEN + 2];
   const char *rest;
   if (!segment(r->path, "/api/assets/", id, sizeof id, &rest) || !valid_asset_id(id) ||
-      (*rest && strcmp(rest, "/peaks") != 0)) {
+      (*rest && strcmp(rest, "/peaks") != 0 && strcmp(rest, "/audio") != 0)) {
     send_error(a, r->conn, 404, SRV_ERR_NO_ROUTE, "no route %s", r->path);
     return;
   }
   if (*rest) {
-    asset_peaks(r, id);
+    if (strcmp(rest, "/peaks") == 0)
+      asset_peaks(r, id);
+    else
+      asset_audio(r, id);
     return;
   }
   sto_asset_info info;

@@ -186,6 +186,21 @@ export class Arrangement {
   clientX(t) {
     return this.canvas.getBoundingClientRect().left + this.xOf(t);
   }
+  // What a drop at client (CX, CY) lands on (library.js): {track, kind,
+  // tick (snapped unless FREE), x, top, height (client px)}, with track null
+  // and below set under the last lane; null on the ruler or the names.
+  dropAt(cx, cy, free) {
+    const r = this.canvas.getBoundingClientRect();
+    const x = cx - r.left;
+    const y = cy - r.top;
+    if (x < HEAD_W || x > r.width || y < RULER_H || y > r.height) return null;
+    const tick = Math.max(0, this.snapTick(this.tickAt(x), free));
+    const lane = this.laneAt(y);
+    const at = { tick, x: r.left + this.xOf(tick) };
+    if (lane) return { ...at, track: lane.id, kind: lane.kind, top: this.laneTop(lane) + r.top, height: lane.h };
+    const top = RULER_H + this.contentH - this.scrollY;
+    return y >= top ? { ...at, track: null, below: true, top: r.top + top, height: LANE_H } : null;
+  }
   snapTick(t, free) {
     return this.snap && !free ? snapTo(t, this.grid) : Math.round(t);
   }

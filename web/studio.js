@@ -17,6 +17,7 @@ import { Arrangement } from './arrange.js';
 import { DeviceChain } from './devices.js';
 import { Listener, listenUnsupported } from './listen.js';
 import { loadModel, MSG, PROPS, Refused } from './model.js';
+import { Library } from './library.js';
 import { Keeper } from './offline.js';
 import { PianoRoll } from './pianoroll.js';
 import { Session } from './session.js';
@@ -795,6 +796,15 @@ export async function startStudio(projectId) {
       liveSenders.get(k)(() => model.live(id, prop, v));
     },
   });
+  // ---- Library (library.js): samples, presets, templates, uploads ---------------------
+  const library = new Library({
+    root: $('library'),
+    toggle: $('library-toggle'),
+    model,
+    edit,
+    arrangement,
+    target: () => ({ track: selected, tick: arrangement.playhead }),
+  });
   let view = 'arrange';
   function showView(which) {
     view = which;
@@ -950,6 +960,10 @@ export async function startStudio(projectId) {
       view: devices,
       track: () => devices.track,
       ids: () => (devices.track ? model.children(devices.track, 'device') : []),
+    },
+    library: {
+      view: library,
+      auditioning: () => library.auditioning(),
     },
     listen: {
       figures: () => listener.figures(),

@@ -1067,6 +1067,272 @@ test('piano roll audition: a key pressed on the keyboard sounds on the track, re
   await page.close();
 });
 
+// ---- Library (web/library.js) ----------------------------------------------------------
+// A 16-bit PCM WAV: SECONDS of a FREQ Hz sine at half scale on every channel.
+function wavBytes({ rate = 44100, seconds = 1, freq = 440, channels = 1 }) {
+  const frames = Math.round(rate * seconds);
+  const b = Buffer.alloc(44 + frames * channels * 2);
+  b.write('RIFF', 0);
+  b.writeUInt32LE(36 + frames * channels * 2, 4);
+  b.write('WAVEfmt ', 8);
+  b.writeUInt32LE(16, 16);
+  b.writeUInt16LE(1, 20);
+  b.writeUInt16LE(channels, 22);
+  b.writeUInt32LE(rate, 24);
+  b.writeUInt32LE(rate * channels * 2, 28);
+  b.writeUInt16LE(channels * 2, 32);
+  b.writeUInt16LE(16, 34);
+  b.write('data', 36);
+  b.writeUInt32LE(frames * channels * 2, 40);
+  for (let i = 0; i < frames; i++) {
+    const v = Math.round(16384 * Math.sin((2 * Math.PI * freq * i) / rate));
+    for (let c = 0; c < channels; c++) b.writeInt16LE(v, 44 + (i * channels + c) * 2);
+  }
+  return b;
+}
+
+// Uploads BYTES as NAME through the chunked API (one chunk); returns the asset.
+async function uploadAsset(bytes, name) {
+  const up = await api('/api/uploads', { name, size: bytes.length });
+  const put = await fetch(`${BASE}/api/uploads/${up.id}?offset=0`, { method: 'PUT', body: bytes });
+  check(put.ok, `chunk: ${put.status} ${await put.text()}`);
+  const fin = await fetch(`${BASE}/api/uploads/${up.id}/finish`, { method: 'POST' });
+  const asset = await fin.json();
+  check(fin.status === 201, `finish: ${fin.status} ${JSON.stringify(asset)}`);
+  return asset;
+}
+
+// Drops out of pageErrors (from MARK on) what a test caused on purpose.
+function expectErrors(mark, re) {
+  for (let i = pageErrors.length - 1; i >= mark; i--) if (re.test(pageErrors[i])) pageErrors.splice(i, 1);
+}
+
+test('library: upload a WAV from the panel (a failed chunk resumes), progress to 100%, listed; a text file is refused with the reason', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Library upload' });
+  const page = await openStudio(t, id);
+  // The shortcut is in the help overlay.
+  await page.keyboard.press('?');
+  await page.waitForSelector('#shortcuts[open]');
+  check(/B\s*Library: samples, presets, templates, uploads/.test(await page.locator('#shortcuts').innerText()), 'the help lists B');
+  await page.screenshot({ path: path.join(OUT, 'library-help.png') });
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#shortcuts', { state: 'hidden' });
+  await page.keyboard.press('b');
+  await page.waitForSelector('#library:not([hidden])');
+  check(await page.evaluate(() => document.activeElement.getAttribute('aria-label')) === 'Search the library by name or tag', 'the search field has focus');
+  check(await page.getAttribute('#library-toggle', 'aria-pressed') === 'true', 'the toggle shows the panel open');
+  // Every control in the panel has a label.
+  const unlabelled = await page.evaluate(() => [...document.querySelectorAll('#library button, #library input, #library select, #library progress')]
+    .filter((e) => !e.getAttribute('aria-label')).map((e) => e.outerHTML));
+  check(!unlabelled.length, `controls without a label: ${unlabelled}`);
+
+  // 2 s of stereo at 44.1 kHz: 352,844 bytes, two chunks. The second one fails once on the way.
+  const wav = wavBytes({ seconds: 2, channels: 2 });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'backline-lib-'));
+  const file = path.join(dir, 'tone.wav');
+  fs.writeFileSync(file, wav);
+  const mark = pageErrors.length;
+  let failedOnce = false;
+  const resumedFrom = [];
+  await page.route(/\/api\/uploads\/[^/?]+(\?.*)?$/, (route) => {
+    const req = route.request();
+    const offset = Number(new URL(req.url()).searchParams.get('offset') || -1);
+    if (req.method() === 'GET') resumedFrom.push(req.url());
+    if (req.method() === 'PUT' && offset > 0 && !failedOnce) {
+      failedOnce = true;
+      return route.abort('connectionreset');
+    }
+    return route.continue();
+  });
+  await page.evaluate(() => {
+    window.pcts = [];
+    new MutationObserver((ms) => {
+      for (const m of ms) if (m.target.tagName === 'PROGRESS') window.pcts.push(Number(m.target.value));
+    }).observe(document.querySelector('.lib-uploads'), { subtree: true, attributes: true, attributeFilter: ['value'] });
+  });
+  await page.setInputFiles('#library input[type=file]', file);
+  const bar = page.locator('.lib-upload[data-name="tone.wav"]');
+  await bar.waitFor();
+  await page.waitForFunction(() => document.querySelector('.lib-upload[data-name="tone.wav"].done'), null, { timeout: 10000 })
+    .catch(async () => { throw new Error(`the upload did not finish: ${await toasts(page)}`); });
+  check((await bar.locator('progress').evaluate((e) => e.value)) === 100, 'the bar is full');
+  check((await bar.locator('.lib-pct').textContent()) === '100%', 'it says 100%');
+  const pcts = await page.evaluate(() => window.pcts);
+  check(pcts.some((v) => v > 0 && v < 100), `the bar moved through the upload: ${pcts}`);
+  check(failedOnce && resumedFrom.length === 1, `a failed chunk asked where to resume (${resumedFrom.length})`);
+  await page.screenshot({ path: path.join(OUT, 'library-upload.png') });
+  const asset = await bar.getAttribute('data-asset');
+  const item = page.locator(`#library .lib-item[data-asset="${asset}"]`);
+  await item.waitFor({ timeout: 5000 });
+  check((await item.locator('b').textContent()) === 'tone.wav', 'the sample is listed by name');
+  const info = await api(`/api/assets/${asset}`);
+  check(info.channels === 2 && info.orig_rate === 44100 && Math.abs(info.seconds - 2) < 1e-6, `the server has it: ${JSON.stringify(info)}`);
+  await page.unroute(/\/api\/uploads\/[^/?]+(\?.*)?$/);
+
+  // Search and kind: a name that does not match hides it; presets hide audio.
+  await page.fill('#library .lib-search', 'nothing like it');
+  await page.waitForSelector('#library .lib-list .empty');
+  await page.fill('#library .lib-search', 'TONE');
+  await item.waitFor();
+  await api('/api/library', { kind: 'preset', name: 'Warm pad', tags: ['pad'], payload: { device: 'pad', p0: 0.5 } });
+  await page.selectOption('#library .lib-kind', 'preset');
+  await page.fill('#library .lib-search', 'warm');
+  await page.waitForSelector('#library .lib-item >> text=Warm pad');
+  check(!(await item.count()), 'presets only: the audio is not listed');
+  await page.selectOption('#library .lib-kind', '');
+  await page.fill('#library .lib-search', '');
+  await item.waitFor();
+
+  // Audio files dropped on the panel upload too.
+  await page.evaluate((b64) => {
+    const dt = new DataTransfer();
+    dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], 'dropped.wav', { type: 'audio/wav' }));
+    const panel = document.getElementById('library');
+    panel.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    panel.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+  }, wavBytes({ seconds: 0.5, freq: 880 }).toString('base64'));
+  await page.waitForSelector('#library .lib-item >> text=dropped.wav', { timeout: 10000 })
+    .catch(async () => { throw new Error(`the dropped file is not listed: ${await toasts(page)}`); });
+
+  // Not audio: the server's reason in a toast; nothing listed.
+  const text = path.join(dir, 'notes.txt');
+  fs.writeFileSync(text, 'chorus twice, then the bridge\n');
+  await page.setInputFiles('#library input[type=file]', text);
+  await page.waitForFunction(() => [...document.querySelectorAll('.toast')].some((e) => /notes\.txt/.test(e.textContent) && /not an audio file/.test(e.textContent)), null, { timeout: 10000 })
+    .catch(async () => { throw new Error(`no toast with the reason: ${await toasts(page)}`); });
+  check((await page.locator('.lib-upload[data-name="notes.txt"].failed').count()) === 1, 'the row says it failed');
+  await page.screenshot({ path: path.join(OUT, 'library-refused.png') });
+  check((await api('/api/assets')).total === 2, 'only the two WAVs are stored');
+  expectErrors(mark, /Failed to load resource: (net::ERR_CONNECTION_RESET|net::ERR_FAILED|the server responded with a status of 422)/);
+  // Esc closes the panel and gives the focus back to the toggle.
+  await page.focus('#library .lib-search');
+  await page.keyboard.press('Escape');
+  await page.waitForSelector('#library', { state: 'hidden' });
+  check(await page.evaluate(() => document.activeElement.id) === 'library-toggle', 'the focus is back on the toggle');
+  fs.rmSync(dir, { recursive: true, force: true });
+  await page.close();
+});
+
+test('library: drag a sample below the tracks (new audio track) and onto it (snapped), one undo step each, plays, a second page agrees', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Library drag' });
+  const asset = await uploadAsset(wavBytes({ seconds: 2 }), 'tone.wav');
+  const page = await openStudio(t, id);
+  const b = await openStudio(t, id);
+  await page.click('#library-toggle');
+  const item = page.locator(`#library .lib-item[data-asset="${asset.id}"]`);
+  await item.waitFor({ timeout: 5000 });
+  const canvas = page.locator('#ar-canvas');
+  // Canvas coordinates of tick T, Y px below the ruler.
+  const at = (tick, y) => page.evaluate(([tk, yy]) => {
+    const r = document.getElementById('ar-canvas').getBoundingClientRect();
+    return { x: window.backline.arrange.clientX(tk) - r.left, y: 30 + yy };
+  }, [tick, y]);
+  const steps0 = await page.evaluate(() => window.backline.undoSteps());
+
+  // Below the last track (there is none yet): a new audio track with the clip at 1.1.
+  await item.dragTo(canvas, { targetPosition: await at(200, 12) });
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 1, null, { timeout: 5000 })
+    .catch(async () => { throw new Error(`no clip after the drop: ${await toasts(page)}`); });
+  let clips = await page.evaluate(() => window.backline.arrange.clips());
+  const track = clips[0].track;
+  const m = (oid, prop) => page.evaluate(([o, p]) => window.backline.model.get(o, p), [oid, prop]);
+  check(await m(track, 'kind') === 1, 'the new track is an audio track');
+  check(clips[0].trackName === 'tone', `the track is named after the sample: ${clips[0].trackName}`);
+  check(clips[0].start === 0, `snapped to the beat: ${clips[0].start}`);
+  check(clips[0].length === 3840, `2 s at 120 BPM is 4 beats: ${clips[0].length}`);
+  check(await m(clips[0].id, 'asset') === asset.id, 'the clip plays the asset');
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 1, 'track and clip are one undo step');
+
+  // Onto that track, a little after bar 3: snapped to 3.1.
+  await item.dragTo(canvas, { targetPosition: await at(2 * 3840 + 250, 27) });
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 2, null, { timeout: 5000 })
+    .catch(async () => { throw new Error(`no second clip: ${await toasts(page)}`); });
+  clips = await page.evaluate(() => window.backline.arrange.clips().sort((x, y) => x.start - y.start));
+  check(clips[1].track === track && clips[1].start === 7680, `on the same track at 3.1: ${JSON.stringify(clips[1])}`);
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 2, 'one undo step for the second drop');
+  check(await page.evaluate(() => window.backline.project().tracks.length) === 1, 'no other track was made');
+
+  // An instrument track refuses it, with a toast saying where it goes.
+  await addTrack(page, 'Keys');
+  await item.dragTo(canvas, { targetPosition: await at(960, 54 + 27) });
+  await page.waitForFunction(() => [...document.querySelectorAll('.toast')].some((e) => /drop it on an audio track/.test(e.textContent)), null, { timeout: 3000 });
+  check((await page.evaluate(() => window.backline.arrange.clips().length)) === 2, 'nothing was added to the instrument track');
+
+  // The other page has the same clips; page, second page and server agree.
+  await b.waitForFunction((n) => window.backline.arrange.clips().length === n, 2, { timeout: 5000 })
+    .catch(async () => { throw new Error(`the second page has ${await b.evaluate(() => window.backline.arrange.clips().length)} clips`); });
+  const s = await agreed(page, id);
+  check((await agreed(b, id)).hash === s.hash, 'both pages agree');
+  await page.screenshot({ path: path.join(OUT, 'library-drag.png') });
+
+  // The engine plays it: the track's meter moves while the transport runs from the start.
+  await page.click('#play');
+  await page.waitForFunction((tr) => { const x = window.backline.meter(tr); return x && x.peak > 0.1; }, track, { timeout: 8000 })
+    .catch(async () => { throw new Error(`the clip is silent: ${JSON.stringify(await page.evaluate((tr) => window.backline.meter(tr), track))}`); });
+  await page.click('#stop');
+
+  // Undo takes back the Keys track, then the second drop only.
+  await page.focus('#ar-canvas');
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction(() => window.backline.project().tracks.length === 1, null, { timeout: 3000 });
+  await page.keyboard.press('Control+z');
+  await b.waitForFunction(() => window.backline.arrange.clips().length === 1, null, { timeout: 5000 })
+    .catch(async () => { throw new Error(`after the undo the second page has ${await b.evaluate(() => window.backline.arrange.clips().length)} clips, this one ${await page.evaluate(() => window.backline.arrange.clips().length)}: ${await toasts(page)}`); });
+  // The keyboard's way: + on the sample puts it at the playhead on the selected audio track.
+  await page.evaluate((tr) => window.backline.arrange.view.selectTrack(tr), track);
+  const steps = await page.evaluate(() => window.backline.undoSteps());
+  const before = (await page.evaluate(() => window.backline.arrange.clips())).map((c) => c.id);
+  await item.locator('.lib-add').focus();
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 2, null, { timeout: 5000 })
+    .catch(async () => { throw new Error(`+ added nothing: ${await toasts(page)}`); });
+  const added = (await page.evaluate(() => window.backline.arrange.clips())).filter((c) => !before.includes(c.id));
+  check(added.length === 1 && added[0].track === track, `+ added to the selected audio track: ${JSON.stringify(added)}`);
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps + 1, '+ is one undo step');
+  await agreed(page, id);
+  await page.close();
+  await b.close();
+});
+
+test('library: audition plays a sample in the browser (not silence), another one stops it, a second click stops', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Library audition' });
+  const a = await uploadAsset(wavBytes({ seconds: 1, freq: 440 }), 'short.wav');
+  const b = await uploadAsset(wavBytes({ seconds: 2.5, freq: 660, rate: 48000 }), 'long.wav');
+  const page = await openStudio(t, id);
+  await page.click('#library-toggle');
+  const play = (asset) => page.locator(`#library .lib-item[data-asset="${asset.id}"] .lib-play`);
+  await play(b).waitFor({ timeout: 5000 });
+  const heard = (asset) => page.waitForFunction((aid) => {
+    const x = window.backline.library.auditioning();
+    return x.id === aid && x.state === 'running' && x.rms > 0.2;
+  }, asset.id, { timeout: 5000 }).catch(async () => {
+    throw new Error(`${asset.name} is not heard: ${JSON.stringify(await page.evaluate(() => window.backline.library.auditioning()))} ${await toasts(page)}`);
+  });
+
+  await play(a).click();
+  await heard(a); // a half-scale sine has an RMS of 0.35
+  check(await play(a).getAttribute('aria-pressed') === 'true', 'its button shows it playing');
+  const t0 = await page.evaluate(() => window.backline.library.auditioning().time);
+  await sleep(150);
+  check((await page.evaluate(() => window.backline.library.auditioning().time)) > t0, 'the audio clock runs');
+  // Another sample stops it.
+  await play(b).click();
+  await heard(b);
+  check(await play(a).getAttribute('aria-pressed') === 'false', 'the first one stopped');
+  await page.screenshot({ path: path.join(OUT, 'library-audition.png') });
+  // A second click stops it.
+  await play(b).click();
+  await page.waitForFunction(() => window.backline.library.auditioning().id === null, null, { timeout: 2000 });
+  check(await play(b).getAttribute('aria-pressed') === 'false', 'the button shows it stopped');
+  // A sample that ends by itself lets its button go.
+  await play(a).click();
+  await heard(a);
+  await page.waitForFunction((sel) => document.querySelector(sel).getAttribute('aria-pressed') === 'false',
+    `#library .lib-item[data-asset="${a.id}"] .lib-play`, { timeout: 4000 });
+  check((await page.evaluate(() => window.backline.library.auditioning().id)) === null, 'nothing plays after the end');
+  await page.close();
+});
+
 test('no console errors or page errors in any test', async () => {
   check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });

@@ -509,6 +509,73 @@ Test(assets, asset_list_pages_with_offset_and_limit) {
   cli_rmtree(s.root);
 }
 
+/* The rendition as a 16-bit WAV for auditioning: 1 s of a half-scale 441 Hz
+ * sine at 24 kHz comes back at the studio's 48 kHz, still a half-scale 441 Hz
+ * sine. */
+Test(assets, audio_is_the_rendition_as_a_16_bit_wav) {
+  studio s;
+  studio_open(&s, "backline-asset-audio");
+  char up[65], path[200], asset[65], hdr[2048], *resp = NULL;
+  size_t len, n;
+  unsigned char *wav = make_wav(24000, 24000, 0, &len);
+  upload_all(&s, "tone.wav", wav, len, len, up);
+  free(wav);
+  snprintf(path, sizeof path, "/api/uploads/%s/finish", up);
+  cr_assert_eq(req_json(&s, "POST", path, "", &resp), 201, "%s", resp);
+  cr_assert(json_str(resp, "id", asset, sizeof asset), "%s", resp);
+  free(resp);
+
+  snprintf(path, sizeof path, "/api/assets/%s/audio", asset);
+  cr_assert_eq(req(&s, "GET", path, NULL, 0, &resp, &n), 200);
+  cr_assert_eq(n, 44 + 48000 * 2);
+  uint32_t riff_len, fmt_len, rate, byte_rate, data_len;
+  uint16_t format, channels, align, bits;
+  cr_assert(memcmp(resp, "RIFF", 4) == 0 && memcmp(resp + 8, "WAVEfmt ", 8) == 0 &&
+            memcmp(resp + 36, "data", 4) == 0);
+  memcpy(&riff_len, resp + 4, 4), memcpy(&fmt_len, resp + 16, 4);
+  memcpy(&format, resp + 20, 2), memcpy(&channels, resp + 22, 2), memcpy(&rate, resp + 24, 4);
+  memcpy(&byte_rate, resp + 28, 4), memcpy(&align, resp + 32, 2), memcpy(&bits, resp + 34, 2);
+  memcpy(&data_len, resp + 40, 4);
+  cr_assert_eq(riff_len, n - 8);
+  cr_assert_eq(fmt_len, 16);
+  cr_assert_eq(format, 1);
+  cr_assert_eq(channels, 1);
+  cr_assert_eq(rate, 48000);
+  cr_assert_eq(byte_rate, 96000);
+  cr_assert_eq(align, 2);
+  cr_assert_eq(bits, 16);
+  cr_assert_eq(data_len, 96000);
+  int lo = 0, hi = 0, crossings = 0, prev = 0;
+  for (size_t i = 0; i < 48000; i++) {
+    int16_t v;
+    memcpy(&v, resp + 44 + 2 * i, 2);
+    lo = v < lo ? v : lo, hi = v > hi ? v : hi;
+    if (i > 100 && i < 47900 && (prev < 0) != (v < 0)) crossings++; /* away from the edges */
+    prev = v;
+  }
+  cr_assert(lo < -16000 && lo > -16700 && hi > 16000 && hi < 16700, "%d %d", lo, hi);
+  cr_assert(crossings > 860 && crossings < 885, "%d zero crossings", crossings); /* 2 x 441 */
+  free(resp);
+  cr_assert_eq(get_headers(s.port, path, hdr, sizeof hdr), 200);
+  cr_assert(strcasestr(hdr, "content-type: audio/wav"), "%s", hdr);
+
+  /* An unknown asset is 404, another method 405, another route 404. */
+  cr_assert_eq(
+      req_json(&s, "GET",
+               "/api/assets/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef/audio",
+               NULL, &resp),
+      404, "%s", resp);
+  cr_assert(strstr(resp, "\"code\":-413"), "%s", resp);
+  free(resp);
+  cr_assert_eq(req_json(&s, "POST", path, "", &resp), 405, "%s", resp);
+  free(resp);
+  snprintf(path, sizeof path, "/api/assets/%s/audio.mp3", asset);
+  cr_assert_eq(req_json(&s, "GET", path, NULL, &resp), 404, "%s", resp);
+  free(resp);
+  studio_stop(&s);
+  cli_rmtree(s.root);
+}
+
 /* ---- Export and import ------------------------------------------------------------ */
 
 static int project_count(studio *s) {
