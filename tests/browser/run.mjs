@@ -1333,6 +1333,64 @@ test('library: audition plays a sample in the browser (not silence), another one
   await page.close();
 });
 
+// Every control a user can reach has a name a screen reader says, in every
+// view: the arrangement, the session, the piano roll, the device chain, the
+// library and the help overlay (the project list too).
+test('labels: every visible control in every view has an accessible name', async (t) => {
+  const unnamed = (page) =>
+    page.evaluate(() => {
+      const sel = 'button, input, select, textarea, canvas[tabindex], [role=button], [role=slider], [role=tab], [role=separator][tabindex], [tabindex]:not([tabindex="-1"])';
+      const name = (el) => {
+        const by = el.getAttribute('aria-labelledby');
+        if (by) return by.split(/\s+/).map((i) => document.getElementById(i)?.textContent ?? '').join(' ').trim();
+        return (el.getAttribute('aria-label') || [...(el.labels ?? [])].map((l) => l.textContent).join(' ') ||
+          (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' ? el.placeholder : el.textContent) || el.title || '').trim();
+      };
+      const seen = (el) => el.offsetParent !== null || getComputedStyle(el).position === 'fixed';
+      const shown = [...document.querySelectorAll(sel)].filter((el) => seen(el) && !el.disabled && el.type !== 'hidden');
+      return {
+        n: shown.length,
+        bad: shown.filter((el) => !name(el)).map((el) => `${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}.${[...el.classList].join('.')}`),
+      };
+    });
+  const missing = new Set();
+  const counts = [];
+  const look = async (page, where) => {
+    const { n, bad } = await unnamed(page);
+    counts.push(`${where} ${n}`);
+    check(n >= 3, `${where}: only ${n} controls found`);
+    for (const m of bad) missing.add(`${where}: ${m}`);
+  };
+  const list = await newPage(t);
+  await list.goto(`http://127.0.0.1:${PORT}/`);
+  await list.waitForSelector('#projects li:not(.empty)', { timeout: 5000 });
+  await look(list, 'project list');
+  await list.close();
+  const id = await demoCopy();
+  const page = await openStudio(t, id);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  await look(page, 'arrangement');
+  const bass = await clipNamed(page, 'Bass line');
+  const r = await page.evaluate((cid) => window.backline.arrange.rectOf(cid), bass.id);
+  await page.mouse.dblclick(r.x + 60, r.y + r.h / 2);
+  await page.locator('#piano:not([hidden])').waitFor({ timeout: 3000 });
+  await look(page, 'piano roll');
+  await page.click('#tab-session');
+  await look(page, 'session');
+  await page.keyboard.press('Escape');
+  await page.click('body', { position: { x: 5, y: 5 } });
+  await page.keyboard.press('?');
+  await look(page, 'help');
+  await page.keyboard.press('Escape');
+  if (await page.$('#library-toggle, button:has-text("Library")')) {
+    await page.click('button:has-text("Library")');
+    await look(page, 'library');
+  }
+  console.log(`      controls checked: ${counts.join(', ')}`);
+  check(missing.size === 0, `controls without a name:\n  ${[...missing].join('\n  ')}`);
+  await page.close();
+});
+
 test('no console errors or page errors in any test', async () => {
   check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });
