@@ -400,7 +400,7 @@ static void drain_commands(eng_engine *e) {
           e->count_left = 0;
           break;
         }
-        e->count_left = eng__beat_onset(e->plan, (uint64_t) c.id * e->plan->beats_per_bar);
+        e->count_left = eng__count_in_frames(e->plan, e->position, c.id);
         e->count_at = 0;
         break;
       case CMD_STOP:
@@ -667,7 +667,8 @@ static uint32_t count_in_span(eng_engine *e, const eng_plan *p, float *out, uint
   stopped_span(e, p, out, n, 0);
   uint64_t c = e->count_at, lat = p->latency;
   uint32_t skip = c < lat ? (lat - c < n ? (uint32_t) (lat - c) : n) : 0;
-  if (skip < n) eng__click_add(p, c + skip - lat, n - skip, p->master_gain, out + 2 * skip);
+  if (skip < n)
+    eng__click_add(p, e->position, c + skip - lat, n - skip, p->master_gain, out + 2 * skip);
   e->count_at += n;
   e->count_left -= n;
   if (e->count_left == 0) {

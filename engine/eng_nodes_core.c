@@ -23,20 +23,47 @@
 /* beat clock (pure functions of the position)                              */
 /* ------------------------------------------------------------------------ */
 
-/* First frame of beat k: ceil(k * beat_frames), so beats land on the exact
- * sample even when a beat is not a whole number of frames. */
+/* First frame of beat k. Without a grid: ceil(k * beat_frames), so beats
+ * land on the exact sample even when a beat is not a whole number of
+ * frames. With one: the listed frame, then the tail's constant spacing. */
 static uint64_t beat_onset(const eng_plan *p, uint64_t k) {
-  return (uint64_t) ceil((double) k * p->beat_frames);
+  if (!p->n_beats) return (uint64_t) ceil((double) k * p->beat_frames);
+  if (k < p->n_beats) return p->beats[k].frame;
+  return (uint64_t) llround(p->tail_frame + (double) (k - (p->n_beats - 1)) * p->tail_beat_frames);
 }
 
 /* Index of the beat that contains frame `pos`. */
 static uint64_t beat_at(const eng_plan *p, uint64_t pos) {
-  uint64_t k = (uint64_t) floor((double) pos / p->beat_frames);
+  uint64_t k;
+  if (p->n_beats && pos < p->beats[p->n_beats - 1].frame) { /* binary search in the list */
+    uint32_t lo = 0, hi = p->n_beats - 1;                   /* beats[lo].frame <= pos */
+    while (hi - lo > 1) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (p->beats[mid].frame <= pos)
+        lo = mid;
+      else
+        hi = mid;
+    }
+    return lo;
+  }
+  if (p->n_beats)
+    k = p->n_beats - 1 + (uint64_t) floor(((double) pos - p->tail_frame) / p->tail_beat_frames);
+  else
+    k = (uint64_t) floor((double) pos / p->beat_frames);
+  uint64_t first = p->n_beats ? p->n_beats - 1 : 0;
   while (beat_onset(p, k + 1) <= pos)
     k++;
-  while (k > 0 && beat_onset(p, k) > pos)
+  while (k > first && beat_onset(p, k) > pos)
     k--;
   return k;
+}
+
+/* Beat k is the first of its bar (the click's accent). */
+static bool bar_start(const eng_plan *p, uint64_t k) {
+  if (!p->n_beats) return k % p->beats_per_bar == 0;
+  if (k < p->n_beats) return p->beats[k].in_bar == 0;
+  const eng_beat *last = &p->beats[p->n_beats - 1];
+  return (last->in_bar + (k - (p->n_beats - 1))) % last->bar_beats == 0;
 }
 
 /* Pluck envelope at `t` frames after the onset, `to_next` (>= 1) frames
@@ -126,7 +153,7 @@ static void click_process(eng_plan_node *node, eng_run *r) {
         onset = next;
         next = beat_onset(p, k + 1);
       }
-      L[n] = ramp * click_sample(p, pos - onset, k % p->beats_per_bar == 0);
+      L[n] = ramp * click_sample(p, pos - onset, bar_start(p, k));
     }
   }
   for (; n < r->n; n++)
@@ -136,22 +163,48 @@ static void click_process(eng_plan_node *node, eng_run *r) {
 const eng_node_class eng__click_class = {
     .name = "click", .deterministic = true, .process = click_process};
 
-uint64_t eng__beat_onset(const eng_plan *p, uint64_t beats) {
-  return beat_onset(p, beats);
+/* The count-in's meter and beat length: those in force at transport frame
+ * pos (no grid: the plan's). */
+static void count_grid(const eng_plan *p, uint64_t pos, uint32_t *bar_beats, double *beat) {
+  if (!p->n_beats) {
+    *bar_beats = p->beats_per_bar, *beat = p->beat_frames;
+    return;
+  }
+  uint64_t k = beat_at(p, pos);
+  const eng_beat *b = &p->beats[k < p->n_beats ? k : p->n_beats - 1];
+  *bar_beats = b->bar_beats;
+  *beat = k + 1 < p->n_beats ? (double) (p->beats[k + 1].frame - b->frame) : p->tail_beat_frames;
 }
 
-/* The count-in: the same click as the metronome's, on a count of its own. */
-void eng__click_add(const eng_plan *p, uint64_t from, uint32_t n, float gain, float *out) {
+uint64_t eng__count_in_frames(const eng_plan *p, uint64_t pos, uint32_t bars) {
+  uint32_t bb;
+  double beat;
+  count_grid(p, pos, &bb, &beat);
+  return (uint64_t) ceil((double) bars * bb * beat);
+}
+
+/* The count-in: the same click as the metronome's, on a count of its own
+ * (beat k of the count at ceil(k * beat), as a plan without a grid). */
+void eng__click_add(const eng_plan *p, uint64_t at, uint64_t from, uint32_t n, float gain,
+                    float *out) {
+  uint32_t bb;
+  double beat;
+  count_grid(p, at, &bb, &beat);
   uint64_t pos = from;
-  uint64_t k = beat_at(p, pos);
-  uint64_t onset = beat_onset(p, k), next = beat_onset(p, k + 1);
+  uint64_t k = (uint64_t) floor((double) pos / beat);
+  while ((uint64_t) ceil((double) (k + 1) * beat) <= pos)
+    k++;
+  while (k > 0 && (uint64_t) ceil((double) k * beat) > pos)
+    k--;
+  uint64_t onset = (uint64_t) ceil((double) k * beat),
+           next = (uint64_t) ceil((double) (k + 1) * beat);
   for (uint32_t i = 0; i < n; i++, pos++) {
     if (pos == next) {
       k++;
       onset = next;
-      next = beat_onset(p, k + 1);
+      next = (uint64_t) ceil((double) (k + 1) * beat);
     }
-    float v = gain * click_sample(p, pos - onset, k % p->beats_per_bar == 0);
+    float v = gain * click_sample(p, pos - onset, k % bb == 0);
     out[2 * i] += v;
     out[2 * i + 1] += v;
   }

@@ -203,6 +203,37 @@ static int validate_slots(const eng_track_desc *t, char *why, size_t len) {
   return ENG_OK;
 }
 
+/* The beat grid: frames from 0, strictly increasing, places in their bars,
+ * a tail that starts on the last beat. */
+static int validate_beats(const eng_plan_desc *d, char *why, size_t len) {
+  if (!d->n_beats) return ENG_OK;
+  if (d->n_beats > ENG_MAX_BEATS)
+    return why_set(why, len, ENG_ERR_INVALID, "%u beats in the grid (at most %u)", d->n_beats,
+                   ENG_MAX_BEATS);
+  if (!d->beats) return why_set(why, len, ENG_ERR_INVALID, "beats is NULL");
+  if (d->beats[0].frame != 0)
+    return why_set(why, len, ENG_ERR_INVALID, "beat 0 is at frame %llu, not 0",
+                   (unsigned long long) d->beats[0].frame);
+  for (uint32_t k = 0; k < d->n_beats; k++) {
+    const eng_beat *b = &d->beats[k];
+    if (k && b->frame <= d->beats[k - 1].frame)
+      return why_set(why, len, ENG_ERR_INVALID, "beat %u is not after beat %u", k, k - 1);
+    if (b->bar_beats < 1 || b->bar_beats > ENG_MAX_BEATS_PER_BAR || b->in_bar >= b->bar_beats)
+      return why_set(why, len, ENG_ERR_INVALID, "beat %u: beat %u of a bar of %u", k, b->in_bar,
+                     b->bar_beats);
+  }
+  double last = (double) d->beats[d->n_beats - 1].frame;
+  if (!isfinite(d->tail_frame) || fabs(d->tail_frame - last) >= 0.5 + 1e-6 ||
+      d->tail_frame >= (double) (UINT64_MAX / 4))
+    return why_set(why, len, ENG_ERR_INVALID, "tail frame %g does not round to the last beat's",
+                   d->tail_frame);
+  if (!isfinite(d->tail_beat_frames) || d->tail_beat_frames < 1.0 ||
+      d->tail_beat_frames > 60.0 / ENG_MIN_TEMPO * 32.0 * d->sample_rate)
+    return why_set(why, len, ENG_ERR_INVALID, "tail beat of %g frames is out of range",
+                   d->tail_beat_frames);
+  return ENG_OK;
+}
+
 static int validate(const eng_plan_desc *d, char *why, size_t len) {
   if (d->sample_rate < ENG_MIN_SAMPLE_RATE || d->sample_rate > ENG_MAX_SAMPLE_RATE)
     return why_set(why, len, ENG_ERR_INVALID, "sample rate %u is out of range", d->sample_rate);
@@ -216,6 +247,8 @@ static int validate(const eng_plan_desc *d, char *why, size_t len) {
     return why_set(why, len, ENG_ERR_INVALID, "%u tracks (at most %u)", d->n_tracks,
                    ENG_MAX_TRACKS);
   if (d->n_tracks > 0 && !d->tracks) return why_set(why, len, ENG_ERR_INVALID, "tracks is NULL");
+  int brc = validate_beats(d, why, len);
+  if (brc) return brc;
   if (d->loop && d->loop_end_frame <= d->loop_start_frame)
     return why_set(why, len, ENG_ERR_INVALID, "loop region %llu..%llu is empty",
                    (unsigned long long) d->loop_start_frame,
@@ -649,7 +682,8 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   size_t off_slot_events = align_up(off_slots + total_slots * sizeof(eng_plan_slot));
   size_t off_slot_notes = align_up(off_slot_events + 2 * total_slot_notes * sizeof(eng_plan_event));
   size_t off_buffers = align_up(off_slot_notes + total_slot_notes * sizeof(eng_plan_note));
-  size_t arena_bytes = off_buffers + (size_t) n_buffers * 2 * ENG_CHUNK * sizeof(float);
+  size_t off_beats = off_buffers + (size_t) n_buffers * 2 * ENG_CHUNK * sizeof(float);
+  size_t arena_bytes = off_beats + (size_t) d->n_beats * sizeof(eng_beat);
   size_t state_bytes = 0;
 
   eng_plan *p = calloc(1, sizeof *p + d->n_tracks * sizeof p->tracks[0]);
@@ -685,6 +719,14 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   p->sample_rate = d->sample_rate;
   p->beat_frames = 60.0 / d->tempo_bpm * (double) d->sample_rate;
   p->beats_per_bar = d->beats_per_bar;
+  if (d->n_beats) {
+    eng_beat *beats = (void *) (arena + off_beats);
+    memcpy(beats, d->beats, d->n_beats * sizeof *beats);
+    p->n_beats = d->n_beats;
+    p->beats = beats;
+    p->tail_frame = d->tail_frame;
+    p->tail_beat_frames = d->tail_beat_frames;
+  }
   p->master_gain = d->master_gain;
   p->metronome = d->metronome;
   p->has_devices = has_devices;

@@ -77,10 +77,21 @@
 #define ENG_MIN_SAMPLE_RATE   8000                 /* Hz */
 #define ENG_MAX_SAMPLE_RATE   192000               /* Hz */
 #define ENG_MAX_CLIPS         65536                /* audio clips per track */
-#define ENG_MIN_STRETCH       0.25 /* clip time ratio (0 = none), see eng_clip_desc */
-#define ENG_MAX_STRETCH       4.0  /* clip time ratio */
-#define ENG_MAX_LATENCY       2048 /* frames of latency compensation per path; more is cut */
-#define ENG_MAX_SLOTS         256  /* session slots per track */
+#define ENG_MIN_STRETCH       0.25       /* clip time ratio (0 = none), see eng_clip_desc */
+#define ENG_MAX_STRETCH       4.0        /* clip time ratio */
+#define ENG_MAX_LATENCY       2048       /* frames of latency compensation per path; more is cut */
+#define ENG_MAX_SLOTS         256        /* session slots per track */
+#define ENG_MAX_BEATS         (1u << 22) /* beats listed in a beat grid (eng_plan_desc.beats) */
+
+/* One beat of the tempo map (eng_plan_desc.beats): where the metronome
+ * clicks and the test tone plucks. A grid lists every beat up to the tempo
+ * map's last change (ramps included, each beat on its own frame), then the
+ * beats go on at a constant spacing in the last beat's meter. */
+typedef struct eng_beat {
+  uint64_t frame;     /* first frame of the beat; beats[0].frame = 0, strictly increasing */
+  uint16_t in_bar;    /* position in its bar: 0 = the bar's first beat (accented) */
+  uint16_t bar_beats; /* beats in its bar (the numerator in force), 1..ENG_MAX_BEATS_PER_BAR */
+} eng_beat;
 
 /* A send from a track to a bus track (a "return" is a bus fed by sends). */
 typedef struct eng_send_desc {
@@ -251,12 +262,22 @@ typedef struct eng_track_desc {
 } eng_track_desc;
 
 typedef struct eng_plan_desc {
-  uint32_t sample_rate;         /* Hz, must equal the engine's (usually 48000) */
-  double tempo_bpm;             /* ENG_MIN_TEMPO..ENG_MAX_TEMPO */
-  uint32_t beats_per_bar;       /* 1..ENG_MAX_BEATS_PER_BAR; beat 1 of each bar is accented */
-  float master_gain;            /* linear, 0..ENG_MAX_GAIN */
-  bool metronome;               /* click on every beat, accented on beat 1 */
-  uint32_t n_tracks;            /* 0..ENG_MAX_TRACKS */
+  uint32_t sample_rate;   /* Hz, must equal the engine's (usually 48000) */
+  double tempo_bpm;       /* ENG_MIN_TEMPO..ENG_MAX_TEMPO (tempo-synced effects) */
+  uint32_t beats_per_bar; /* 1..ENG_MAX_BEATS_PER_BAR; beat 1 of each bar is accented */
+  /* Beat grid (optional). n_beats 0: beat k starts at frame ceil(k * 60 / tempo_bpm *
+   * sample_rate), bars of beats_per_bar. Else beat k < n_beats starts at beats[k].frame, and
+   * beat n_beats - 1 + j (j >= 0) at llround(tail_frame + j * tail_beat_frames), its place in
+   * the bar counted on from the last listed beat's. The server lists the beats of the tempo
+   * map (mdl_time) up to its last tempo or meter change, so the click lands on the frames
+   * mdl_time gives, ramps and meter changes included. */
+  uint32_t n_beats;        /* 0..ENG_MAX_BEATS */
+  const eng_beat *beats;   /* n_beats; copied during create */
+  double tail_frame;       /* n_beats > 0: exact frame of the last listed beat (rounds to it) */
+  double tail_beat_frames; /* n_beats > 0: frames per beat after it, >= 1 */
+  float master_gain;       /* linear, 0..ENG_MAX_GAIN */
+  bool metronome;          /* click on every beat of the grid, accented on each bar's first */
+  uint32_t n_tracks;       /* 0..ENG_MAX_TRACKS */
   const eng_track_desc *tracks; /* n_tracks items; borrowed during eng_plan_create only */
   /* Loop region (optional): while the transport plays with loop set and its
    * position before loop_end_frame, reaching loop_end_frame sends it back to

@@ -119,15 +119,19 @@ typedef struct eng_plan_track {
 } eng_plan_track;
 
 struct eng_plan {
-  uint32_t sample_rate;   /* Hz */
-  double beat_frames;     /* frames per beat = 60 / bpm * sample_rate (not rounded) */
-  uint32_t beats_per_bar; /* accent period of the click */
-  float master_gain;      /* linear */
-  bool metronome;         /* click on/off */
-  bool has_devices;       /* any instrument or effect: run the graph even when stopped */
-  bool loop;              /* loop region on (loop_end > loop_start) */
-  uint64_t loop_start;    /* frames */
-  uint64_t loop_end;      /* frames */
+  uint32_t sample_rate;    /* Hz */
+  double beat_frames;      /* frames per beat = 60 / bpm * sample_rate (not rounded) */
+  uint32_t beats_per_bar;  /* accent period of the click (no beat grid) */
+  uint32_t n_beats;        /* beat grid (eng_plan_desc.beats); 0 = every beat_frames */
+  const eng_beat *beats;   /* n_beats, in the arena */
+  double tail_frame;       /* exact frame of beats[n_beats - 1] */
+  double tail_beat_frames; /* frames per beat after it */
+  float master_gain;       /* linear */
+  bool metronome;          /* click on/off */
+  bool has_devices;        /* any instrument or effect: run the graph even when stopped */
+  bool loop;               /* loop region on (loop_end > loop_start) */
+  uint64_t loop_start;     /* frames */
+  uint64_t loop_end;       /* frames */
 
   /* Test-tone constants, in frames, derived from sample_rate. */
   uint32_t attack_frames;      /* > 0 */
@@ -219,12 +223,16 @@ void eng__auto_end(eng_plan_node *nd);
 
 /* --- count-in (eng_nodes_core.c, RT thread) --- */
 
-/* Adds times `gain` the click of beats counted from frame 0 (accented on
- * beat 1 of each bar of p), over frames [from, from + n) of that count, to
- * both channels of the interleaved `out`. Pure function of the count. */
-void eng__click_add(const struct eng_plan *p, uint64_t from, uint32_t n, float gain, float *out);
-/* Frames of `beats` beats of p: the onset of beat `beats`. */
-uint64_t eng__beat_onset(const struct eng_plan *p, uint64_t beats);
+/* The count-in before playing from transport frame `pos`: `bars` bars in
+ * the meter in force at pos, at the beat length there (a ramp: the length
+ * of the beat pos is in). Frames it lasts: ceil(bars * beats * length). */
+uint64_t eng__count_in_frames(const struct eng_plan *p, uint64_t pos, uint32_t bars);
+/* Adds times `gain` the click of that count (beats counted from its first
+ * frame, accented on each bar's first beat), over frames [from, from + n)
+ * of the count, to both channels of the interleaved `out`. Pure function of
+ * the count and pos. */
+void eng__click_add(const struct eng_plan *p, uint64_t pos, uint64_t from, uint32_t n, float gain,
+                    float *out);
 
 /* --- latency compensation (eng_nodes_core.c, RT thread) --- */
 

@@ -58,6 +58,8 @@ struct srv_plan_desc {
   eng_note_desc *slot_notes[ENG_MAX_TRACKS];
   uint32_t slot_note_cap[ENG_MAX_TRACKS], n_slot_notes[ENG_MAX_TRACKS];
   uint32_t auto_cap[ENG_MAX_TRACKS];
+  eng_beat *beats; /* the metronome's beat grid (d.beats), malloc'd */
+  uint32_t beat_cap;
   borrow *borrowed;
   uint32_t borrow_cap;
   bool nomem;
@@ -487,6 +489,39 @@ static bool clips(srv_plan_desc *pd, uint32_t t, bool audio) {
   return ok;
 }
 
+/* ---- Beat grid ------------------------------------------------------------------- */
+
+/* The metronome's beats from the tempo map: each beat of the meter in force
+ * (a 7/8 bar has seven eighth-note beats) at the frame mdl_time gives, up to
+ * the first beat at or after the map's last tempo or meter change; the
+ * engine goes on from there at the last tempo in the last meter. */
+static bool beat_grid(srv_plan_desc *pd) {
+  const mdl_time_map *m = &pd->map;
+  int64_t last = m->at[m->n - 1];
+  if (m->bar_tick[m->n_meters - 1] > last) last = m->bar_tick[m->n_meters - 1];
+  uint32_t n = 0;
+  int64_t tick = 0, beat = MDL_PPQ;
+  for (uint32_t k = 0; k < m->n_meters; k++) {
+    int64_t bar_ticks = (int64_t) m->num[k] * 4 * MDL_PPQ / m->den[k];
+    beat = 4 * MDL_PPQ / m->den[k];
+    for (int64_t bar = m->bar[k]; k + 1 >= m->n_meters || bar < m->bar[k + 1]; bar++) {
+      int64_t at = m->bar_tick[k] + (bar - m->bar[k]) * bar_ticks;
+      for (uint32_t i = 0; i < m->num[k]; i++) {
+        tick = at + i * beat;
+        if (!grow(&pd->beats, &pd->beat_cap, n, sizeof *pd->beats, 64)) return false;
+        pd->beats[n++] = (eng_beat){frame_at(pd, tick), (uint16_t) i, m->num[k]};
+        if (tick >= last || n == ENG_MAX_BEATS) goto tail;
+      }
+    }
+  }
+tail:
+  pd->d.n_beats = n;
+  pd->d.beats = pd->beats;
+  pd->d.tail_frame = mdl_time_seconds(m, tick) * pd->rate;
+  pd->d.tail_beat_frames = (double) beat * 60.0 / (mdl_time_bpm(m, tick) * MDL_PPQ) * pd->rate;
+  return true;
+}
+
 /* ---- Tracks --------------------------------------------------------------------- */
 
 static bool track(srv_plan_desc *pd, uint32_t t) {
@@ -547,6 +582,7 @@ void srv_plan_desc_free(srv_plan_desc *pd) {
     free(pd->autos[t]);
     free(pd->zones[t]);
   }
+  free(pd->beats);
   free(pd);
 }
 
@@ -584,6 +620,7 @@ static int describe(srv_plan_ctx *ctx, const mdl_project *m, uint32_t rate,
       .on_free = release,
       .on_free_ud = pd->borrowed};
   pd->borrowed = NULL; /* the plan owns the borrow from here on */
+  ok = ok && beat_grid(pd);
   if (!ok) {
     release(pd->d.on_free_ud);
     srv_plan_desc_free(pd);

@@ -1,0 +1,142 @@
+/* test_eng_music.c: the musical features of the engine checked on exact
+ * frames: the metronome on a beat grid (tempo ramps, meter changes,
+ * count-in). */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "eng_test_util.h"
+
+#define CLICK_FRAMES 1440 /* 30 ms at 48 kHz: the click's length */
+
+static eng_engine *new_engine(const eng_plan_desc *d) {
+  eng_config cfg = eng_config_default();
+  eng_engine *e = NULL;
+  cr_assert_eq(eng_engine_create(&cfg, &e), ENG_OK);
+  eng_plan *p = NULL;
+  char why[256];
+  cr_assert_eq(eng_plan_compile(d, &p, why, sizeof why), ENG_OK, "%s", why);
+  cr_assert_eq(eng_engine_set_plan(e, p), ENG_OK);
+  return e;
+}
+
+/* The clicks of buf over [0, frames) start exactly on the frames of `at`
+ * (the click's first sample is sin 0 = 0, the second is not, and nothing
+ * sounds between clicks), accented (peak 0.5) where `accent` says, else
+ * peak 0.25. */
+static void expect_clicks(const float *buf, uint32_t frames, const uint64_t *at, const bool *accent,
+                          uint32_t n) {
+  uint32_t from = 0;
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t f = (uint32_t) at[k];
+    cr_assert_lt(f + CLICK_FRAMES, frames);
+    cr_expect_eq(peak(buf, 0, from, f + 1), 0.0f, "click %u: silent before frame %u", k, f);
+    cr_expect_neq(buf[2 * (f + 1)], 0.0f, "click %u starts on frame %u", k, f);
+    float pk = peak(buf, 0, f, f + CLICK_FRAMES);
+    if (accent[k])
+      cr_expect(pk > 0.4f, "click %u (frame %u) is accented: peak %g", k, f, (double) pk);
+    else
+      cr_expect(pk > 0.1f && pk < 0.3f, "click %u (frame %u) is not: peak %g", k, f, (double) pk);
+    from = f + CLICK_FRAMES;
+  }
+}
+
+/* A 3/4 bar of uneven beats (a ramp), then 7/8 bars: listed beats, then
+ * the tail at 9000.4 frames a beat. */
+static const eng_beat grid[] = {
+    {0, 0, 3},     {24000, 1, 3}, {46000, 2, 3},  {66500, 0, 7},  {77000, 1, 7},
+    {87200, 2, 7}, {97300, 3, 7}, {107300, 4, 7}, {117300, 5, 7},
+};
+#define TAIL_FRAME 117300.2
+#define TAIL_BEAT  9000.4
+
+static eng_plan_desc grid_desc(void) {
+  eng_plan_desc d = desc_with(NULL, 0, true);
+  d.n_beats = sizeof grid / sizeof grid[0];
+  d.beats = grid;
+  d.tail_frame = TAIL_FRAME;
+  d.tail_beat_frames = TAIL_BEAT;
+  return d;
+}
+
+Test(eng_music, the_click_follows_the_beat_grid_and_its_tail_accenting_bar_starts) {
+  eng_plan_desc d = grid_desc();
+  eng_engine *e = new_engine(&d);
+  cr_assert_eq(eng_engine_set_playing(e, true), ENG_OK);
+  uint32_t frames = 250000;
+  float *out = render(e, frames, 100); /* odd blocks: beats fall mid-block */
+  uint64_t at[24];
+  bool acc[24];
+  uint32_t n = 0;
+  for (; n < d.n_beats; n++)
+    at[n] = grid[n].frame, acc[n] = grid[n].in_bar == 0;
+  /* The tail: beat 8 was the 6th of 7, so beat 9 is the 7th, beat 10 a bar start. */
+  for (uint32_t j = 1; n < 24 && TAIL_FRAME + j * TAIL_BEAT + CLICK_FRAMES < frames; j++, n++)
+    at[n] = (uint64_t) llround(TAIL_FRAME + j * TAIL_BEAT), acc[n] = (5 + j) % 7 == 0;
+  cr_assert_gt(n, 20);
+  expect_clicks(out, frames, at, acc, n);
+  free(out);
+  eng_engine_destroy(e);
+}
+
+Test(eng_music, a_locate_into_the_grid_clicks_on_the_same_frames) {
+  eng_plan_desc d = grid_desc();
+  eng_engine *e = new_engine(&d);
+  float *whole = render(e, 1, 1); /* the plan is in */
+  free(whole);
+  cr_assert_eq(eng_engine_locate(e, 80000), ENG_OK);
+  cr_assert_eq(eng_engine_set_playing(e, true), ENG_OK);
+  float *out = render(e, 60000, 128);
+  /* Beats 5.. of the grid, 80000 frames earlier. */
+  uint64_t at[] = {87200 - 80000, 97300 - 80000, 107300 - 80000, 117300 - 80000,
+                   (uint64_t) llround(TAIL_FRAME + TAIL_BEAT) - 80000};
+  bool acc[] = {false, false, false, false, false};
+  expect_clicks(out, 60000, at, acc, 5);
+  free(out);
+  eng_engine_destroy(e);
+}
+
+/* A count-in from inside the 7/8 tail: one bar of seven beats at the tail's
+ * beat length, the first accented; the transport starts after it. */
+Test(eng_music, the_count_in_takes_the_meter_and_tempo_at_the_play_position) {
+  eng_plan_desc d = grid_desc();
+  eng_engine *e = new_engine(&d);
+  free(render(e, 1, 1));
+  uint64_t from = (uint64_t) llround(TAIL_FRAME + 3 * TAIL_BEAT) + 2000; /* in the tail */
+  cr_assert_eq(eng_engine_locate(e, from), ENG_OK);
+  cr_assert_eq(eng_engine_play_count_in(e, 1), ENG_OK);
+  uint32_t frames = 90000;
+  float *out = render(e, frames, 128);
+  uint64_t at[7];
+  bool acc[7];
+  for (uint32_t k = 0; k < 7; k++)
+    at[k] = (uint64_t) ceil(k * TAIL_BEAT), acc[k] = k == 0;
+  expect_clicks(out, frames, at, acc, 7);
+  uint64_t count = (uint64_t) ceil(7 * TAIL_BEAT);
+  /* Then the metronome of the grid, from the position: its next beat. */
+  uint64_t next = (uint64_t) llround(TAIL_FRAME + 4 * TAIL_BEAT);
+  uint64_t first = count + (next - from);
+  cr_expect_eq(peak(out, 0, (uint32_t) (at[6] + CLICK_FRAMES), (uint32_t) first + 1), 0.0f,
+               "silent from the count's last click to the grid's next beat");
+  cr_expect_neq(out[2 * (first + 1)], 0.0f, "the grid's beat after the count-in");
+  free(out);
+  eng_engine_destroy(e);
+}
+
+Test(eng_music, a_bad_beat_grid_is_refused_with_a_sentence) {
+  eng_beat bad[] = {{0, 0, 3}, {100, 1, 3}, {100, 2, 3}};
+  eng_plan_desc d = desc_with(NULL, 0, true);
+  d.n_beats = 3, d.beats = bad, d.tail_frame = 100, d.tail_beat_frames = 100;
+  eng_plan *p = NULL;
+  char why[200];
+  cr_expect_eq(eng_plan_compile(&d, &p, why, sizeof why), ENG_ERR_INVALID);
+  cr_expect_str_eq(why, "beat 2 is not after beat 1");
+  bad[2] = (eng_beat){200, 3, 3};
+  cr_expect_eq(eng_plan_compile(&d, &p, why, sizeof why), ENG_ERR_INVALID);
+  cr_expect_str_eq(why, "beat 2: beat 3 of a bar of 3");
+  bad[2] = (eng_beat){200, 2, 3};
+  cr_expect_eq(eng_plan_compile(&d, &p, why, sizeof why), ENG_ERR_INVALID, "%s", why);
+  cr_expect_str_eq(why, "tail frame 100 does not round to the last beat's");
+  d.tail_frame = 200.3;
+  cr_expect_eq(eng_plan_compile(&d, &p, why, sizeof why), ENG_OK, "%s", why);
+  eng_plan_destroy(p);
+}
