@@ -773,7 +773,9 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
       n_autos_of[i][slot] = 0;
       for (uint32_t k = 0; k < t->n_automations; k++) {
         const eng_automation *a = &t->automations[k];
-        bool here = a->target == ENG_AUTO_PARAM ? a->device == slot : slot == FADER_SLOT;
+        bool here = a->target == ENG_AUTO_PARAM  ? a->device == slot
+                    : a->target == ENG_AUTO_SEND ? false /* below: on the bus's input */
+                                                 : slot == FADER_SLOT;
         if (!use[k] || !here) continue;
         const eng_node_class *cls =
             a->target == ENG_AUTO_PARAM
@@ -789,6 +791,24 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
         points += a->n_points;
         n_autos_of[i][slot]++;
       }
+    }
+  }
+  /* Send levels: each lane hangs off the bus input that takes the send. */
+  const eng_plan_auto *send_auto[ENG_MAX_TRACKS][ENG_MAX_SENDS] = {{NULL}};
+  for (uint32_t i = 0; i < d->n_tracks; i++) {
+    const eng_track_desc *t = &d->tracks[i];
+    const bool *use = auto_use + (size_t) i * ENG_MAX_AUTOMATIONS;
+    for (uint32_t k = 0; k < t->n_automations; k++) {
+      const eng_automation *a = &t->automations[k];
+      if (!use[k] || a->target != ENG_AUTO_SEND) continue;
+      memcpy(points, a->points, a->n_points * sizeof *points);
+      *autos = (eng_plan_auto){.target = a->target,
+                               .param = a->device,
+                               .smoothing = ENG_SMOOTH_SAMPLE,
+                               .n_points = a->n_points,
+                               .points = points};
+      send_auto[i][a->device] = autos++;
+      points += a->n_points;
     }
   }
   for (uint32_t i = 0; i < d->n_tracks; i++) {
@@ -813,11 +833,14 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
       pt->inputs = inputs;
       for (uint32_t j = 0; j < d->n_tracks; j++) {
         const eng_track_desc *u = &d->tracks[j];
-        if (u->output_track_id == t->track_id) *inputs++ = (eng_plan_input){j, 1.0f, j, false, 0};
+        if (u->output_track_id == t->track_id)
+          *inputs++ = (eng_plan_input){j, 1.0f, j, false, 0, false, NULL};
         for (uint32_t k = 0; k < u->n_sends; k++) {
           bool pre = u->sends[k].pre_fader;
+          const eng_plan_auto *lane = send_auto[j][k]; /* automated: its value at frame 0 */
+          float level = lane ? eng__auto_value(lane->points, lane->n_points, 0) : u->sends[k].level;
           if (u->sends[k].bus_track_id == t->track_id)
-            *inputs++ = (eng_plan_input){pre ? pre_of[j] : j, u->sends[k].level, j, pre, 0};
+            *inputs++ = (eng_plan_input){pre ? pre_of[j] : j, level, j, pre, 0, true, lane};
         }
       }
       pt->n_inputs = (uint32_t) (inputs - pt->inputs);

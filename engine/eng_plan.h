@@ -139,7 +139,9 @@ typedef struct eng_clip_desc {
 /* Automation: a curve of breakpoints that drives one parameter over time.
  *
  * Targets: a parameter of one of the track's devices (any id of its kind's
- * eng_param_info table), or the track's gain or pan. Points are in transport
+ * eng_param_info table), the track's gain or pan, or the level of one of
+ * its sends (glides and follows the curve as gain does, per frame, in the
+ * bus that takes the send). Points are in transport
  * frames, sorted (equal frames allowed: the later point wins from that frame
  * on, a vertical step). The value at frame f:
  *   - f at or before the first point: the first point's value; at or after
@@ -181,6 +183,7 @@ typedef enum eng_auto_target {
   ENG_AUTO_PARAM = 0, /* a device parameter: device, param_id */
   ENG_AUTO_GAIN = 1,  /* the track's gain, linear 0..ENG_MAX_GAIN */
   ENG_AUTO_PAN = 2,   /* the track's pan, -1..1 */
+  ENG_AUTO_SEND = 3,  /* the level of the track's send `device` (index in sends), 0..ENG_MAX_GAIN */
 } eng_auto_target;
 
 typedef enum eng_curve {
@@ -191,9 +194,8 @@ typedef enum eng_curve {
 } eng_curve;
 
 #define ENG_MAX_AUTOMATIONS                                                                        \
-  ((1 + ENG_MAX_EFFECTS) * ENG_MAX_PARAMS + 2) /* lanes per track: 290                             \
-                                                */
-#define ENG_MAX_AUTO_POINTS 1000000            /* points per lane */
+  ((1 + ENG_MAX_EFFECTS) * ENG_MAX_PARAMS + 2 + ENG_MAX_SENDS) /* lanes per track: 298 */
+#define ENG_MAX_AUTO_POINTS 1000000                            /* points per lane */
 
 typedef struct eng_auto_point {
   uint64_t frame; /* transport frame */
@@ -205,7 +207,7 @@ typedef struct eng_auto_point {
 typedef struct eng_automation {
   uint32_t target;              /* eng_auto_target */
   uint32_t device;              /* ENG_AUTO_PARAM: 0 = the track's instrument (source), 1 + i =
-                                   effect i */
+                                   effect i; ENG_AUTO_SEND: index in the track's sends */
   uint32_t param_id;            /* ENG_AUTO_PARAM: eng_param_info.id of that device's kind */
   uint32_t n_points;            /* >= 1 */
   const eng_auto_point *points; /* n_points, sorted by frame; copied during create */

@@ -40,6 +40,8 @@ typedef struct eng_plan_input {
   uint32_t track; /* index of the source track */
   bool pre;       /* buf is the pre-fader copy */
   uint32_t delay; /* latency compensation, frames (read from the fader's history) */
+  bool send;      /* a send (else the track is routed here) */
+  const struct eng_plan_auto *lane; /* send level automation, or NULL (level: its frame 0) */
 } eng_plan_input;
 
 /* An audio clip compiled for the clip player (eng_clips.c): timeline range,
@@ -236,9 +238,10 @@ void eng__click_add(const struct eng_plan *p, uint64_t pos, uint64_t from, uint3
 
 /* --- latency compensation (eng_nodes_core.c, RT thread) --- */
 
-/* Adds g times track t's fader output (its pre-fader copy if `pre`) as it
- * was `delay` frames ago (0..ENG_MAX_LATENCY) into L, R for the chunk. */
-void eng__add_delayed(const eng_run *r, uint32_t t, bool pre, uint32_t delay, float g, float *L,
-                      float *R);
+/* Adds track t's fader output (its pre-fader copy if `pre`) as it was
+ * `delay` frames ago (0..ENG_MAX_LATENCY) into L, R for the chunk, times
+ * *gc, or times gn[n] per frame if gn is not NULL. */
+void eng__add_delayed(const eng_run *r, uint32_t t, bool pre, uint32_t delay, const float *gc,
+                      const float *gn, float *L, float *R);
 
 #endif /* ENG_PLAN_INT_H */

@@ -218,6 +218,17 @@ static bool lane(srv_plan_desc *pd, uint32_t t, mdl_id l, uint32_t target, uint3
   return true;
 }
 
+/* The level lanes of send OWNER, the track's send SLOT. */
+static bool send_lanes(srv_plan_desc *pd, uint32_t t, mdl_id owner, uint32_t slot) {
+  mdl_id ids[8];
+  uint32_t n = mdl_children(pd->m, owner, MDL_TYPE_LANE, ids, 8);
+  bool ok = true;
+  for (uint32_t i = 0; i < n && i < 8 && ok; i++)
+    if (mdl_get_int(pd->m, ids[i], MDL_PROP_PARAM) == MDL_PROP_LEVEL)
+      ok = lane(pd, t, ids[i], ENG_AUTO_SEND, slot, 0);
+  return ok;
+}
+
 /* The lanes on object OWNER (track T itself: gain and pan; or its device in
  * SLOT: a parameter index). */
 static bool lanes(srv_plan_desc *pd, uint32_t t, mdl_id owner, bool device, uint32_t slot) {
@@ -550,9 +561,10 @@ static bool track(srv_plan_desc *pd, uint32_t t) {
   return ok;
 }
 
-/* Routing after every track is known: outputs, sends, sidechains that name
- * tracks outside the plan fall back to master or go. */
-static void routing(srv_plan_desc *pd, uint32_t t) {
+/* Routing after every track is known: outputs, sends (and their level
+ * lanes), sidechains that name tracks outside the plan fall back to master
+ * or go. */
+static bool routing(srv_plan_desc *pd, uint32_t t) {
   const mdl_project *m = pd->m;
   eng_track_desc *td = &pd->tracks[t];
   mdl_id out = (mdl_id) mdl_get_int(m, pd->ids[t], MDL_PROP_OUTPUT);
@@ -563,14 +575,38 @@ static void routing(srv_plan_desc *pd, uint32_t t) {
   for (uint32_t i = 0; i < n && i < ENG_MAX_SENDS; i++) {
     mdl_id to = (mdl_id) mdl_get_int(m, ids[i], MDL_PROP_TARGET);
     if (track_index(pd, to) < 0) continue;
-    pd->sends[t][k++] = (eng_send_desc){to, (float) num(pd, ids[i], MDL_PROP_LEVEL),
-                                        mdl_get_bool(m, ids[i], MDL_PROP_PRE)};
+    pd->sends[t][k] = (eng_send_desc){to, (float) num(pd, ids[i], MDL_PROP_LEVEL),
+                                      mdl_get_bool(m, ids[i], MDL_PROP_PRE)};
+    if (!send_lanes(pd, t, ids[i], k++)) return false;
   }
   td->n_sends = k;
   td->sends = k ? pd->sends[t] : NULL;
   for (uint32_t d = 0; d < 1 + ENG_MAX_EFFECTS; d++)
     if (pd->dev[t][d].sidechain_track_id && track_index(pd, pd->dev[t][d].sidechain_track_id) < 0)
       pd->dev[t][d].sidechain_track_id = 0;
+  return true;
+}
+
+/* The master track as a bus at index T when it does more than a gain: it
+ * has effects, lanes or a pan. Then every track that went to master goes
+ * through it (the click does not), and the engine's master gain is 1. */
+static bool master_bus(srv_plan_desc *pd, uint32_t t, bool *used) {
+  const mdl_project *m = pd->m;
+  mdl_id id = MDL_ID_MASTER;
+  *used = false;
+  if (!mdl_children(m, id, MDL_TYPE_DEVICE, NULL, 0) &&
+      !mdl_children(m, id, MDL_TYPE_LANE, NULL, 0) && num(pd, id, MDL_PROP_PAN) == 0.0)
+    return true;
+  if (t >= ENG_MAX_TRACKS) return true; /* no room: master keeps its gain only */
+  *used = true;
+  pd->ids[t] = id;
+  pd->d.n_tracks = t + 1;
+  pd->tracks[t] = (eng_track_desc){.track_id = id,
+                                   .gain = (float) num(pd, id, MDL_PROP_GAIN),
+                                   .pan = (float) num(pd, id, MDL_PROP_PAN),
+                                   .mute = mdl_get_bool(m, id, MDL_PROP_MUTE),
+                                   .bus = true};
+  return devices(pd, t, false) && lanes(pd, t, id, false, 0);
 }
 
 void srv_plan_desc_free(srv_plan_desc *pd) {
@@ -598,19 +634,25 @@ static int describe(srv_plan_ctx *ctx, const mdl_project *m, uint32_t rate,
   mdl_time_map_build(m, &pd->map);
   uint32_t n = mdl_tracks(m, pd->ids, ENG_MAX_TRACKS);
   pd->d.n_tracks = n > ENG_MAX_TRACKS ? ENG_MAX_TRACKS : n; /* the rest are not heard */
-  bool ok = true;
+  bool ok = true, through_bus = false;
   for (uint32_t t = 0; t < pd->d.n_tracks && ok; t++)
     ok = track(pd, t);
-  for (uint32_t t = 0; t < pd->d.n_tracks; t++)
-    routing(pd, t);
-  double master = num(pd, MDL_ID_MASTER, MDL_PROP_GAIN);
+  uint32_t n_plain = pd->d.n_tracks;
+  ok = ok && master_bus(pd, n_plain, &through_bus);
+  for (uint32_t t = 0; t < n_plain && ok; t++) {
+    ok = routing(pd, t);
+    if (through_bus && !pd->tracks[t].output_track_id)
+      pd->tracks[t].output_track_id = MDL_ID_MASTER;
+  }
+  double master = through_bus ? 1.0 : num(pd, MDL_ID_MASTER, MDL_PROP_GAIN);
   uint64_t loop0 = frame_at(pd, mdl_get_int(m, MDL_ID_PROJECT, MDL_PROP_LOOP_START));
   uint64_t loop1 = frame_at(pd, mdl_get_int(m, MDL_ID_PROJECT, MDL_PROP_LOOP_END));
   pd->d = (eng_plan_desc){
       .sample_rate = rate,
       .tempo_bpm = mdl_get_real(m, MDL_ID_PROJECT, MDL_PROP_TEMPO),
       .beats_per_bar = (uint32_t) mdl_get_int(m, MDL_ID_PROJECT, MDL_PROP_TS_NUM),
-      .master_gain = mdl_get_bool(m, MDL_ID_MASTER, MDL_PROP_MUTE) ? 0.0f : (float) master,
+      .master_gain =
+          !through_bus && mdl_get_bool(m, MDL_ID_MASTER, MDL_PROP_MUTE) ? 0.0f : (float) master,
       .metronome = mdl_get_bool(m, MDL_ID_PROJECT, MDL_PROP_METRONOME),
       .n_tracks = pd->d.n_tracks,
       .tracks = pd->tracks,

@@ -1,6 +1,6 @@
 /* test_eng_music.c: the musical features of the engine checked on exact
  * frames: the metronome on a beat grid (tempo ramps, meter changes,
- * count-in). */
+ * count-in), send level automation and glides. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -138,5 +138,85 @@ Test(eng_music, a_bad_beat_grid_is_refused_with_a_sentence) {
   cr_expect_str_eq(why, "tail frame 100 does not round to the last beat's");
   d.tail_frame = 200.3;
   cr_expect_eq(eng_plan_compile(&d, &p, why, sizeof why), ENG_OK, "%s", why);
+  eng_plan_destroy(p);
+}
+
+/* ------------------------------------------------------------------------ */
+/* send levels                                                              */
+/* ------------------------------------------------------------------------ */
+
+#define DC_FRAMES 200000
+static float dc[DC_FRAMES]; /* a constant 0.5, mono */
+
+/* Track 1 plays a constant 0.5 at gain 0, sending pre-fader to bus 2: the
+ * master is exactly the send, 0.5 * level. */
+static eng_track_desc dc_tracks[2];
+static eng_clip_desc dc_clip;
+static eng_send_desc dc_send;
+static eng_plan_desc send_desc(float level, const eng_automation *lanes, uint32_t n_lanes) {
+  for (uint32_t i = 0; i < DC_FRAMES; i++)
+    dc[i] = 0.5f;
+  dc_clip =
+      (eng_clip_desc){.length_frames = DC_FRAMES, .sample = {dc, DC_FRAMES, 1, SR}, .gain = 1.0f};
+  dc_send = (eng_send_desc){.bus_track_id = 2, .level = level, .pre_fader = true};
+  dc_tracks[0] = track(1, 0.0f, 0.0f);
+  dc_tracks[0].audio = true, dc_tracks[0].n_clips = 1, dc_tracks[0].clips = &dc_clip;
+  dc_tracks[0].n_sends = 1, dc_tracks[0].sends = &dc_send;
+  dc_tracks[0].n_automations = n_lanes, dc_tracks[0].automations = lanes;
+  dc_tracks[1] = track(2, 1.0f, 0.0f);
+  dc_tracks[1].bus = true;
+  return desc_with(dc_tracks, 2, false);
+}
+
+/* A lane from 0 at frame 10000 to 2 at 58000 (linear), holding 2 after. */
+Test(eng_music, a_send_level_lane_shapes_what_the_bus_hears_frame_by_frame) {
+  eng_auto_point pts[] = {{10000, 0.0f, ENG_CURVE_LINEAR, 0}, {58000, 2.0f, ENG_CURVE_LINEAR, 0}};
+  eng_automation lane = {.target = ENG_AUTO_SEND, .device = 0, .n_points = 2, .points = pts};
+  eng_plan_desc d = send_desc(0.5f, &lane, 1);
+  eng_engine *e = new_engine(&d);
+  cr_assert_eq(eng_engine_set_playing(e, true), ENG_OK);
+  float *out = render(e, 80000, 100);
+  cr_expect_eq(peak(out, 0, 0, 10001), 0.0f, "silent while the lane is at 0 (no glide from 0.5)");
+  for (uint32_t f = 10000; f < 80000; f += 1234) {
+    double level = f >= 58000 ? 2.0 : 2.0 * (f - 10000) / 48000.0;
+    cr_expect(fabs(out[2 * f] - 0.5 * level) < 1e-4 && fabs(out[2 * f + 1] - 0.5 * level) < 1e-4,
+              "frame %u: %g, want %g", f, (double) out[2 * f], 0.5 * level);
+  }
+  free(out);
+  eng_engine_destroy(e);
+}
+
+/* A new plan with another send level glides to it over 20 ms (960 frames)
+ * instead of jumping. */
+Test(eng_music, a_send_level_change_glides_across_a_plan_swap) {
+  eng_plan_desc d = send_desc(0.5f, NULL, 0);
+  eng_engine *e = new_engine(&d);
+  cr_assert_eq(eng_engine_set_playing(e, true), ENG_OK);
+  float *a = render(e, 1000, 100);
+  cr_expect_float_eq(a[2 * 999], 0.25f, 1e-6);
+  free(a);
+  eng_plan_desc d2 = send_desc(1.0f, NULL, 0);
+  eng_plan *p;
+  cr_assert_eq(eng_plan_create(&d2, &p), ENG_OK);
+  cr_assert_eq(eng_engine_set_plan(e, p), ENG_OK);
+  float *b = render(e, 2000, 100);
+  cr_expect(b[0] > 0.25f && b[0] < 0.2505f, "the first frame moves a step: %g", (double) b[0]);
+  for (uint32_t f = 1; f < 960; f++)
+    cr_assert(b[2 * f] > b[2 * f - 2], "rising at frame %u", f);
+  cr_expect_float_eq(b[2 * 1000], 0.5f, 1e-6, "there after the glide");
+  free(b);
+  eng_engine_destroy(e);
+}
+
+Test(eng_music, a_lane_on_a_send_the_track_does_not_have_is_ignored_with_a_warning) {
+  eng_auto_point pt = {0, 1.0f, ENG_CURVE_LINEAR, 0};
+  eng_automation lane = {.target = ENG_AUTO_SEND, .device = 3, .n_points = 1, .points = &pt};
+  eng_plan_desc d = send_desc(0.5f, &lane, 1);
+  eng_plan *p;
+  char why[300];
+  cr_assert_eq(eng_plan_compile(&d, &p, why, sizeof why), ENG_OK, "%s", why);
+  cr_expect_str_eq(why,
+                   "track 1 automation 0 (send 3): no such target on this track: this automation "
+                   "is ignored");
   eng_plan_destroy(p);
 }

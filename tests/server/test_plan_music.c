@@ -1,6 +1,6 @@
-/* The musical side of srv_plan, from a model built with ops: the metronome
- * on the tempo map (ramps, meter changes), checked on the engine's output
- * at the frames mdl_time gives. */
+/* The musical side of srv_plan, from a model built with ops, checked on the
+ * engine's output: the metronome on the tempo map (ramps, meter changes) at
+ * the frames mdl_time gives; send-level and master lanes heard. */
 #include "engine/eng_engine.h"
 #include "server/srv_control.h"
 #include "server/srv_plan.h"
@@ -8,9 +8,11 @@
 #include "shared/mdl_err.h"
 #include "shared/mdl_op.h"
 #include "shared/mdl_time.h"
+#include "storage/sto_asset.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <sndfile.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,9 @@
 
 static mdl_project *proj;
 static uint32_t next_id = 100;
+static char dir[] = "/tmp/backline-music-XXXXXX";
+static char assets[80];
+static char tone_id[STO_ASSET_ID_LEN + 1];
 
 static mdl_id new_id(void) {
   return MDL_ID_MAKE(1, next_id++);
@@ -57,13 +62,39 @@ static mdl_id create(int type, mdl_id parent, mdl_prop_value *props, uint32_t n)
   return id;
 }
 
+/* A second of 440 Hz at 48 kHz, amplitude 0.5, imported as an asset. */
+static void import_tone(void) {
+  char wav[120], err[300];
+  snprintf(wav, sizeof wav, "%s/tone.wav", dir);
+  SF_INFO info = {.samplerate = RATE, .channels = 1, .format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
+  SNDFILE *f = sf_open(wav, SFM_WRITE, &info);
+  cr_assert_not_null(f);
+  static float buf[RATE];
+  for (int i = 0; i < RATE; i++)
+    buf[i] = 0.5f * (float) sin(2 * M_PI * 440 * i / RATE);
+  cr_assert_eq(sf_writef_float(f, buf, RATE), RATE);
+  sf_close(f);
+  sto_asset_store *st;
+  cr_assert_eq(sto_asset_store_open(assets, &st, err, sizeof err), 0, "%s", err);
+  sto_asset_info ai;
+  cr_assert_eq(sto_asset_import(st, wav, "tone.wav", RATE, &ai, err, sizeof err), 0, "%s", err);
+  snprintf(tone_id, sizeof tone_id, "%s", ai.id);
+  sto_asset_close(st);
+}
+
 static void setup(void) {
   proj = mdl_project_create(&srv__alloc, "Music");
   cr_assert_not_null(proj);
+  cr_assert_not_null(mkdtemp(dir));
+  snprintf(assets, sizeof assets, "%s/assets", dir);
+  import_tone();
 }
 
 static void teardown(void) {
   mdl_project_destroy(proj);
+  char cmd[120];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  cr_assert_eq(system(cmd), 0);
 }
 
 TestSuite(srv_plan_music, .init = setup, .fini = teardown);
@@ -71,7 +102,7 @@ TestSuite(srv_plan_music, .init = setup, .fini = teardown);
 /* Compiles the project, plays it from frame 0 for `frames` frames in blocks
  * of 100 (beats fall mid-block); returns the interleaved output (free it). */
 static float *play(uint32_t frames) {
-  srv_plan_ctx *ctx = srv_plan_ctx_create(NULL);
+  srv_plan_ctx *ctx = srv_plan_ctx_create(assets);
   eng_plan *plan;
   char why[300];
   cr_assert_eq(srv_plan_build(ctx, proj, RATE, NULL, 0, &plan, why, sizeof why), 0, "%s", why);
@@ -146,5 +177,106 @@ Test(srv_plan_music, the_click_follows_tempo_ramps_and_meter_changes_at_mdl_time
     from = f + CLICK_FRAMES;
   }
   cr_expect_eq(peak(out, from, frames), 0.0f, "nothing after the last click");
+  free(out);
+}
+
+/* ---- Lanes on sends and on the master --------------------------------------------- */
+
+#define BEAT (RATE / 2)    /* frames per beat at the default 120 BPM */
+#define TONE 0.5 / M_SQRT2 /* RMS of the tone */
+
+static mdl_value vstr(const char *str) {
+  return (mdl_value){.kind = MDL_VAL_STR, .u.s = {str, (uint32_t) strlen(str)}};
+}
+
+/* An audio track playing the tone without a break for 8 bars (a clip
+ * looping the whole second). */
+static mdl_id tone_track(double gain) {
+  set(MDL_ID_PROJECT, MDL_PROP_METRONOME, vbool(false));
+  mdl_prop_value tp[] = {{MDL_PROP_KIND, vint(MDL_TRACK_AUDIO)}, {MDL_PROP_GAIN, vreal(gain)}};
+  mdl_id t = create(MDL_TYPE_TRACK, MDL_ID_PROJECT, tp, 2);
+  mdl_prop_value cp[] = {{MDL_PROP_ASSET, vstr(tone_id)},
+                         {MDL_PROP_LENGTH, vint(32 * MDL_PPQ)},
+                         {MDL_PROP_LOOP, vbool(true)},
+                         {MDL_PROP_LOOP_END, vint(2 * MDL_PPQ)}};
+  create(MDL_TYPE_CLIP, t, cp, 4);
+  return t;
+}
+
+/* A lane on OWNER's PARAM with points (tick, value, curve). */
+static void lane_on(mdl_id owner, int param, const int64_t *ticks, const double *values,
+                    const int *curves, uint32_t n) {
+  mdl_prop_value lp[] = {{MDL_PROP_PARAM, vint(param)}};
+  mdl_id l = create(MDL_TYPE_LANE, owner, lp, 1);
+  for (uint32_t i = 0; i < n; i++) {
+    mdl_prop_value pp[] = {{MDL_PROP_START, vint(ticks[i])},
+                           {MDL_PROP_VALUE, vreal(values[i])},
+                           {MDL_PROP_CURVE, vint(curves[i])}};
+    create(MDL_TYPE_POINT, l, pp, 3);
+  }
+}
+
+/* RMS of channel ch over 4800 frames (44 cycles of the tone) centred on c. */
+static double rms_at(const float *out, uint32_t c, int ch) {
+  double sum = 0;
+  for (uint32_t i = c - 2400; i < c + 2400; i++)
+    sum += (double) out[2 * i + ch] * out[2 * i + ch];
+  return sqrt(sum / 4800);
+}
+
+/* The tone at gain 0 sends pre-fader to a return; the send's level lane
+ * rises from 0 to 1 over four beats: the return (all that is heard)
+ * follows it. */
+Test(srv_plan_music, a_send_level_lane_shapes_the_return) {
+  mdl_id t = tone_track(0.0);
+  mdl_prop_value rp[] = {{MDL_PROP_KIND, vint(MDL_TRACK_RETURN)}};
+  mdl_id ret = create(MDL_TYPE_TRACK, MDL_ID_PROJECT, rp, 1);
+  mdl_prop_value sp[] = {{MDL_PROP_TARGET, vint((int64_t) ret)},
+                         {MDL_PROP_LEVEL, vreal(1.0)},
+                         {MDL_PROP_PRE, vbool(true)}};
+  mdl_id send = create(MDL_TYPE_SEND, t, sp, 3);
+  lane_on(send, MDL_PROP_LEVEL, (int64_t[]){0, 4 * MDL_PPQ}, (double[]){0, 1},
+          (int[]){MDL_CURVE_LINEAR, MDL_CURVE_LINEAR}, 2);
+  float *out = play(6 * BEAT);
+  double full = rms_at(out, 5 * BEAT, 0); /* level 1 after the lane's end */
+  cr_expect(fabs(full - TONE) < 1e-3 * TONE, "the tone through the return: %.4f", full);
+  for (int q = 1; q <= 7; q += 2) {
+    uint32_t c = (uint32_t) (4 * BEAT * q / 8);
+    double want = full * q / 8.0;
+    for (int ch = 0; ch < 2; ch++)
+      cr_expect(fabs(rms_at(out, c, ch) - want) < 0.01 * want, "%d/8 of the rise: %.4f, want %.4f",
+                q, rms_at(out, c, ch), want);
+  }
+  cr_expect_lt(rms_at(out, 2400, 0), 0.07 * full, "near 0 as the lane starts at 0: %.4f",
+               rms_at(out, 2400, 0) / full);
+  free(out);
+}
+
+/* The master: a gain lane falling from 1 to 0.5 over two bars, a pan lane
+ * at -0.5 (a balance: the right side at 0.5), and a gain effect on it whose
+ * lane steps from 1 to 2 at bar 1. */
+Test(srv_plan_music, master_lanes_drive_its_gain_pan_and_effects) {
+  tone_track(1.0);
+  float *plain = play(9 * BEAT);
+  cr_expect(fabs(rms_at(plain, 2 * BEAT, 0) - TONE * M_SQRT1_2) < 1e-3 * TONE,
+            "centre: -3 dB each side: %.5f", rms_at(plain, 2 * BEAT, 0));
+  mdl_prop_value gp[] = {{MDL_PROP_KIND, vint(MDL_DEV_GAIN)}};
+  mdl_id fx = create(MDL_TYPE_DEVICE, MDL_ID_MASTER, gp, 1);
+  lane_on(MDL_ID_MASTER, MDL_PROP_GAIN, (int64_t[]){0, 8 * MDL_PPQ}, (double[]){1, 0.5},
+          (int[]){MDL_CURVE_LINEAR, MDL_CURVE_LINEAR}, 2);
+  lane_on(MDL_ID_MASTER, MDL_PROP_PAN, (int64_t[]){0}, (double[]){-0.5}, (int[]){0}, 1);
+  lane_on(fx, 0, (int64_t[]){0, 4 * MDL_PPQ}, (double[]){1, 2},
+          (int[]){MDL_CURVE_HOLD, MDL_CURVE_HOLD}, 2);
+  float *out = play(9 * BEAT);
+  for (int q = 1; q <= 15; q += 2) {
+    uint32_t c = (uint32_t) (8 * BEAT * q / 16);
+    double g = 1.0 - 0.5 * q / 16.0, fxg = c < 4 * BEAT ? 1.0 : 2.0;
+    double left = rms_at(plain, c, 0) * g * fxg, right = left * 0.5;
+    cr_expect(fabs(rms_at(out, c, 0) - left) < 0.01 * left, "%d/16: left %.4f, want %.4f", q,
+              rms_at(out, c, 0), left);
+    cr_expect(fabs(rms_at(out, c, 1) - right) < 0.01 * right, "%d/16: right %.4f, want %.4f", q,
+              rms_at(out, c, 1), right);
+  }
+  free(plain);
   free(out);
 }
