@@ -173,6 +173,13 @@ static bool note_ok(const eng_note_desc *nd) {
          nd->start_frame <= UINT64_MAX / 2 && nd->length_frames <= UINT64_MAX / 2;
 }
 
+/* Slot sl's audio clips as a track of its own (eng_plan_media.c's checks
+ * and compilation take a track). */
+static eng_track_desc slot_clips(const eng_track_desc *t, const eng_slot_desc *sl) {
+  return (eng_track_desc){
+      .track_id = t->track_id, .audio = true, .n_clips = sl->n_clips, .clips = sl->clips};
+}
+
 static int validate_slots(const eng_track_desc *t, char *why, size_t len) {
   unsigned long long tid = (unsigned long long) t->track_id;
   if (t->n_slots > ENG_MAX_SLOTS)
@@ -199,6 +206,13 @@ static int validate_slots(const eng_track_desc *t, char *why, size_t len) {
       if (!note_ok(&sl->notes[i]))
         return why_set(why, len, ENG_ERR_INVALID, "track %llu slot %u note %u is invalid", tid,
                        sl->slot, i);
+    if (sl->n_clips && !t->audio)
+      return why_set(why, len, ENG_ERR_INVALID,
+                     "track %llu slot %u: audio clips need an audio track", tid, sl->slot);
+    eng_track_desc clips = slot_clips(t, sl);
+    char msg[200];
+    if (eng__validate_clips(&clips, msg, sizeof msg))
+      return why_set(why, len, ENG_ERR_INVALID, "slot %u: %s", sl->slot, msg);
   }
   return ENG_OK;
 }
@@ -659,8 +673,12 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
     total_clips += t->n_clips;
     n_stretched += eng__stretched_clips(t);
     total_slots += t->n_slots;
-    for (uint32_t k = 0; k < t->n_slots; k++)
+    for (uint32_t k = 0; k < t->n_slots; k++) {
+      eng_track_desc sc = slot_clips(t, &t->slots[k]);
       total_slot_notes += t->slots[k].n_notes;
+      total_clips += sc.n_clips;
+      n_stretched += eng__stretched_clips(&sc);
+    }
     for (uint32_t k = 0; d->loop && k < t->n_notes; k++)
       total_cuts += loop_cuts(d, &t->notes[k]);
     if (!t->n_automations) continue;
@@ -873,9 +891,19 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
     pt->slots = slots;
     pt->n_slots = t->n_slots;
     for (uint32_t k = 0; k < t->n_slots; k++) {
-      compile_slot(&t->slots[k], slots++, slot_ev, slot_notes);
-      slot_ev += slots[-1].n_events;
-      slot_notes += slots[-1].n_notes;
+      eng_plan_slot *ps = slots++;
+      compile_slot(&t->slots[k], ps, slot_ev, slot_notes);
+      slot_ev += ps->n_events;
+      slot_notes += ps->n_notes;
+      eng_track_desc sc = slot_clips(t, &t->slots[k]);
+      if (!sc.n_clips) continue;
+      if ((rc = eng__compile_clips(p, &sc, clips)) != ENG_OK) {
+        eng_plan_destroy(p);
+        goto done;
+      }
+      ps->clips = clips;
+      ps->n_clips = sc.n_clips;
+      clips += sc.n_clips;
     }
     items_of[i] = NULL;
     n_items_of[i] = 0;

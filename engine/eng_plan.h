@@ -213,19 +213,27 @@ typedef struct eng_automation {
   const eng_auto_point *points; /* n_points, sorted by frame; copied during create */
 } eng_automation;
 
-/* A session clip: the MIDI clip in slot `slot` of a track (the session
- * view's grid; the server numbers slots by the scene's position). It does
- * not play on the timeline: eng_engine_launch (eng_engine.h) starts it at a
+/* A session clip: the clip in slot `slot` of a track (the session view's
+ * grid; the server numbers slots by the scene's position). It does not play
+ * on the timeline: eng_engine_launch (eng_engine.h) starts it at a
  * quantized boundary, and it then loops every length_frames until it is
- * stopped or another slot of the track is launched. Notes are in frames
- * from the clip's start; a note starting at or after length_frames is
- * ignored, and one that would sound past it is cut there (its note-off
- * lands on the loop boundary, before the next pass's note-ons). */
+ * stopped or another slot of the track is launched. A MIDI clip's notes are
+ * in frames from the clip's start; a note starting at or after
+ * length_frames is ignored, and one that would sound past it is cut there
+ * (its note-off lands on the loop boundary, before the next pass's
+ * note-ons). An audio clip (on an audio track) is eng_clip_desc's with
+ * start_frame counted from the clip's start: each pass plays
+ * [start_frame, start_frame + length_frames) of it with its offset, gain,
+ * fades, loop and stretch, cut at length_frames; a switch to another slot
+ * cuts it on the switch frame. */
 typedef struct eng_slot_desc {
   uint32_t slot;              /* slot number, unique on the track */
   uint64_t length_frames;     /* >= 1: loop length */
   uint32_t n_notes;           /* 0..ENG_MAX_NOTES; needs the track's instrument */
   const eng_note_desc *notes; /* n_notes, relative frames, any order; borrowed during create */
+  uint32_t n_clips;           /* 0..ENG_MAX_CLIPS; needs an audio track */
+  const eng_clip_desc *clips; /* n_clips, relative frames; the array is read during create, the
+                                 sample data borrowed (eng_sample) */
 } eng_slot_desc;
 
 typedef struct eng_track_desc {

@@ -88,7 +88,20 @@ typedef struct eng_plan_slot {
   eng_plan_event *events; /* relative frames 0..length, sorted */
   uint32_t n_notes;       /* notes kept (start < length) */
   eng_plan_note *notes;   /* sorted by start */
+  uint32_t n_clips;       /* audio clips, frames relative to the clip's start */
+  eng_plan_clip *clips;   /* n_clips, sorted by start, in the arena */
 } eng_plan_slot;
+
+/* What a track's session clip is doing (RT thread; eng_engine.c moves it
+ * on, the clip player reads it), in session-clock frames (frames played:
+ * locates and loop wraps do not move it). */
+typedef struct eng_slot_play {
+  int32_t cur;     /* slot number playing, ENG_NO_SLOT if none */
+  uint64_t anchor; /* clock frame where cur started (it repeats from there) */
+  bool pending;    /* a launch or stop waits for `at` */
+  int32_t next;    /* pending: the slot to play from `at`, ENG_NO_SLOT to stop */
+  uint64_t at;     /* pending: clock frame of the switch */
+} eng_slot_play;
 
 typedef struct eng_plan_track {
   uint64_t track_id;                     /* from the description */
@@ -161,6 +174,9 @@ struct eng_plan {
   uint32_t n_tracks;       /* entries in tracks */
   eng_plan_track tracks[]; /* n_tracks, in description order */
 };
+
+/* Slot `slot` of track index t of p, or NULL (eng_engine.c). */
+const eng_plan_slot *eng__find_slot(const eng_plan *p, uint32_t t, int32_t slot);
 
 /* --- recorded audio at compile time (eng_plan_media.c, control thread) --- */
 

@@ -56,6 +56,8 @@ struct srv_plan_desc {
   uint32_t slot_cap[ENG_MAX_TRACKS];
   uint32_t slot_first[ENG_MAX_TRACKS][ENG_MAX_SLOTS]; /* each slot's first note in slot_notes */
   eng_note_desc *slot_notes[ENG_MAX_TRACKS];
+  eng_clip_desc *slot_clips[ENG_MAX_TRACKS]; /* an audio slot's clip, by slot index */
+  uint32_t slot_clip_cap[ENG_MAX_TRACKS];
   uint32_t slot_note_cap[ENG_MAX_TRACKS], n_slot_notes[ENG_MAX_TRACKS];
   uint32_t auto_cap[ENG_MAX_TRACKS];
   eng_beat *beats; /* the metronome's beat grid (d.beats), malloc'd */
@@ -400,21 +402,23 @@ static bool add_clip(srv_plan_desc *pd, uint32_t t, eng_clip_desc clip) {
   return true;
 }
 
-/* Audio clip C on track T: its asset's samples at the engine's rate. */
-static bool audio_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
+/* Audio clip C as the engine plays it, placed at tick START: its asset's
+ * samples at the engine's rate. 1: *out is filled; 0: nothing to play
+ * (empty, missing, or starting past its audio); -1: out of memory. */
+static int audio_desc(srv_plan_desc *pd, mdl_id c, int64_t start, eng_clip_desc *out) {
   const mdl_project *m = pd->m;
   uint32_t id_len;
   const char *asset = mdl_get_str(m, c, MDL_PROP_ASSET, &id_len);
-  if (!id_len) return true; /* an empty clip */
+  if (!id_len) return 0; /* an empty clip */
   long k = find_sample(pd->ctx, asset, pd->rate);
-  if (k < 0) return false;
+  if (k < 0) return -1;
   const sample *s = &pd->ctx->cache[k];
-  if (s->missing) return true;
-  if (!take(pd, (uint32_t) k)) return false;
-  int64_t start = mdl_get_int(m, c, MDL_PROP_START), len = mdl_get_int(m, c, MDL_PROP_LENGTH);
+  if (s->missing) return 0;
+  int64_t len = mdl_get_int(m, c, MDL_PROP_LENGTH);
   uint64_t f0 = frame_at(pd, start), f1 = frame_at(pd, start + len);
   uint64_t offset = (uint64_t) mdl_get_int(m, c, MDL_PROP_OFFSET);
-  if (offset >= s->n_frames) return true; /* starts past the end of its audio: silent */
+  if (offset >= s->n_frames) return 0; /* starts past the end of its audio: silent */
+  if (!take(pd, (uint32_t) k)) return -1;
   eng_clip_desc clip = {.start_frame = f0,
                         .length_frames = f1 > f0 ? f1 - f0 : 1,
                         .sample = {s->frames, s->n_frames, s->channels, pd->rate},
@@ -435,13 +439,34 @@ static bool audio_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
     if (ratio >= ENG_MIN_STRETCH && ratio <= ENG_MAX_STRETCH && fabs(ratio - 1) > 1e-9)
       clip.stretch = ratio;
   }
-  return add_clip(pd, t, clip);
+  *out = clip;
+  return 1;
 }
 
-/* Session clip C of instrument track T: its slot (the scene's position
- * among the project's scenes), length (its loop, else all of it) and notes
- * in frames from its start (tempo map from the project's start); the engine
- * loops it once launched (eng_engine_launch). */
+/* Audio clip C on track T, on the timeline. */
+static bool audio_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
+  eng_clip_desc clip;
+  int rc = audio_desc(pd, c, mdl_get_int(pd->m, c, MDL_PROP_START), &clip);
+  return rc < 0 ? false : rc == 0 || add_clip(pd, t, clip);
+}
+
+/* The audio of session clip C as its slot plays it: from the loop's start
+ * (when it loops) for the slot's LENGTH frames; a clip that does not loop
+ * keeps its fades, a looping one plays without a break. */
+static int slot_audio(srv_plan_desc *pd, mdl_id c, uint64_t length, eng_clip_desc *out) {
+  int rc = audio_desc(pd, c, 0, out);
+  if (rc <= 0) return rc;
+  out->length_frames = length;
+  if (out->loop) out->fade_in_frames = out->fade_out_frames = 0;
+  if (out->fade_in_frames + out->fade_out_frames > length)
+    out->fade_in_frames = out->fade_out_frames = 0;
+  return 1;
+}
+
+/* Session clip C of track T: its slot (the scene's position among the
+ * project's scenes), length (its loop, else all of it) and notes in frames
+ * from its start (tempo map from the project's start), or on an audio
+ * track its audio; the engine loops it once launched (eng_engine_launch). */
 static bool session_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
   const mdl_project *m = pd->m;
   eng_track_desc *td = &pd->tracks[t];
@@ -456,6 +481,15 @@ static bool session_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
   uint64_t length = to > from ? frame_at(pd, to - from) : 0;
   if (!length) return true;
   if (!grow(&pd->slots[t], &pd->slot_cap[t], td->n_slots, sizeof *pd->slots[t], 8)) return false;
+  if (!grow(&pd->slot_clips[t], &pd->slot_clip_cap[t], td->n_slots, sizeof(eng_clip_desc), 8))
+    return false;
+  if (td->audio) { /* an audio clip: the slot plays its audio, it has no notes */
+    int rc = slot_audio(pd, c, length, &pd->slot_clips[t][td->n_slots]);
+    if (rc <= 0) return rc == 0;
+    pd->slots[t][td->n_slots++] =
+        (eng_slot_desc){.slot = slot, .length_frames = length, .n_clips = 1};
+    return true;
+  }
   pd->slot_first[t][td->n_slots] = pd->n_slot_notes[t];
   eng_slot_desc *sd = &pd->slots[t][td->n_slots++];
   *sd = (eng_slot_desc){.slot = slot, .length_frames = length};
@@ -481,8 +515,8 @@ static bool session_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
   return ok;
 }
 
-/* The arrangement's clips on track T; session clips (a scene's slot) of an
- * instrument track become its slots (audio ones are not played yet). */
+/* The arrangement's clips on track T; session clips (a scene's slot)
+ * become its slots. */
 static bool clips(srv_plan_desc *pd, uint32_t t, bool audio) {
   uint32_t n = mdl_children(pd->m, pd->ids[t], MDL_TYPE_CLIP, NULL, 0);
   mdl_id *ids = malloc((n ? n : 1) * sizeof *ids);
@@ -492,7 +526,7 @@ static bool clips(srv_plan_desc *pd, uint32_t t, bool audio) {
   for (uint32_t i = 0; i < n && ok; i++) {
     if (mdl_get_bool(pd->m, ids[i], MDL_PROP_MUTE)) continue;
     if (mdl_get_int(pd->m, ids[i], MDL_PROP_SCENE))
-      ok = audio || session_clip(pd, t, ids[i]);
+      ok = session_clip(pd, t, ids[i]);
     else
       ok = audio ? audio_clip(pd, t, ids[i]) : midi_clip(pd, t, ids[i]);
   }
@@ -555,6 +589,10 @@ static bool track(srv_plan_desc *pd, uint32_t t) {
   td->slots = pd->slots[t];
   for (uint32_t k = 0; k < td->n_slots; k++) { /* slot_notes may have moved while growing */
     eng_slot_desc *sd = &pd->slots[t][k];
+    if (sd->n_clips) {
+      sd->clips = &pd->slot_clips[t][k];
+      continue;
+    }
     sd->notes = td->instrument ? pd->slot_notes[t] + pd->slot_first[t][k] : NULL;
     if (!td->instrument) sd->n_notes = 0; /* as notes: the test tone plays none */
   }
@@ -613,6 +651,7 @@ void srv_plan_desc_free(srv_plan_desc *pd) {
   if (!pd) return;
   for (uint32_t t = 0; t < ENG_MAX_TRACKS; t++) {
     free(pd->notes[t]), free(pd->clips[t]), free(pd->slots[t]), free(pd->slot_notes[t]);
+    free(pd->slot_clips[t]);
     for (uint32_t k = 0; k < pd->tracks[t].n_automations; k++)
       free((void *) pd->autos[t][k].points);
     free(pd->autos[t]);

@@ -220,3 +220,80 @@ Test(eng_music, a_lane_on_a_send_the_track_does_not_have_is_ignored_with_a_warni
                    "is ignored");
   eng_plan_destroy(p);
 }
+
+/* ------------------------------------------------------------------------ */
+/* audio clips in session slots                                             */
+/* ------------------------------------------------------------------------ */
+
+static float ramp[1000]; /* r[i] = i / 1000 */
+
+/* Slot 0: a constant 0.5 (dc) for 6000 frames of a 10000-frame loop, at
+ * gain 0.8. Slot 1: the first 500 frames of the ramp looped, fading in
+ * over 2400 frames, 9000 frames long. */
+static eng_clip_desc slot_clip[2];
+static eng_slot_desc audio_slots[2];
+static eng_track_desc audio_track;
+static eng_plan_desc slots_desc(void) {
+  for (uint32_t i = 0; i < DC_FRAMES; i++)
+    dc[i] = 0.5f;
+  for (uint32_t i = 0; i < 1000; i++)
+    ramp[i] = (float) i / 1000.0f;
+  slot_clip[0] =
+      (eng_clip_desc){.length_frames = 6000, .sample = {dc, DC_FRAMES, 1, SR}, .gain = 0.8f};
+  slot_clip[1] = (eng_clip_desc){.length_frames = 9000,
+                                 .sample = {ramp, 1000, 1, SR},
+                                 .gain = 1.0f,
+                                 .fade_in_frames = 2400,
+                                 .loop = true,
+                                 .loop_frames = 500};
+  audio_slots[0] =
+      (eng_slot_desc){.slot = 0, .length_frames = 10000, .n_clips = 1, .clips = &slot_clip[0]};
+  audio_slots[1] =
+      (eng_slot_desc){.slot = 1, .length_frames = 9000, .n_clips = 1, .clips = &slot_clip[1]};
+  audio_track = track(1, 1.0f, 0.0f);
+  audio_track.audio = true, audio_track.n_slots = 2, audio_track.slots = audio_slots;
+  return desc_with(&audio_track, 1, false);
+}
+
+Test(eng_music, audio_slots_launch_on_the_quantum_loop_and_switch_on_the_exact_frame) {
+  eng_plan_desc d = slots_desc();
+  eng_engine *e = new_engine(&d);
+  cr_assert_eq(eng_engine_set_playing(e, true), ENG_OK);
+  float *out = calloc(2 * 80000, sizeof(float));
+  for (uint32_t at = 0; at < 80000; at += 100) {
+    if (at == 5000) cr_assert_eq(eng_engine_launch(e, 1, 0, 24000), ENG_OK);
+    if (at == 30000) cr_assert_eq(eng_engine_launch(e, 1, 1, 24000), ENG_OK);
+    eng_engine_process(e, out + 2 * at, 100);
+  }
+  const float a = 0.5f * 0.8f * (float) M_SQRT1_2; /* centre pan: -3 dB */
+  cr_expect_eq(peak(out, 0, 0, 24000), 0.0f, "silent until the quantum");
+  for (uint32_t pass = 0; pass < 3; pass++) {
+    uint32_t s = 24000 + 10000 * pass;
+    for (uint32_t f = s; f < s + 6000 && f < 48000; f += 97)
+      cr_assert(fabsf(out[2 * f] - a) < 1e-6f && fabsf(out[2 * f + 1] - a) < 1e-6f,
+                "pass %u frame %u: %g", pass, f, (double) out[2 * f]);
+    cr_expect_float_eq(out[2 * s], a, 1e-6, "pass %u starts on frame %u", pass, s);
+    if (s + 10000 <= 48000)
+      cr_expect_eq(peak(out, 0, s + 6000, s + 10000), 0.0f, "pass %u: silent after the clip", pass);
+  }
+  /* Slot 1 from 48000 (cutting slot 0's third pass at its frame 4000). */
+  cr_expect_float_eq(out[2 * 47999], a, 1e-6, "slot 0 up to the switch");
+  for (uint32_t t = 0; t < 9000; t += 37) {
+    double fade = t < 2400 ? sin(M_PI / 2 * t / 2400.0) : 1.0;
+    double want = (t % 500) / 1000.0 * fade * M_SQRT1_2;
+    cr_assert(fabs(out[2 * (48000 + t)] - want) < 1e-5, "slot 1 frame %u: %g, want %g", t,
+              (double) out[2 * (48000 + t)], want);
+  }
+  cr_expect_eq(out[2 * 57000], 0.0f, "slot 1's second pass starts again from its fade: 0");
+  free(out);
+  eng_engine_destroy(e);
+}
+
+Test(eng_music, audio_clips_in_a_slot_of_an_instrument_track_are_refused) {
+  eng_plan_desc d = slots_desc();
+  audio_track.audio = false;
+  eng_plan *p;
+  char why[200];
+  cr_expect_eq(eng_plan_compile(&d, &p, why, sizeof why), ENG_ERR_INVALID);
+  cr_expect_str_eq(why, "track 1 slot 0: audio clips need an audio track");
+}

@@ -280,3 +280,49 @@ Test(srv_plan_music, master_lanes_drive_its_gain_pan_and_effects) {
   free(plain);
   free(out);
 }
+
+/* ---- Session slots ------------------------------------------------------------------ */
+
+/* A scene (slot 0) with an audio clip of the tone: half a second of it at
+ * gain 0.5. Launched with a bar's quantum a little after the start, it
+ * starts on the bar's frame exactly, sample for sample the asset, and
+ * repeats every half second. */
+Test(srv_plan_music, an_audio_clip_in_a_slot_plays_its_asset_from_the_quantized_frame) {
+  set(MDL_ID_PROJECT, MDL_PROP_METRONOME, vbool(false));
+  mdl_prop_value sc[] = {{MDL_PROP_NAME, vstr("Verse")}};
+  mdl_id scene = create(MDL_TYPE_SCENE, MDL_ID_PROJECT, sc, 1);
+  mdl_prop_value tp[] = {{MDL_PROP_KIND, vint(MDL_TRACK_AUDIO)}};
+  mdl_id t = create(MDL_TYPE_TRACK, MDL_ID_PROJECT, tp, 1);
+  mdl_prop_value cp[] = {{MDL_PROP_ASSET, vstr(tone_id)},
+                         {MDL_PROP_SCENE, vint((int64_t) scene)},
+                         {MDL_PROP_LENGTH, vint(MDL_PPQ)},
+                         {MDL_PROP_GAIN, vreal(0.5)}};
+  create(MDL_TYPE_CLIP, t, cp, 4);
+
+  srv_plan_ctx *ctx = srv_plan_ctx_create(assets);
+  eng_plan *plan;
+  char why[300];
+  cr_assert_eq(srv_plan_build(ctx, proj, RATE, NULL, 0, &plan, why, sizeof why), 0, "%s", why);
+  eng_config cfg = eng_config_default();
+  eng_engine *e;
+  cr_assert_eq(eng_engine_create(&cfg, &e), 0);
+  cr_assert_eq(eng_engine_set_plan(e, plan), 0);
+  cr_assert_eq(eng_engine_set_playing(e, true), 0);
+  uint32_t frames = 4 * BEAT + 3 * BEAT;
+  float *out = calloc((size_t) frames * 2, sizeof *out);
+  for (uint32_t at = 0; at < frames; at += 100) {
+    if (at == 1000) cr_assert_eq(eng_engine_launch(e, t, 0, 4 * BEAT), 0);
+    eng_engine_process(e, out + 2 * (size_t) at, 100);
+  }
+  cr_expect_eq(peak(out, 0, 4 * BEAT), 0.0f, "silent until the bar");
+  for (uint32_t pass = 0; pass < 3; pass++)
+    for (uint32_t i = 0; i < (uint32_t) BEAT; i += 7) {
+      uint32_t f = 4 * BEAT + pass * BEAT + i;
+      double want = 0.5 * 0.5 * sin(2 * M_PI * 440 * i / RATE) * M_SQRT1_2;
+      cr_assert(fabs(out[2 * f] - want) < 1e-5 && fabs(out[2 * f + 1] - want) < 1e-5,
+                "pass %u, frame %u of the clip: %g, want %g", pass, i, (double) out[2 * f], want);
+    }
+  free(out);
+  eng_engine_destroy(e);
+  srv_plan_ctx_destroy(ctx);
+}
