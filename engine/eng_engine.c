@@ -530,6 +530,7 @@ static void commit_slots(eng_engine *e, const eng_plan *p, uint64_t b) {
     st->anchor = st->at;
     st->pending = false;
     st->next = ENG_NO_SLOT;
+    eng__follow(p, t, st); /* its follow action, if any, is queued from here */
   }
 }
 

@@ -206,6 +206,11 @@ static int validate_slots(const eng_track_desc *t, char *why, size_t len) {
       if (!note_ok(&sl->notes[i]))
         return why_set(why, len, ENG_ERR_INVALID, "track %llu slot %u note %u is invalid", tid,
                        sl->slot, i);
+    if (sl->follow > ENG_FOLLOW_OTHER ||
+        (sl->follow && (sl->follow_frames == 0 || sl->follow_frames > UINT64_MAX / 4)))
+      return why_set(why, len, ENG_ERR_INVALID,
+                     "track %llu slot %u: follow action %u after %llu frames is invalid", tid,
+                     sl->slot, sl->follow, (unsigned long long) sl->follow_frames);
     if (sl->n_clips && !t->audio)
       return why_set(why, len, ENG_ERR_INVALID,
                      "track %llu slot %u: audio clips need an audio track", tid, sl->slot);
@@ -440,7 +445,9 @@ static void compile_slot(const eng_slot_desc *sd, eng_plan_slot *out, eng_plan_e
                          .n_events = 2 * n,
                          .events = ev,
                          .n_notes = n,
-                         .notes = notes};
+                         .notes = notes,
+                         .follow = sd->follow,
+                         .follow_frames = sd->follow ? sd->follow_frames : 0};
 }
 
 static size_t align_up(size_t n) {

@@ -226,6 +226,23 @@ typedef struct eng_automation {
  * [start_frame, start_frame + length_frames) of it with its offset, gain,
  * fades, loop and stretch, cut at length_frames; a switch to another slot
  * cuts it on the switch frame. */
+/* What a session clip does after its follow time (eng_slot_desc.follow);
+ * same numbers as the model's mdl_follow. Next and previous wrap around,
+ * slots in slot-number order; any picks one of the track's slots (itself
+ * included), other one of the others. Random picks are a hash of the
+ * track and the switch frame: renders repeat. */
+typedef enum eng_follow {
+  ENG_FOLLOW_NONE = 0,
+  ENG_FOLLOW_STOP,  /* the track stops */
+  ENG_FOLLOW_AGAIN, /* the clip starts over */
+  ENG_FOLLOW_NEXT,
+  ENG_FOLLOW_PREV,
+  ENG_FOLLOW_FIRST,
+  ENG_FOLLOW_LAST,
+  ENG_FOLLOW_ANY,
+  ENG_FOLLOW_OTHER
+} eng_follow;
+
 typedef struct eng_slot_desc {
   uint32_t slot;              /* slot number, unique on the track */
   uint64_t length_frames;     /* >= 1: loop length */
@@ -234,6 +251,10 @@ typedef struct eng_slot_desc {
   uint32_t n_clips;           /* 0..ENG_MAX_CLIPS; needs an audio track */
   const eng_clip_desc *clips; /* n_clips, relative frames; the array is read during create, the
                                  sample data borrowed (eng_sample) */
+  uint32_t follow;            /* eng_follow: after follow_frames of play (from its launch) the
+                                 track switches on that exact frame, unquantized; a launch
+                                 queued meanwhile replaces it */
+  uint64_t follow_frames;     /* follow != NONE: >= 1 (exact from ENG_CHUNK = 256 frames on) */
 } eng_slot_desc;
 
 typedef struct eng_track_desc {

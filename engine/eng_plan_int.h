@@ -90,6 +90,8 @@ typedef struct eng_plan_slot {
   eng_plan_note *notes;   /* sorted by start */
   uint32_t n_clips;       /* audio clips, frames relative to the clip's start */
   eng_plan_clip *clips;   /* n_clips, sorted by start, in the arena */
+  uint32_t follow;        /* eng_follow */
+  uint64_t follow_frames; /* follow: frames of play before it */
 } eng_plan_slot;
 
 /* What a track's session clip is doing (RT thread; eng_engine.c moves it
@@ -175,8 +177,11 @@ struct eng_plan {
   eng_plan_track tracks[]; /* n_tracks, in description order */
 };
 
-/* Slot `slot` of track index t of p, or NULL (eng_engine.c). */
+/* Slot `slot` of track index t of p, or NULL. RT-safe. */
 const eng_plan_slot *eng__find_slot(const eng_plan *p, uint32_t t, int32_t slot);
+/* After st's slot started (cur, anchor just set): queues its follow
+ * action, if it has one and nothing else is queued. RT-safe. */
+void eng__follow(const eng_plan *p, uint32_t t, eng_slot_play *st);
 
 /* --- recorded audio at compile time (eng_plan_media.c, control thread) --- */
 

@@ -483,16 +483,24 @@ static bool session_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
   if (!grow(&pd->slots[t], &pd->slot_cap[t], td->n_slots, sizeof *pd->slots[t], 8)) return false;
   if (!grow(&pd->slot_clips[t], &pd->slot_clip_cap[t], td->n_slots, sizeof(eng_clip_desc), 8))
     return false;
+  /* Its follow action, after its follow time (0: one pass of the clip). */
+  uint32_t follow = (uint32_t) mdl_get_int(m, c, MDL_PROP_FOLLOW);
+  int64_t after = mdl_get_int(m, c, MDL_PROP_FOLLOW_AFTER);
+  uint64_t follow_frames = after > 0 ? frame_at(pd, after) : length;
   if (td->audio) { /* an audio clip: the slot plays its audio, it has no notes */
     int rc = slot_audio(pd, c, length, &pd->slot_clips[t][td->n_slots]);
     if (rc <= 0) return rc == 0;
-    pd->slots[t][td->n_slots++] =
-        (eng_slot_desc){.slot = slot, .length_frames = length, .n_clips = 1};
+    pd->slots[t][td->n_slots++] = (eng_slot_desc){.slot = slot,
+                                                  .length_frames = length,
+                                                  .n_clips = 1,
+                                                  .follow = follow,
+                                                  .follow_frames = follow_frames};
     return true;
   }
   pd->slot_first[t][td->n_slots] = pd->n_slot_notes[t];
   eng_slot_desc *sd = &pd->slots[t][td->n_slots++];
-  *sd = (eng_slot_desc){.slot = slot, .length_frames = length};
+  *sd = (eng_slot_desc){
+      .slot = slot, .length_frames = length, .follow = follow, .follow_frames = follow_frames};
   mdl_id g = (mdl_id) mdl_get_int(m, c, MDL_PROP_GROOVE);
   uint32_t n = mdl_children(m, c, MDL_TYPE_NOTE, NULL, 0);
   mdl_id *ids = malloc((n ? n : 1) * sizeof *ids);

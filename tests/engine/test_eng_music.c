@@ -297,3 +297,127 @@ Test(eng_music, audio_clips_in_a_slot_of_an_instrument_track_are_refused) {
   cr_expect_eq(eng_plan_compile(&d, &p, why, sizeof why), ENG_ERR_INVALID);
   cr_expect_str_eq(why, "track 1 slot 0: audio clips need an audio track");
 }
+
+/* ------------------------------------------------------------------------ */
+/* follow actions                                                           */
+/* ------------------------------------------------------------------------ */
+
+/* Three audio slots (numbers 0, 2, 5: gaps as in a scene list with empty
+ * slots) of the constant 0.5 at gains 0.2, 0.4, 0.6, each looping every
+ * 10000 frames; the output's level says which one plays. */
+static eng_clip_desc f_clip[3];
+static eng_slot_desc f_slots[3];
+static eng_track_desc f_track;
+static const uint32_t f_numbers[3] = {0, 2, 5};
+
+static eng_plan_desc follow_desc(const uint32_t *actions, const uint64_t *after) {
+  for (uint32_t i = 0; i < DC_FRAMES; i++)
+    dc[i] = 0.5f;
+  for (uint32_t k = 0; k < 3; k++) {
+    f_clip[k] = (eng_clip_desc){
+        .length_frames = 10000, .sample = {dc, DC_FRAMES, 1, SR}, .gain = 0.2f * (float) (k + 1)};
+    f_slots[k] = (eng_slot_desc){.slot = f_numbers[k],
+                                 .length_frames = 10000,
+                                 .n_clips = 1,
+                                 .clips = &f_clip[k],
+                                 .follow = actions[k],
+                                 .follow_frames = after[k]};
+  }
+  f_track = track(1, 1.0f, 0.0f);
+  f_track.audio = true, f_track.n_slots = 3, f_track.slots = f_slots;
+  return desc_with(&f_track, 1, false);
+}
+
+/* Which slot index (0..2) the level at frame f says plays; -1 silence. */
+static int playing_at(const float *out, uint32_t f) {
+  for (int k = 0; k < 3; k++)
+    if (fabsf(out[2 * f] - 0.5f * 0.2f * (float) (k + 1) * (float) M_SQRT1_2) < 1e-6f) return k;
+  return out[2 * f] == 0.0f ? -1 : -2;
+}
+
+/* Runs the engine playing, launching slot number `first` at frame 1000 (a
+ * quantum of 1000 from frame 500). */
+static float *run_follow(const eng_plan_desc *d, uint32_t first, uint32_t frames) {
+  eng_engine *e = new_engine(d);
+  cr_assert_eq(eng_engine_set_playing(e, true), ENG_OK);
+  float *out = calloc(2 * (size_t) frames, sizeof(float));
+  for (uint32_t at = 0; at < frames; at += 100) {
+    if (at == 500) cr_assert_eq(eng_engine_launch(e, 1, first, 1000), ENG_OK);
+    eng_engine_process(e, out + 2 * at, frames - at < 100 ? frames - at : 100);
+  }
+  eng_engine_destroy(e);
+  return out;
+}
+
+/* Switch k lands on frame at[k] exactly: slot idx[k - 1] on the frame
+ * before, idx[k] on it. */
+static void expect_chain(const float *out, const uint64_t *at, const int *idx, uint32_t n) {
+  for (uint32_t k = 0; k < n; k++) {
+    uint32_t f = (uint32_t) at[k];
+    cr_expect_eq(playing_at(out, f - 1), k ? idx[k - 1] : -1, "before switch %u (frame %u)", k, f);
+    cr_expect_eq(playing_at(out, f), idx[k], "switch %u lands on frame %u", k, f);
+  }
+}
+
+Test(eng_music, follow_actions_next_last_first_prev_switch_on_their_exact_frames) {
+  /* 0 -NEXT after 15000-> 2 -LAST after 12345-> 5 -FIRST after 7777-> 0 ... */
+  uint32_t actions[3] = {ENG_FOLLOW_NEXT, ENG_FOLLOW_LAST, ENG_FOLLOW_FIRST};
+  uint64_t after[3] = {15000, 12345, 7777};
+  eng_plan_desc d = follow_desc(actions, after);
+  float *out = run_follow(&d, 0, 80000);
+  uint64_t at[] = {1000, 16000, 28345, 36122, 51122, 63467};
+  int idx[] = {0, 1, 2, 0, 1, 2};
+  expect_chain(out, at, idx, 6);
+  free(out);
+  /* PREV wraps from the first slot to the last; AGAIN restarts the pass. */
+  actions[0] = ENG_FOLLOW_PREV, actions[2] = ENG_FOLLOW_AGAIN, after[2] = 4000;
+  d = follow_desc(actions, after);
+  out = run_follow(&d, 0, 40000);
+  uint64_t at2[] = {1000, 16000, 20000, 24000};
+  int idx2[] = {0, 2, 2, 2};
+  expect_chain(out, at2, idx2, 2);
+  for (uint32_t k = 2; k < 4; k++)
+    cr_expect_eq(playing_at(out, (uint32_t) at2[k]), idx2[k], "again: frame %u", (unsigned) at2[k]);
+  free(out);
+}
+
+Test(eng_music, a_stop_follow_action_silences_the_track_on_its_frame) {
+  uint32_t actions[3] = {ENG_FOLLOW_STOP, 0, 0};
+  uint64_t after[3] = {5000, 0, 0};
+  eng_plan_desc d = follow_desc(actions, after);
+  float *out = run_follow(&d, 0, 20000);
+  cr_expect_eq(playing_at(out, 5999), 0);
+  cr_expect_eq(peak(out, 0, 6000, 20000), 0.0f, "silent from frame 6000 on");
+  free(out);
+}
+
+/* OTHER never picks the slot itself; ANY and OTHER are a function of the
+ * track and the frame: two runs give the same bits. */
+Test(eng_music, random_follow_actions_repeat_and_other_never_repeats_itself) {
+  uint32_t actions[3] = {ENG_FOLLOW_OTHER, ENG_FOLLOW_OTHER, ENG_FOLLOW_OTHER};
+  uint64_t after[3] = {3000, 3000, 3000};
+  eng_plan_desc d = follow_desc(actions, after);
+  float *a = run_follow(&d, 2, 100000);
+  float *b = run_follow(&d, 2, 100000);
+  cr_expect_eq(memcmp(a, b, 2 * 100000 * sizeof(float)), 0, "the same picks every run");
+  int seen[3] = {0};
+  for (uint32_t k = 0; k < 33; k++) {
+    uint32_t f = 1000 + 3000 * k;
+    int before = playing_at(a, f - 1), now = playing_at(a, f);
+    cr_assert(now >= 0, "a slot plays from frame %u", f);
+    if (k) cr_expect_neq(now, before, "other: frame %u switches to another slot", f);
+    seen[now]++;
+  }
+  cr_expect(seen[0] && seen[1] && seen[2], "every slot comes up: %d %d %d", seen[0], seen[1],
+            seen[2]);
+  free(a);
+  free(b);
+  actions[0] = actions[1] = actions[2] = ENG_FOLLOW_ANY;
+  d = follow_desc(actions, after);
+  a = run_follow(&d, 0, 100000);
+  int again = 0;
+  for (uint32_t k = 1; k < 33; k++)
+    again += playing_at(a, 1000 + 3000 * k - 1) == playing_at(a, 1000 + 3000 * k);
+  cr_expect_gt(again, 0, "any may pick the slot itself");
+  free(a);
+}

@@ -326,3 +326,53 @@ Test(srv_plan_music, an_audio_clip_in_a_slot_plays_its_asset_from_the_quantized_
   eng_engine_destroy(e);
   srv_plan_ctx_destroy(ctx);
 }
+
+/* Two scenes; the audio track's clip in the first (gain 0.5) follows with
+ * NEXT after one beat to the clip in the second (gain 0.25), whose follow
+ * time 0 means one pass of it (half a beat) before STOP. */
+Test(srv_plan_music, follow_actions_of_the_model_switch_slots_on_the_exact_frame) {
+  set(MDL_ID_PROJECT, MDL_PROP_METRONOME, vbool(false));
+  mdl_prop_value sa[] = {{MDL_PROP_NAME, vstr("A")}}, sb[] = {{MDL_PROP_NAME, vstr("B")}};
+  mdl_id a = create(MDL_TYPE_SCENE, MDL_ID_PROJECT, sa, 1);
+  mdl_id b = create(MDL_TYPE_SCENE, MDL_ID_PROJECT, sb, 1);
+  mdl_prop_value tp[] = {{MDL_PROP_KIND, vint(MDL_TRACK_AUDIO)}};
+  mdl_id t = create(MDL_TYPE_TRACK, MDL_ID_PROJECT, tp, 1);
+  mdl_prop_value ca[] = {
+      {MDL_PROP_ASSET, vstr(tone_id)},          {MDL_PROP_SCENE, vint((int64_t) a)},
+      {MDL_PROP_LENGTH, vint(2 * MDL_PPQ)},     {MDL_PROP_GAIN, vreal(0.5)},
+      {MDL_PROP_FOLLOW, vint(MDL_FOLLOW_NEXT)}, {MDL_PROP_FOLLOW_AFTER, vint(MDL_PPQ)}};
+  mdl_prop_value cb[] = {{MDL_PROP_ASSET, vstr(tone_id)},
+                         {MDL_PROP_SCENE, vint((int64_t) b)},
+                         {MDL_PROP_LENGTH, vint(MDL_PPQ / 2)},
+                         {MDL_PROP_GAIN, vreal(0.25)},
+                         {MDL_PROP_FOLLOW, vint(MDL_FOLLOW_STOP)}};
+  create(MDL_TYPE_CLIP, t, ca, 6);
+  create(MDL_TYPE_CLIP, t, cb, 5);
+
+  srv_plan_ctx *ctx = srv_plan_ctx_create(assets);
+  eng_plan *plan;
+  char why[300];
+  cr_assert_eq(srv_plan_build(ctx, proj, RATE, NULL, 0, &plan, why, sizeof why), 0, "%s", why);
+  eng_config cfg = eng_config_default();
+  eng_engine *e;
+  cr_assert_eq(eng_engine_create(&cfg, &e), 0);
+  cr_assert_eq(eng_engine_set_plan(e, plan), 0);
+  cr_assert_eq(eng_engine_set_playing(e, true), 0);
+  uint32_t frames = 8 * BEAT;
+  float *out = calloc((size_t) frames * 2, sizeof *out);
+  for (uint32_t at = 0; at < frames; at += 100) {
+    if (at == 1000) cr_assert_eq(eng_engine_launch(e, t, 0, 4 * BEAT), 0);
+    eng_engine_process(e, out + 2 * (size_t) at, 100);
+  }
+  uint32_t s = 4 * BEAT, f = s + BEAT; /* launched on the bar; the follow a beat later */
+  double k = 0.5 * M_SQRT1_2;
+  cr_expect(fabs(out[2 * (f - 1)] - 0.5 * k * sin(2 * M_PI * 440 * (BEAT - 1) / RATE)) < 1e-5,
+            "scene A's clip up to the follow frame");
+  for (uint32_t i = 0; i < (uint32_t) BEAT / 2; i += 11)
+    cr_assert(fabs(out[2 * (f + i)] - 0.25 * k * sin(2 * M_PI * 440 * i / RATE)) < 1e-5,
+              "scene B's clip from frame %u: %g at %u", f, (double) out[2 * (f + i)], i);
+  cr_expect_eq(peak(out, f + BEAT / 2, frames), 0.0f, "B stops after one pass");
+  free(out);
+  eng_engine_destroy(e);
+  srv_plan_ctx_destroy(ctx);
+}
