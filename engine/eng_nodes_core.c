@@ -46,9 +46,10 @@ static uint64_t beat_at(const eng_plan *p, uint64_t pos) {
     }
     return lo;
   }
-  if (p->n_beats)
-    k = p->n_beats - 1 + (uint64_t) floor(((double) pos - p->tail_frame) / p->tail_beat_frames);
-  else
+  if (p->n_beats) { /* the tail: tail_frame may lie up to half a frame after pos */
+    double q = floor(((double) pos - p->tail_frame) / p->tail_beat_frames);
+    k = p->n_beats - 1 + (q > 0.0 ? (uint64_t) q : 0);
+  } else
     k = (uint64_t) floor((double) pos / p->beat_frames);
   uint64_t first = p->n_beats ? p->n_beats - 1 : 0;
   while (beat_onset(p, k + 1) <= pos)
