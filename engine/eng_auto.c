@@ -36,6 +36,16 @@ static bool target_of(const eng_track_desc *t, const eng_automation *a, char *na
     *lo = -1.0f, *hi = 1.0f;
     return true;
   }
+  if (a->target == ENG_AUTO_SEND) {
+    if (a->device >= t->n_sends) {
+      snprintf(name, len, "send %u", a->device);
+      return false;
+    }
+    snprintf(name, len, "send %u (to bus %llu) level", a->device,
+             (unsigned long long) t->sends[a->device].bus_track_id);
+    *lo = 0.0f, *hi = ENG_MAX_GAIN;
+    return true;
+  }
   if (a->target != ENG_AUTO_PARAM) {
     snprintf(name, len, "target %u", a->target);
     return false;
@@ -63,6 +73,7 @@ static bool target_of(const eng_track_desc *t, const eng_automation *a, char *na
 
 static bool same_target(const eng_automation *a, const eng_automation *b) {
   if (a->target != b->target) return false;
+  if (a->target == ENG_AUTO_SEND) return a->device == b->device;
   return a->target != ENG_AUTO_PARAM || (a->device == b->device && a->param_id == b->param_id);
 }
 

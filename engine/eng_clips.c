@@ -8,7 +8,10 @@
  * source position offset + t * rate (modulo the loop length when looping)
  * with 4-point Hermite interpolation, which is exact on whole frames (rate
  * 1, no stretch: the source comes out unchanged), times gain and the
- * equal-power fades. Overlapping clips add. */
+ * equal-power fades. Overlapping clips add. Session clips (a launched
+ * slot's audio) are read on the session clock from the slot state the
+ * engine keeps (eng_slot_play), the same way. */
+#include "engine/eng_engine.h"
 #include "engine/eng_plan_int.h"
 
 #include <math.h>
@@ -59,6 +62,95 @@ static void add_clip(const eng_plan_clip *c, uint64_t a, uint64_t b, float *L, f
   }
 }
 
+const eng_plan_slot *eng__find_slot(const eng_plan *p, uint32_t t, int32_t slot) {
+  const eng_plan_track *tr = &p->tracks[t];
+  for (uint32_t k = 0; slot >= 0 && k < tr->n_slots; k++)
+    if (tr->slots[k].slot == (uint32_t) slot) return &tr->slots[k];
+  return NULL;
+}
+
+static uint64_t mix(uint64_t x) { /* splitmix64's finaliser */
+  x ^= x >> 30;
+  x *= 0xbf58476d1ce4e5b9ull;
+  x ^= x >> 27;
+  x *= 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+/* The slot a follow action of slot `cur` on track tr leads to, at clock
+ * frame `at` (the random picks' seed), or ENG_NO_SLOT. */
+static int32_t follow_target(const eng_plan_track *tr, uint32_t action, int32_t cur, uint64_t at) {
+  int64_t lo = INT64_MAX, hi = -1, above = INT64_MAX, below = -1;
+  for (uint32_t k = 0; k < tr->n_slots; k++) {
+    int64_t s = tr->slots[k].slot;
+    lo = s < lo ? s : lo, hi = s > hi ? s : hi;
+    if (s > cur && s < above) above = s;
+    if (s < cur && s > below) below = s;
+  }
+  uint64_t r = mix(at ^ mix(tr->track_id));
+  switch ((eng_follow) action) {
+    case ENG_FOLLOW_NONE:
+    case ENG_FOLLOW_STOP:
+      return ENG_NO_SLOT;
+    case ENG_FOLLOW_AGAIN:
+      return cur;
+    case ENG_FOLLOW_NEXT:
+      return (int32_t) (above != INT64_MAX ? above : lo);
+    case ENG_FOLLOW_PREV:
+      return (int32_t) (below >= 0 ? below : hi);
+    case ENG_FOLLOW_FIRST:
+      return (int32_t) lo;
+    case ENG_FOLLOW_LAST:
+      return (int32_t) hi;
+    case ENG_FOLLOW_ANY:
+      return (int32_t) tr->slots[r % tr->n_slots].slot;
+    case ENG_FOLLOW_OTHER: {
+      if (tr->n_slots < 2) return cur;
+      uint32_t k = (uint32_t) (r % (tr->n_slots - 1)); /* the k-th slot that is not cur */
+      for (uint32_t i = 0; i < tr->n_slots; i++)
+        if ((int32_t) tr->slots[i].slot != cur && k-- == 0) return (int32_t) tr->slots[i].slot;
+      return cur;
+    }
+  }
+  return ENG_NO_SLOT;
+}
+
+void eng__follow(const eng_plan *p, uint32_t t, eng_slot_play *st) {
+  const eng_plan_slot *sl = eng__find_slot(p, t, st->cur);
+  if (!sl || !sl->follow || st->pending) return;
+  st->pending = true;
+  st->at = st->anchor + sl->follow_frames;
+  st->next = follow_target(&p->tracks[t], sl->follow, st->cur, st->at);
+}
+
+/* Adds session clip sl, started at clock frame A, over clock frames
+ * [lo, hi) into L, R (clock frame a at index 0): pass k of the loop covers
+ * [A + k * length, A + (k + 1) * length), its clips in frames from there. */
+static void add_slot(const eng_plan_slot *sl, uint64_t A, uint64_t lo, uint64_t hi, uint64_t a,
+                     float *L, float *R) {
+  if (lo < A) lo = A;
+  if (!sl || lo >= hi) return;
+  uint64_t len = sl->length;
+  for (uint64_t k = (lo - A) / len; A + k * len < hi; k++) {
+    uint64_t ps = A + k * len, from = lo > ps ? lo : ps, to = hi < ps + len ? hi : ps + len;
+    for (uint32_t i = 0; i < sl->n_clips; i++) {
+      const eng_plan_clip *c = &sl->clips[i];
+      if (c->frames && c->start < to - ps && c->end > from - ps)
+        add_clip(c, from - ps, to - ps, L + (from - a), R + (from - a));
+    }
+  }
+}
+
+/* The track's session clip over the chunk's clock frames [a, b): the one
+ * playing until a queued switch, then the next one from the switch. */
+static void session_clips(const eng_run *r, uint32_t t, uint64_t a, uint64_t b, float *L,
+                          float *R) {
+  const eng_slot_play *st = &r->slots[t];
+  bool switching = st->pending && st->at < b;
+  add_slot(eng__find_slot(r->plan, t, st->cur), st->anchor, a, switching ? st->at : b, a, L, R);
+  if (switching) add_slot(eng__find_slot(r->plan, t, st->next), st->at, a, b, a, L, R);
+}
+
 static void clips_process(eng_plan_node *node, eng_run *r) {
   float *L = eng__buf(r, node->out), *R = L + ENG_CHUNK;
   memset(L, 0, r->n * sizeof(float));
@@ -77,6 +169,8 @@ static void clips_process(eng_plan_node *node, eng_run *r) {
   }
   for (uint32_t i = hi; i-- > 0 && c[i].end_max > a;)
     if (c[i].frames && c[i].end > a) add_clip(&c[i], a, b, L, R);
+  if (r->slots && r->plan->tracks[node->track].n_slots)
+    session_clips(r, node->track, r->clock, r->clock + r->t_frames, L, R);
   if (r->ramp == 1.0f && r->ramp_step == 0.0f) return;
   float ramp = r->ramp;
   for (uint32_t n = 0; n < r->t_frames; n++, ramp += r->ramp_step) {

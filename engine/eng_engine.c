@@ -61,14 +61,8 @@ typedef struct live_note {
 } live_note;
 
 /* The session clip of one track (RT thread): what plays and what is queued,
- * in session-clock frames (eng_engine.clock). */
-typedef struct slot_state {
-  int32_t cur;     /* slot number playing, ENG_NO_SLOT if none */
-  uint64_t anchor; /* clock frame where cur started (its notes repeat from there) */
-  bool pending;    /* a launch or stop waits for `at` */
-  int32_t next;    /* pending: the slot to play from `at`, ENG_NO_SLOT to stop */
-  uint64_t at;     /* pending: clock frame of the switch */
-} slot_state;
+ * in session-clock frames (eng_engine.clock); the clip player reads it. */
+typedef eng_slot_play slot_state;
 
 struct eng_engine {
   eng_config cfg;              /* as created */
@@ -400,7 +394,7 @@ static void drain_commands(eng_engine *e) {
           e->count_left = 0;
           break;
         }
-        e->count_left = eng__beat_onset(e->plan, (uint64_t) c.id * e->plan->beats_per_bar);
+        e->count_left = eng__count_in_frames(e->plan, e->position, c.id);
         e->count_at = 0;
         break;
       case CMD_STOP:
@@ -536,6 +530,7 @@ static void commit_slots(eng_engine *e, const eng_plan *p, uint64_t b) {
     st->anchor = st->at;
     st->pending = false;
     st->next = ENG_NO_SLOT;
+    eng__follow(p, t, st); /* its follow action, if any, is queued from here */
   }
 }
 
@@ -587,10 +582,12 @@ static void run_plan(eng_engine *e, const eng_plan *p, float *out, uint32_t fram
                .buffers = p->buffers,
                .ramp_step = ramp_step,
                .acc_peak = e->acc_peak,
-               .acc_sumsq = e->acc_sumsq};
+               .acc_sumsq = e->acc_sumsq,
+               .slots = e->slots};
   for (uint32_t done = 0; done < frames; done += r.n) {
     r.n = frames - done < ENG_CHUNK ? frames - done : ENG_CHUNK;
     r.start = tpos + done;
+    r.clock = clock + done;
     r.t_frames = t_total > done ? (t_total - done < r.n ? t_total - done : r.n) : 0;
     r.ramp = ramp;
     r.out = out + 2 * (size_t) done;
@@ -667,7 +664,8 @@ static uint32_t count_in_span(eng_engine *e, const eng_plan *p, float *out, uint
   stopped_span(e, p, out, n, 0);
   uint64_t c = e->count_at, lat = p->latency;
   uint32_t skip = c < lat ? (lat - c < n ? (uint32_t) (lat - c) : n) : 0;
-  if (skip < n) eng__click_add(p, c + skip - lat, n - skip, p->master_gain, out + 2 * skip);
+  if (skip < n)
+    eng__click_add(p, e->position, c + skip - lat, n - skip, p->master_gain, out + 2 * skip);
   e->count_at += n;
   e->count_left -= n;
   if (e->count_left == 0) {

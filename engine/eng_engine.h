@@ -150,7 +150,9 @@ int eng_engine_play_count_in(eng_engine *e, uint32_t bars);
  * frame that is a multiple of quant_frames (the position itself if it is
  * one; 0 = at the start of the next block), counted from the transport
  * position when the RT thread takes the command (the start of its next
- * block), and loops its notes every length_frames from there on. If another
+ * block), and loops its notes or audio every length_frames from there on;
+ * its follow action (eng_slot_desc.follow), if any, is queued as it
+ * starts, as a launch that a later launch or stop replaces. If another
  * slot of the track plays, that one stops on the same frame (its sounding
  * notes get their note-offs there); a later launch or stop replaces one
  * still queued. Session clips run on their own clock of frames played: a

@@ -46,6 +46,8 @@ typedef struct eng_run {
   uint32_t n_events;           /* entries in events */
   float *acc_peak;             /* meter accumulators: [1 + track] */
   double *acc_sumsq;           /* idem */
+  uint64_t clock;              /* session clock of the chunk's first frame */
+  const struct eng_slot_play *slots; /* session clips by track index (eng_plan_int.h), or NULL */
 } eng_run;
 
 /* The parameter block at the start of every device node's state: the

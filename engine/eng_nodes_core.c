@@ -23,20 +23,48 @@
 /* beat clock (pure functions of the position)                              */
 /* ------------------------------------------------------------------------ */
 
-/* First frame of beat k: ceil(k * beat_frames), so beats land on the exact
- * sample even when a beat is not a whole number of frames. */
+/* First frame of beat k. Without a grid: ceil(k * beat_frames), so beats
+ * land on the exact sample even when a beat is not a whole number of
+ * frames. With one: the listed frame, then the tail's constant spacing. */
 static uint64_t beat_onset(const eng_plan *p, uint64_t k) {
-  return (uint64_t) ceil((double) k * p->beat_frames);
+  if (!p->n_beats) return (uint64_t) ceil((double) k * p->beat_frames);
+  if (k < p->n_beats) return p->beats[k].frame;
+  return (uint64_t) llround(p->tail_frame + (double) (k - (p->n_beats - 1)) * p->tail_beat_frames);
 }
 
 /* Index of the beat that contains frame `pos`. */
 static uint64_t beat_at(const eng_plan *p, uint64_t pos) {
-  uint64_t k = (uint64_t) floor((double) pos / p->beat_frames);
+  uint64_t k;
+  if (p->n_beats && pos < p->beats[p->n_beats - 1].frame) { /* binary search in the list */
+    uint32_t lo = 0, hi = p->n_beats - 1;                   /* beats[lo].frame <= pos */
+    while (hi - lo > 1) {
+      uint32_t mid = lo + (hi - lo) / 2;
+      if (p->beats[mid].frame <= pos)
+        lo = mid;
+      else
+        hi = mid;
+    }
+    return lo;
+  }
+  if (p->n_beats) { /* the tail: tail_frame may lie up to half a frame after pos */
+    double q = floor(((double) pos - p->tail_frame) / p->tail_beat_frames);
+    k = p->n_beats - 1 + (q > 0.0 ? (uint64_t) q : 0);
+  } else
+    k = (uint64_t) floor((double) pos / p->beat_frames);
+  uint64_t first = p->n_beats ? p->n_beats - 1 : 0;
   while (beat_onset(p, k + 1) <= pos)
     k++;
-  while (k > 0 && beat_onset(p, k) > pos)
+  while (k > first && beat_onset(p, k) > pos)
     k--;
   return k;
+}
+
+/* Beat k is the first of its bar (the click's accent). */
+static bool bar_start(const eng_plan *p, uint64_t k) {
+  if (!p->n_beats) return k % p->beats_per_bar == 0;
+  if (k < p->n_beats) return p->beats[k].in_bar == 0;
+  const eng_beat *last = &p->beats[p->n_beats - 1];
+  return (last->in_bar + (k - (p->n_beats - 1))) % last->bar_beats == 0;
 }
 
 /* Pluck envelope at `t` frames after the onset, `to_next` (>= 1) frames
@@ -126,7 +154,7 @@ static void click_process(eng_plan_node *node, eng_run *r) {
         onset = next;
         next = beat_onset(p, k + 1);
       }
-      L[n] = ramp * click_sample(p, pos - onset, k % p->beats_per_bar == 0);
+      L[n] = ramp * click_sample(p, pos - onset, bar_start(p, k));
     }
   }
   for (; n < r->n; n++)
@@ -136,22 +164,48 @@ static void click_process(eng_plan_node *node, eng_run *r) {
 const eng_node_class eng__click_class = {
     .name = "click", .deterministic = true, .process = click_process};
 
-uint64_t eng__beat_onset(const eng_plan *p, uint64_t beats) {
-  return beat_onset(p, beats);
+/* The count-in's meter and beat length: those in force at transport frame
+ * pos (no grid: the plan's). */
+static void count_grid(const eng_plan *p, uint64_t pos, uint32_t *bar_beats, double *beat) {
+  if (!p->n_beats) {
+    *bar_beats = p->beats_per_bar, *beat = p->beat_frames;
+    return;
+  }
+  uint64_t k = beat_at(p, pos);
+  const eng_beat *b = &p->beats[k < p->n_beats ? k : p->n_beats - 1];
+  *bar_beats = b->bar_beats;
+  *beat = k + 1 < p->n_beats ? (double) (p->beats[k + 1].frame - b->frame) : p->tail_beat_frames;
 }
 
-/* The count-in: the same click as the metronome's, on a count of its own. */
-void eng__click_add(const eng_plan *p, uint64_t from, uint32_t n, float gain, float *out) {
+uint64_t eng__count_in_frames(const eng_plan *p, uint64_t pos, uint32_t bars) {
+  uint32_t bb;
+  double beat;
+  count_grid(p, pos, &bb, &beat);
+  return (uint64_t) ceil((double) bars * bb * beat);
+}
+
+/* The count-in: the same click as the metronome's, on a count of its own
+ * (beat k of the count at ceil(k * beat), as a plan without a grid). */
+void eng__click_add(const eng_plan *p, uint64_t at, uint64_t from, uint32_t n, float gain,
+                    float *out) {
+  uint32_t bb;
+  double beat;
+  count_grid(p, at, &bb, &beat);
   uint64_t pos = from;
-  uint64_t k = beat_at(p, pos);
-  uint64_t onset = beat_onset(p, k), next = beat_onset(p, k + 1);
+  uint64_t k = (uint64_t) floor((double) pos / beat);
+  while ((uint64_t) ceil((double) (k + 1) * beat) <= pos)
+    k++;
+  while (k > 0 && (uint64_t) ceil((double) k * beat) > pos)
+    k--;
+  uint64_t onset = (uint64_t) ceil((double) k * beat),
+           next = (uint64_t) ceil((double) (k + 1) * beat);
   for (uint32_t i = 0; i < n; i++, pos++) {
     if (pos == next) {
       k++;
       onset = next;
-      next = beat_onset(p, k + 1);
+      next = (uint64_t) ceil((double) (k + 1) * beat);
     }
-    float v = gain * click_sample(p, pos - onset, k % p->beats_per_bar == 0);
+    float v = gain * click_sample(p, pos - onset, k % bb == 0);
     out[2 * i] += v;
     out[2 * i + 1] += v;
   }
@@ -207,12 +261,13 @@ static void history_write(fader_state *f, const float *L, const float *R, const 
   f->w = (f->w + n) % HISTORY;
 }
 
-void eng__add_delayed(const eng_run *r, uint32_t t, bool pre, uint32_t delay, float g, float *L,
-                      float *R) {
+void eng__add_delayed(const eng_run *r, uint32_t t, bool pre, uint32_t delay, const float *gc,
+                      const float *gn, float *L, float *R) {
   const fader_state *f = r->plan->nodes[r->plan->tracks[t].fader].state;
   const float *hl = f->hist[pre ? 2 : 0], *hr = f->hist[pre ? 3 : 1];
   uint32_t at = (f->w + 2 * HISTORY - r->n - delay) % HISTORY; /* the fader wrote this chunk */
   for (uint32_t n = 0; n < r->n; n++) {
+    float g = gn ? gn[n] : *gc;
     L[n] += g * hl[at];
     R[n] += g * hr[at];
     if (++at == HISTORY) at = 0;
@@ -311,28 +366,98 @@ const eng_node_class eng__fader_class = {.name = "fader",
 /* bus: the source of a bus track, the sum of its inputs                    */
 /* ------------------------------------------------------------------------ */
 
+/* Input levels glide over GAIN_SMOOTH_MS when a plan swap changes them and
+ * follow their send's automation frame by frame. The state survives swaps
+ * (the bus is its track's source); inputs are matched to their smoothers by
+ * source track id and kind, since a new plan may order them differently. */
+#define BUS_INPUTS (2 * ENG_MAX_TRACKS) /* a track routed here and sending here */
+
+typedef struct bus_state {
+  uint64_t key[BUS_INPUTS];     /* input's source: track id << 2 | send << 1 | pre; 0 = free */
+  eng_smooth level[BUS_INPUTS]; /* its level */
+} bus_state;
+
+static size_t bus_state_size(uint32_t sr) {
+  (void) sr;
+  return sizeof(bus_state);
+}
+
+/* The smoother of input i (key k): found where a previous plan left it
+ * (moved to index i), else started at `level`. */
+static eng_smooth *input_level(bus_state *bs, uint32_t i, uint64_t k, float level, uint32_t sr) {
+  if (bs->key[i] != k) {
+    uint32_t j = i + 1;
+    while (j < BUS_INPUTS && bs->key[j] != k)
+      j++;
+    if (j < BUS_INPUTS) { /* swap it into place */
+      uint64_t tk = bs->key[i];
+      eng_smooth ts = bs->level[i];
+      bs->key[i] = k, bs->level[i] = bs->level[j];
+      bs->key[j] = tk, bs->level[j] = ts;
+    } else {
+      bs->key[i] = k;
+      eng_smooth_init(&bs->level[i], level, eng_ms_to_frames(GAIN_SMOOTH_MS, sr));
+    }
+  }
+  return &bs->level[i];
+}
+
+/* The chunk's per-frame levels of input `in` into g; false if the level is
+ * still (then it is in->level, applied as before smoothing existed). */
+static bool input_gains(const eng_plan_input *in, eng_smooth *s, const eng_run *r, float *g) {
+  if (in->lane) {
+    uint64_t jumps[ENG_CHUNK / 64];
+    float prev;
+    eng__auto_eval(in->lane, r, g, jumps, &prev);
+    for (uint32_t n = 0; n < r->n; n++) {
+      bool jump = n ? (jumps[n >> 6] >> (n & 63)) & 1 : s->target != prev;
+      g[n] = eng_smooth_follow(s, g[n], jump);
+    }
+    return true;
+  }
+  if (s->target != in->level) eng_smooth_set(s, in->level);
+  if (!eng_smooth_moving(s)) return false;
+  for (uint32_t n = 0; n < r->n; n++)
+    g[n] = eng_smooth_next(s);
+  return true;
+}
+
 static void bus_process(eng_plan_node *node, eng_run *r) {
-  const eng_plan_track *tr = &r->plan->tracks[node->track];
+  const eng_plan *p = r->plan;
+  const eng_plan_track *tr = &p->tracks[node->track];
+  bus_state *bs = node->state;
   float *L = eng__buf(r, node->out), *R = L + ENG_CHUNK;
+  float g[ENG_CHUNK];
   memset(L, 0, r->n * sizeof(float));
   memset(R, 0, r->n * sizeof(float));
-  for (uint32_t i = 0; i < tr->n_inputs; i++) {
+  for (uint32_t i = 0; i < tr->n_inputs && i < BUS_INPUTS; i++) {
     const eng_plan_input *in = &tr->inputs[i];
+    uint64_t k = p->tracks[in->track].track_id << 2 | (uint64_t) in->send << 1 | in->pre;
+    eng_smooth *s = input_level(bs, i, k, in->level, p->sample_rate);
+    bool moving = input_gains(in, s, r, g);
     if (in->delay) {
-      eng__add_delayed(r, in->track, in->pre, in->delay, in->level, L, R);
+      eng__add_delayed(r, in->track, in->pre, in->delay, moving ? NULL : &in->level,
+                       moving ? g : NULL, L, R);
       continue;
     }
     const float *il = eng__buf(r, in->buf), *ir = il + ENG_CHUNK;
-    float g = in->level;
+    if (moving) {
+      for (uint32_t n = 0; n < r->n; n++) {
+        L[n] += g[n] * il[n];
+        R[n] += g[n] * ir[n];
+      }
+      continue;
+    }
+    float gc = in->level;
     for (uint32_t n = 0; n < r->n; n++) {
-      L[n] += g * il[n];
-      R[n] += g * ir[n];
+      L[n] += gc * il[n];
+      R[n] += gc * ir[n];
     }
   }
 }
 
 const eng_node_class eng__bus_class = {
-    .name = "bus", .deterministic = true, .process = bus_process};
+    .name = "bus", .deterministic = true, .state_size = bus_state_size, .process = bus_process};
 
 /* ------------------------------------------------------------------------ */
 /* master: click + tracks in plan order, times master gain, interleaved     */
@@ -342,6 +467,7 @@ static void master_process(eng_plan_node *node, eng_run *r) {
   const eng_plan *p = r->plan;
   gain_state *gs = node->state;
   float accl[ENG_CHUNK], accr[ENG_CHUNK];
+  const float unity = 1.0f;
   uint32_t n_frames = r->n;
   if (p->click_buf != ENG_NO_BUF) {
     const float *c = eng__buf(r, p->click_buf);
@@ -356,7 +482,7 @@ static void master_process(eng_plan_node *node, eng_run *r) {
   for (uint32_t i = 0; i < p->n_tracks; i++) {
     if (!p->tracks[i].to_master) continue;
     if (p->tracks[i].master_delay) {
-      eng__add_delayed(r, i, false, p->tracks[i].master_delay, 1.0f, accl, accr);
+      eng__add_delayed(r, i, false, p->tracks[i].master_delay, &unity, NULL, accl, accr);
       continue;
     }
     const float *L = eng__buf(r, p->tracks[i].buf), *R = L + ENG_CHUNK;

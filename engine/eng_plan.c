@@ -173,6 +173,13 @@ static bool note_ok(const eng_note_desc *nd) {
          nd->start_frame <= UINT64_MAX / 2 && nd->length_frames <= UINT64_MAX / 2;
 }
 
+/* Slot sl's audio clips as a track of its own (eng_plan_media.c's checks
+ * and compilation take a track). */
+static eng_track_desc slot_clips(const eng_track_desc *t, const eng_slot_desc *sl) {
+  return (eng_track_desc){
+      .track_id = t->track_id, .audio = true, .n_clips = sl->n_clips, .clips = sl->clips};
+}
+
 static int validate_slots(const eng_track_desc *t, char *why, size_t len) {
   unsigned long long tid = (unsigned long long) t->track_id;
   if (t->n_slots > ENG_MAX_SLOTS)
@@ -199,7 +206,50 @@ static int validate_slots(const eng_track_desc *t, char *why, size_t len) {
       if (!note_ok(&sl->notes[i]))
         return why_set(why, len, ENG_ERR_INVALID, "track %llu slot %u note %u is invalid", tid,
                        sl->slot, i);
+    if (sl->follow > ENG_FOLLOW_OTHER ||
+        (sl->follow && (sl->follow_frames == 0 || sl->follow_frames > UINT64_MAX / 4)))
+      return why_set(why, len, ENG_ERR_INVALID,
+                     "track %llu slot %u: follow action %u after %llu frames is invalid", tid,
+                     sl->slot, sl->follow, (unsigned long long) sl->follow_frames);
+    if (sl->n_clips && !t->audio)
+      return why_set(why, len, ENG_ERR_INVALID,
+                     "track %llu slot %u: audio clips need an audio track", tid, sl->slot);
+    eng_track_desc clips = slot_clips(t, sl);
+    char msg[200];
+    if (eng__validate_clips(&clips, msg, sizeof msg))
+      return why_set(why, len, ENG_ERR_INVALID, "slot %u: %s", sl->slot, msg);
   }
+  return ENG_OK;
+}
+
+/* The beat grid: frames from 0, strictly increasing, places in their bars,
+ * a tail that starts on the last beat. */
+static int validate_beats(const eng_plan_desc *d, char *why, size_t len) {
+  if (!d->n_beats) return ENG_OK;
+  if (d->n_beats > ENG_MAX_BEATS)
+    return why_set(why, len, ENG_ERR_INVALID, "%u beats in the grid (at most %u)", d->n_beats,
+                   ENG_MAX_BEATS);
+  if (!d->beats) return why_set(why, len, ENG_ERR_INVALID, "beats is NULL");
+  if (d->beats[0].frame != 0)
+    return why_set(why, len, ENG_ERR_INVALID, "beat 0 is at frame %llu, not 0",
+                   (unsigned long long) d->beats[0].frame);
+  for (uint32_t k = 0; k < d->n_beats; k++) {
+    const eng_beat *b = &d->beats[k];
+    if (k && b->frame <= d->beats[k - 1].frame)
+      return why_set(why, len, ENG_ERR_INVALID, "beat %u is not after beat %u", k, k - 1);
+    if (b->bar_beats < 1 || b->bar_beats > ENG_MAX_BEATS_PER_BAR || b->in_bar >= b->bar_beats)
+      return why_set(why, len, ENG_ERR_INVALID, "beat %u: beat %u of a bar of %u", k, b->in_bar,
+                     b->bar_beats);
+  }
+  double last = (double) d->beats[d->n_beats - 1].frame;
+  if (!isfinite(d->tail_frame) || fabs(d->tail_frame - last) >= 0.5 + 1e-6 ||
+      d->tail_frame >= (double) (UINT64_MAX / 4))
+    return why_set(why, len, ENG_ERR_INVALID, "tail frame %g does not round to the last beat's",
+                   d->tail_frame);
+  if (!isfinite(d->tail_beat_frames) || d->tail_beat_frames < 1.0 ||
+      d->tail_beat_frames > 60.0 / ENG_MIN_TEMPO * 32.0 * d->sample_rate)
+    return why_set(why, len, ENG_ERR_INVALID, "tail beat of %g frames is out of range",
+                   d->tail_beat_frames);
   return ENG_OK;
 }
 
@@ -216,6 +266,8 @@ static int validate(const eng_plan_desc *d, char *why, size_t len) {
     return why_set(why, len, ENG_ERR_INVALID, "%u tracks (at most %u)", d->n_tracks,
                    ENG_MAX_TRACKS);
   if (d->n_tracks > 0 && !d->tracks) return why_set(why, len, ENG_ERR_INVALID, "tracks is NULL");
+  int brc = validate_beats(d, why, len);
+  if (brc) return brc;
   if (d->loop && d->loop_end_frame <= d->loop_start_frame)
     return why_set(why, len, ENG_ERR_INVALID, "loop region %llu..%llu is empty",
                    (unsigned long long) d->loop_start_frame,
@@ -393,7 +445,9 @@ static void compile_slot(const eng_slot_desc *sd, eng_plan_slot *out, eng_plan_e
                          .n_events = 2 * n,
                          .events = ev,
                          .n_notes = n,
-                         .notes = notes};
+                         .notes = notes,
+                         .follow = sd->follow,
+                         .follow_frames = sd->follow ? sd->follow_frames : 0};
 }
 
 static size_t align_up(size_t n) {
@@ -626,8 +680,12 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
     total_clips += t->n_clips;
     n_stretched += eng__stretched_clips(t);
     total_slots += t->n_slots;
-    for (uint32_t k = 0; k < t->n_slots; k++)
+    for (uint32_t k = 0; k < t->n_slots; k++) {
+      eng_track_desc sc = slot_clips(t, &t->slots[k]);
       total_slot_notes += t->slots[k].n_notes;
+      total_clips += sc.n_clips;
+      n_stretched += eng__stretched_clips(&sc);
+    }
     for (uint32_t k = 0; d->loop && k < t->n_notes; k++)
       total_cuts += loop_cuts(d, &t->notes[k]);
     if (!t->n_automations) continue;
@@ -649,7 +707,8 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   size_t off_slot_events = align_up(off_slots + total_slots * sizeof(eng_plan_slot));
   size_t off_slot_notes = align_up(off_slot_events + 2 * total_slot_notes * sizeof(eng_plan_event));
   size_t off_buffers = align_up(off_slot_notes + total_slot_notes * sizeof(eng_plan_note));
-  size_t arena_bytes = off_buffers + (size_t) n_buffers * 2 * ENG_CHUNK * sizeof(float);
+  size_t off_beats = off_buffers + (size_t) n_buffers * 2 * ENG_CHUNK * sizeof(float);
+  size_t arena_bytes = off_beats + (size_t) d->n_beats * sizeof(eng_beat);
   size_t state_bytes = 0;
 
   eng_plan *p = calloc(1, sizeof *p + d->n_tracks * sizeof p->tracks[0]);
@@ -689,6 +748,14 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   p->sample_rate = d->sample_rate;
   p->beat_frames = 60.0 / d->tempo_bpm * (double) d->sample_rate;
   p->beats_per_bar = d->beats_per_bar;
+  if (d->n_beats) {
+    eng_beat *beats = (void *) (arena + off_beats);
+    memcpy(beats, d->beats, d->n_beats * sizeof *beats);
+    p->n_beats = d->n_beats;
+    p->beats = beats;
+    p->tail_frame = d->tail_frame;
+    p->tail_beat_frames = d->tail_beat_frames;
+  }
   p->master_gain = d->master_gain;
   p->metronome = d->metronome;
   p->has_devices = has_devices;
@@ -735,7 +802,9 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
       n_autos_of[i][slot] = 0;
       for (uint32_t k = 0; k < t->n_automations; k++) {
         const eng_automation *a = &t->automations[k];
-        bool here = a->target == ENG_AUTO_PARAM ? a->device == slot : slot == FADER_SLOT;
+        bool here = a->target == ENG_AUTO_PARAM  ? a->device == slot
+                    : a->target == ENG_AUTO_SEND ? false /* below: on the bus's input */
+                                                 : slot == FADER_SLOT;
         if (!use[k] || !here) continue;
         const eng_node_class *cls =
             a->target == ENG_AUTO_PARAM
@@ -751,6 +820,24 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
         points += a->n_points;
         n_autos_of[i][slot]++;
       }
+    }
+  }
+  /* Send levels: each lane hangs off the bus input that takes the send. */
+  const eng_plan_auto *send_auto[ENG_MAX_TRACKS][ENG_MAX_SENDS] = {{NULL}};
+  for (uint32_t i = 0; i < d->n_tracks; i++) {
+    const eng_track_desc *t = &d->tracks[i];
+    const bool *use = auto_use + (size_t) i * ENG_MAX_AUTOMATIONS;
+    for (uint32_t k = 0; k < t->n_automations; k++) {
+      const eng_automation *a = &t->automations[k];
+      if (!use[k] || a->target != ENG_AUTO_SEND) continue;
+      memcpy(points, a->points, a->n_points * sizeof *points);
+      *autos = (eng_plan_auto){.target = a->target,
+                               .param = a->device,
+                               .smoothing = ENG_SMOOTH_SAMPLE,
+                               .n_points = a->n_points,
+                               .points = points};
+      send_auto[i][a->device] = autos++;
+      points += a->n_points;
     }
   }
   for (uint32_t i = 0; i < d->n_tracks; i++) {
@@ -775,11 +862,14 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
       pt->inputs = inputs;
       for (uint32_t j = 0; j < d->n_tracks; j++) {
         const eng_track_desc *u = &d->tracks[j];
-        if (u->output_track_id == t->track_id) *inputs++ = (eng_plan_input){j, 1.0f, j, false, 0};
+        if (u->output_track_id == t->track_id)
+          *inputs++ = (eng_plan_input){j, 1.0f, j, false, 0, false, NULL};
         for (uint32_t k = 0; k < u->n_sends; k++) {
           bool pre = u->sends[k].pre_fader;
+          const eng_plan_auto *lane = send_auto[j][k]; /* automated: its value at frame 0 */
+          float level = lane ? eng__auto_value(lane->points, lane->n_points, 0) : u->sends[k].level;
           if (u->sends[k].bus_track_id == t->track_id)
-            *inputs++ = (eng_plan_input){pre ? pre_of[j] : j, u->sends[k].level, j, pre, 0};
+            *inputs++ = (eng_plan_input){pre ? pre_of[j] : j, level, j, pre, 0, true, lane};
         }
       }
       pt->n_inputs = (uint32_t) (inputs - pt->inputs);
@@ -812,9 +902,19 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
     pt->slots = slots;
     pt->n_slots = t->n_slots;
     for (uint32_t k = 0; k < t->n_slots; k++) {
-      compile_slot(&t->slots[k], slots++, slot_ev, slot_notes);
-      slot_ev += slots[-1].n_events;
-      slot_notes += slots[-1].n_notes;
+      eng_plan_slot *ps = slots++;
+      compile_slot(&t->slots[k], ps, slot_ev, slot_notes);
+      slot_ev += ps->n_events;
+      slot_notes += ps->n_notes;
+      eng_track_desc sc = slot_clips(t, &t->slots[k]);
+      if (!sc.n_clips) continue;
+      if ((rc = eng__compile_clips(p, &sc, clips)) != ENG_OK) {
+        eng_plan_destroy(p);
+        goto done;
+      }
+      ps->clips = clips;
+      ps->n_clips = sc.n_clips;
+      clips += sc.n_clips;
     }
     items_of[i] = NULL;
     n_items_of[i] = 0;

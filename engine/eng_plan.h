@@ -77,10 +77,21 @@
 #define ENG_MIN_SAMPLE_RATE   8000                 /* Hz */
 #define ENG_MAX_SAMPLE_RATE   192000               /* Hz */
 #define ENG_MAX_CLIPS         65536                /* audio clips per track */
-#define ENG_MIN_STRETCH       0.25 /* clip time ratio (0 = none), see eng_clip_desc */
-#define ENG_MAX_STRETCH       4.0  /* clip time ratio */
-#define ENG_MAX_LATENCY       2048 /* frames of latency compensation per path; more is cut */
-#define ENG_MAX_SLOTS         256  /* session slots per track */
+#define ENG_MIN_STRETCH       0.25       /* clip time ratio (0 = none), see eng_clip_desc */
+#define ENG_MAX_STRETCH       4.0        /* clip time ratio */
+#define ENG_MAX_LATENCY       2048       /* frames of latency compensation per path; more is cut */
+#define ENG_MAX_SLOTS         256        /* session slots per track */
+#define ENG_MAX_BEATS         (1u << 22) /* beats listed in a beat grid (eng_plan_desc.beats) */
+
+/* One beat of the tempo map (eng_plan_desc.beats): where the metronome
+ * clicks and the test tone plucks. A grid lists every beat up to the tempo
+ * map's last change (ramps included, each beat on its own frame), then the
+ * beats go on at a constant spacing in the last beat's meter. */
+typedef struct eng_beat {
+  uint64_t frame;     /* first frame of the beat; beats[0].frame = 0, strictly increasing */
+  uint16_t in_bar;    /* position in its bar: 0 = the bar's first beat (accented) */
+  uint16_t bar_beats; /* beats in its bar (the numerator in force), 1..ENG_MAX_BEATS_PER_BAR */
+} eng_beat;
 
 /* A send from a track to a bus track (a "return" is a bus fed by sends). */
 typedef struct eng_send_desc {
@@ -129,7 +140,9 @@ typedef struct eng_clip_desc {
 /* Automation: a curve of breakpoints that drives one parameter over time.
  *
  * Targets: a parameter of one of the track's devices (any id of its kind's
- * eng_param_info table), or the track's gain or pan. Points are in transport
+ * eng_param_info table), the track's gain or pan, or the level of one of
+ * its sends (glides and follows the curve as gain does, per frame, in the
+ * bus that takes the send). Points are in transport
  * frames, sorted (equal frames allowed: the later point wins from that frame
  * on, a vertical step). The value at frame f:
  *   - f at or before the first point: the first point's value; at or after
@@ -171,6 +184,7 @@ typedef enum eng_auto_target {
   ENG_AUTO_PARAM = 0, /* a device parameter: device, param_id */
   ENG_AUTO_GAIN = 1,  /* the track's gain, linear 0..ENG_MAX_GAIN */
   ENG_AUTO_PAN = 2,   /* the track's pan, -1..1 */
+  ENG_AUTO_SEND = 3,  /* the level of the track's send `device` (index in sends), 0..ENG_MAX_GAIN */
 } eng_auto_target;
 
 typedef enum eng_curve {
@@ -181,9 +195,8 @@ typedef enum eng_curve {
 } eng_curve;
 
 #define ENG_MAX_AUTOMATIONS                                                                        \
-  ((1 + ENG_MAX_EFFECTS) * ENG_MAX_PARAMS + 2) /* lanes per track: 290                             \
-                                                */
-#define ENG_MAX_AUTO_POINTS 1000000            /* points per lane */
+  ((1 + ENG_MAX_EFFECTS) * ENG_MAX_PARAMS + 2 + ENG_MAX_SENDS) /* lanes per track: 298 */
+#define ENG_MAX_AUTO_POINTS 1000000                            /* points per lane */
 
 typedef struct eng_auto_point {
   uint64_t frame; /* transport frame */
@@ -195,25 +208,54 @@ typedef struct eng_auto_point {
 typedef struct eng_automation {
   uint32_t target;              /* eng_auto_target */
   uint32_t device;              /* ENG_AUTO_PARAM: 0 = the track's instrument (source), 1 + i =
-                                   effect i */
+                                   effect i; ENG_AUTO_SEND: index in the track's sends */
   uint32_t param_id;            /* ENG_AUTO_PARAM: eng_param_info.id of that device's kind */
   uint32_t n_points;            /* >= 1 */
   const eng_auto_point *points; /* n_points, sorted by frame; copied during create */
 } eng_automation;
 
-/* A session clip: the MIDI clip in slot `slot` of a track (the session
- * view's grid; the server numbers slots by the scene's position). It does
- * not play on the timeline: eng_engine_launch (eng_engine.h) starts it at a
+/* A session clip: the clip in slot `slot` of a track (the session view's
+ * grid; the server numbers slots by the scene's position). It does not play
+ * on the timeline: eng_engine_launch (eng_engine.h) starts it at a
  * quantized boundary, and it then loops every length_frames until it is
- * stopped or another slot of the track is launched. Notes are in frames
- * from the clip's start; a note starting at or after length_frames is
- * ignored, and one that would sound past it is cut there (its note-off
- * lands on the loop boundary, before the next pass's note-ons). */
+ * stopped or another slot of the track is launched. A MIDI clip's notes are
+ * in frames from the clip's start; a note starting at or after
+ * length_frames is ignored, and one that would sound past it is cut there
+ * (its note-off lands on the loop boundary, before the next pass's
+ * note-ons). An audio clip (on an audio track) is eng_clip_desc's with
+ * start_frame counted from the clip's start: each pass plays
+ * [start_frame, start_frame + length_frames) of it with its offset, gain,
+ * fades, loop and stretch, cut at length_frames; a switch to another slot
+ * cuts it on the switch frame. */
+/* What a session clip does after its follow time (eng_slot_desc.follow);
+ * same numbers as the model's mdl_follow. Next and previous wrap around,
+ * slots in slot-number order; any picks one of the track's slots (itself
+ * included), other one of the others. Random picks are a hash of the
+ * track and the switch frame: renders repeat. */
+typedef enum eng_follow {
+  ENG_FOLLOW_NONE = 0,
+  ENG_FOLLOW_STOP,  /* the track stops */
+  ENG_FOLLOW_AGAIN, /* the clip starts over */
+  ENG_FOLLOW_NEXT,
+  ENG_FOLLOW_PREV,
+  ENG_FOLLOW_FIRST,
+  ENG_FOLLOW_LAST,
+  ENG_FOLLOW_ANY,
+  ENG_FOLLOW_OTHER
+} eng_follow;
+
 typedef struct eng_slot_desc {
   uint32_t slot;              /* slot number, unique on the track */
   uint64_t length_frames;     /* >= 1: loop length */
   uint32_t n_notes;           /* 0..ENG_MAX_NOTES; needs the track's instrument */
   const eng_note_desc *notes; /* n_notes, relative frames, any order; borrowed during create */
+  uint32_t n_clips;           /* 0..ENG_MAX_CLIPS; needs an audio track */
+  const eng_clip_desc *clips; /* n_clips, relative frames; the array is read during create, the
+                                 sample data borrowed (eng_sample) */
+  uint32_t follow;            /* eng_follow: after follow_frames of play (from its launch) the
+                                 track switches on that exact frame, unquantized; a launch
+                                 queued meanwhile replaces it */
+  uint64_t follow_frames;     /* follow != NONE: >= 1 (exact from ENG_CHUNK = 256 frames on) */
 } eng_slot_desc;
 
 typedef struct eng_track_desc {
@@ -252,12 +294,22 @@ typedef struct eng_track_desc {
 } eng_track_desc;
 
 typedef struct eng_plan_desc {
-  uint32_t sample_rate;         /* Hz, must equal the engine's (usually 48000) */
-  double tempo_bpm;             /* ENG_MIN_TEMPO..ENG_MAX_TEMPO */
-  uint32_t beats_per_bar;       /* 1..ENG_MAX_BEATS_PER_BAR; beat 1 of each bar is accented */
-  float master_gain;            /* linear, 0..ENG_MAX_GAIN */
-  bool metronome;               /* click on every beat, accented on beat 1 */
-  uint32_t n_tracks;            /* 0..ENG_MAX_TRACKS */
+  uint32_t sample_rate;   /* Hz, must equal the engine's (usually 48000) */
+  double tempo_bpm;       /* ENG_MIN_TEMPO..ENG_MAX_TEMPO (tempo-synced effects) */
+  uint32_t beats_per_bar; /* 1..ENG_MAX_BEATS_PER_BAR; beat 1 of each bar is accented */
+  /* Beat grid (optional). n_beats 0: beat k starts at frame ceil(k * 60 / tempo_bpm *
+   * sample_rate), bars of beats_per_bar. Else beat k < n_beats starts at beats[k].frame, and
+   * beat n_beats - 1 + j (j >= 0) at llround(tail_frame + j * tail_beat_frames), its place in
+   * the bar counted on from the last listed beat's. The server lists the beats of the tempo
+   * map (mdl_time) up to its last tempo or meter change, so the click lands on the frames
+   * mdl_time gives, ramps and meter changes included. */
+  uint32_t n_beats;        /* 0..ENG_MAX_BEATS */
+  const eng_beat *beats;   /* n_beats; copied during create */
+  double tail_frame;       /* n_beats > 0: exact frame of the last listed beat (rounds to it) */
+  double tail_beat_frames; /* n_beats > 0: frames per beat after it, >= 1 */
+  float master_gain;       /* linear, 0..ENG_MAX_GAIN */
+  bool metronome;          /* click on every beat of the grid, accented on each bar's first */
+  uint32_t n_tracks;       /* 0..ENG_MAX_TRACKS */
   const eng_track_desc *tracks; /* n_tracks items; borrowed during eng_plan_create only */
   /* Loop region (optional): while the transport plays with loop set and its
    * position before loop_end_frame, reaching loop_end_frame sends it back to

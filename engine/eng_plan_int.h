@@ -40,6 +40,8 @@ typedef struct eng_plan_input {
   uint32_t track; /* index of the source track */
   bool pre;       /* buf is the pre-fader copy */
   uint32_t delay; /* latency compensation, frames (read from the fader's history) */
+  bool send;      /* a send (else the track is routed here) */
+  const struct eng_plan_auto *lane; /* send level automation, or NULL (level: its frame 0) */
 } eng_plan_input;
 
 /* An audio clip compiled for the clip player (eng_clips.c): timeline range,
@@ -86,7 +88,22 @@ typedef struct eng_plan_slot {
   eng_plan_event *events; /* relative frames 0..length, sorted */
   uint32_t n_notes;       /* notes kept (start < length) */
   eng_plan_note *notes;   /* sorted by start */
+  uint32_t n_clips;       /* audio clips, frames relative to the clip's start */
+  eng_plan_clip *clips;   /* n_clips, sorted by start, in the arena */
+  uint32_t follow;        /* eng_follow */
+  uint64_t follow_frames; /* follow: frames of play before it */
 } eng_plan_slot;
+
+/* What a track's session clip is doing (RT thread; eng_engine.c moves it
+ * on, the clip player reads it), in session-clock frames (frames played:
+ * locates and loop wraps do not move it). */
+typedef struct eng_slot_play {
+  int32_t cur;     /* slot number playing, ENG_NO_SLOT if none */
+  uint64_t anchor; /* clock frame where cur started (it repeats from there) */
+  bool pending;    /* a launch or stop waits for `at` */
+  int32_t next;    /* pending: the slot to play from `at`, ENG_NO_SLOT to stop */
+  uint64_t at;     /* pending: clock frame of the switch */
+} eng_slot_play;
 
 typedef struct eng_plan_track {
   uint64_t track_id;                     /* from the description */
@@ -119,15 +136,19 @@ typedef struct eng_plan_track {
 } eng_plan_track;
 
 struct eng_plan {
-  uint32_t sample_rate;   /* Hz */
-  double beat_frames;     /* frames per beat = 60 / bpm * sample_rate (not rounded) */
-  uint32_t beats_per_bar; /* accent period of the click */
-  float master_gain;      /* linear */
-  bool metronome;         /* click on/off */
-  bool has_devices;       /* any instrument or effect: run the graph even when stopped */
-  bool loop;              /* loop region on (loop_end > loop_start) */
-  uint64_t loop_start;    /* frames */
-  uint64_t loop_end;      /* frames */
+  uint32_t sample_rate;    /* Hz */
+  double beat_frames;      /* frames per beat = 60 / bpm * sample_rate (not rounded) */
+  uint32_t beats_per_bar;  /* accent period of the click (no beat grid) */
+  uint32_t n_beats;        /* beat grid (eng_plan_desc.beats); 0 = every beat_frames */
+  const eng_beat *beats;   /* n_beats, in the arena */
+  double tail_frame;       /* exact frame of beats[n_beats - 1] */
+  double tail_beat_frames; /* frames per beat after it */
+  float master_gain;       /* linear */
+  bool metronome;          /* click on/off */
+  bool has_devices;        /* any instrument or effect: run the graph even when stopped */
+  bool loop;               /* loop region on (loop_end > loop_start) */
+  uint64_t loop_start;     /* frames */
+  uint64_t loop_end;       /* frames */
 
   /* Test-tone constants, in frames, derived from sample_rate. */
   uint32_t attack_frames;      /* > 0 */
@@ -158,6 +179,12 @@ struct eng_plan {
   uint32_t n_tracks;       /* entries in tracks */
   eng_plan_track tracks[]; /* n_tracks, in description order */
 };
+
+/* Slot `slot` of track index t of p, or NULL. RT-safe. */
+const eng_plan_slot *eng__find_slot(const eng_plan *p, uint32_t t, int32_t slot);
+/* After st's slot started (cur, anchor just set): queues its follow
+ * action, if it has one and nothing else is queued. RT-safe. */
+void eng__follow(const eng_plan *p, uint32_t t, eng_slot_play *st);
 
 /* --- recorded audio at compile time (eng_plan_media.c, control thread) --- */
 
@@ -225,18 +252,23 @@ void eng__auto_end(eng_plan_node *nd);
 
 /* --- count-in (eng_nodes_core.c, RT thread) --- */
 
-/* Adds times `gain` the click of beats counted from frame 0 (accented on
- * beat 1 of each bar of p), over frames [from, from + n) of that count, to
- * both channels of the interleaved `out`. Pure function of the count. */
-void eng__click_add(const struct eng_plan *p, uint64_t from, uint32_t n, float gain, float *out);
-/* Frames of `beats` beats of p: the onset of beat `beats`. */
-uint64_t eng__beat_onset(const struct eng_plan *p, uint64_t beats);
+/* The count-in before playing from transport frame `pos`: `bars` bars in
+ * the meter in force at pos, at the beat length there (a ramp: the length
+ * of the beat pos is in). Frames it lasts: ceil(bars * beats * length). */
+uint64_t eng__count_in_frames(const struct eng_plan *p, uint64_t pos, uint32_t bars);
+/* Adds times `gain` the click of that count (beats counted from its first
+ * frame, accented on each bar's first beat), over frames [from, from + n)
+ * of the count, to both channels of the interleaved `out`. Pure function of
+ * the count and pos. */
+void eng__click_add(const struct eng_plan *p, uint64_t pos, uint64_t from, uint32_t n, float gain,
+                    float *out);
 
 /* --- latency compensation (eng_nodes_core.c, RT thread) --- */
 
-/* Adds g times track t's fader output (its pre-fader copy if `pre`) as it
- * was `delay` frames ago (0..ENG_MAX_LATENCY) into L, R for the chunk. */
-void eng__add_delayed(const eng_run *r, uint32_t t, bool pre, uint32_t delay, float g, float *L,
-                      float *R);
+/* Adds track t's fader output (its pre-fader copy if `pre`) as it was
+ * `delay` frames ago (0..ENG_MAX_LATENCY) into L, R for the chunk, times
+ * *gc, or times gn[n] per frame if gn is not NULL. */
+void eng__add_delayed(const eng_run *r, uint32_t t, bool pre, uint32_t delay, const float *gc,
+                      const float *gn, float *L, float *R);
 
 #endif /* ENG_PLAN_INT_H */

@@ -6,6 +6,7 @@
  * the atomics read by srv_control_stats/readonly. */
 #include "server/srv_control_int.h"
 #include "shared/mdl_libc.h"
+#include "engine/eng_err.h"
 #include "engine/eng_plan.h"
 #include "protocol/proto_err.h"
 #include "protocol/proto_json.h"
@@ -588,14 +589,70 @@ static uint64_t quant_frames(const mdl_project *m, int quant, uint32_t rate) {
                             (mdl_get_real(m, MDL_ID_PROJECT, MDL_PROP_TEMPO) * MDL_PPQ));
 }
 
+/* A scene's tempo (when it has one) becomes the project's: an edit by the
+ * server, stored and broadcast like any other, so every client shows it and
+ * the plan is recompiled at once. As in Ableton's session view, the tempo
+ * changes with the launch (here when the launch arrives, not at the
+ * quantized boundary: the engine plays one plan's tempo map). */
+static void scene_tempo(srv_control *c, project *p, mdl_id scene) {
+  double bpm = mdl_get_real(p->model, scene, MDL_PROP_TEMPO);
+  if (bpm < 20 || bpm == mdl_get_real(p->model, MDL_ID_PROJECT, MDL_PROP_TEMPO)) return;
+  mdl_op op = {.kind = MDL_OP_SET,
+               .id = MDL_ID_PROJECT,
+               .prop = MDL_PROP_TEMPO,
+               .value = {.kind = MDL_VAL_REAL, .u.r = bpm}};
+  mdl_txn txn = {1, &op};
+  mdl_fail fail;
+  uint64_t seq;
+  if (srv__commit(c, p, &txn, SERVER_ORIGIN, &fail, &seq)) {
+    fprintf(stderr, "backline: project %s: the scene's tempo was not set: %s\n", p->id,
+            fail.reason);
+    return;
+  }
+  c->tag = (deferred){.role = ROLE_BROADCAST, .p = p, .seq = seq};
+  srv__broadcast(c, p, 0, SERVER_ORIGIN, seq, &txn);
+  c->tag = (deferred){0};
+}
+
+/* LAUNCH of scene SCENE (slot SLOT): its tempo first, then, at the scene's
+ * quantization, every track's clip in the scene launches and every track
+ * with nothing playable in it stops (the session view's scene button).
+ * False if the engine's command queue was full. */
+static bool launch_scene(srv_control *c, project *p, mdl_id scene, uint32_t slot) {
+  scene_tempo(c, p, scene);
+  const mdl_project *m = p->model;
+  int quant = (int) mdl_get_int(m, scene, MDL_PROP_QUANT);
+  uint64_t q = quant_frames(m, quant, eng_engine_config(c->engine).sample_rate);
+  mdl_id tracks[256];
+  uint32_t n = mdl_tracks(m, tracks, 256);
+  bool ok = true;
+  for (uint32_t i = 0; i < n && i < 256; i++) {
+    int kind = (int) mdl_get_int(m, tracks[i], MDL_PROP_KIND);
+    if (kind != MDL_TRACK_AUDIO && kind != MDL_TRACK_INSTRUMENT) continue;
+    mdl_id clips[256];
+    uint32_t k = mdl_children(m, tracks[i], MDL_TYPE_CLIP, clips, 256), j = 0;
+    while (j < k && j < 256 && (mdl_id) mdl_get_int(m, clips[j], MDL_PROP_SCENE) != scene)
+      j++;
+    /* A clip the plan has no slot for (muted, empty) is refused: stop instead. */
+    int rc = j < k && j < 256 ? eng_engine_launch(c->engine, tracks[i], slot, q) : ENG_ERR_INVALID;
+    if (rc == ENG_ERR_INVALID) rc = eng_engine_stop_slot(c->engine, tracks[i], q);
+    if (rc == ENG_ERR_FULL) ok = false;
+  }
+  return ok;
+}
+
 /* LAUNCH: the session view starts a clip in a scene's slot (or stops what
- * a track plays) at the next boundary of the scene's quantization. */
+ * a track plays) at the next boundary of the scene's quantization; with a
+ * scene's id in place of the clip's, the whole scene (launch_scene). */
 static void on_launch(srv_control *c, client *cl, const proto_launch *l) {
   project *p = cl->proj;
   const mdl_project *m = p->model;
   char why[160] = "";
   mdl_id track = l->track, scene = 0;
-  if (l->clip) {
+  bool whole = l->clip && mdl_type_of(m, l->clip) == MDL_TYPE_SCENE;
+  if (whole) {
+    scene = l->clip;
+  } else if (l->clip) {
     scene = (mdl_id) mdl_get_int(m, l->clip, MDL_PROP_SCENE);
     if (mdl_type_of(m, l->clip) != MDL_TYPE_CLIP || !scene)
       snprintf(why, sizeof why, "that is not a clip in a scene's slot");
@@ -611,6 +668,11 @@ static void on_launch(srv_control *c, client *cl, const proto_launch *l) {
   uint32_t n = mdl_children(m, MDL_ID_PROJECT, MDL_TYPE_SCENE, scenes, 256), slot = 0;
   while (slot < n && slot < 256 && scenes[slot] != scene)
     slot++;
+  if (whole) {
+    if (!launch_scene(c, p, scene, slot))
+      send_reject(c, cl->conn, 0, SRV_ERR_BUSY, "the engine could not take the launch now");
+    return;
+  }
   int quant = scene ? (int) mdl_get_int(m, scene, MDL_PROP_QUANT) : MDL_QUANT_BAR;
   uint64_t q = quant_frames(m, quant, eng_engine_config(c->engine).sample_rate);
   int rc = l->clip ? eng_engine_launch(c->engine, track, slot, q)

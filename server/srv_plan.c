@@ -69,8 +69,12 @@ struct srv_plan_desc {
   uint32_t slot_cap[ENG_MAX_TRACKS];
   uint32_t slot_first[ENG_MAX_TRACKS][ENG_MAX_SLOTS]; /* each slot's first note in slot_notes */
   eng_note_desc *slot_notes[ENG_MAX_TRACKS];
+  eng_clip_desc *slot_clips[ENG_MAX_TRACKS]; /* an audio slot's clip, by slot index */
+  uint32_t slot_clip_cap[ENG_MAX_TRACKS];
   uint32_t slot_note_cap[ENG_MAX_TRACKS], n_slot_notes[ENG_MAX_TRACKS];
   uint32_t auto_cap[ENG_MAX_TRACKS];
+  eng_beat *beats; /* the metronome's beat grid (d.beats), malloc'd */
+  uint32_t beat_cap;
   borrow *borrowed;
   uint32_t borrow_cap;
   bool nomem;
@@ -231,6 +235,17 @@ static bool lane(srv_plan_desc *pd, uint32_t t, mdl_id l, uint32_t target, uint3
       .target = target, .device = slot, .param_id = param, .n_points = n, .points = pts};
   td->automations = pd->autos[t];
   return true;
+}
+
+/* The level lanes of send OWNER, the track's send SLOT. */
+static bool send_lanes(srv_plan_desc *pd, uint32_t t, mdl_id owner, uint32_t slot) {
+  mdl_id ids[8];
+  uint32_t n = mdl_children(pd->m, owner, MDL_TYPE_LANE, ids, 8);
+  bool ok = true;
+  for (uint32_t i = 0; i < n && i < 8 && ok; i++)
+    if (mdl_get_int(pd->m, ids[i], MDL_PROP_PARAM) == MDL_PROP_LEVEL)
+      ok = lane(pd, t, ids[i], ENG_AUTO_SEND, slot, 0);
+  return ok;
 }
 
 /* The lanes on object OWNER (track T itself: gain and pan; or its device in
@@ -405,21 +420,23 @@ static bool add_clip(srv_plan_desc *pd, uint32_t t, eng_clip_desc clip) {
   return true;
 }
 
-/* Audio clip C on track T: its asset's samples at the engine's rate. */
-static bool audio_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
+/* Audio clip C as the engine plays it, placed at tick START: its asset's
+ * samples at the engine's rate. 1: *out is filled; 0: nothing to play
+ * (empty, missing, or starting past its audio); -1: out of memory. */
+static int audio_desc(srv_plan_desc *pd, mdl_id c, int64_t start, eng_clip_desc *out) {
   const mdl_project *m = pd->m;
   uint32_t id_len;
   const char *asset = mdl_get_str(m, c, MDL_PROP_ASSET, &id_len);
-  if (!id_len) return true; /* an empty clip */
+  if (!id_len) return 0; /* an empty clip */
   long k = find_sample(pd->ctx, asset, pd->rate);
-  if (k < 0) return false;
+  if (k < 0) return -1;
   const sample *s = &pd->ctx->cache[k];
-  if (s->missing) return true;
-  if (!take(pd, (uint32_t) k)) return false;
-  int64_t start = mdl_get_int(m, c, MDL_PROP_START), len = mdl_get_int(m, c, MDL_PROP_LENGTH);
+  if (s->missing) return 0;
+  int64_t len = mdl_get_int(m, c, MDL_PROP_LENGTH);
   uint64_t f0 = frame_at(pd, start), f1 = frame_at(pd, start + len);
   uint64_t offset = (uint64_t) mdl_get_int(m, c, MDL_PROP_OFFSET);
-  if (offset >= s->n_frames) return true; /* starts past the end of its audio: silent */
+  if (offset >= s->n_frames) return 0; /* starts past the end of its audio: silent */
+  if (!take(pd, (uint32_t) k)) return -1;
   eng_clip_desc clip = {.start_frame = f0,
                         .length_frames = f1 > f0 ? f1 - f0 : 1,
                         .sample = {s->frames, s->n_frames, s->channels, pd->rate},
@@ -440,13 +457,34 @@ static bool audio_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
     if (ratio >= ENG_MIN_STRETCH && ratio <= ENG_MAX_STRETCH && fabs(ratio - 1) > 1e-9)
       clip.stretch = ratio;
   }
-  return add_clip(pd, t, clip);
+  *out = clip;
+  return 1;
 }
 
-/* Session clip C of instrument track T: its slot (the scene's position
- * among the project's scenes), length (its loop, else all of it) and notes
- * in frames from its start (tempo map from the project's start); the engine
- * loops it once launched (eng_engine_launch). */
+/* Audio clip C on track T, on the timeline. */
+static bool audio_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
+  eng_clip_desc clip;
+  int rc = audio_desc(pd, c, mdl_get_int(pd->m, c, MDL_PROP_START), &clip);
+  return rc < 0 ? false : rc == 0 || add_clip(pd, t, clip);
+}
+
+/* The audio of session clip C as its slot plays it: from the loop's start
+ * (when it loops) for the slot's LENGTH frames; a clip that does not loop
+ * keeps its fades, a looping one plays without a break. */
+static int slot_audio(srv_plan_desc *pd, mdl_id c, uint64_t length, eng_clip_desc *out) {
+  int rc = audio_desc(pd, c, 0, out);
+  if (rc <= 0) return rc;
+  out->length_frames = length;
+  if (out->loop) out->fade_in_frames = out->fade_out_frames = 0;
+  if (out->fade_in_frames + out->fade_out_frames > length)
+    out->fade_in_frames = out->fade_out_frames = 0;
+  return 1;
+}
+
+/* Session clip C of track T: its slot (the scene's position among the
+ * project's scenes), length (its loop, else all of it) and notes in frames
+ * from its start (tempo map from the project's start), or on an audio
+ * track its audio; the engine loops it once launched (eng_engine_launch). */
 static bool session_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
   const mdl_project *m = pd->m;
   eng_track_desc *td = &pd->tracks[t];
@@ -461,9 +499,26 @@ static bool session_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
   uint64_t length = to > from ? frame_at(pd, to - from) : 0;
   if (!length) return true;
   if (!grow(&pd->slots[t], &pd->slot_cap[t], td->n_slots, sizeof *pd->slots[t], 8)) return false;
+  if (!grow(&pd->slot_clips[t], &pd->slot_clip_cap[t], td->n_slots, sizeof(eng_clip_desc), 8))
+    return false;
+  /* Its follow action, after its follow time (0: one pass of the clip). */
+  uint32_t follow = (uint32_t) mdl_get_int(m, c, MDL_PROP_FOLLOW);
+  int64_t after = mdl_get_int(m, c, MDL_PROP_FOLLOW_AFTER);
+  uint64_t follow_frames = after > 0 ? frame_at(pd, after) : length;
+  if (td->audio) { /* an audio clip: the slot plays its audio, it has no notes */
+    int rc = slot_audio(pd, c, length, &pd->slot_clips[t][td->n_slots]);
+    if (rc <= 0) return rc == 0;
+    pd->slots[t][td->n_slots++] = (eng_slot_desc){.slot = slot,
+                                                  .length_frames = length,
+                                                  .n_clips = 1,
+                                                  .follow = follow,
+                                                  .follow_frames = follow_frames};
+    return true;
+  }
   pd->slot_first[t][td->n_slots] = pd->n_slot_notes[t];
   eng_slot_desc *sd = &pd->slots[t][td->n_slots++];
-  *sd = (eng_slot_desc){.slot = slot, .length_frames = length};
+  *sd = (eng_slot_desc){
+      .slot = slot, .length_frames = length, .follow = follow, .follow_frames = follow_frames};
   mdl_id g = (mdl_id) mdl_get_int(m, c, MDL_PROP_GROOVE);
   uint32_t n = mdl_children(m, c, MDL_TYPE_NOTE, NULL, 0);
   mdl_id *ids = malloc((n ? n : 1) * sizeof *ids);
@@ -486,8 +541,8 @@ static bool session_clip(srv_plan_desc *pd, uint32_t t, mdl_id c) {
   return ok;
 }
 
-/* The arrangement's clips on track T; session clips (a scene's slot) of an
- * instrument track become its slots (audio ones are not played yet). */
+/* The arrangement's clips on track T; session clips (a scene's slot)
+ * become its slots. */
 static bool clips(srv_plan_desc *pd, uint32_t t, bool audio) {
   uint32_t n = mdl_children(pd->m, pd->ids[t], MDL_TYPE_CLIP, NULL, 0);
   mdl_id *ids = malloc((n ? n : 1) * sizeof *ids);
@@ -497,12 +552,45 @@ static bool clips(srv_plan_desc *pd, uint32_t t, bool audio) {
   for (uint32_t i = 0; i < n && ok; i++) {
     if (mdl_get_bool(pd->m, ids[i], MDL_PROP_MUTE)) continue;
     if (mdl_get_int(pd->m, ids[i], MDL_PROP_SCENE))
-      ok = audio || session_clip(pd, t, ids[i]);
+      ok = session_clip(pd, t, ids[i]);
     else
       ok = audio ? audio_clip(pd, t, ids[i]) : midi_clip(pd, t, ids[i]);
   }
   free(ids);
   return ok;
+}
+
+/* ---- Beat grid ------------------------------------------------------------------- */
+
+/* The metronome's beats from the tempo map: each beat of the meter in force
+ * (a 7/8 bar has seven eighth-note beats) at the frame mdl_time gives, up to
+ * the first beat at or after the map's last tempo or meter change; the
+ * engine goes on from there at the last tempo in the last meter. */
+static bool beat_grid(srv_plan_desc *pd) {
+  const mdl_time_map *m = &pd->map;
+  int64_t last = m->at[m->n - 1];
+  if (m->bar_tick[m->n_meters - 1] > last) last = m->bar_tick[m->n_meters - 1];
+  uint32_t n = 0;
+  int64_t tick = 0, beat = MDL_PPQ;
+  for (uint32_t k = 0; k < m->n_meters; k++) {
+    int64_t bar_ticks = (int64_t) m->num[k] * 4 * MDL_PPQ / m->den[k];
+    beat = 4 * MDL_PPQ / m->den[k];
+    for (int64_t bar = m->bar[k]; k + 1 >= m->n_meters || bar < m->bar[k + 1]; bar++) {
+      int64_t at = m->bar_tick[k] + (bar - m->bar[k]) * bar_ticks;
+      for (uint32_t i = 0; i < m->num[k]; i++) {
+        tick = at + i * beat;
+        if (!grow(&pd->beats, &pd->beat_cap, n, sizeof *pd->beats, 64)) return false;
+        pd->beats[n++] = (eng_beat){frame_at(pd, tick), (uint16_t) i, m->num[k]};
+        if (tick >= last || n == ENG_MAX_BEATS) goto tail;
+      }
+    }
+  }
+tail:
+  pd->d.n_beats = n;
+  pd->d.beats = pd->beats;
+  pd->d.tail_frame = mdl_time_seconds(m, tick) * pd->rate;
+  pd->d.tail_beat_frames = (double) beat * 60.0 / (mdl_time_bpm(m, tick) * MDL_PPQ) * pd->rate;
+  return true;
 }
 
 /* ---- Tracks --------------------------------------------------------------------- */
@@ -529,15 +617,20 @@ static bool track(srv_plan_desc *pd, uint32_t t) {
   td->slots = pd->slots[t];
   for (uint32_t k = 0; k < td->n_slots; k++) { /* slot_notes may have moved while growing */
     eng_slot_desc *sd = &pd->slots[t][k];
+    if (sd->n_clips) {
+      sd->clips = &pd->slot_clips[t][k];
+      continue;
+    }
     sd->notes = td->instrument ? pd->slot_notes[t] + pd->slot_first[t][k] : NULL;
     if (!td->instrument) sd->n_notes = 0; /* as notes: the test tone plays none */
   }
   return ok;
 }
 
-/* Routing after every track is known: outputs, sends, sidechains that name
- * tracks outside the plan fall back to master or go. */
-static void routing(srv_plan_desc *pd, uint32_t t) {
+/* Routing after every track is known: outputs, sends (and their level
+ * lanes), sidechains that name tracks outside the plan fall back to master
+ * or go. */
+static bool routing(srv_plan_desc *pd, uint32_t t) {
   const mdl_project *m = pd->m;
   eng_track_desc *td = &pd->tracks[t];
   mdl_id out = (mdl_id) mdl_get_int(m, pd->ids[t], MDL_PROP_OUTPUT);
@@ -548,25 +641,51 @@ static void routing(srv_plan_desc *pd, uint32_t t) {
   for (uint32_t i = 0; i < n && i < ENG_MAX_SENDS; i++) {
     mdl_id to = (mdl_id) mdl_get_int(m, ids[i], MDL_PROP_TARGET);
     if (track_index(pd, to) < 0) continue;
-    pd->sends[t][k++] = (eng_send_desc){to, (float) num(pd, ids[i], MDL_PROP_LEVEL),
-                                        mdl_get_bool(m, ids[i], MDL_PROP_PRE)};
+    pd->sends[t][k] = (eng_send_desc){to, (float) num(pd, ids[i], MDL_PROP_LEVEL),
+                                      mdl_get_bool(m, ids[i], MDL_PROP_PRE)};
+    if (!send_lanes(pd, t, ids[i], k++)) return false;
   }
   td->n_sends = k;
   td->sends = k ? pd->sends[t] : NULL;
   for (uint32_t d = 0; d < 1 + ENG_MAX_EFFECTS; d++)
     if (pd->dev[t][d].sidechain_track_id && track_index(pd, pd->dev[t][d].sidechain_track_id) < 0)
       pd->dev[t][d].sidechain_track_id = 0;
+  return true;
+}
+
+/* The master track as a bus at index T when it does more than a gain: it
+ * has effects, lanes or a pan. Then every track that went to master goes
+ * through it (the click does not), and the engine's master gain is 1. */
+static bool master_bus(srv_plan_desc *pd, uint32_t t, bool *used) {
+  const mdl_project *m = pd->m;
+  mdl_id id = MDL_ID_MASTER;
+  *used = false;
+  if (!mdl_children(m, id, MDL_TYPE_DEVICE, NULL, 0) &&
+      !mdl_children(m, id, MDL_TYPE_LANE, NULL, 0) && num(pd, id, MDL_PROP_PAN) == 0.0)
+    return true;
+  if (t >= ENG_MAX_TRACKS) return true; /* no room: master keeps its gain only */
+  *used = true;
+  pd->ids[t] = id;
+  pd->d.n_tracks = t + 1;
+  pd->tracks[t] = (eng_track_desc){.track_id = id,
+                                   .gain = (float) num(pd, id, MDL_PROP_GAIN),
+                                   .pan = (float) num(pd, id, MDL_PROP_PAN),
+                                   .mute = mdl_get_bool(m, id, MDL_PROP_MUTE),
+                                   .bus = true};
+  return devices(pd, t, false) && lanes(pd, t, id, false, 0);
 }
 
 void srv_plan_desc_free(srv_plan_desc *pd) {
   if (!pd) return;
   for (uint32_t t = 0; t < ENG_MAX_TRACKS; t++) {
     free(pd->notes[t]), free(pd->clips[t]), free(pd->slots[t]), free(pd->slot_notes[t]);
+    free(pd->slot_clips[t]);
     for (uint32_t k = 0; k < pd->tracks[t].n_automations; k++)
       free((void *) pd->autos[t][k].points);
     free(pd->autos[t]);
     free(pd->zones[t]);
   }
+  free(pd->beats);
   free(pd);
 }
 
@@ -582,19 +701,25 @@ static int describe(srv_plan_ctx *ctx, const mdl_project *m, uint32_t rate,
   mdl_time_map_build(m, &pd->map);
   uint32_t n = mdl_tracks(m, pd->ids, ENG_MAX_TRACKS);
   pd->d.n_tracks = n > ENG_MAX_TRACKS ? ENG_MAX_TRACKS : n; /* the rest are not heard */
-  bool ok = true;
+  bool ok = true, through_bus = false;
   for (uint32_t t = 0; t < pd->d.n_tracks && ok; t++)
     ok = track(pd, t);
-  for (uint32_t t = 0; t < pd->d.n_tracks; t++)
-    routing(pd, t);
-  double master = num(pd, MDL_ID_MASTER, MDL_PROP_GAIN);
+  uint32_t n_plain = pd->d.n_tracks;
+  ok = ok && master_bus(pd, n_plain, &through_bus);
+  for (uint32_t t = 0; t < n_plain && ok; t++) {
+    ok = routing(pd, t);
+    if (through_bus && !pd->tracks[t].output_track_id)
+      pd->tracks[t].output_track_id = MDL_ID_MASTER;
+  }
+  double master = through_bus ? 1.0 : num(pd, MDL_ID_MASTER, MDL_PROP_GAIN);
   uint64_t loop0 = frame_at(pd, mdl_get_int(m, MDL_ID_PROJECT, MDL_PROP_LOOP_START));
   uint64_t loop1 = frame_at(pd, mdl_get_int(m, MDL_ID_PROJECT, MDL_PROP_LOOP_END));
   pd->d = (eng_plan_desc){
       .sample_rate = rate,
       .tempo_bpm = mdl_get_real(m, MDL_ID_PROJECT, MDL_PROP_TEMPO),
       .beats_per_bar = (uint32_t) mdl_get_int(m, MDL_ID_PROJECT, MDL_PROP_TS_NUM),
-      .master_gain = mdl_get_bool(m, MDL_ID_MASTER, MDL_PROP_MUTE) ? 0.0f : (float) master,
+      .master_gain =
+          !through_bus && mdl_get_bool(m, MDL_ID_MASTER, MDL_PROP_MUTE) ? 0.0f : (float) master,
       .metronome = mdl_get_bool(m, MDL_ID_PROJECT, MDL_PROP_METRONOME),
       .n_tracks = pd->d.n_tracks,
       .tracks = pd->tracks,
@@ -605,6 +730,7 @@ static int describe(srv_plan_ctx *ctx, const mdl_project *m, uint32_t rate,
       .on_free_ud = pd->borrowed,
       .stretch_cache = ctx->stretched};
   pd->borrowed = NULL; /* the plan owns the borrow from here on */
+  ok = ok && beat_grid(pd);
   if (!ok) {
     release(pd->d.on_free_ud);
     srv_plan_desc_free(pd);
