@@ -8,6 +8,7 @@
 #include "protocol/proto_json.h"
 #include "server/srv_err.h"
 #include "shared/mdl_err.h"
+#include "server/srv_render.h"
 #include "server/srv_templates.h"
 #include "storage/sto_err.h"
 
@@ -97,6 +98,45 @@ static char *rest_ops(srv_control *c, project *p, srv_in *in, int *status, uint6
   }
   proto_json_free(tree);
   return out;
+}
+
+/* ---- Export: the project rendered to a WAV ---------------------------------- */
+
+/* POST /api/projects/ID/render {"seconds": S (optional)}: hands a copy of
+ * P's model to the render worker, which answers the request itself (200
+ * audio/wav). Returns 0 when queued, else an error answer in *out. */
+static int start_render(srv_control *c, project *p, srv_in *in, int *status, char **out) {
+  char err[600];
+  double seconds = srv_render_default_seconds(p->model);
+  cJSON *body = in->len ? cJSON_ParseWithLength((const char *) in->data, in->len) : NULL;
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(body, "seconds");
+  int rc = 0;
+  if ((in->len && !cJSON_IsObject(body)) || (s && !cJSON_IsNumber(s)))
+    rc = SRV_ERR_BAD_REQUEST,
+    snprintf(err, sizeof err, "expected {\"seconds\": S (optional, 0 < S <= %.0f)}",
+             SRV_RENDER_MAX_SECONDS);
+  else if (s && !(s->valuedouble > 0 && s->valuedouble <= SRV_RENDER_MAX_SECONDS))
+    rc = SRV_ERR_BAD_REQUEST,
+    snprintf(err, sizeof err, "seconds must be more than 0 and at most %.0f, not %g",
+             SRV_RENDER_MAX_SECONDS, s->valuedouble);
+  else if (s)
+    seconds = s->valuedouble;
+  cJSON_Delete(body);
+  if (!rc && !c->render) rc = srv_render_create(c->data_dir, c->sink, &c->render, err, sizeof err);
+  mdl_project *copy = rc ? NULL : mdl_project_create(&srv__alloc, NULL);
+  if (!rc && (!copy || mdl_project_copy(copy, p->model)))
+    rc = SRV_ERR_NOMEM, snprintf(err, sizeof err, "out of memory");
+  if (!rc)
+    rc = srv_render_submit(c->render, in->conn,
+                           mdl_get_str(p->model, MDL_ID_PROJECT, MDL_PROP_NAME, NULL), copy,
+                           seconds, err, sizeof err);
+  else
+    mdl_project_destroy(copy);
+  if (rc) {
+    *status = rc == SRV_ERR_BUSY ? 503 : rc == SRV_ERR_NOMEM ? 500 : status_for(rc);
+    *out = srv__json_error(rc, "%s", err);
+  }
+  return rc;
 }
 
 /* ---- Project lifecycle: duplicate, trash, restore, delete -------------------- */
@@ -327,6 +367,8 @@ void srv__on_http(srv_control *c, srv_in *in) {
       out = rc ? srv__json_error(rc, "%s", err) : id_json("id", copy->id);
     } else if (strcmp(rest, "/template") == 0 && post) {
       out = srv__save_template(c, p, in, &status);
+    } else if (strcmp(rest, "/render") == 0 && post) {
+      if (start_render(c, p, in, &status, &out) == 0) return; /* the worker answers */
     } else if (strcmp(rest, "/trash") == 0 && post) {
       char err[600];
       char id_copy[PROTO_PROJECT_ID_MAX + 1];
@@ -349,7 +391,8 @@ void srv__on_http(srv_control *c, srv_in *in) {
       cJSON_Delete(body);
     } else if (!*rest || strcmp(rest, "/state") == 0 || strcmp(rest, "/ops") == 0 ||
                strcmp(rest, "/transport") == 0 || strcmp(rest, "/duplicate") == 0 ||
-               strcmp(rest, "/trash") == 0 || strcmp(rest, "/template") == 0) {
+               strcmp(rest, "/trash") == 0 || strcmp(rest, "/template") == 0 ||
+               strcmp(rest, "/render") == 0) {
       status = 405,
       out = srv__json_error(SRV_ERR_METHOD, "method %s is not allowed on %s", in->method, path);
     } else {
