@@ -1105,6 +1105,87 @@ test('export WAV: the button downloads the song rendered by the server (default 
   await page.close();
 });
 
+// A request the test makes the server refuse is logged by Chromium as a
+// console error ("Failed to load resource: ... status of N"): takes exactly
+// the expected ones (by status) out of pageErrors, so that any other fails.
+function expectRefused(t, statuses) {
+  for (const st of statuses) {
+    const i = pageErrors.findIndex((e) => e.startsWith(`${t}: console: Failed to load resource`) && e.includes(`status of ${st}`));
+    check(i >= 0, `the page logged the refused request (${st}): ${pageErrors.join('; ')}`);
+    pageErrors.splice(i, 1);
+  }
+}
+
+test('project list: save as template, new from template, export an archive and import it with progress, failures as toasts', async (t) => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const id = await demoCopy();
+  const { projects: before } = await api('/api/projects');
+  const src = before.find((p) => p.id === id);
+  await api(`/api/projects/${id}/ops`, { ops: [{ op: 'set', id: 'project', prop: 'name', value: 'Tape for templates' }] });
+  const page = await newPage(t);
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('body[data-ready] .project');
+  const item = (name) => page.locator('#projects li', { has: page.locator('.pname', { hasText: new RegExp(`^${name}$`) }) });
+
+  // Save as template, with a name of its own.
+  await item('Tape for templates').getByRole('button', { name: 'Save Tape for templates as a template' }).click();
+  await page.fill('#template-name', 'Four piece band');
+  await page.click('#template-save');
+  await page.locator('.toast.info', { hasText: 'Saved template "Four piece band"' }).waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('#new-template option')].some((o) => o.textContent === 'Template: Four piece band'));
+  const { items } = await api('/api/library?kind=template');
+  const tpl = items.find((x) => x.name === 'Four piece band');
+  check(tpl, `the library holds the template: ${JSON.stringify(items)}`);
+
+  // Export: the download is the archive the server makes.
+  let [download] = await Promise.all([page.waitForEvent('download', { timeout: 20000 }),
+    item('Tape for templates').getByRole('button', { name: 'Export Tape for templates as an archive' }).click()]);
+  check(download.suggestedFilename() === 'Tape for templates.backline-archive', `file name ${download.suggestedFilename()}`);
+  const archive = path.join(OUT, 'tape.backline-archive');
+  await download.saveAs(archive);
+  check(fs.statSync(archive).size > 1000, 'the archive holds the project');
+
+  // Import it: progress shows, the new project appears in the list, with the demo's tracks.
+  const n0 = (await api('/api/projects')).projects.length;
+  await page.setInputFiles('#import-file', archive);
+  await page.locator('#import-text', { hasText: 'Imported tape.backline-archive' }).waitFor({ timeout: 20000 });
+  check(await page.locator('#import-bar').evaluate((el) => el.value) === 1, 'the progress bar is full');
+  await page.waitForFunction((n) => document.querySelectorAll('#projects a.project').length === n + 1, n0);
+  await page.locator('#projects li.fresh', { hasText: 'Tape for templates' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'list-import.png') });
+  const { projects: after } = await api('/api/projects');
+  check(after.length === n0 + 1, 'one more project');
+  const imported = after.find((p) => !before.some((b) => b.id === p.id) && p.name === 'Tape for templates');
+  check(imported && imported.tracks === src.tracks, `the imported project has the tracks: ${JSON.stringify(imported)}`);
+
+  // A file that is no archive: a toast says why; nothing new is listed.
+  const junk = path.join(OUT, 'junk.backline-archive');
+  fs.writeFileSync(junk, 'this is not an archive\n'.repeat(50));
+  await page.setInputFiles('#import-file', junk);
+  await page.locator('.toast.error', { hasText: 'junk.backline-archive was not imported' }).waitFor({ timeout: 10000 });
+  check((await api('/api/projects')).projects.length === n0 + 1, 'a refused import adds nothing');
+  expectRefused(t, [422]);
+  await page.screenshot({ path: path.join(OUT, 'list-import-refused.png') });
+
+  // New from the template: the studio opens with the template's tracks under the new name.
+  await page.fill('#new-name', 'Gig from template');
+  await page.selectOption('#new-template', String(tpl.id));
+  await page.click('#new-project button[type=submit]');
+  await page.waitForSelector('#conn[data-state=live]', { timeout: 10000 });
+  await page.waitForFunction((n) => window.backline.project().name === 'Gig from template' && window.backline.project().tracks.length === n, src.tracks, { timeout: 5000 });
+  // A template that has gone: creating from it is refused with the reason, as a toast.
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('body[data-ready] .project');
+  await page.fill('#new-name', 'From a lost template');
+  await page.selectOption('#new-template', String(tpl.id));
+  const del = await fetch(`${BASE}/api/library/${tpl.id}`, { method: 'DELETE' });
+  check(del.ok, `template deleted: ${del.status}`);
+  await page.click('#new-project button[type=submit]');
+  await page.locator('.toast.error', { hasText: `Not created: no project template ${tpl.id}` }).waitFor();
+  expectRefused(t, [404]);
+  await page.close();
+});
+
 // ---- Main ---------------------------------------------------------------------------
 let passed = 0;
 let failed = 0;
