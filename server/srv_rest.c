@@ -413,6 +413,10 @@ void srv__on_http(srv_control *c, srv_in *in) {
     on_trash(c, in, path + 11);
     return;
   }
+  if (strcmp(path, "/api/presets") == 0 || strncmp(path, "/api/presets/", 13) == 0) {
+    srv__on_presets(c, in);
+    return;
+  }
   srv__http_reply(c, in->conn, 404, srv__json_error(SRV_ERR_NO_ROUTE, "no route %s", path));
 }
 

@@ -1186,6 +1186,77 @@ test('project list: save as template, new from template, export an archive and i
   await page.close();
 });
 
+test('presets: save an EQ with turned knobs, reset it, apply the preset (one undo step, the other page sees it)', async (t) => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const id = await demoCopy();
+  const page = await openStudio(t, id);
+  const b = await openStudio(t, id);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const keys = await trackNamed(page, 'Keys');
+  await row(page, 'Keys').locator('.meter').click();
+  await page.waitForFunction((k) => window.backline.devices.track() === k, keys, { timeout: 3000 });
+  const eqKind = await page.evaluate(() => window.backline.model.devices().find((k) => k.name === 'eq').kind);
+  const n0 = await page.evaluate(() => window.backline.devices.ids().length);
+  await page.selectOption('#dev-add', String(eqKind));
+  await page.waitForFunction((n) => window.backline.devices.ids().length === n + 1, n0, { timeout: 3000 });
+  const eq = await page.evaluate(() => window.backline.devices.ids().at(-1));
+  const card = page.locator(`#dev-chain .device[data-id="${eq}"]`);
+  const p = (prop) => page.evaluate((a) => window.backline.model.get(a.eq, a.prop), { eq, prop });
+  const defaults = { p1: await p('p1'), p4: await p('p4') };
+
+  // Turn two knobs with the keys (one op a press).
+  await card.locator('.knob[data-param="1"]').focus();
+  for (let i = 0; i < 3; i++) await page.keyboard.press('PageUp');
+  await card.locator('.knob[data-param="4"]').focus();
+  for (let i = 0; i < 2; i++) await page.keyboard.press('PageDown');
+  await page.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') !== a.d.p1 && window.backline.model.get(a.eq, 'p4') !== a.d.p4, { eq, d: defaults }, { timeout: 3000 });
+  const turned = { p1: await p('p1'), p4: await p('p4') };
+
+  // Save them as a preset from the card's menu.
+  await card.getByRole('button', { name: 'Presets of EQ' }).click();
+  await page.locator('.preset-menu .preset-note', { hasText: /EQ presets/ }).waitFor();
+  await page.getByRole('menuitem', { name: "Save EQ's settings as a preset" }).click();
+  await page.fill('#preset-name', 'Bright keys');
+  await page.click('#preset-save');
+  await page.locator('.toast.info', { hasText: 'Saved preset "Bright keys"' }).waitFor();
+  const { presets } = await api('/api/presets/eq');
+  const saved = presets.find((x) => x.name === 'Bright keys');
+  check(saved && saved.params.p1 === turned.p1 && saved.params.p4 === turned.p4, `stored: ${JSON.stringify(saved)}, turned ${JSON.stringify(turned)}`);
+
+  // Reset the knobs (double click: the default), then apply the preset: they come back, as one undo step.
+  await card.locator('.knob[data-param="1"]').dblclick();
+  await card.locator('.knob[data-param="4"]').dblclick();
+  await page.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') === a.d.p1 && window.backline.model.get(a.eq, 'p4') === a.d.p4, { eq, d: defaults }, { timeout: 3000 });
+  await agreed(page, id);
+  const steps = await page.evaluate(() => window.backline.undoSteps());
+  await card.getByRole('button', { name: 'Presets of EQ' }).click();
+  await page.getByRole('menuitem', { name: 'Apply preset Bright keys' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'presets-menu.png') });
+  await page.getByRole('menuitem', { name: 'Apply preset Bright keys' }).click();
+  await page.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') === a.t.p1 && window.backline.model.get(a.eq, 'p4') === a.t.p4, { eq, t: turned }, { timeout: 3000 });
+  check(await page.locator('.preset-menu').count() === 0, 'the menu closes');
+  check(Number(await card.locator('.knob[data-param="1"]').getAttribute('aria-valuenow')) === +turned.p1.toFixed(4), 'the knob shows the preset value');
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps + 1, 'applying a preset is one undo step');
+  await b.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') === a.t.p1 && window.backline.model.get(a.eq, 'p4') === a.t.p4, { eq, t: turned }, { timeout: 5000 });
+  await agreed(page, id);
+  await page.screenshot({ path: path.join(OUT, 'presets-applied.png') });
+
+  // Applying it again changes nothing and says so; undo takes both knobs back at once.
+  await card.getByRole('button', { name: 'Presets of EQ' }).click();
+  await page.getByRole('menuitem', { name: 'Apply preset Bright keys' }).click();
+  await page.locator('.toast.info', { hasText: 'Already set as "Bright keys"' }).waitFor();
+  await page.click('#undo');
+  await page.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') === a.d.p1 && window.backline.model.get(a.eq, 'p4') === a.d.p4, { eq, d: defaults }, { timeout: 3000 });
+  await b.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') === a.d.p1 && window.backline.model.get(a.eq, 'p4') === a.d.p4, { eq, d: defaults }, { timeout: 5000 });
+  // Escape closes the menu.
+  await card.getByRole('button', { name: 'Presets of EQ' }).click();
+  await page.locator('.preset-menu').waitFor();
+  await page.keyboard.press('Escape');
+  await page.locator('.preset-menu').waitFor({ state: 'detached' });
+  await page.close();
+  await b.close();
+});
+
 // ---- Main ---------------------------------------------------------------------------
 let passed = 0;
 let failed = 0;

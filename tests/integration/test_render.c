@@ -40,9 +40,9 @@ static double wav_peak(const char *path, sf_count_t *frames, int *rate, int *cha
 
 static int post(int port, const char *path, const char *body, char **resp, size_t *len) {
   int status = 0;
-  cr_assert_eq(cli_http_ex(port, "POST", path, body, body ? strlen(body) : 0, 30000, &status, resp,
-                           len),
-               0, "POST %s", path);
+  cr_assert_eq(
+      cli_http_ex(port, "POST", path, body, body ? strlen(body) : 0, 30000, &status, resp, len), 0,
+      "POST %s", path);
   return status;
 }
 
