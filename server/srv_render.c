@@ -118,8 +118,9 @@ static void run_job(srv_render *r, job *j) {
     fprintf(stderr, "backline: export of \"%s\" failed: %s\n", j->name, err);
     char why[700];
     snprintf(why, sizeof why, "the project could not be rendered: %s", err);
-    reply_error(r, j->conn, rc == SRV_ERR_NOMEM || rc == ENG_ERR_NOMEM ? 500 : 507,
-                rc ? rc : SRV_ERR_STORAGE, why);
+    /* A file that cannot be written or read back is storage's fault (507);
+     * anything else is a failed render (500). */
+    reply_error(r, j->conn, !rc || rc == ENG_ERR_IO ? 507 : 500, rc ? rc : SRV_ERR_STORAGE, why);
     return;
   }
   printf("export: \"%s\", %.2f s at %d Hz: %.1f LUFS integrated, true peak %.1f dBTP\n", j->name,

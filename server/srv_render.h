@@ -61,7 +61,8 @@ int srv_render_create(const char *data_dir, srv_sink sink, srv_render **out, cha
 
 /* Queues an export of MODEL (owned by the worker from now on, even when
  * this fails) for SECONDS, answered to CONN: 200 audio/wav with the file's
- * bytes, or 500/507 {"code", "reason"} when the render fails. NAME names
+ * bytes, or {"code", "reason"}: 507 when the file cannot be written or
+ * read back, 500 when the render fails otherwise. NAME names
  * the project in the log line. Returns 0, or SRV_ERR_BUSY when
  * SRV_RENDER_QUEUE exports are already waiting (ERR says so). */
 int srv_render_submit(srv_render *r, uint64_t conn, const char *name, mdl_project *model,

@@ -116,6 +116,19 @@ Test(render, export_answers_the_wav_the_cli_would_write) {
   cr_assert_eq(status, 405, "%s", resp);
   free(resp);
 
+  /* A render that cannot write its file is 507 with the reason; the next
+   * one works again. (A file where DATA/renders should be: even root
+   * cannot write below it.) */
+  snprintf(cmd, sizeof cmd, "rm -rf '%s/renders' && touch '%s/renders'", data, data);
+  cr_assert_eq(system(cmd), 0);
+  cr_assert_eq(post(port, path, "{\"seconds\":1}", &resp, &len), 507, "%.300s", resp);
+  cr_assert(strstr(resp, "the project could not be rendered"), "%s", resp);
+  free(resp);
+  snprintf(cmd, sizeof cmd, "rm '%s/renders' && mkdir '%s/renders'", data, data);
+  cr_assert_eq(system(cmd), 0);
+  cr_assert_eq(post(port, path, "{\"seconds\":1}", &resp, &len), 200, "%.300s", resp);
+  free(resp);
+
   /* The CLI renders the stored project to the same bytes. */
   cr_assert_eq(cli_server_stop(srv, SIGTERM, 10000, &status, NULL), 0);
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
