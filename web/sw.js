@@ -28,6 +28,8 @@ const SHELL = [
   '/timeline.js',
   '/session.js',
   '/devices.js',
+  '/export.js',
+  '/projects.js',
   '/wasm/model.mjs',
   '/wasm/model.wasm',
 ];
