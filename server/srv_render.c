@@ -2,6 +2,7 @@
  * export, and the worker thread that runs exports (see srv_render.h). */
 #include "server/srv_render.h"
 #include "engine/eng_err.h"
+#include "protocol/proto_msg.h"
 #include "server/srv_err.h"
 #include "shared/mdl_time.h"
 
@@ -77,7 +78,16 @@ typedef struct job {
   mdl_project *model; /* owned */
   double seconds;
   char name[80];
+  char project[PROTO_PROJECT_ID_MAX + 1];
+  char token[33];
 } job;
+
+typedef struct report {
+  char project[PROTO_PROJECT_ID_MAX + 1]; /* "" = free */
+  char token[33];
+  double seconds;
+  eng_render_report rep;
+} report;
 
 struct srv_render {
   char data_dir[512];
@@ -89,6 +99,8 @@ struct srv_render {
   job *head, *tail;
   size_t n_jobs; /* queued + the one running */
   bool stop;
+  report reports[SRV_RENDER_REPORTS]; /* a ring, guarded by lock */
+  size_t next_report;
 };
 
 static void reply_error(srv_render *r, uint64_t conn, int status, int code, const char *reason) {
@@ -140,6 +152,15 @@ static void run_job(srv_render *r, job *j) {
   }
   printf("export: \"%s\", %.2f s at %d Hz: %.1f LUFS integrated, true peak %.1f dBTP\n", j->name,
          j->seconds, SRV_RENDER_RATE, rep.loudness_lufs, rep.true_peak_dbtp);
+  if (j->token[0]) {
+    pthread_mutex_lock(&r->lock);
+    report *slot = &r->reports[r->next_report++ % SRV_RENDER_REPORTS];
+    memcpy(slot->project, j->project, sizeof slot->project);
+    memcpy(slot->token, j->token, sizeof slot->token);
+    slot->seconds = j->seconds;
+    slot->rep = rep;
+    pthread_mutex_unlock(&r->lock);
+  }
   out->status = 200;
   out->content_type = "audio/wav";
   r->sink.send(r->sink.ud, out);
@@ -214,15 +235,17 @@ int srv_render_create(const char *data_dir, srv_sink sink, srv_render **out, cha
   return 0;
 }
 
-int srv_render_submit(srv_render *r, uint64_t conn, const char *name, mdl_project *model,
-                      double seconds, char *err, size_t err_len) {
+int srv_render_submit(srv_render *r, const srv_render_request *req, mdl_project *model, char *err,
+                      size_t err_len) {
   job *j = calloc(1, sizeof *j);
   if (!j) {
     mdl_project_destroy(model);
     return srv_set_err(err, err_len, "out of memory"), SRV_ERR_NOMEM;
   }
-  *j = (job){.conn = conn, .model = model, .seconds = seconds};
-  snprintf(j->name, sizeof j->name, "%s", name ? name : "");
+  *j = (job){.conn = req->conn, .model = model, .seconds = req->seconds};
+  snprintf(j->name, sizeof j->name, "%s", req->name ? req->name : "");
+  snprintf(j->project, sizeof j->project, "%s", req->project ? req->project : "");
+  snprintf(j->token, sizeof j->token, "%s", req->token ? req->token : "");
   pthread_mutex_lock(&r->lock);
   if (r->n_jobs >= SRV_RENDER_QUEUE) {
     pthread_mutex_unlock(&r->lock);
@@ -242,6 +265,22 @@ int srv_render_submit(srv_render *r, uint64_t conn, const char *name, mdl_projec
   pthread_cond_signal(&r->wake);
   pthread_mutex_unlock(&r->lock);
   return 0;
+}
+
+int srv_render_report_of(srv_render *r, const char *project, const char *token, double *seconds,
+                         eng_render_report *out) {
+  int rc = SRV_ERR_NO_ROUTE;
+  if (!r || !token || !token[0]) return rc;
+  pthread_mutex_lock(&r->lock);
+  for (size_t i = 0; i < SRV_RENDER_REPORTS; i++) {
+    const report *p = &r->reports[i];
+    if (p->project[0] && strcmp(p->project, project) == 0 && strcmp(p->token, token) == 0) {
+      *seconds = p->seconds, *out = p->rep, rc = 0;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&r->lock);
+  return rc;
 }
 
 void srv_render_destroy(srv_render *r) {

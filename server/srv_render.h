@@ -59,14 +59,30 @@ typedef struct srv_render srv_render;
 int srv_render_create(const char *data_dir, srv_sink sink, srv_render **out, char *err,
                       size_t err_len);
 
+/* What an export asks for. */
+typedef struct srv_render_request {
+  uint64_t conn;       /* who gets the answer */
+  const char *project; /* the project's id (for the report) */
+  const char *name;    /* its name, for the log line */
+  const char *token;   /* the client's name for this export ([A-Za-z0-9_-]{1,32}), or NULL */
+  double seconds;      /* length, (0, SRV_RENDER_MAX_SECONDS] */
+} srv_render_request;
+
 /* Queues an export of MODEL (owned by the worker from now on, even when
- * this fails) for SECONDS, answered to CONN: 200 audio/wav with the file's
+ * this fails) as REQ says (copied): answered 200 audio/wav with the file's
  * bytes, or {"code", "reason"}: 507 when the file cannot be written or
- * read back, 500 when the render fails otherwise. NAME names
- * the project in the log line. Returns 0, or SRV_ERR_BUSY when
- * SRV_RENDER_QUEUE exports are already waiting (ERR says so). */
-int srv_render_submit(srv_render *r, uint64_t conn, const char *name, mdl_project *model,
-                      double seconds, char *err, size_t err_len);
+ * read back, 500 when the render fails otherwise. Returns 0, or
+ * SRV_ERR_BUSY when SRV_RENDER_QUEUE exports are already waiting (ERR says
+ * so). */
+int srv_render_submit(srv_render *r, const srv_render_request *req, mdl_project *model, char *err,
+                      size_t err_len);
+
+/* The report of a finished export that was given TOKEN, of PROJECT: its
+ * length and loudness. The worker keeps the last SRV_RENDER_REPORTS.
+ * Returns 0, or SRV_ERR_NO_ROUTE when there is none (r may be NULL). */
+#define SRV_RENDER_REPORTS 32
+int srv_render_report_of(srv_render *r, const char *project, const char *token, double *seconds,
+                         eng_render_report *out);
 
 /* Lets the render in progress finish (its answer is still sent), drops the
  * queued ones and joins the thread. NULL ok. */

@@ -1,7 +1,9 @@
 // export.js: "Export WAV…" in the studio's header. The server renders the
 // project as it has stored it (POST /api/projects/ID/render, on its render
 // worker) and answers with a 48 kHz stereo 24-bit WAV, which the page hands
-// to the browser as a download named after the project.
+// to the browser as a download named after the project. The request names
+// the export with a random token; GET /api/projects/ID/render/TOKEN then
+// gives its loudness, shown in the toast.
 import { toast } from './ui.js';
 
 // Seconds of a WAV's data chunk (RIFF, PCM), or NaN when it is not one.
@@ -18,6 +20,20 @@ export function wavSeconds(buf) {
     at += 8 + size + (size & 1);
   }
   return NaN;
+}
+
+// ", −14.2 LUFS, peak −1.0 dBTP" from the export's report, or "" when the
+// server has none (it keeps the last few).
+async function loudness(projectId, token) {
+  try {
+    const res = await fetch(`/api/projects/${encodeURIComponent(projectId)}/render/${token}`);
+    if (!res.ok) return '';
+    const r = await res.json();
+    const db = (v) => (v === null ? '−∞' : `${v < 0 ? '−' : ''}${Math.abs(v).toFixed(1)}`);
+    return `, ${db(r.loudness_lufs)} LUFS, peak ${db(r.true_peak_dbtp)} dBTP`;
+  } catch {
+    return '';
+  }
 }
 
 // A file name from a project name: what file systems accept everywhere.
@@ -71,11 +87,13 @@ export function addExportButton(projectId, projectName, isLive) {
     dialog.close();
     button.disabled = true;
     button.textContent = 'Rendering…';
+    // The export's name, to ask for its loudness report afterwards.
+    const token = [...crypto.getRandomValues(new Uint8Array(12))].map((b) => b.toString(16).padStart(2, '0')).join('');
     try {
       const res = await fetch(`/api/projects/${encodeURIComponent(projectId)}/render`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(text ? { seconds: s } : {}),
+        body: JSON.stringify(text ? { seconds: s, token } : { token }),
       });
       if (!res.ok) {
         const json = await res.json().catch(() => ({}));
@@ -92,7 +110,7 @@ export function addExportButton(projectId, projectName, isLive) {
       a.click();
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 60000);
-      toast(`Exported ${a.download}: ${length.toFixed(1)} s`, 'info');
+      toast(`Exported ${a.download}: ${length.toFixed(1)} s${await loudness(projectId, token)}`, 'info');
     } catch (e) {
       toast(`Export failed: ${e.message === 'Failed to fetch' ? 'the server cannot be reached' : e.message}`);
     } finally {

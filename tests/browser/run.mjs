@@ -1089,7 +1089,7 @@ test('export WAV: the button downloads the song rendered by the server (default 
   check(wav.channels === 2 && wav.rate === 48000, `stereo 48 kHz: ${JSON.stringify(wav)}`);
   check(Math.abs(wav.frames - Math.round(end * 48000)) <= 1, `${wav.frames} frames, expected ${end} s`);
   check(wav.peak > 0.01, `not silent: peak ${wav.peak}`);
-  await page.locator('.toast.info', { hasText: 'Exported First session (copy).wav' }).waitFor();
+  await page.locator('.toast.info', { hasText: /Exported First session \(copy\)\.wav: 19\.1 s, −\d+\.\d LUFS, peak −\d+\.\d dBTP/ }).waitFor();
   await page.screenshot({ path: path.join(OUT, 'export-done.png') });
 
   // A given length; a bad one is refused in the page with a toast.

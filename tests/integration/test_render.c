@@ -6,6 +6,7 @@
 #include "tools/client/cli_server.h"
 
 #include <criterion/criterion.h>
+#include <math.h>
 #include <signal.h>
 #include <sndfile.h>
 #include <stdio.h>
@@ -36,6 +37,14 @@ static double wav_peak(const char *path, sf_count_t *frames, int *rate, int *cha
   *format = info.format;
   sf_close(f);
   return peak;
+}
+
+/* The number after "KEY": in JSON, or NAN. */
+static double json_num(const char *json, const char *key) {
+  char pat[80];
+  snprintf(pat, sizeof pat, "\"%s\":", key);
+  const char *p = json ? strstr(json, pat) : NULL;
+  return p ? strtod(p + strlen(pat), NULL) : NAN;
 }
 
 static int post(int port, const char *path, const char *body, char **resp, size_t *len) {
@@ -93,12 +102,30 @@ Test(render, export_answers_the_wav_the_cli_would_write) {
   cr_assert_gt(peak, 0.01, "the export is silent");
 
   /* An explicit length; the server renders while it goes on taking edits. */
-  cr_assert_eq(post(port, path, "{\"seconds\":2.5}", &resp, &len), 200, "%.300s", resp);
+  cr_assert_eq(post(port, path, "{\"seconds\":2.5,\"token\":\"short-1\"}", &resp, &len), 200,
+               "%.300s", resp);
   snprintf(wav, sizeof wav, "%s/short.wav", root);
   write_file(wav, resp, len);
   free(resp);
   wav_peak(wav, &frames, &rate, &channels, &format);
   cr_assert_eq(frames, 120000);
+
+  /* Its report: length and loudness, under the client's token. */
+  char report_path[300], *report = NULL;
+  snprintf(report_path, sizeof report_path, "%s/short-1", path);
+  int status_r;
+  cr_assert_eq(cli_http(port, "GET", report_path, NULL, &status_r, &report), 0);
+  cr_assert_eq(status_r, 200, "%s", report);
+  cr_assert(strstr(report, "\"frames\":120000") && strstr(report, "\"rate\":48000") &&
+                strstr(report, "\"channels\":2") && strstr(report, "\"bits\":24"),
+            "%s", report);
+  snprintf(report_path, sizeof report_path, "%s/nosuch", path);
+  cr_assert_eq(cli_http(port, "GET", report_path, NULL, &status_r, &resp), 0);
+  cr_assert_eq(status_r, 404, "%s", resp);
+  cr_assert(strstr(resp, "no finished export"), "%s", resp);
+  free(resp);
+  cr_assert_eq(post(port, path, "{\"token\":\"a b\"}", &resp, &len), 400);
+  free(resp);
 
   /* Bad requests say why; an unknown project is 404. */
   cr_assert_eq(post(port, path, "{\"seconds\":0}", &resp, &len), 400);
@@ -133,9 +160,24 @@ Test(render, export_answers_the_wav_the_cli_would_write) {
   cr_assert_eq(cli_server_stop(srv, SIGTERM, 10000, &status, NULL), 0);
   cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
   snprintf(cli_wav, sizeof cli_wav, "%s/cli.wav", root);
-  snprintf(cmd, sizeof cmd, "'%s' render --data '%s' %s '%s' --seconds 2.5 >/dev/null 2>&1",
+  snprintf(cmd, sizeof cmd, "'%s' render --data '%s' %s '%s' --seconds 2.5 2>&1",
            cli_server_bin(BACKLINE_BIN_DEFAULT), data, id, cli_wav);
-  cr_assert_eq(system(cmd), 0);
+  FILE *pipe = popen(cmd, "r");
+  cr_assert_not_null(pipe);
+  char printed[4096];
+  size_t got = fread(printed, 1, sizeof printed - 1, pipe);
+  printed[got] = 0;
+  cr_assert_eq(pclose(pipe), 0, "%s", printed);
+  /* The report says what the CLI prints. */
+  double lufs, tp, r_lufs = json_num(report, "loudness_lufs"),
+                   r_tp = json_num(report, "true_peak_dbtp");
+  const char *line = strstr(printed, "loudness: ");
+  cr_assert(line &&
+                sscanf(line, "loudness: %lf LUFS integrated, true peak %lf dBTP", &lufs, &tp) == 2,
+            "%s", printed);
+  cr_assert(fabs(r_lufs - lufs) < 0.051 && fabs(r_tp - tp) < 0.051, "report %s, CLI %s", report,
+            line);
+  free(report);
   snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", wav, cli_wav);
   cr_assert_eq(system(cmd), 0, "the export and the CLI's render differ");
   snprintf(cmd, sizeof cmd, "test -d '%s/renders' && test -z \"$(ls -A '%s/renders')\"", data,
