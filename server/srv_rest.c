@@ -139,9 +139,11 @@ static int start_render(srv_control *c, project *p, srv_in *in, int *status, cha
   mdl_project *copy = rc ? NULL : mdl_project_create(&srv__alloc, NULL);
   if (!rc && (!copy || mdl_project_copy(copy, p->model)))
     rc = SRV_ERR_NOMEM, snprintf(err, sizeof err, "out of memory");
-  srv_render_request req = {in->conn, p->id,
-                            mdl_get_str(p->model, MDL_ID_PROJECT, MDL_PROP_NAME, NULL),
-                            token[0] ? token : NULL, seconds};
+  srv_render_request req = {.conn = in->conn,
+                            .project = p->id,
+                            .name = mdl_get_str(p->model, MDL_ID_PROJECT, MDL_PROP_NAME, NULL),
+                            .token = token[0] ? token : NULL,
+                            .seconds = seconds};
   if (!rc)
     rc = srv_render_submit(c->render, &req, copy, err, sizeof err);
   else
