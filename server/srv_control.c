@@ -5,6 +5,7 @@
  * Everything here runs on the control thread, except srv_control_post and
  * the atomics read by srv_control_stats/readonly. */
 #include "server/srv_control_int.h"
+#include "server/srv_render.h"
 #include "shared/mdl_libc.h"
 #include "engine/eng_err.h"
 #include "engine/eng_plan.h"
@@ -1168,6 +1169,8 @@ void srv_control_stop(srv_control *c) {
   pthread_mutex_unlock(&c->lock);
   pthread_join(c->thread, NULL);
   c->running = false;
+  srv_render_destroy(c->render); /* it sends to the front too */
+  c->render = NULL;
 }
 
 void srv_control_destroy(srv_control *c) {

@@ -78,6 +78,7 @@ typedef struct audition {
 struct srv_control {
   char data_dir[512];
   struct srv_plan_ctx *plans; /* borrowed (srv_main owns it) */
+  struct srv_render *render;  /* the export worker (srv_render.h), started by the first export */
   char plan_warning[300];     /* the last compile's warning, so it is logged once */
   srv_sink sink;
   eng_engine *engine;

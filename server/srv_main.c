@@ -3,7 +3,6 @@
  * port (CivetWeb) together, and waits for SIGINT/SIGTERM to stop cleanly.
  * `backline render` renders a stored project offline instead. */
 #include "engine/eng_backend.h"
-#include "engine/eng_render.h"
 #include "protocol/proto_msg.h"
 #include "server/srv_assets.h"
 #include "server/srv_control.h"
@@ -12,6 +11,7 @@
 #include "server/srv_listen.h"
 #include "server/srv_ops.h"
 #include "server/srv_plan.h"
+#include "server/srv_render.h"
 #include "server/srv_tls.h"
 #include "storage/sto_project.h"
 
@@ -252,18 +252,11 @@ static int render_main(int argc, char **argv) {
   char assets_dir[PATH_MAX];
   snprintf(assets_dir, sizeof assets_dir, "%s/assets", data);
   srv_plan_ctx *plans = srv_plan_ctx_create(assets_dir);
-  srv_plan_desc *pd = NULL;
-  const eng_plan_desc *d = NULL;
-  rc = plans ? srv_plan_describe(plans, m, 48000, &pd, &d) : SRV_ERR_NOMEM;
   eng_render_opts ro = eng_render_opts_default();
   ro.seconds = seconds;
   ro.stems_dir = stems;
   eng_render_report rep;
-  if (rc)
-    snprintf(err, sizeof err, "out of memory");
-  else
-    rc = eng_render(d, out, &ro, &rep, err, sizeof err);
-  srv_plan_desc_free(pd);
+  rc = srv_render_project(plans, m, out, &ro, &rep, err, sizeof err);
   if (rc) {
     fprintf(stderr, "backline render: %s\n", err);
   } else {

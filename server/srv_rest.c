@@ -8,12 +8,14 @@
 #include "protocol/proto_json.h"
 #include "server/srv_err.h"
 #include "shared/mdl_err.h"
+#include "server/srv_render.h"
 #include "server/srv_templates.h"
 #include "storage/sto_err.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,6 +99,92 @@ static char *rest_ops(srv_control *c, project *p, srv_in *in, int *status, uint6
   }
   proto_json_free(tree);
   return out;
+}
+
+/* ---- Export: the project rendered to a WAV ---------------------------------- */
+
+/* A client's name for an export: [A-Za-z0-9_-]{1,32}. */
+static bool valid_token(const char *t) {
+  size_t n = strspn(t, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+  return n >= 1 && n <= 32 && !t[n];
+}
+
+/* POST /api/projects/ID/render {"seconds": S, "token": T} (both optional):
+ * hands a copy of P's model to the render worker, which answers the
+ * request itself (200 audio/wav). Returns 0 when queued, else an error
+ * answer in *out. */
+static int start_render(srv_control *c, project *p, srv_in *in, int *status, char **out) {
+  char err[600], token[33] = "";
+  double seconds = srv_render_default_seconds(p->model);
+  cJSON *body = in->len ? cJSON_ParseWithLength((const char *) in->data, in->len) : NULL;
+  const cJSON *s = cJSON_GetObjectItemCaseSensitive(body, "seconds");
+  const cJSON *t = cJSON_GetObjectItemCaseSensitive(body, "token");
+  int rc = 0;
+  if ((in->len && !cJSON_IsObject(body)) || (s && !cJSON_IsNumber(s)) ||
+      (t && (!cJSON_IsString(t) || !valid_token(t->valuestring))))
+    rc = SRV_ERR_BAD_REQUEST,
+    snprintf(err, sizeof err,
+             "expected {\"seconds\": S (optional, 0 < S <= %.0f), \"token\": up to 32 of "
+             "[A-Za-z0-9_-] (optional)}",
+             SRV_RENDER_MAX_SECONDS);
+  else if (s && !(s->valuedouble > 0 && s->valuedouble <= SRV_RENDER_MAX_SECONDS))
+    rc = SRV_ERR_BAD_REQUEST,
+    snprintf(err, sizeof err, "seconds must be more than 0 and at most %.0f, not %g",
+             SRV_RENDER_MAX_SECONDS, s->valuedouble);
+  else if (s)
+    seconds = s->valuedouble;
+  if (!rc && t) snprintf(token, sizeof token, "%s", t->valuestring);
+  cJSON_Delete(body);
+  if (!rc && !c->render) rc = srv_render_create(c->data_dir, c->sink, &c->render, err, sizeof err);
+  mdl_project *copy = rc ? NULL : mdl_project_create(&srv__alloc, NULL);
+  if (!rc && (!copy || mdl_project_copy(copy, p->model)))
+    rc = SRV_ERR_NOMEM, snprintf(err, sizeof err, "out of memory");
+  srv_render_request req = {.conn = in->conn,
+                            .project = p->id,
+                            .name = mdl_get_str(p->model, MDL_ID_PROJECT, MDL_PROP_NAME, NULL),
+                            .token = token[0] ? token : NULL,
+                            .seconds = seconds};
+  if (!rc)
+    rc = srv_render_submit(c->render, &req, copy, err, sizeof err);
+  else
+    mdl_project_destroy(copy);
+  if (rc) {
+    *status = rc == SRV_ERR_BUSY ? 503 : rc == SRV_ERR_NOMEM ? 500 : status_for(rc);
+    *out = srv__json_error(rc, "%s", err);
+  }
+  return rc;
+}
+
+/* A figure in dB or LUFS for JSON: null for silence (-inf). */
+static void add_db(cJSON *o, const char *key, double v) {
+  if (isfinite(v))
+    cJSON_AddNumberToObject(o, key, round(v * 100) / 100);
+  else
+    cJSON_AddNullToObject(o, key);
+}
+
+/* GET /api/projects/ID/render/TOKEN: the report of that finished export. */
+static char *render_report(srv_control *c, project *p, const char *token, int *status) {
+  double seconds;
+  eng_render_report rep;
+  if (!valid_token(token) || srv_render_report_of(c->render, p->id, token, &seconds, &rep))
+    return *status = 404, srv__json_error(SRV_ERR_NO_ROUTE,
+                                          "no finished export \"%.32s\" of this project (the "
+                                          "server keeps the last %d)",
+                                          token, SRV_RENDER_REPORTS);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "seconds", seconds);
+  cJSON_AddNumberToObject(o, "frames", (double) rep.frames);
+  cJSON_AddNumberToObject(o, "rate", SRV_RENDER_RATE);
+  cJSON_AddNumberToObject(o, "channels", 2);
+  cJSON_AddNumberToObject(o, "bits", 24);
+  add_db(o, "loudness_lufs", rep.loudness_lufs);
+  add_db(o, "true_peak_dbtp", rep.true_peak_dbtp);
+  add_db(o, "sample_peak_dbfs", rep.sample_peak_dbfs);
+  char *s = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  *status = 200;
+  return s;
 }
 
 /* ---- Project lifecycle: duplicate, trash, restore, delete -------------------- */
@@ -327,6 +415,10 @@ void srv__on_http(srv_control *c, srv_in *in) {
       out = rc ? srv__json_error(rc, "%s", err) : id_json("id", copy->id);
     } else if (strcmp(rest, "/template") == 0 && post) {
       out = srv__save_template(c, p, in, &status);
+    } else if (strcmp(rest, "/render") == 0 && post) {
+      if (start_render(c, p, in, &status, &out) == 0) return; /* the worker answers */
+    } else if (strncmp(rest, "/render/", 8) == 0 && get) {
+      out = render_report(c, p, rest + 8, &status);
     } else if (strcmp(rest, "/trash") == 0 && post) {
       char err[600];
       char id_copy[PROTO_PROJECT_ID_MAX + 1];
@@ -349,7 +441,8 @@ void srv__on_http(srv_control *c, srv_in *in) {
       cJSON_Delete(body);
     } else if (!*rest || strcmp(rest, "/state") == 0 || strcmp(rest, "/ops") == 0 ||
                strcmp(rest, "/transport") == 0 || strcmp(rest, "/duplicate") == 0 ||
-               strcmp(rest, "/trash") == 0 || strcmp(rest, "/template") == 0) {
+               strcmp(rest, "/trash") == 0 || strcmp(rest, "/template") == 0 ||
+               strcmp(rest, "/render") == 0) {
       status = 405,
       out = srv__json_error(SRV_ERR_METHOD, "method %s is not allowed on %s", in->method, path);
     } else {
@@ -368,6 +461,10 @@ void srv__on_http(srv_control *c, srv_in *in) {
   }
   if (strncmp(path, "/api/trash/", 11) == 0) {
     on_trash(c, in, path + 11);
+    return;
+  }
+  if (strcmp(path, "/api/presets") == 0 || strncmp(path, "/api/presets/", 13) == 0) {
+    srv__on_presets(c, in);
     return;
   }
   srv__http_reply(c, in->conn, 404, srv__json_error(SRV_ERR_NO_ROUTE, "no route %s", path));

@@ -1,4 +1,5 @@
-/* srv_templates: project templates, for srv_rest's routes; control thread only.
+/* srv_templates: project templates and device presets, for srv_rest's
+ * routes; control thread only.
  *
  * A template is a library item (sto_library.h) of kind
  * STO_LIBRARY_PROJECT_TEMPLATE whose payload {"file": "NAME.backline"} names
@@ -31,5 +32,16 @@ int srv__project_from_template(srv_control *c, const char *name, int64_t templat
  * "kind", "name"}, or 400/500/507 with {"code", "reason"}; a failure
  * leaves neither file nor item. */
 char *srv__save_template(srv_control *c, project *p, srv_in *in, int *status);
+
+/* Device presets: library items of kind STO_LIBRARY_PRESET whose payload is
+ * {"device": KIND NAME, "params": {"pI": value, ...}}, values within the
+ * device table's ranges (mdl_device.h). Applying one is the page's edit (one
+ * transaction of sets through its model), so it is that user's undo step.
+ *   POST /api/presets {"name", "device", "params", "tags"}: 201 {"id",
+ *     "name", "tags", "device", "params", "created"}; 400 names what is wrong.
+ *   GET /api/presets/DEVICE: 200 {"device", "presets": [...]} in library
+ *     order; 404 for an unknown device kind.
+ * Answers IN itself (srv__http_reply). */
+void srv__on_presets(srv_control *c, srv_in *in);
 
 #endif

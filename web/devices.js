@@ -13,7 +13,14 @@
 // Home/End; a double click goes back to the default. studio.js calls
 // changed() when the model's view changes and showLive() with the others'
 // LIVE values for devices.
+//
+// Presets (the ☰ menu on a card): "Save current as…" stores the device's
+// parameters in the user library (POST /api/presets); the list comes from
+// GET /api/presets/KIND. Applying one is an edit of this page's model: one
+// transaction setting every parameter that differs, so it is one undo step,
+// goes through the op log like a knob turn, and every page sees it.
 import { hex } from './timeline.js';
+import { toast } from './ui.js';
 
 const DRAG_PX = 200; // a vertical drag this long sweeps a knob's whole range
 const ARC = 135; // degrees either side of the top
@@ -310,6 +317,7 @@ export class DeviceChain {
     el.innerHTML = `<header class="dev-head" draggable="true" title="Drag to reorder">
         <button class="dev-bypass" type="button" aria-pressed="false"><svg viewBox="0 0 16 16" aria-hidden="true"><path d="M8 2v6M4.5 4.2a5 5 0 1 0 7 0"/></svg></button>
         <span class="dev-name"></span><span class="dev-kind muted"></span>
+        <button class="dev-presets" type="button" aria-haspopup="menu" aria-expanded="false"><span aria-hidden="true">☰</span></button>
         <button class="dev-left" type="button"><span aria-hidden="true">◀</span></button>
         <button class="dev-right" type="button"><span aria-hidden="true">▶</span></button>
         <button class="dev-del" type="button"><span aria-hidden="true">✕</span></button>
@@ -334,6 +342,8 @@ export class DeviceChain {
     label(card.left, `Move ${name} earlier in the chain`, 'left');
     label(card.right, `Move ${name} later in the chain`, 'right');
     label(q('.dev-del'), `Remove ${name}`, 'del');
+    label(q('.dev-presets'), `Presets of ${name}`, 'presets');
+    q('.dev-presets').addEventListener('click', () => this.presetMenu(id, q('.dev-presets')));
     card.bypass.addEventListener('click', () => this.edit(() => m.set(id, 'bypass', !m.get(id, 'bypass'))));
     card.left.addEventListener('click', () => this.step(id, -1));
     card.right.addEventListener('click', () => this.step(id, 1));
@@ -458,6 +468,151 @@ export class DeviceChain {
       const was = this.devicesOf(this.track);
       const before = was.indexOf(from) > 0 ? was[was.indexOf(from) - 1] : null;
       if (after !== before) this.edit(() => this.model.moveAfter(from, after));
+    });
+  }
+
+  // ---- Presets ----------------------------------------------------------------------
+  // The values of device ID's parameters as the page's model has them.
+  paramsOf(id) {
+    const k = this.kindOf(this.model.get(id, 'kind'));
+    const params = {};
+    for (const d of k ? k.params : []) params[d.prop] = this.model.get(id, d.prop);
+    return params;
+  }
+
+  // Opens (or closes) the presets menu of device ID under BUTTON.
+  async presetMenu(id, button) {
+    const open = document.querySelector('.preset-menu');
+    if (open) {
+      const same = open.dataset.id === id;
+      this.closeMenu();
+      if (same) return;
+    }
+    const k = this.kindOf(this.model.get(id, 'kind'));
+    if (!k) return;
+    const name = this.model.get(id, 'name') || k.label;
+    const menu = document.createElement('div');
+    menu.className = 'preset-menu';
+    menu.dataset.id = id;
+    menu.setAttribute('role', 'menu');
+    menu.setAttribute('aria-label', `Presets of ${name}`);
+    const item = (text, aria, action) => {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.setAttribute('role', 'menuitem');
+      b.textContent = text;
+      if (aria) b.setAttribute('aria-label', aria);
+      b.addEventListener('click', () => {
+        this.closeMenu();
+        action();
+      });
+      return b;
+    };
+    const status = document.createElement('p');
+    status.className = 'preset-note';
+    status.textContent = 'Loading presets…';
+    menu.append(item('Save current as…', `Save ${name}'s settings as a preset`, () => this.savePreset(id, name, k)), status);
+    // Fixed to the page, under the button (above it near the bottom), so
+    // that the chain's scrolling box does not cut the list off.
+    const r = button.getBoundingClientRect();
+    menu.style.left = `${Math.max(8, Math.min(r.right - 200, innerWidth - 208))}px`;
+    if (innerHeight - r.bottom < 220) menu.style.bottom = `${innerHeight - r.top + 4}px`;
+    else menu.style.top = `${r.bottom + 4}px`;
+    document.body.append(menu);
+    button.setAttribute('aria-expanded', 'true');
+    this.menuButton = button;
+    const close = (ev) => {
+      if (ev.type === 'keydown' ? ev.key === 'Escape' : !menu.contains(ev.target) && ev.target !== button) this.closeMenu();
+    };
+    this.menuClose = close;
+    document.addEventListener('pointerdown', close, true);
+    document.addEventListener('keydown', close, true);
+    menu.querySelector('button').focus();
+    try {
+      const res = await fetch(`/api/presets/${encodeURIComponent(k.name)}`).catch(() => {
+        throw new Error('the server cannot be reached');
+      });
+      const json = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(json.reason || `${res.status} ${res.statusText}`);
+      if (!menu.isConnected) return;
+      const list = json.presets.sort((a, b) => a.name.localeCompare(b.name));
+      status.textContent = list.length ? `${k.label} presets` : `No ${k.label} presets yet`;
+      for (const p of list) menu.append(item(p.name, `Apply preset ${p.name}`, () => this.applyPreset(id, p)));
+    } catch (e) {
+      status.textContent = 'No presets (see the message)';
+      toast(`The ${k.label} presets could not be listed: ${e.message}`);
+    }
+  }
+
+  closeMenu() {
+    document.querySelector('.preset-menu')?.remove();
+    this.menuButton?.setAttribute('aria-expanded', 'false');
+    if (this.menuClose) {
+      document.removeEventListener('pointerdown', this.menuClose, true);
+      document.removeEventListener('keydown', this.menuClose, true);
+    }
+    this.menuClose = this.menuButton = null;
+  }
+
+  // Asks for a name, then stores device ID's current parameters as a preset.
+  savePreset(id, name, k) {
+    const dialog = document.createElement('dialog');
+    dialog.className = 'form-dialog';
+    dialog.id = 'preset-dialog';
+    dialog.setAttribute('aria-labelledby', 'preset-title');
+    dialog.innerHTML = `
+      <h2 id="preset-title">Save preset</h2>
+      <p class="muted"></p>
+      <form method="dialog" novalidate>
+        <label for="preset-name">Preset name</label>
+        <input id="preset-name" maxlength="100" autocomplete="off">
+        <div class="dialog-buttons">
+          <button type="button" class="cancel">Cancel</button>
+          <button type="submit" class="primary" id="preset-save">Save preset</button>
+        </div>
+      </form>`;
+    dialog.querySelector('p').textContent = `The settings of ${name} (${k.label}), into your library.`;
+    document.body.append(dialog);
+    const input = dialog.querySelector('#preset-name');
+    dialog.addEventListener('close', () => dialog.remove());
+    dialog.querySelector('.cancel').addEventListener('click', () => dialog.close());
+    dialog.querySelector('form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const preset = input.value.trim();
+      if (!preset) return toast('Not saved: the preset needs a name');
+      const params = this.paramsOf(id); // the values now, with this page's pending edits
+      dialog.close();
+      try {
+        const res = await fetch('/api/presets', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ name: preset, device: k.name, params }),
+        }).catch(() => {
+          throw new Error('the server cannot be reached');
+        });
+        const json = await res.json().catch(() => ({}));
+        if (!res.ok) throw new Error(json.reason || `${res.status} ${res.statusText}`);
+        toast(`Saved preset "${json.name}"`, 'info');
+      } catch (e) {
+        toast(`The preset was not saved: ${e.message}`);
+      }
+    });
+    dialog.showModal();
+  }
+
+  // Sets device ID's parameters to PRESET's, as one edit (one undo step).
+  applyPreset(id, preset) {
+    const m = this.model;
+    if (m.typeOf(id) !== 'device') return toast(`Preset "${preset.name}" not applied: the device is gone`);
+    const k = this.kindOf(m.get(id, 'kind'));
+    if (!k || k.name !== preset.device)
+      return toast(`Preset "${preset.name}" is for ${kindLabel(preset.device)}, not ${k ? k.label : 'this device'}`);
+    const sets = Object.entries(preset.params).filter(([prop, v]) => k.params.some((d) => d.prop === prop) && m.get(id, prop) !== v);
+    if (!sets.length) return toast(`Already set as "${preset.name}"`, 'info');
+    this.edit(() => {
+      const t = m.edit();
+      for (const [prop, v] of sets) t.set(id, prop, v);
+      return t.commit();
     });
   }
 }

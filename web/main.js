@@ -1,6 +1,7 @@
 // main.js: entry point. "/" shows the project list, "/?project=ID" the studio.
 import { startStudio } from './studio.js';
-import { $ } from './ui.js';
+import { $, toast } from './ui.js';
+import { exportArchive, importArchive, listTemplates, saveTemplateDialog } from './projects.js';
 
 async function api(path, body, method) {
   const res = await fetch(
@@ -55,9 +56,25 @@ async function showList() {
         const n = typeof p.tracks === 'number' ? `${p.tracks} track${p.tracks === 1 ? '' : 's'} · ` : '';
         a.lastChild.textContent = `${n}seq ${p.seq} · ${String(p.hash).slice(0, 8)}`;
         a.setAttribute('aria-label', `Open project ${p.name}`);
+        const exp = document.createElement('button');
+        exp.type = 'button';
+        exp.textContent = 'Export';
+        exp.setAttribute('aria-label', `Export ${p.name} as an archive`);
+        exp.addEventListener('click', async () => {
+          exp.disabled = true;
+          await exportArchive(p);
+          exp.disabled = false;
+        });
+        const tpl = document.createElement('button');
+        tpl.type = 'button';
+        tpl.textContent = 'Save as template';
+        tpl.setAttribute('aria-label', `Save ${p.name} as a template`);
+        tpl.addEventListener('click', () => saveTemplateDialog(p, () => fillTemplates()));
         li.append(
           a,
           button('Duplicate', `Duplicate ${p.name}`, () => api(`/api/projects/${p.id}/duplicate`, {})),
+          tpl,
+          exp,
           button('Trash', `Move ${p.name} to the trash`, () => api(`/api/projects/${p.id}/trash`, {})),
         );
         ul.append(li);
@@ -84,18 +101,79 @@ async function showList() {
       $('list-error').textContent = e.message;
     }
   };
+  // "Start from": an empty project or a template from the library.
+  const from = document.createElement('select');
+  from.id = 'new-template';
+  from.setAttribute('aria-label', 'Start from');
+  const fromLabel = document.createElement('label');
+  fromLabel.htmlFor = 'new-template';
+  fromLabel.textContent = 'Start from';
+  $('new-project').querySelector('button[type=submit]').before(fromLabel, from);
+  const fillTemplates = async () => {
+    const keep = from.value;
+    const empty = new Option('An empty project', '');
+    try {
+      const items = await listTemplates();
+      from.replaceChildren(empty, ...items.map((t) => new Option(`Template: ${t.name}`, String(t.id))));
+      if ([...from.options].some((o) => o.value === keep)) from.value = keep;
+    } catch (e) {
+      from.replaceChildren(empty);
+      toast(`The templates could not be listed: ${e.message}`);
+    }
+  };
   $('new-project').addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const name = $('new-name').value.trim();
     if (!name) return;
     try {
-      const { id } = await api('/api/projects', { name });
+      const body = from.value ? { name, template: Number(from.value) } : { name };
+      const { id } = await api('/api/projects', body);
       location.href = `/?project=${encodeURIComponent(id)}`;
     } catch (e) {
       $('list-error').textContent = `Not created: ${e.message}`;
+      toast(`Not created: ${e.message}`);
     }
   });
-  await fill();
+  // Import: an archive (from Export) uploaded in chunks, with progress.
+  const imp = document.createElement('section');
+  imp.className = 'panel import';
+  imp.innerHTML = `<h2>Import</h2>
+    <p class="muted">A project archive made with Export (<code>.backline-archive</code>), with its audio.</p>
+    <input id="import-file" type="file" accept=".backline-archive,application/octet-stream" hidden>
+    <button type="button" id="import-btn">Import archive…</button>
+    <div id="import-progress" class="import-progress" hidden>
+      <progress id="import-bar" max="1" value="0"></progress>
+      <output id="import-text" aria-live="polite"></output>
+    </div>`;
+  $('new-project').closest('section').after(imp);
+  $('import-btn').addEventListener('click', () => $('import-file').click());
+  $('import-file').addEventListener('change', async () => {
+    const file = $('import-file').files[0];
+    $('import-file').value = '';
+    if (!file) return;
+    $('import-btn').disabled = true;
+    $('import-progress').hidden = false;
+    const show = (text, frac) => {
+      $('import-text').textContent = text;
+      $('import-bar').value = frac;
+    };
+    try {
+      const { id } = await importArchive(file, (sent, total) =>
+        show(`Uploading ${file.name}: ${Math.floor((100 * sent) / total)} %`, sent / total),
+      );
+      show(`Imported ${file.name}`, 1);
+      await fill();
+      const li = [...ul.querySelectorAll('a.project')].find((a) => a.href.endsWith(`?project=${id}`));
+      if (li) li.closest('li').classList.add('fresh');
+      toast(`Imported ${file.name}`, 'info');
+    } catch (e) {
+      show(`Not imported: ${e.message}`, 0);
+      toast(`${file.name} was not imported: ${e.message}`);
+    } finally {
+      $('import-btn').disabled = false;
+    }
+  });
+  await Promise.all([fill(), fillTemplates()]);
   document.body.dataset.ready = '1';
 }
 

@@ -23,6 +23,7 @@ import { PianoRoll } from './pianoroll.js';
 import { Session } from './session.js';
 import { NOTE_NAMES, PPQ, SCALES } from './timeline.js';
 import { $, toast } from './ui.js';
+import { addExportButton } from './export.js';
 
 const RATE = 48000; // engine frames per second (meter positions)
 const FLOOR_DB = -60; // bottom of the meter scale
@@ -671,6 +672,7 @@ export async function startStudio(projectId) {
   });
   $('undo').addEventListener('click', () => edit(() => model.undo()));
   $('help').addEventListener('click', () => $('shortcuts').showModal());
+  $('listen').before(addExportButton(projectId, () => model.project().name, () => live));
   $('redo').addEventListener('click', () => edit(() => model.redo()));
   document.addEventListener('keydown', (ev) => {
     // Ctrl/Cmd+Z undoes, with Shift (or Ctrl+Y) redoes; text fields keep their own.

@@ -29,6 +29,8 @@ const SHELL = [
   '/session.js',
   '/devices.js',
   '/library.js',
+  '/export.js',
+  '/projects.js',
   '/wasm/model.mjs',
   '/wasm/model.wasm',
 ];

@@ -1395,6 +1395,215 @@ test('no console errors or page errors in any test', async () => {
   check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });
 
+// ---- Export WAV, project list archives and templates, presets (issue 7) ---------------
+// {channels, rate, bits, frames, peak} of a PCM WAV file's bytes.
+function readWav(buf) {
+  const tag = (at) => buf.toString('latin1', at, at + 4);
+  check(tag(0) === 'RIFF' && tag(8) === 'WAVE', 'the download is a RIFF WAVE file');
+  let fmt = null;
+  for (let at = 12; at + 8 <= buf.length;) {
+    const size = buf.readUInt32LE(at + 4);
+    if (tag(at) === 'fmt ') fmt = { channels: buf.readUInt16LE(at + 10), rate: buf.readUInt32LE(at + 12), bits: buf.readUInt16LE(at + 22) };
+    if (tag(at) === 'data') {
+      check(fmt && fmt.bits === 24, `24-bit PCM: ${JSON.stringify(fmt)}`);
+      const bytes = fmt.channels * 3;
+      let peak = 0;
+      for (let i = at + 8; i + 3 <= at + 8 + size; i += 3) peak = Math.max(peak, Math.abs(buf.readIntLE(i, 3)));
+      return { ...fmt, frames: size / bytes, peak: peak / 8388608 };
+    }
+    at += 8 + size + (size & 1);
+  }
+  throw new Error('no data chunk in the WAV');
+}
+
+test('export WAV: the button downloads the song rendered by the server (default length and a given one)', async (t) => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const id = await demoCopy();
+  const page = await openStudio(t, id);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  // The default length: the last clip's end, plus 2 s of tail.
+  const end = await page.evaluate(() => {
+    const p = window.backline.project();
+    const last = Math.max(...window.backline.arrange.clips().map((c) => c.start + c.length));
+    return (last / 960) * (60 / p.tempo) + 2;
+  });
+  await page.click('#export-wav');
+  await page.locator('#export-dialog').waitFor();
+  await page.screenshot({ path: path.join(OUT, 'export-dialog.png') });
+  let [download] = await Promise.all([page.waitForEvent('download', { timeout: 20000 }), page.click('#export-go')]);
+  check(download.suggestedFilename() === 'First session (copy).wav', `named after the project: ${download.suggestedFilename()}`);
+  let wav = readWav(fs.readFileSync(await download.path()));
+  check(wav.channels === 2 && wav.rate === 48000, `stereo 48 kHz: ${JSON.stringify(wav)}`);
+  check(Math.abs(wav.frames - Math.round(end * 48000)) <= 1, `${wav.frames} frames, expected ${end} s`);
+  check(wav.peak > 0.01, `not silent: peak ${wav.peak}`);
+  await page.locator('.toast.info', { hasText: /Exported First session \(copy\)\.wav: 19\.1 s, −\d+\.\d LUFS, peak −\d+\.\d dBTP/ }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'export-done.png') });
+
+  // A given length; a bad one is refused in the page with a toast.
+  await page.click('#export-wav');
+  await page.fill('#export-seconds', '0');
+  await page.click('#export-go');
+  await page.locator('.toast.error', { hasText: 'the length must be more than 0' }).waitFor();
+  await page.fill('#export-seconds', '3');
+  [download] = await Promise.all([page.waitForEvent('download', { timeout: 20000 }), page.click('#export-go')]);
+  wav = readWav(fs.readFileSync(await download.path()));
+  check(wav.frames === 144000 && wav.peak > 0.01, `3 s, not silent: ${JSON.stringify(wav)}`);
+  check(await page.locator('#export-wav').isEnabled(), 'the button is back');
+  await page.close();
+});
+
+// A request the test makes the server refuse is logged by Chromium as a
+// console error ("Failed to load resource: ... status of N"): takes exactly
+// the expected ones (by status) out of pageErrors, so that any other fails.
+function expectRefused(t, statuses) {
+  for (const st of statuses) {
+    const i = pageErrors.findIndex((e) => e.startsWith(`${t}: console: Failed to load resource`) && e.includes(`status of ${st}`));
+    check(i >= 0, `the page logged the refused request (${st}): ${pageErrors.join('; ')}`);
+    pageErrors.splice(i, 1);
+  }
+}
+
+test('project list: save as template, new from template, export an archive and import it with progress, failures as toasts', async (t) => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const id = await demoCopy();
+  const { projects: before } = await api('/api/projects');
+  const src = before.find((p) => p.id === id);
+  await api(`/api/projects/${id}/ops`, { ops: [{ op: 'set', id: 'project', prop: 'name', value: 'Tape for templates' }] });
+  const page = await newPage(t);
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('body[data-ready] .project');
+  const item = (name) => page.locator('#projects li', { has: page.locator('.pname', { hasText: new RegExp(`^${name}$`) }) });
+
+  // Save as template, with a name of its own.
+  await item('Tape for templates').getByRole('button', { name: 'Save Tape for templates as a template' }).click();
+  await page.fill('#template-name', 'Four piece band');
+  await page.click('#template-save');
+  await page.locator('.toast.info', { hasText: 'Saved template "Four piece band"' }).waitFor();
+  await page.waitForFunction(() => [...document.querySelectorAll('#new-template option')].some((o) => o.textContent === 'Template: Four piece band'));
+  const { items } = await api('/api/library?kind=template');
+  const tpl = items.find((x) => x.name === 'Four piece band');
+  check(tpl, `the library holds the template: ${JSON.stringify(items)}`);
+
+  // Export: the download is the archive the server makes.
+  let [download] = await Promise.all([page.waitForEvent('download', { timeout: 20000 }),
+    item('Tape for templates').getByRole('button', { name: 'Export Tape for templates as an archive' }).click()]);
+  check(download.suggestedFilename() === 'Tape for templates.backline-archive', `file name ${download.suggestedFilename()}`);
+  const archive = path.join(OUT, 'tape.backline-archive');
+  await download.saveAs(archive);
+  check(fs.statSync(archive).size > 1000, 'the archive holds the project');
+
+  // Import it: progress shows, the new project appears in the list, with the demo's tracks.
+  const n0 = (await api('/api/projects')).projects.length;
+  await page.setInputFiles('#import-file', archive);
+  await page.locator('#import-text', { hasText: 'Imported tape.backline-archive' }).waitFor({ timeout: 20000 });
+  check(await page.locator('#import-bar').evaluate((el) => el.value) === 1, 'the progress bar is full');
+  await page.waitForFunction((n) => document.querySelectorAll('#projects a.project').length === n + 1, n0);
+  await page.locator('#projects li.fresh', { hasText: 'Tape for templates' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'list-import.png') });
+  const { projects: after } = await api('/api/projects');
+  check(after.length === n0 + 1, 'one more project');
+  const imported = after.find((p) => !before.some((b) => b.id === p.id) && p.name === 'Tape for templates');
+  check(imported && imported.tracks === src.tracks, `the imported project has the tracks: ${JSON.stringify(imported)}`);
+
+  // A file that is no archive: a toast says why; nothing new is listed.
+  const junk = path.join(OUT, 'junk.backline-archive');
+  fs.writeFileSync(junk, 'this is not an archive\n'.repeat(50));
+  await page.setInputFiles('#import-file', junk);
+  await page.locator('.toast.error', { hasText: 'junk.backline-archive was not imported' }).waitFor({ timeout: 10000 });
+  check((await api('/api/projects')).projects.length === n0 + 1, 'a refused import adds nothing');
+  expectRefused(t, [422]);
+  await page.screenshot({ path: path.join(OUT, 'list-import-refused.png') });
+
+  // New from the template: the studio opens with the template's tracks under the new name.
+  await page.fill('#new-name', 'Gig from template');
+  await page.selectOption('#new-template', String(tpl.id));
+  await page.click('#new-project button[type=submit]');
+  await page.waitForSelector('#conn[data-state=live]', { timeout: 10000 });
+  await page.waitForFunction((n) => window.backline.project().name === 'Gig from template' && window.backline.project().tracks.length === n, src.tracks, { timeout: 5000 });
+  // A template that has gone: creating from it is refused with the reason, as a toast.
+  await page.goto(`${BASE}/`);
+  await page.waitForSelector('body[data-ready] .project');
+  await page.fill('#new-name', 'From a lost template');
+  await page.selectOption('#new-template', String(tpl.id));
+  const del = await fetch(`${BASE}/api/library/${tpl.id}`, { method: 'DELETE' });
+  check(del.ok, `template deleted: ${del.status}`);
+  await page.click('#new-project button[type=submit]');
+  await page.locator('.toast.error', { hasText: `Not created: no project template ${tpl.id}` }).waitFor();
+  expectRefused(t, [404]);
+  await page.close();
+});
+
+test('presets: save an EQ with turned knobs, reset it, apply the preset (one undo step, the other page sees it)', async (t) => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const id = await demoCopy();
+  const page = await openStudio(t, id);
+  const b = await openStudio(t, id);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const keys = await trackNamed(page, 'Keys');
+  await row(page, 'Keys').locator('.meter').click();
+  await page.waitForFunction((k) => window.backline.devices.track() === k, keys, { timeout: 3000 });
+  const eqKind = await page.evaluate(() => window.backline.model.devices().find((k) => k.name === 'eq').kind);
+  const n0 = await page.evaluate(() => window.backline.devices.ids().length);
+  await page.selectOption('#dev-add', String(eqKind));
+  await page.waitForFunction((n) => window.backline.devices.ids().length === n + 1, n0, { timeout: 3000 });
+  const eq = await page.evaluate(() => window.backline.devices.ids().at(-1));
+  const card = page.locator(`#dev-chain .device[data-id="${eq}"]`);
+  const p = (prop) => page.evaluate((a) => window.backline.model.get(a.eq, a.prop), { eq, prop });
+  const defaults = { p1: await p('p1'), p4: await p('p4') };
+
+  // Turn two knobs with the keys (one op a press).
+  await card.locator('.knob[data-param="1"]').focus();
+  for (let i = 0; i < 3; i++) await page.keyboard.press('PageUp');
+  await card.locator('.knob[data-param="4"]').focus();
+  for (let i = 0; i < 2; i++) await page.keyboard.press('PageDown');
+  await page.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') !== a.d.p1 && window.backline.model.get(a.eq, 'p4') !== a.d.p4, { eq, d: defaults }, { timeout: 3000 });
+  const turned = { p1: await p('p1'), p4: await p('p4') };
+
+  // Save them as a preset from the card's menu.
+  await card.getByRole('button', { name: 'Presets of EQ' }).click();
+  await page.locator('.preset-menu .preset-note', { hasText: /EQ presets/ }).waitFor();
+  await page.getByRole('menuitem', { name: "Save EQ's settings as a preset" }).click();
+  await page.fill('#preset-name', 'Bright keys');
+  await page.click('#preset-save');
+  await page.locator('.toast.info', { hasText: 'Saved preset "Bright keys"' }).waitFor();
+  const { presets } = await api('/api/presets/eq');
+  const saved = presets.find((x) => x.name === 'Bright keys');
+  check(saved && saved.params.p1 === turned.p1 && saved.params.p4 === turned.p4, `stored: ${JSON.stringify(saved)}, turned ${JSON.stringify(turned)}`);
+
+  // Reset the knobs (double click: the default), then apply the preset: they come back, as one undo step.
+  await card.locator('.knob[data-param="1"]').dblclick();
+  await card.locator('.knob[data-param="4"]').dblclick();
+  await page.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') === a.d.p1 && window.backline.model.get(a.eq, 'p4') === a.d.p4, { eq, d: defaults }, { timeout: 3000 });
+  await agreed(page, id);
+  const steps = await page.evaluate(() => window.backline.undoSteps());
+  await card.getByRole('button', { name: 'Presets of EQ' }).click();
+  await page.getByRole('menuitem', { name: 'Apply preset Bright keys' }).waitFor();
+  await page.screenshot({ path: path.join(OUT, 'presets-menu.png') });
+  await page.getByRole('menuitem', { name: 'Apply preset Bright keys' }).click();
+  await page.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') === a.t.p1 && window.backline.model.get(a.eq, 'p4') === a.t.p4, { eq, t: turned }, { timeout: 3000 });
+  check(await page.locator('.preset-menu').count() === 0, 'the menu closes');
+  check(Number(await card.locator('.knob[data-param="1"]').getAttribute('aria-valuenow')) === +turned.p1.toFixed(4), 'the knob shows the preset value');
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps + 1, 'applying a preset is one undo step');
+  await b.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') === a.t.p1 && window.backline.model.get(a.eq, 'p4') === a.t.p4, { eq, t: turned }, { timeout: 5000 });
+  await agreed(page, id);
+  await page.screenshot({ path: path.join(OUT, 'presets-applied.png') });
+
+  // Applying it again changes nothing and says so; undo takes both knobs back at once.
+  await card.getByRole('button', { name: 'Presets of EQ' }).click();
+  await page.getByRole('menuitem', { name: 'Apply preset Bright keys' }).click();
+  await page.locator('.toast.info', { hasText: 'Already set as "Bright keys"' }).waitFor();
+  await page.click('#undo');
+  await page.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') === a.d.p1 && window.backline.model.get(a.eq, 'p4') === a.d.p4, { eq, d: defaults }, { timeout: 3000 });
+  await b.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') === a.d.p1 && window.backline.model.get(a.eq, 'p4') === a.d.p4, { eq, d: defaults }, { timeout: 5000 });
+  // Escape closes the menu.
+  await card.getByRole('button', { name: 'Presets of EQ' }).click();
+  await page.locator('.preset-menu').waitFor();
+  await page.keyboard.press('Escape');
+  await page.locator('.preset-menu').waitFor({ state: 'detached' });
+  await page.close();
+  await b.close();
+});
+
 // ---- Main ---------------------------------------------------------------------------
 let passed = 0;
 let failed = 0;
