@@ -1391,10 +1391,6 @@ test('labels: every visible control in every view has an accessible name', async
   await page.close();
 });
 
-test('no console errors or page errors in any test', async () => {
-  check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
-});
-
 // ---- Export WAV, project list archives and templates, presets (issue 7) ---------------
 // {channels, rate, bits, frames, peak} of a PCM WAV file's bytes.
 function readWav(buf) {
@@ -1602,6 +1598,10 @@ test('presets: save an EQ with turned knobs, reset it, apply the preset (one und
   await page.locator('.preset-menu').waitFor({ state: 'detached' });
   await page.close();
   await b.close();
+});
+
+test('no console errors or page errors in any test', async () => {
+  check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });
 
 // ---- Main ---------------------------------------------------------------------------
