@@ -9,7 +9,9 @@
 // nothing is sent: the view draws a preview, and the release commits.
 // Whether an edit is allowed (a clip on a return track, ranges, ...) is the
 // model's call: a refusal comes back as a toast (studio.js's edit()).
-import { fitCanvas, fmtBarBeat, fmtLength, hex, meterOf, roundRect, shade, snapTo, transact } from './timeline.js';
+import { levelFor, PeakCache } from './peaks.js';
+import { TimeMap } from './tempo.js';
+import { fitCanvas, fmtBarBeat, fmtLength, hex, meterOf, PPQ, roundRect, shade, snapTo, transact } from './timeline.js';
 
 const HEAD_W = 168; // track names column, CSS px
 const RULER_H = 30;
@@ -21,6 +23,7 @@ const KIND = { audio: 1, instrument: 2, group: 3, return: 4, master: 5 };
 const KIND_NAME = ['', 'audio', 'instrument', 'group', 'return', 'master'];
 const MIN_PX_PER_TICK = 2 / 960; // ~8 px a 4/4 bar
 const MAX_PX_PER_TICK = 400 / 960; // 400 px a quarter note
+const WAVE_CACHE_PX = 4096; // a clip's waveform is kept as an image up to this width; wider ones draw what shows
 
 export class Arrangement {
   // OPTS: canvas, model, edit (studio.js's edit: runs a SUBMIT-making
@@ -43,6 +46,14 @@ export class Arrangement {
     this.noteCache = new Map(); // clip id -> notes for the thumbnail (cleared on every change)
     this.others = []; // presence: [{name, colour, view}] of the other users
     this.viewSent = -1; // the view start last told to the others (ticks)
+    this.time = new TimeMap(this.model);
+    // Waveforms: peaks fetched once per asset and level; each clip's drawing
+    // kept as an image until something it depends on changes.
+    this.peaks = new PeakCache((asset) => {
+      for (const [id, w] of this.waveCache) if (w.asset === asset) this.waveCache.delete(id);
+      this.redraw();
+    });
+    this.waveCache = new Map(); // clip id -> {key, asset, canvas}
     this.listen();
     this.changed();
   }
@@ -106,6 +117,14 @@ export class Arrangement {
             mute: m.get(c, 'mute'),
             midi: kind === KIND.instrument,
           };
+          if (kind === KIND.audio) {
+            clip.asset = m.get(c, 'asset');
+            clip.offset = m.get(c, 'offset');
+            clip.gain = m.get(c, 'gain');
+            clip.fadeIn = m.get(c, 'fade_in');
+            clip.fadeOut = m.get(c, 'fade_out');
+            clip.stretch = m.get(c, 'warp') ? m.get(c, 'source_bpm') : 0;
+          }
           lane.clips.push(clip);
           clips.set(c, clip);
         }
@@ -128,6 +147,9 @@ export class Arrangement {
       end: m.get('project', 'loop_end'),
     };
     this.noteCache.clear();
+    for (const id of this.waveCache.keys()) if (!clips.has(id)) this.waveCache.delete(id);
+    // What the waveforms' time depends on: the tempo map.
+    this.tempoKey = [m.get('project', 'tempo'), ...m.children('project', 'tempo').map((id) => `${m.get(id, 'start')}:${m.get(id, 'tempo')}:${m.get(id, 'ramp')}`)].join();
     this.showInfo();
     this.redraw();
   }
@@ -453,6 +475,7 @@ export class Arrangement {
       g.textBaseline = 'middle';
       if (w > 18) g.fillText(clipText(g, c.name || (c.midi ? 'MIDI clip' : 'Clip'), w - 8), x0 + 5, top + 7.5);
       if (c.midi && w > 6) this.drawNotes(g, c, x0, top + 16, w, ch - 18, length);
+      if (c.asset && w > 2) this.drawWave(g, c, start, length, x0, top + 15, w, ch - 16);
       if (c.loop && c.loopEnd > c.loopStart) {
         // Loop seams
         g.fillStyle = 'rgba(255,255,255,0.25)';
@@ -503,6 +526,131 @@ export class Arrangement {
         draw(off, c.loopStart, c.loopEnd);
       }
     } else draw(0, 0, Infinity);
+  }
+
+  // ---- Waveforms (peaks.js) ----------------------------------------------------------
+  // Where audio clip C plays its asset (as the server's plan and the engine's
+  // clip player do: server/srv_plan.c audio_clip, engine/eng_clips.c): clip
+  // frame f reads source frame offset + f * rate, through the loop when it
+  // loops; equal-power fades; gain. Frames come from ticks through the tempo
+  // map. Returns null while the asset's rate is unknown.
+  wavePlan(c, start, length) {
+    const info = this.peaks.info(c.asset);
+    if (!info) return null;
+    const sr = info.rate;
+    const f0 = this.time.seconds(start) * sr;
+    const frameAt = (rel) => this.time.seconds(start + rel) * sr - f0; // clip frame at REL ticks into it
+    const lengthF = Math.max(1, frameAt(length));
+    const rate = c.stretch > 0 ? this.time.bpm(start) / c.stretch : 1;
+    let offset = c.offset;
+    let loop = 0;
+    if (c.loop && c.loopEnd > c.loopStart) {
+      const skip = frameAt(c.loopStart);
+      const len = frameAt(c.loopEnd) - skip;
+      if (offset + skip + len <= info.frames && len >= 1) (offset += skip), (loop = len);
+    }
+    let fin = frameAt(c.fadeIn);
+    let fout = lengthF - frameAt(length - c.fadeOut);
+    if (fin + fout > lengthF) fin = fout = 0;
+    // Frames a pixel spans, at the clip's start: it picks the peak level.
+    const framesPerPx = (sr * 60 * rate) / (this.time.bpm(start) * PPQ * this.pxPerTick);
+    return { sr, frames: info.frames, frameAt, lengthF, rate, offset, loop, fin, fout, level: levelFor(framesPerPx) };
+  }
+
+  // The waveform of audio clip C in its body (X0, Y0, W, H), or a placeholder
+  // until its peaks have come (they are asked for here, once).
+  drawWave(g, c, start, length, x0, y0, w, h) {
+    if (h < 8) return;
+    const plan = this.wavePlan(c, start, length);
+    const peaks = plan && this.peaks.get(c.asset, plan.level);
+    if (!peaks) {
+      const failed = this.peaks.failed(c.asset, plan ? plan.level : 0);
+      g.fillStyle = shade(c.colour, -0.4);
+      g.fillRect(x0 + 2, y0 + h / 2 - 0.5, w - 4, 1);
+      g.fillStyle = shade(c.colour, 0.2);
+      g.font = '10px system-ui, sans-serif';
+      g.textBaseline = 'middle';
+      if (w > 80) g.fillText(failed ? 'no audio data' : 'loading waveform…', Math.max(x0, HEAD_W) + 6, y0 + h / 2 + 9);
+      return;
+    }
+    const key = [c.asset, plan.level, start, length, c.offset, c.loop, c.loopStart, c.loopEnd, c.gain, c.fadeIn, c.fadeOut, c.stretch, this.pxPerTick, h, c.colour, this.tempoKey].join();
+    const colour = shade(c.colour, 0.35);
+    if (w <= WAVE_CACHE_PX) {
+      let cached = this.waveCache.get(c.id);
+      if (!cached || cached.key !== key) {
+        const dpr = window.devicePixelRatio || 1;
+        const cv = document.createElement('canvas');
+        cv.width = Math.max(1, Math.ceil(w));
+        cv.height = Math.max(1, Math.round(h * dpr));
+        const cg = cv.getContext('2d');
+        cg.scale(1, dpr);
+        cg.fillStyle = colour;
+        this.waveColumns(cg, plan, peaks, c, 0, Math.ceil(w), 0, h);
+        cached = { key, asset: c.asset, canvas: cv };
+        this.waveCache.set(c.id, cached);
+      }
+      g.drawImage(cached.canvas, x0, y0, cached.canvas.width, h);
+      return;
+    }
+    // Too wide to keep: draw the columns on screen only.
+    const from = Math.max(0, Math.floor(HEAD_W - x0));
+    const to = Math.min(Math.ceil(w), Math.ceil(this.width - x0));
+    g.save();
+    g.translate(x0, 0);
+    g.fillStyle = colour;
+    this.waveColumns(g, plan, peaks, c, from, to, y0, h);
+    g.restore();
+  }
+
+  // Draws columns [FROM, TO) (pixels from the clip's start) of the waveform
+  // as one bar each, between Y0 and Y0 + H.
+  waveColumns(g, plan, peaks, c, from, to, y0, h) {
+    const { frameAt, rate, offset, loop, fin, fout, lengthF } = plan;
+    const fpp = peaks.framesPerPeak;
+    const mid = y0 + h / 2;
+    const half = h / 2 - 1;
+    const src = (f) => offset + (loop ? (f * rate) % loop : f * rate);
+    let fa = frameAt(from / this.pxPerTick);
+    for (let x = from; x < to; x++) {
+      const fb = frameAt((x + 1) / this.pxPerTick);
+      if (fa >= lengthF) break;
+      const a = src(fa);
+      let b = src(Math.min(fb, lengthF));
+      let lo = Infinity;
+      let hi = -Infinity;
+      const span = (s0, s1) => {
+        const i1 = Math.min(peaks.n - 1, Math.floor(Math.max(s0, s1 - 1) / fpp));
+        for (let i = Math.floor(s0 / fpp); i <= i1; i++) {
+          if (peaks.min[i] < lo) lo = peaks.min[i];
+          if (peaks.max[i] > hi) hi = peaks.max[i];
+        }
+      };
+      if (a < plan.frames) {
+        if (loop && b < a) {
+          span(a, offset + loop);
+          span(offset, b);
+        } else span(a, Math.min(b, plan.frames));
+      }
+      if (hi >= lo) {
+        const t = (fa + fb) / 2;
+        let gain = c.gain;
+        if (t < fin) gain *= Math.sin((Math.PI / 2) * (t / fin));
+        if (lengthF - t < fout) gain *= Math.sin((Math.PI / 2) * (Math.max(0, lengthF - t) / fout));
+        const top = Math.max(-1, Math.min(1, hi * gain));
+        const bot = Math.max(-1, Math.min(1, lo * gain));
+        g.fillRect(x, mid - top * half, 1, Math.max(1, (top - bot) * half));
+      }
+      fa = fb;
+    }
+  }
+
+  // What audio clip ID's waveform shows now: 'loading', 'ready' or 'error' (tests).
+  waveState(id) {
+    const c = this.clips.get(id);
+    if (!c || !c.asset) return 'none';
+    const plan = this.wavePlan(c, c.start, c.length);
+    if (plan && this.peaks.get(c.asset, plan.level)) return 'ready';
+    return this.peaks.failed(c.asset, plan ? plan.level : 0) ? 'error' : 'loading';
   }
 
   // The dragged clips' new places: Map id -> {start, length, lane}, or null.

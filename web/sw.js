@@ -26,6 +26,8 @@ const SHELL = [
   '/arrange.js',
   '/pianoroll.js',
   '/timeline.js',
+  '/tempo.js',
+  '/peaks.js',
   '/session.js',
   '/devices.js',
   '/wasm/model.mjs',

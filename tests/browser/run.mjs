@@ -1048,6 +1048,116 @@ test('no console errors or page errors in any test', async () => {
   check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });
 
+// ---- Arrangement: waveforms, automation, tempo map, touch (web/arrange.js, peaks.js, automation.js, tempo.js)
+// A mono 16-bit WAV at 48 kHz of SECONDS, a 220 Hz sine whose amplitude is AMP(t seconds).
+function makeWav(seconds, amp) {
+  const rate = 48000;
+  const n = Math.round(seconds * rate);
+  const b = Buffer.alloc(44 + n * 2);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + n * 2, 4); b.write('WAVE', 8);
+  b.write('fmt ', 12); b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
+  b.write('data', 36); b.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(32767 * amp(i / rate) * Math.sin((2 * Math.PI * 220 * i) / rate)), 44 + 2 * i);
+  return b;
+}
+// Uploads BYTES as NAME through the chunked upload API; returns the asset id (SHA-256).
+async function uploadAsset(bytes, name) {
+  const up = await api('/api/uploads', { name, size: bytes.length });
+  for (let at = 0; at < bytes.length; at += 200000) {
+    const put = await fetch(`${BASE}/api/uploads/${up.id}?offset=${at}`, { method: 'PUT', body: bytes.subarray(at, at + 200000) });
+    check(put.ok, `upload chunk at ${at}: ${put.status} ${await put.text()}`);
+  }
+  const fin = await api(`/api/uploads/${up.id}/finish`, {});
+  check(fin && fin.id && fin.id.length === 64, `finish gives the asset: ${JSON.stringify(fin)}`);
+  return fin.id;
+}
+// Runs FN(t, arg) as one transaction in the page (the model's own edit); returns what FN returned.
+const inPage = (page, fn, arg) => page.evaluate(([src, a]) => {
+  const f = new Function(`return (${src})`)();
+  const r = window.backline.arrange.view.run((t) => f(t, a));
+  return r !== null && typeof r === 'object' ? true : r; // not the Edit itself (it holds the wasm heap)
+}, [fn.toString(), arg]);
+// How many pixels of the arrangement's column at client X, between client Y0 and Y1, are bright (the waveform).
+const brightIn = (page, x, y0, y1) => page.evaluate(([cx, a, b]) => {
+  const cv = document.getElementById('ar-canvas');
+  const r = cv.getBoundingClientRect();
+  const dpr = cv.width / r.width;
+  const h = Math.round((b - a) * dpr);
+  const d = cv.getContext('2d').getImageData(Math.round((cx - r.left) * dpr), Math.round((a - r.top) * dpr), 1, h).data;
+  let n = 0;
+  for (let i = 0; i < h; i++) if (d[4 * i] + d[4 * i + 1] + d[4 * i + 2] > 330) n++;
+  return n / dpr;
+}, [x, y0, y1]);
+
+test('waveforms: an audio clip shows its asset\'s peaks (gain, offset, fades, loop), fetched once per level', async (t) => {
+  // 4 s at 120 BPM = 2 bars: loud (0.9) for the first second, quiet (0.1) after.
+  const asset = await uploadAsset(makeWav(4, (s) => (s < 1 ? 0.9 : 0.1)), 'loud-quiet.wav');
+  const { id } = await api('/api/projects', { name: 'Waveforms' });
+  const page = await openStudio(t, id);
+  const track = await inPage(page, (tx) => tx.create('track', 'project', { kind: 1, name: 'Vox' }));
+  const clip = await inPage(page, (tx, a) => tx.create('clip', a.track, { name: 'Take 1', start: 0, length: 2 * 3840, asset: a.asset }), { track, asset });
+  check(track && clip, 'the audio track and clip are made');
+  await page.waitForFunction((c) => window.backline.arrange.view.waveState(c) === 'ready', clip, { timeout: 5000 });
+  await sleep(100);
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, 'waveform.png') });
+  const r = await page.evaluate((c) => window.backline.arrange.rectOf(c), clip);
+  const body = [r.y + 18, r.y + r.h - 4];
+  const xAt = (tick) => page.evaluate((tk) => window.backline.arrange.clientX(tk), tick);
+  // Beat 1 (0.25 s in) is loud, beat 5 (2.25 s) is quiet.
+  const loud = await brightIn(page, await xAt(480), ...body);
+  const quiet = await brightIn(page, await xAt(4 * 960 + 480), ...body);
+  check(loud > 20 && quiet >= 1 && quiet < loud / 4, `loud part ${loud} px, quiet part ${quiet} px`);
+
+  // Gain 0.5 halves the loud part's height.
+  await inPage(page, (tx, c) => tx.set(c, 'gain', 0.5), clip);
+  await sleep(150);
+  const halved = await brightIn(page, await xAt(480), ...body);
+  check(Math.abs(halved - loud / 2) <= 3, `gain 0.5: ${halved} px, was ${loud}`);
+  await inPage(page, (tx, c) => tx.set(c, 'gain', 1), clip);
+  // An offset of 1 s: the clip starts in the quiet part.
+  await inPage(page, (tx, c) => tx.set(c, 'offset', 48000), clip);
+  await sleep(150);
+  const shifted = await brightIn(page, await xAt(480), ...body);
+  check(shifted < loud / 4, `offset 1 s: the start is quiet (${shifted} px)`);
+  // A fade-in over the first beat (offset back to 0): tiny at its start, full by its end.
+  await inPage(page, (tx, c) => { tx.set(c, 'offset', 0); tx.set(c, 'fade_in', 960); }, clip);
+  await sleep(150);
+  const early = await brightIn(page, await xAt(60), ...body);
+  const later = await brightIn(page, await xAt(1200), ...body);
+  check(early < later / 3 && later > 20, `fade-in: ${early} px at its start, ${later} px after`);
+  // A loop of its first beat over 4 bars: every beat is loud, also past the asset's end.
+  await inPage(page, (tx, c) => { tx.set(c, 'fade_in', 0); tx.set(c, 'loop', true); tx.set(c, 'loop_start', 0); tx.set(c, 'loop_end', 960); tx.set(c, 'length', 4 * 3840); }, clip);
+  await sleep(150);
+  await page.screenshot({ path: path.join(OUT, 'waveform-loop.png') });
+  for (const beat of [0, 5, 13]) {
+    const px = await brightIn(page, await xAt(beat * 960 + 480), ...body);
+    check(px > 20, `looped: beat ${beat + 1} is loud (${px} px)`);
+  }
+  // Zooming picks finer and coarser levels; each level is fetched once.
+  const before = await page.evaluate(() => window.backline.arrange.view.peaks.requests);
+  await page.locator('#ar-canvas').focus();
+  for (let i = 0; i < 8; i++) await page.keyboard.press('+');
+  await page.waitForFunction((c) => window.backline.arrange.view.waveState(c) === 'ready', clip, { timeout: 5000 });
+  for (let i = 0; i < 16; i++) await page.keyboard.press('-');
+  await page.waitForFunction((c) => window.backline.arrange.view.waveState(c) === 'ready', clip, { timeout: 5000 });
+  for (let i = 0; i < 8; i++) await page.keyboard.press('+');
+  await page.waitForFunction((c) => window.backline.arrange.view.waveState(c) === 'ready', clip, { timeout: 5000 });
+  const keys = await page.evaluate(() => [...window.backline.arrange.view.peaks.levels.keys()]);
+  const after = await page.evaluate(() => window.backline.arrange.view.peaks.requests);
+  check(keys.length >= 2, `zoom used more than one level: ${keys}`);
+  check(after - before === keys.length - 1, `one fetch per new level: ${after - before} fetches, levels ${keys}`);
+  const urls = [];
+  page.on('request', (q) => { if (q.url().includes('/peaks')) urls.push(q.url()); });
+  for (let i = 0; i < 3; i++) await page.keyboard.press('-');
+  for (let i = 0; i < 3; i++) await page.keyboard.press('+');
+  await sleep(200);
+  check(urls.length === 0, `levels already here are not fetched again: ${urls}`);
+  await agreed(page, id);
+  await page.close();
+});
+
 // ---- Main ---------------------------------------------------------------------------
 let passed = 0;
 let failed = 0;

@@ -1,0 +1,102 @@
+// peaks.js: waveform overviews of audio assets, from the server's peak data
+// (GET /api/assets/ID/peaks?level=N; storage/sto_asset.h, server/srv_assets.c).
+//
+// Each level holds one (min, max) pair per channel for every
+// frames_per_peak frames of the asset's rendition at the server's rate:
+// 64, 256, 1024 or 4096 frames (levels 0..3). A level is fetched once per
+// asset and kept; the asset's rate comes from GET /api/assets/ID. get()
+// never waits: it answers null while the data is on its way, and calls
+// onReady(asset) when it has come, so the view draws a placeholder first and
+// the waveform on its next frame.
+
+export const PEAK_LEVELS = 4; // must match STO_PEAK_LEVELS (storage/sto_asset.h)
+export const peakFrames = (level) => 64 << (2 * level); // STO_PEAK_FRAMES
+
+// The coarsest level that still gives at least one peak per pixel when a
+// pixel spans FRAMES_PER_PX frames.
+export function levelFor(framesPerPx) {
+  let level = 0;
+  while (level + 1 < PEAK_LEVELS && peakFrames(level + 1) <= framesPerPx) level++;
+  return level;
+}
+
+// Parses the binary answer: a 16-byte header (u32 frames_per_peak, u32
+// channels, u64 n_peaks, little-endian), then n_peaks * channels float32
+// (min, max) pairs, little-endian.
+export function parsePeaks(buf) {
+  if (buf.byteLength < 16) throw new Error('peak data shorter than its header');
+  const v = new DataView(buf);
+  const framesPerPeak = v.getUint32(0, true);
+  const channels = v.getUint32(4, true);
+  const n = Number(v.getBigUint64(8, true));
+  const count = n * channels * 2;
+  if (!channels || buf.byteLength !== 16 + count * 4) throw new Error('peak data of the wrong length');
+  const data = new Float32Array(count);
+  for (let i = 0; i < count; i++) data[i] = v.getFloat32(16 + 4 * i, true);
+  // One (min, max) per peak over all channels: the overview is drawn mono.
+  const min = new Float32Array(n);
+  const max = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (let c = 0; c < channels; c++) {
+      lo = Math.min(lo, data[(i * channels + c) * 2]);
+      hi = Math.max(hi, data[(i * channels + c) * 2 + 1]);
+    }
+    min[i] = lo;
+    max[i] = hi;
+  }
+  return { framesPerPeak, channels, n, min, max };
+}
+
+export class PeakCache {
+  // ONREADY(asset): called when a level or an asset's details arrive (or fail).
+  constructor(onReady, base = '') {
+    this.onReady = onReady;
+    this.base = base;
+    this.levels = new Map(); // "asset:level" -> {state: 'loading'|'ready'|'error', peaks, error}
+    this.assets = new Map(); // asset -> {state, rate, frames, error}
+    this.requests = 0; // fetches made (tests read it: once per asset and level)
+  }
+
+  // The asset's {rate, frames}, or null while unknown (a fetch starts) or when it failed.
+  info(asset) {
+    let a = this.assets.get(asset);
+    if (!a) {
+      a = { state: 'loading' };
+      this.assets.set(asset, a);
+      this.requests++;
+      fetch(`${this.base}/api/assets/${asset}`)
+        .then((r) => (r.ok ? r.json() : r.json().then((e) => Promise.reject(new Error(e.reason || r.statusText)))))
+        .then((j) => Object.assign(a, { state: 'ready', rate: j.rate, frames: j.frames }))
+        .catch((e) => Object.assign(a, { state: 'error', error: e.message }))
+        .finally(() => this.onReady(asset));
+    }
+    return a.state === 'ready' ? a : null;
+  }
+
+  // Level LEVEL of ASSET's peaks ({framesPerPeak, n, min, max}), or null while
+  // it is loading (a fetch starts the first time) or when it failed.
+  get(asset, level) {
+    const key = `${asset}:${level}`;
+    let e = this.levels.get(key);
+    if (!e) {
+      e = { state: 'loading' };
+      this.levels.set(key, e);
+      this.requests++;
+      fetch(`${this.base}/api/assets/${asset}/peaks?level=${level}`)
+        .then((r) => (r.ok ? r.arrayBuffer() : r.json().then((j) => Promise.reject(new Error(j.reason || r.statusText)))))
+        .then((buf) => Object.assign(e, { state: 'ready', peaks: parsePeaks(buf) }))
+        .catch((err) => Object.assign(e, { state: 'error', error: err.message }))
+        .finally(() => this.onReady(asset));
+    }
+    return e.state === 'ready' ? e.peaks : null;
+  }
+
+  // Whether ASSET (details or any level) could not be loaded: the view says so.
+  failed(asset, level) {
+    const a = this.assets.get(asset);
+    const e = this.levels.get(`${asset}:${level}`);
+    return (a && a.state === 'error') || (e && e.state === 'error') ? (a && a.error) || e.error : null;
+  }
+}
