@@ -9,6 +9,7 @@
 // nothing is sent: the view draws a preview, and the release commits.
 // Whether an edit is allowed (a clip on a return track, ranges, ...) is the
 // model's call: a refusal comes back as a toast (studio.js's edit()).
+import { clamp, CURVES, fmtValue, lanesOf, pointsOf, targetsOf, valueAt } from './automation.js';
 import { levelFor, PeakCache } from './peaks.js';
 import { TimeMap } from './tempo.js';
 import { fitCanvas, fmtBarBeat, fmtLength, hex, meterOf, PPQ, roundRect, shade, snapTo, transact } from './timeline.js';
@@ -17,6 +18,9 @@ const HEAD_W = 168; // track names column, CSS px
 const RULER_H = 30;
 const LANE_H = 54;
 const GROUP_H = 34; // a group track's lane (its children follow, indented)
+const AUTO_H = 52; // an automation lane under its track
+const AUTO_PAD = 6; // its value range's margin, top and bottom
+const POINT_PX = 6; // grab radius of an automation point
 const EDGE_PX = 7; // grab zone for resizing a clip's end
 const DRAG_PX = 3; // a press that moves less is a click
 const KIND = { audio: 1, instrument: 2, group: 3, return: 4, master: 5 };
@@ -54,6 +58,13 @@ export class Arrangement {
       this.redraw();
     });
     this.waveCache = new Map(); // clip id -> {key, asset, canvas}
+    // Automation: which tracks show their lanes (this page only), the target
+    // picked for each track's "new lane" row, the selected point.
+    this.autoOpen = new Set();
+    this.autoPick = new Map(); // track id -> target key
+    this.autoSel = null; // point id
+    this.autoRows = [];
+    this.pickers = new Map(); // track id -> <select> over its new-lane row's head
     this.listen();
     this.changed();
   }
@@ -81,6 +92,7 @@ export class Arrangement {
     this.meter = meterOf(m);
     const lanes = [];
     const clips = new Map();
+    const autoRows = [];
     let y = 0;
     const walk = (parent, depth) => {
       for (const id of m.children(parent, 'track')) {
@@ -101,6 +113,7 @@ export class Arrangement {
         };
         lanes.push(lane);
         y += h;
+        if (this.autoOpen.has(id)) y = this.layoutAuto(lane, y, autoRows);
         for (const c of m.children(id, 'clip')) {
           if (m.get(c, 'scene')) continue; // a session slot, not the arrangement
           const clip = {
@@ -134,6 +147,8 @@ export class Arrangement {
     };
     walk('project', 0);
     this.lanes = lanes;
+    this.autoRows = autoRows;
+    this.syncPickers();
     this.contentH = y;
     this.clips = clips;
     for (const id of [...this.selection]) if (!clips.has(id)) this.selection.delete(id);
@@ -154,6 +169,222 @@ export class Arrangement {
     this.redraw();
   }
 
+  // ---- Automation lanes (automation.js) ---------------------------------------------
+  // The rows under track LANE from Y: one per lane it has (its own, its
+  // devices', its sends'), then a row for a new lane whose target is picked
+  // in a select. Appends them to ROWS; returns the y after them.
+  layoutAuto(lane, y, rows) {
+    const m = this.model;
+    if (!this.kinds) this.kinds = new Map(m.devices().map((d) => [d.kind, d]));
+    const targets = targetsOf(m, lane.id, this.kinds);
+    const byKey = new Map(targets.map((t) => [t.key, t]));
+    const have = new Set();
+    for (const l of lanesOf(m, lane.id)) {
+      const target = byKey.get(l.key);
+      if (!target) continue;
+      have.add(l.key);
+      rows.push({ lane, laneId: l.id, on: l.on, target, points: pointsOf(m, l.id), y, h: AUTO_H });
+      y += AUTO_H;
+    }
+    const free = targets.filter((t) => !have.has(t.key));
+    if (free.length) {
+      const picked = free.find((t) => t.key === this.autoPick.get(lane.id)) || free[0];
+      rows.push({ lane, laneId: null, on: true, target: picked, free, points: [], y, h: AUTO_H });
+      y += AUTO_H;
+    }
+    return y;
+  }
+
+  // One <select> per new-lane row, over its head (placed in draw()).
+  syncPickers() {
+    const want = new Map(this.autoRows.filter((r) => !r.laneId).map((r) => [r.lane.id, r]));
+    for (const [id, sel] of this.pickers)
+      if (!want.has(id)) {
+        sel.remove();
+        this.pickers.delete(id);
+      }
+    for (const [id, row] of want) {
+      let sel = this.pickers.get(id);
+      if (!sel) {
+        sel = document.createElement('select');
+        sel.className = 'ar-picker';
+        sel.addEventListener('change', () => {
+          this.autoPick.set(id, sel.value);
+          this.changed();
+        });
+        this.canvas.parentElement.append(sel);
+        this.pickers.set(id, sel);
+      }
+      sel.setAttribute('aria-label', `What a new automation lane of ${row.lane.name} automates`);
+      const keys = row.free.map((t) => t.key).join();
+      if (sel.dataset.keys !== keys) {
+        sel.replaceChildren(...row.free.map((t) => new Option(t.name, t.key)));
+        sel.dataset.keys = keys;
+      }
+      sel.value = row.target.key;
+    }
+  }
+
+  // Shows or hides TRACK's automation lanes.
+  toggleAuto(track) {
+    if (this.autoOpen.has(track)) this.autoOpen.delete(track);
+    else this.autoOpen.add(track);
+    this.changed();
+    this.onTools?.();
+  }
+  autoRowAt(y) {
+    const cy = y - this.top + this.scrollY;
+    return this.autoRows.find((r) => cy >= r.y && cy < r.y + r.h) || null;
+  }
+  rowTop(row) {
+    return this.top + row.y - this.scrollY;
+  }
+  yOfValue(row, v) {
+    const t = row.target;
+    const f = t.max > t.min ? (v - t.min) / (t.max - t.min) : 0.5;
+    return this.rowTop(row) + AUTO_PAD + (1 - f) * (row.h - 2 * AUTO_PAD);
+  }
+  valueOfY(row, y) {
+    const t = row.target;
+    const f = 1 - (y - this.rowTop(row) - AUTO_PAD) / (row.h - 2 * AUTO_PAD);
+    const v = clamp(t.min + f * (t.max - t.min), t.min, t.max);
+    return t.unit === 'choice' || t.unit === 'count' ? Math.round(v) : +v.toPrecision(6);
+  }
+  // The point of ROW under (X, Y), or null.
+  pointAt(row, x, y) {
+    let best = null;
+    let bestD = POINT_PX + 1;
+    for (const p of row.points) {
+      const d = Math.hypot(this.xOf(p.start) - x, this.yOfValue(row, p.value) - y);
+      if (d < bestD) (best = p), (bestD = d);
+    }
+    return best;
+  }
+  // The toggle of track LANE's automation, in its head (canvas coordinates).
+  autoToggleRect(lane) {
+    return { x: HEAD_W - 28, y: this.laneTop(lane) + 6, w: 22, h: 16 };
+  }
+
+  // Edits, each one transaction (one undo step).
+  addPoint(row, start, value) {
+    const id = this.run((t) => {
+      const lane = row.laneId || t.create('lane', row.target.owner, { param: row.target.param });
+      return t.create('point', lane, { start, value });
+    });
+    if (id) {
+      this.autoSel = id;
+      this.lastAdded = { id, at: performance.now() };
+      this.changed();
+    }
+    return id;
+  }
+  movePoint(p, start, value) {
+    if (start === p.start && value === p.value) return;
+    this.run((t) => {
+      if (start !== p.start) t.set(p.id, 'start', start);
+      if (value !== p.value) t.set(p.id, 'value', value);
+    });
+  }
+  deletePoint(id) {
+    if (this.run((t) => t.remove(id)) !== null && this.autoSel === id) this.autoSel = null;
+    this.changed();
+  }
+  setCurve(id, curve) {
+    this.run((t) => t.set(id, 'curve', curve));
+  }
+  setLaneOn(row, on) {
+    this.run((t) => t.set(row.laneId, 'on', on));
+  }
+  findPoint(id) {
+    for (const row of this.autoRows) {
+      const p = row.points.find((q) => q.id === id);
+      if (p) return { row, p };
+    }
+    return null;
+  }
+
+  // Where point ID is on the page (client coordinates), or null (tests).
+  pointRect(id) {
+    const f = this.findPoint(id);
+    if (!f) return null;
+    const r = this.canvas.getBoundingClientRect();
+    return { x: r.left + this.xOf(f.p.start), y: r.top + this.yOfValue(f.row, f.p.value) };
+  }
+
+  // A small menu at client (X, Y): ITEMS [{label, run, checked}]. Closes on a
+  // choice, Escape, or a press elsewhere.
+  menu(x, y, items) {
+    this.closeMenu();
+    const el = document.createElement('div');
+    el.className = 'ar-menu';
+    el.setAttribute('role', 'menu');
+    for (const it of items) {
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.setAttribute('role', it.checked === undefined ? 'menuitem' : 'menuitemradio');
+      if (it.checked !== undefined) b.setAttribute('aria-checked', String(!!it.checked));
+      b.textContent = it.label;
+      b.addEventListener('click', () => {
+        this.closeMenu();
+        it.run();
+      });
+      el.append(b);
+    }
+    document.body.append(el);
+    const r = el.getBoundingClientRect();
+    el.style.left = `${Math.min(x, window.innerWidth - r.width - 4)}px`;
+    el.style.top = `${Math.min(y, window.innerHeight - r.height - 4)}px`;
+    el.querySelector('button')?.focus();
+    const away = (ev) => {
+      if (ev.type === 'keydown' ? ev.key === 'Escape' : !el.contains(ev.target)) this.closeMenu();
+    };
+    this.menuEl = { el, away };
+    setTimeout(() => {
+      if (this.menuEl?.el !== el) return;
+      document.addEventListener('pointerdown', away, true);
+      document.addEventListener('keydown', away, true);
+    });
+  }
+  closeMenu() {
+    if (!this.menuEl) return;
+    const { el, away } = this.menuEl;
+    this.menuEl = null;
+    document.removeEventListener('pointerdown', away, true);
+    document.removeEventListener('keydown', away, true);
+    el.remove();
+    this.canvas.focus();
+  }
+
+  // What a right-click (or a long press) at canvas (X, Y) offers, at client (CX, CY).
+  contextAt(x, y, cx, cy) {
+    const row = y >= this.top && x >= HEAD_W ? this.autoRowAt(y) : null;
+    const p = row && this.pointAt(row, x, y);
+    if (p) {
+      this.autoSel = p.id;
+      this.redraw();
+      this.menu(cx, cy, [
+        ...CURVES.map((label, i) => ({ label, checked: p.curve === i, run: () => this.setCurve(p.id, i) })),
+        { label: 'Delete point', run: () => this.deletePoint(p.id) },
+      ]);
+      return true;
+    }
+    const h = y >= this.top && this.hit(x, y);
+    if (h) {
+      const c = h.clip;
+      if (!this.selection.has(c.id)) this.selectOnly(c.id);
+      const at = this.snapTick(this.tickAt(x));
+      const items = [
+        { label: 'Split here', run: () => this.split([c], at) },
+        { label: 'Duplicate', run: () => this.duplicate() },
+        { label: 'Delete', run: () => this.deleteSelected() },
+      ];
+      if (c.midi) items.push({ label: 'Edit notes', run: () => this.open?.(c.id) });
+      this.menu(cx, cy, items);
+      return true;
+    }
+    return false;
+  }
+
   // Notes of a MIDI clip for its thumbnail: [start, length, pitch].
   notesOf(clip) {
     let n = this.noteCache.get(clip.id);
@@ -165,6 +396,10 @@ export class Arrangement {
   }
 
   // ---- Geometry ------------------------------------------------------------------------
+  // The lanes start below the ruler.
+  get top() {
+    return RULER_H;
+  }
   get width() {
     return this.canvas.clientWidth;
   }
@@ -178,11 +413,11 @@ export class Arrangement {
     return this.scrollX + (x - HEAD_W) / this.pxPerTick;
   }
   laneAt(y) {
-    const cy = y - RULER_H + this.scrollY;
+    const cy = y - this.top + this.scrollY;
     return this.lanes.find((l) => cy >= l.y && cy < l.y + l.h) || null;
   }
   laneTop(lane) {
-    return RULER_H + lane.y - this.scrollY;
+    return this.top + lane.y - this.scrollY;
   }
   // The clip under (X, Y) and whether the point is on its end (resize).
   hit(x, y) {
@@ -213,7 +448,7 @@ export class Arrangement {
   }
   // The height the lanes want (studio.js sizes the panel with it).
   wantedHeight() {
-    return RULER_H + Math.max(this.contentH, LANE_H) + 2;
+    return this.top + Math.max(this.contentH, LANE_H) + 2;
   }
 
   // ---- View --------------------------------------------------------------------------------
@@ -246,7 +481,7 @@ export class Arrangement {
   }
   scrollBy(dxPx, dyPx) {
     this.scrollX = Math.max(0, this.scrollX + dxPx / this.pxPerTick);
-    const maxY = Math.max(0, this.contentH - (this.canvas.clientHeight - RULER_H));
+    const maxY = Math.max(0, this.contentH - (this.canvas.clientHeight - this.top));
     this.scrollY = Math.max(0, Math.min(maxY, this.scrollY + dyPx));
     this.redraw();
   }
@@ -287,14 +522,20 @@ export class Arrangement {
     // Lanes
     g.save();
     g.beginPath();
-    g.rect(HEAD_W, RULER_H, W - HEAD_W, H - RULER_H);
+    g.rect(HEAD_W, this.top, W - HEAD_W, H - this.top);
     g.clip();
     for (const lane of this.lanes) {
       const y = this.laneTop(lane);
-      if (y > H || y + lane.h < RULER_H) continue;
+      if (y > H || y + lane.h < this.top) continue;
       g.fillStyle = lane.kind === KIND.group ? '#171b23' : lane.index % 2 ? '#151920' : '#181c24';
       if (this.selectedTrack === lane.id) g.fillStyle = '#1c2330';
       g.fillRect(HEAD_W, y, W - HEAD_W, lane.h);
+    }
+    for (const row of this.autoRows) {
+      const y = this.rowTop(row);
+      if (y > H || y + row.h < this.top) continue;
+      g.fillStyle = '#10131a';
+      g.fillRect(HEAD_W, y, W - HEAD_W, row.h);
     }
     // Grid: bars always, beats and 16ths when there is room.
     const barPx = m.bar * this.pxPerTick;
@@ -303,22 +544,22 @@ export class Arrangement {
     for (let t = Math.floor(t0 / step) * step; t <= t1; t += step) {
       const x = Math.round(this.xOf(t)) + 0.5;
       g.fillStyle = t % m.bar === 0 ? '#2a303c' : '#1f242d';
-      g.fillRect(x, RULER_H, 1, H - RULER_H);
+      g.fillRect(x, this.top, 1, H - this.top);
     }
     // The loop region, shaded when on.
     if (this.loop.on && this.loop.end > this.loop.start) {
       g.fillStyle = 'rgba(77,163,255,0.07)';
       const x0 = this.xOf(this.loop.start);
-      g.fillRect(x0, RULER_H, this.xOf(this.loop.end) - x0, H - RULER_H);
+      g.fillRect(x0, this.top, this.xOf(this.loop.end) - x0, H - this.top);
     }
     // Marker lines.
     g.fillStyle = 'rgba(242,201,76,0.35)';
-    for (const mk of this.markers) g.fillRect(Math.round(this.xOf(mk.start)), RULER_H, 1, H - RULER_H);
+    for (const mk of this.markers) g.fillRect(Math.round(this.xOf(mk.start)), this.top, 1, H - this.top);
     // Clips (the ones being dragged are drawn at their new place, last).
     const preview = this.preview();
     for (const lane of this.lanes) {
       const y = this.laneTop(lane);
-      if (y > H || y + lane.h < RULER_H) continue;
+      if (y > H || y + lane.h < this.top) continue;
       for (const c of lane.clips) {
         if (c.start > t1 || c.start + c.length < t0) continue;
         if (preview && preview.has(c.id)) {
@@ -334,10 +575,14 @@ export class Arrangement {
         const lane = p.lane || c.lane;
         this.drawClip(g, c, p.start, p.length, this.laneTop(lane), lane.h, 'selected');
       }
+    for (const row of this.autoRows) {
+      const y = this.rowTop(row);
+      if (y <= H && y + row.h >= this.top) this.drawAuto(g, row, W);
+    }
     if (this.drag && this.drag.kind === 'split') {
       const x = Math.round(this.xOf(this.drag.at)) + 0.5;
       g.fillStyle = '#fff';
-      g.fillRect(x, RULER_H, 1, H);
+      g.fillRect(x, this.top, 1, H);
     }
     g.restore();
 
@@ -401,11 +646,11 @@ export class Arrangement {
     g.fillRect(0, 0, HEAD_W, H);
     g.save();
     g.beginPath();
-    g.rect(0, RULER_H, HEAD_W, H - RULER_H);
+    g.rect(0, this.top, HEAD_W, H - this.top);
     g.clip();
     for (const lane of this.lanes) {
       const y = this.laneTop(lane);
-      if (y > H || y + lane.h < RULER_H) continue;
+      if (y > H || y + lane.h < this.top) continue;
       const ind = lane.depth * 12;
       g.fillStyle = this.selectedTrack === lane.id ? '#222a38' : '#1b1f28';
       g.fillRect(0, y, HEAD_W, lane.h - 1);
@@ -424,8 +669,51 @@ export class Arrangement {
       g.globalAlpha = 1;
       g.fillStyle = '#2a2f3a';
       g.fillRect(0, y + lane.h - 1, W, 1);
+      // The automation toggle.
+      const tr = this.autoToggleRect(lane);
+      const open = this.autoOpen.has(lane.id);
+      roundRect(g, tr.x + 0.5, tr.y + 0.5, tr.w, tr.h, 3);
+      g.fillStyle = open ? '#263b57' : '#222732';
+      g.fill();
+      g.strokeStyle = open ? '#4da3ff' : '#353c4a';
+      g.lineWidth = 1;
+      g.stroke();
+      g.strokeStyle = open ? '#cfe3ff' : '#8b93a3';
+      g.beginPath();
+      g.moveTo(tr.x + 4, tr.y + 12);
+      g.lineTo(tr.x + 9, tr.y + 5);
+      g.lineTo(tr.x + 13, tr.y + 10);
+      g.lineTo(tr.x + 18, tr.y + 4);
+      g.stroke();
+    }
+    for (const row of this.autoRows) {
+      const y = this.rowTop(row);
+      if (y > H || y + row.h < this.top) continue;
+      const ind = row.lane.depth * 12 + 14;
+      g.fillStyle = '#14171e';
+      g.fillRect(0, y, HEAD_W, row.h - 1);
+      g.fillStyle = hex(row.lane.colour);
+      g.fillRect(ind - 10, y + 4, 2, row.h - 9);
+      g.fillStyle = '#2a2f3a';
+      g.fillRect(0, y + row.h - 1, W, 1);
+      g.textBaseline = 'alphabetic';
+      if (row.laneId) {
+        g.globalAlpha = row.on ? 1 : 0.5;
+        g.fillStyle = '#cfd5e1';
+        g.font = '12px system-ui, sans-serif';
+        g.fillText(clipText(g, row.target.name, HEAD_W - ind - 8), ind, y + 19);
+        g.fillStyle = '#8b93a3';
+        g.font = '10px system-ui, sans-serif';
+        g.fillText(row.on ? 'on · click to turn off' : 'off · click to turn on', ind, y + 36);
+        g.globalAlpha = 1;
+      } else {
+        g.fillStyle = '#8b93a3';
+        g.font = '10px system-ui, sans-serif';
+        g.fillText('new lane: click to add a point', ind, y + 44);
+      }
     }
     g.restore();
+    this.placePickers(H);
     g.fillStyle = '#2a2f3a';
     g.fillRect(HEAD_W - 1, 0, 1, H);
     g.fillStyle = '#8b93a3';
@@ -447,7 +735,88 @@ export class Arrangement {
     if (!this.lanes.length) {
       g.fillStyle = '#8b93a3';
       g.font = '13px system-ui, sans-serif';
-      g.fillText('No tracks yet: add one below.', HEAD_W + 16, RULER_H + 24);
+      g.fillText('No tracks yet: add one below.', HEAD_W + 16, this.top + 24);
+    }
+  }
+
+  // Automation row ROW: its curve as the engine plays it, and its points.
+  drawAuto(g, row, W) {
+    const top = this.rowTop(row);
+    const d = this.drag && this.drag.kind === 'point' && this.drag.moved && this.drag.row === row ? this.drag : null;
+    const pts = d
+      ? row.points.map((p) => (p.id === d.p.id ? { ...p, start: d.start, value: d.value } : p)).sort((a, b) => a.start - b.start)
+      : row.points;
+    const colour = row.lane.colour;
+    // The range's middle, faint.
+    g.fillStyle = '#1b2029';
+    g.fillRect(HEAD_W, Math.round(top + row.h / 2), W - HEAD_W, 1);
+    if (!pts.length) return;
+    g.globalAlpha = row.on ? 1 : 0.4;
+    const sec = (t) => this.time.seconds(t);
+    const path = new Path2D();
+    const x0 = Math.max(HEAD_W, this.xOf(0));
+    let first = true;
+    for (let x = x0; x <= W + 2; x += 2) {
+      const tick = Math.max(0, this.tickAt(x));
+      // Land exactly on each point (hold steps and corners stay sharp).
+      const y = this.yOfValue(row, valueAt(pts, tick, sec));
+      if (first) path.moveTo(x, y), (first = false);
+      else path.lineTo(x, y);
+      const next = pts.find((p) => p.start > tick && this.xOf(p.start) < x + 2);
+      if (next) {
+        const i = pts.indexOf(next);
+        const prev = pts[i - 1];
+        const xp = this.xOf(next.start);
+        if (prev && prev.curve === 1) path.lineTo(xp, this.yOfValue(row, prev.value));
+        path.lineTo(xp, this.yOfValue(row, next.value));
+      }
+    }
+    const fill = new Path2D(path);
+    fill.lineTo(W + 2, top + row.h);
+    fill.lineTo(x0, top + row.h);
+    fill.closePath();
+    g.fillStyle = shade(colour, -0.6);
+    g.globalAlpha = row.on ? 0.5 : 0.2;
+    g.fill(fill);
+    g.globalAlpha = row.on ? 1 : 0.4;
+    g.strokeStyle = shade(colour, 0.5);
+    g.lineWidth = 1.5;
+    g.stroke(path);
+    for (const p of pts) {
+      const x = this.xOf(p.start);
+      if (x < HEAD_W - POINT_PX || x > W + POINT_PX) continue;
+      const y = this.yOfValue(row, p.value);
+      g.beginPath();
+      g.arc(x, y, 4, 0, Math.PI * 2);
+      g.fillStyle = p.id === this.autoSel ? '#ffffff' : shade(colour, 0.3);
+      g.fill();
+      g.strokeStyle = '#0b0d12';
+      g.lineWidth = 1;
+      g.stroke();
+    }
+    if (d) {
+      g.fillStyle = '#fff';
+      g.font = '11px system-ui, sans-serif';
+      g.textBaseline = 'bottom';
+      const x = this.xOf(d.start);
+      g.fillText(`${this.time.format(d.start)} · ${fmtValue(d.value, row.target)}`, x + 8, Math.max(top + 14, this.yOfValue(row, d.value) - 4));
+    }
+    g.globalAlpha = 1;
+  }
+
+  // Puts each new-lane row's select over its head (hidden when scrolled away).
+  placePickers(H) {
+    for (const row of this.autoRows) {
+      const sel = this.pickers.get(row.lane.id);
+      if (!sel || row.laneId) continue;
+      const y = this.rowTop(row);
+      const shown = y >= this.top && y + 28 <= H;
+      sel.hidden = !shown;
+      if (!shown) continue;
+      const ind = row.lane.depth * 12 + 12;
+      sel.style.left = `${ind}px`;
+      sel.style.top = `${y + 6}px`;
+      sel.style.width = `${HEAD_W - ind - 8}px`;
     }
   }
 
@@ -884,11 +1253,30 @@ export class Arrangement {
         return;
       }
       const lane = this.laneAt(y);
+      const row = this.autoRowAt(y);
       if (x < HEAD_W) {
-        if (lane) this.selectTrack(lane.id);
+        if (lane) {
+          const tr = this.autoToggleRect(lane);
+          if (x >= tr.x && x <= tr.x + tr.w && y >= tr.y && y <= tr.y + tr.h) return this.toggleAuto(lane.id);
+          this.selectTrack(lane.id);
+        } else if (row && row.laneId) this.setLaneOn(row, !row.on);
         this.redraw();
         return;
       }
+      if (row) {
+        // Automation: press a point to select and drag it, elsewhere to add one.
+        const p = this.pointAt(row, x, y);
+        if (!p) {
+          this.addPoint(row, this.snapTick(this.tickAt(x), ev.altKey), this.valueOfY(row, y));
+          return;
+        }
+        this.autoSel = p.id;
+        this.drag = { kind: 'point', row, p, x0: x, y0: y, start: p.start, value: p.value, moved: false };
+        cv.setPointerCapture(ev.pointerId);
+        this.redraw();
+        return;
+      }
+      this.autoSel = null;
       const h = this.hit(x, y);
       if (!h) {
         if (!ev.shiftKey) this.selectOnly(null);
@@ -928,21 +1316,26 @@ export class Arrangement {
       const [x, y] = pos(ev);
       const d = this.drag;
       if (!d) {
-        const h = y >= RULER_H && this.hit(x, y);
-        cv.style.cursor = y < RULER_H && x > HEAD_W ? 'text' : h ? (h.edge ? 'ew-resize' : 'grab') : 'default';
+        const h = y >= this.top && this.hit(x, y);
+        const row = !h && x > HEAD_W && y >= this.top && this.autoRowAt(y);
+        if (row) cv.style.cursor = this.pointAt(row, x, y) ? 'move' : 'crosshair';
+        else cv.style.cursor = y < RULER_H && x > HEAD_W ? 'text' : h ? (h.edge ? 'ew-resize' : 'grab') : 'default';
         return;
       }
       if (!d.moved && Math.abs(x - d.x0) < DRAG_PX && Math.abs(y - (d.y0 ?? y)) < DRAG_PX) return;
       d.moved = true;
       const free = ev.altKey;
-      if (d.kind === 'loop') {
+      if (d.kind === 'point') {
+        d.start = Math.max(0, this.snapTick(this.tickAt(x), free));
+        d.value = this.valueOfY(d.row, y);
+      } else if (d.kind === 'loop') {
         const at = this.snapTick(this.tickAt(x), free);
         d.start = Math.max(0, Math.min(d.from, at));
         d.end = Math.max(d.from, at);
       } else if (d.kind === 'move') {
         const raw = (x - d.x0) / this.pxPerTick;
         d.dt = Math.max(-d.clip.start, this.snapTick(d.clip.start + raw, free) - d.clip.start);
-        const lane = this.laneAt(Math.max(RULER_H, Math.min(cv.clientHeight - 1, y)));
+        const lane = this.laneAt(Math.max(this.top, Math.min(cv.clientHeight - 1, y)));
         d.dLane = lane ? lane.index - d.clip.lane.index : d.dLane;
         cv.style.cursor = 'grabbing';
       } else {
@@ -961,7 +1354,8 @@ export class Arrangement {
         this.redraw();
         return;
       }
-      if (d.kind === 'loop') {
+      if (d.kind === 'point') this.movePoint(d.p, d.start, d.value);
+      else if (d.kind === 'loop') {
         if (d.end > d.start)
           this.run((t) => {
             t.set('project', 'loop_start', d.start);
@@ -976,6 +1370,14 @@ export class Arrangement {
     cv.addEventListener('pointercancel', (ev) => end(ev, true));
     cv.addEventListener('dblclick', (ev) => {
       const [x, y] = pos(ev);
+      const row = x >= HEAD_W && this.autoRowAt(y);
+      if (row) {
+        // Double-click deletes a point (not the one this double-click's first press made).
+        const p = this.pointAt(row, x, y);
+        const fresh = this.lastAdded && p && this.lastAdded.id === p.id && performance.now() - this.lastAdded.at < 600;
+        if (p && !fresh) this.deletePoint(p.id);
+        return;
+      }
       const h = this.hit(x, y);
       if (h && h.clip.midi) this.open?.(h.clip.id);
     });
@@ -990,6 +1392,10 @@ export class Arrangement {
       },
       { passive: false },
     );
+    cv.addEventListener('contextmenu', (ev) => {
+      const [x, y] = pos(ev);
+      if (this.contextAt(x, y, ev.clientX, ev.clientY)) ev.preventDefault();
+    });
     cv.addEventListener('keydown', (ev) => this.key(ev));
     new ResizeObserver(() => this.redraw()).observe(cv);
   }
@@ -999,7 +1405,10 @@ export class Arrangement {
     const mod = ev.ctrlKey || ev.metaKey;
     const k = ev.key;
     let done = true;
-    if (k === 'Delete' || k === 'Backspace') this.deleteSelected();
+    const point = this.autoSel && this.findPoint(this.autoSel);
+    if (point && (k === 'Delete' || k === 'Backspace')) this.deletePoint(point.p.id);
+    else if (point && !mod && (k === 'c' || k === 'C')) this.setCurve(point.p.id, (point.p.curve + 1) % CURVES.length);
+    else if (k === 'Delete' || k === 'Backspace') this.deleteSelected();
     else if (mod && k.toLowerCase() === 'd') this.duplicate();
     else if (mod && k.toLowerCase() === 'a') {
       this.selection = new Set(this.clips.keys());
@@ -1015,7 +1424,10 @@ export class Arrangement {
     else if (k === 'Enter') {
       const c = this.selected()[0];
       if (c && c.midi) this.open?.(c.id);
-    } else if (k === 'Escape') this.selectOnly(null);
+    } else if (k === 'Escape') {
+      this.autoSel = null;
+      this.selectOnly(null);
+    } else if ((k === 'a' || k === 'A') && this.selectedTrack) this.toggleAuto(this.selectedTrack);
     else if (k === 'Home') {
       this.scrollX = 0;
       this.redraw();

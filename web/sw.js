@@ -28,6 +28,7 @@ const SHELL = [
   '/timeline.js',
   '/tempo.js',
   '/peaks.js',
+  '/automation.js',
   '/session.js',
   '/devices.js',
   '/wasm/model.mjs',

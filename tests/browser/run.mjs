@@ -1158,6 +1158,155 @@ test('waveforms: an audio clip shows its asset\'s peaks (gain, offset, fades, lo
   await page.close();
 });
 
+// The client y of the bright curve pixel in the arrangement's column at client X closest to Y (within 25 px), or null.
+const lineNear = (page, x, y) => page.evaluate(([cx, cy]) => {
+  const cv = document.getElementById('ar-canvas');
+  const r = cv.getBoundingClientRect();
+  const dpr = cv.width / r.width;
+  const y0 = Math.round((cy - 25 - r.top) * dpr);
+  const h = Math.round(50 * dpr);
+  const d = cv.getContext('2d').getImageData(Math.round((cx - r.left) * dpr), y0, 1, h).data;
+  let best = null;
+  for (let i = 0; i < h; i++)
+    if (d[4 * i] + d[4 * i + 1] + d[4 * i + 2] > 330) {
+      const yy = r.top + (y0 + i) / dpr;
+      if (best === null || Math.abs(yy - cy) < Math.abs(best - cy)) best = yy;
+    }
+  return best;
+}, [x, y]);
+
+test('automation: show a track\'s lanes, add points by click, drag (snapped, clamped), curve shapes drawn as played, delete, device target', async (t) => {
+  const id = await demoCopy();
+  const page = await openStudio(t, id);
+  const other = await openStudio(t, id);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const view = 'window.backline.arrange.view';
+  const bass = await page.evaluate(() => window.backline.arrange.view.lanes.find((l) => l.name === 'Bass').id);
+  const cr = await page.evaluate(() => document.getElementById('ar-canvas').getBoundingClientRect().toJSON());
+  // The toggle in the bass lane's head shows its automation: a new-lane row, Gain picked.
+  const tr = await page.evaluate((b) => { const v = window.backline.arrange.view; return v.autoToggleRect(v.lanes.find((l) => l.id === b)); }, bass);
+  await page.mouse.click(cr.x + tr.x + tr.w / 2, cr.y + tr.y + tr.h / 2);
+  // The demo's bass already automates its synth's cutoff: that lane, then a new-lane row.
+  await page.waitForFunction(() => window.backline.arrange.view.autoRows.some((r) => !r.laneId), null, { timeout: 3000 });
+  check(await page.locator('select.ar-picker').inputValue() !== '', 'a target picker shows');
+  check((await page.locator('select.ar-picker option:checked').textContent()) === 'Gain', 'Gain is picked first');
+  // Where tick T, value V of the automation row of lane L (null: the new-lane row) is on the page.
+  const at = (l, tk, v) => page.evaluate(([l2, tk2, v2]) => {
+    const a = window.backline.arrange.view;
+    const row = a.autoRows.find((r) => r.laneId === l2);
+    return { x: a.clientX(tk2), y: a.canvas.getBoundingClientRect().top + a.yOfValue(row, v2) };
+  }, [l, tk, v]);
+  const lanesOfBass = () => page.evaluate((b) => {
+    const m = window.backline.model;
+    return m.children(b, 'lane').map((l) => ({ id: l, param: m.get(l, 'param'),
+      points: m.children(l, 'point').map((p) => ({ id: p, start: m.get(p, 'start'), value: m.get(p, 'value'), curve: m.get(p, 'curve') })).sort((x, y) => x.start - y.start) }));
+  }, bass);
+  const steps0 = await page.evaluate(() => window.backline.undoSteps());
+  // Click at bar 1, value 1: a lane and its first point, one undo step.
+  let p = await at(null, 0, 1);
+  await page.mouse.click(p.x + 4, p.y);
+  await page.waitForFunction((b) => window.backline.model.children(b, 'lane').length === 1, bass, { timeout: 3000 });
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 1, 'lane + point are one undo step');
+  let lanes = await lanesOfBass();
+  const gainProp = await page.evaluate(() => window.backline.model.get(window.backline.model.children(window.backline.arrange.view.lanes.find((l) => l.name === 'Bass').id, 'lane')[0], 'param'));
+  check(lanes[0].points.length === 1 && lanes[0].points[0].start === 0 && Math.abs(lanes[0].points[0].value - 1) < 0.15,
+    `first point at 0, value ~1: ${JSON.stringify(lanes)} (param ${gainProp})`);
+  // Click at bar 3, value 2: a second point (the lane has its row now, a new-lane row follows).
+  const gl = lanes[0].id;
+  p = await at(gl, 7680, 2);
+  await page.mouse.click(p.x, p.y);
+  await page.waitForFunction((b) => window.backline.model.children(window.backline.model.children(b, 'lane')[0], 'point').length === 2, bass, { timeout: 3000 });
+  lanes = await lanesOfBass();
+  const second = lanes[0].points[1];
+  check(second.start === 7680 && Math.abs(second.value - 2) < 0.15, `second point: ${JSON.stringify(second)}`);
+  // Drag it to bar 2 beat 3 (+ a little: snapped to the beat) and far above the lane: value clamped to 4.
+  const steps1 = await page.evaluate(() => window.backline.undoSteps());
+  const from = await page.evaluate((pid) => window.backline.arrange.view.pointRect(pid), second.id);
+  const to = await at(gl, 5760 + 100, 4);
+  await drag(page, from.x, from.y, to.x, to.y - 60);
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'start') === 5760, second.id, { timeout: 3000 })
+    .catch(async () => { throw new Error(`dragged to ${JSON.stringify(await lanesOfBass())}`); });
+  check(await page.evaluate((pid) => window.backline.model.get(pid, 'value'), second.id) === 4, 'the value is clamped to the range (4)');
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps1 + 1, 'the drag is one undo step');
+  await other.waitForFunction((pid) => window.backline.model.get(pid, 'start') === 5760, second.id, { timeout: 5000 });
+  // The drawn line: linear from (0, v0) to (5760, 4): at 1440 it is a quarter of the way.
+  const v0 = (await lanesOfBass())[0].points[0].value;
+  const first = (await lanesOfBass())[0].points[0].id;
+  const near = async (tk, v, what) => {
+    const q = await at(gl, tk, v);
+    const y = await lineNear(page, q.x, q.y);
+    check(y !== null && Math.abs(y - q.y) <= 2.5, `${what}: the line at tick ${tk} should be at y ${q.y.toFixed(1)} (value ${v.toFixed(2)}), found ${y}`);
+  };
+  await sleep(100);
+  await near(1440, v0 + (4 - v0) * 0.25, 'linear');
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, 'automation-linear.png') });
+  // Right-click the first point: the curve menu; Hold keeps v0 up to the next point.
+  const fr = await page.evaluate((pid) => window.backline.arrange.view.pointRect(pid), first);
+  await page.mouse.click(fr.x, fr.y, { button: 'right' });
+  await page.getByRole('menuitemradio', { name: 'Hold' }).click();
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'curve') === 1, first, { timeout: 3000 });
+  await sleep(100);
+  await near(4320, v0, 'hold');
+  // S-curve (tension 0): a quarter of the way in time is 10% of the way in value.
+  await page.mouse.click(fr.x, fr.y, { button: 'right' });
+  await page.getByRole('menuitemradio', { name: 'S-curve' }).click();
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'curve') === 3, first, { timeout: 3000 });
+  await sleep(100);
+  await near(1440, v0 + (4 - v0) * 0.1, 'S-curve');
+  await near(2880, v0 + (4 - v0) * 0.5, 'S-curve midpoint');
+  // Exponential (k = 4): a quarter of the way is (e - 1) / (e^4 - 1) of the value.
+  await page.locator('#ar-canvas').focus();
+  await page.mouse.click(fr.x, fr.y); // select it
+  await page.keyboard.press('c'); // S -> linear
+  await page.keyboard.press('c'); // -> hold
+  await page.keyboard.press('c'); // -> exponential
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'curve') === 2, first, { timeout: 3000 });
+  await sleep(100);
+  await near(4320, v0 + (4 - v0) * (Math.exp(3) - 1) / (Math.exp(4) - 1), 'exponential');
+  await page.screenshot({ path: path.join(OUT, 'automation-exp.png') });
+  // Double-click the second point deletes it; undo brings it back; Delete removes the selected one.
+  const sr = await page.evaluate((pid) => window.backline.arrange.view.pointRect(pid), second.id);
+  await page.mouse.dblclick(sr.x, sr.y);
+  await page.waitForFunction((pid) => !window.backline.model.typeOf(pid), second.id, { timeout: 3000 });
+  check((await lanesOfBass())[0].points.length === 1, 'one point left after the double-click');
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction((pid) => window.backline.model.typeOf(pid) === 'point', second.id, { timeout: 3000 });
+  await page.mouse.click(sr.x, sr.y);
+  await page.keyboard.press('Delete');
+  await page.waitForFunction((pid) => !window.backline.model.typeOf(pid), second.id, { timeout: 3000 });
+  // A device parameter: pick it in the new-lane row, add a point, drag it above the lane: the parameter's max.
+  const opt = await page.evaluate(() => [...document.querySelectorAll('select.ar-picker option')].map((o) => [o.value, o.textContent]).find(([, n]) => n.includes(' · ')));
+  check(opt, 'the picker lists device parameters');
+  await page.selectOption('select.ar-picker', opt[0]);
+  const [dev, idx] = opt[0].split(':');
+  const range = await page.evaluate(([d, i]) => {
+    const m = window.backline.model;
+    const k = m.devices().find((x) => x.kind === m.get(d, 'kind'));
+    return k.params[Number(i)];
+  }, [dev, idx]);
+  const lanesBefore = await page.evaluate((d) => window.backline.model.children(d, 'lane'), dev);
+  p = await at(null, 3840, (range.min + range.max) / 2);
+  await page.mouse.click(p.x, p.y);
+  await page.waitForFunction(([d, n]) => window.backline.model.children(d, 'lane').length === n + 1, [dev, lanesBefore.length], { timeout: 3000 });
+  const dl = await page.evaluate(([d, old]) => window.backline.model.children(d, 'lane').find((l) => !old.includes(l)), [dev, lanesBefore]);
+  check(await page.evaluate((l) => window.backline.model.get(l, 'param'), dl) === Number(idx), 'the lane automates the picked parameter');
+  const dp = await page.evaluate((l) => window.backline.model.children(l, 'point')[0], dl);
+  const dr = await page.evaluate((pid) => window.backline.arrange.view.pointRect(pid), dp);
+  await drag(page, dr.x, dr.y, dr.x, dr.y - 200);
+  await page.waitForFunction(([pid, mx]) => window.backline.model.get(pid, 'value') === mx, [dp, range.max], { timeout: 3000 })
+    .catch(async () => { throw new Error(`value ${await page.evaluate((pid) => window.backline.model.get(pid, 'value'), dp)}, want ${range.max} (${JSON.stringify(range)})`); });
+  await page.screenshot({ path: path.join(OUT, 'automation-device.png') });
+  // Hide and show again.
+  await page.mouse.click(cr.x + tr.x + tr.w / 2, cr.y + tr.y + tr.h / 2);
+  await page.waitForFunction(() => window.backline.arrange.view.autoRows.length === 0, null, { timeout: 3000 });
+  check(await page.locator('select.ar-picker').count() === 0, 'hiding removes the picker');
+  const s = await agreed(page, id);
+  check((await agreed(other, id)).hash === s.hash, 'both pages agree');
+  await page.close();
+  await other.close();
+});
+
 // ---- Main ---------------------------------------------------------------------------
 let passed = 0;
 let failed = 0;
