@@ -16,6 +16,8 @@ import { fitCanvas, fmtBarBeat, fmtLength, hex, meterOf, PPQ, roundRect, shade, 
 
 const HEAD_W = 168; // track names column, CSS px
 const RULER_H = 30;
+const TEMPO_H = 26; // the tempo lane, under the ruler
+const METER_H = 18; // the time-signature lane, under the tempo lane
 const LANE_H = 54;
 const GROUP_H = 34; // a group track's lane (its children follow, indented)
 const AUTO_H = 52; // an automation lane under its track
@@ -156,6 +158,16 @@ export class Arrangement {
       .children('project', 'marker')
       .map((id) => ({ id, name: m.get(id, 'name'), start: m.get(id, 'start') }))
       .sort((a, b) => a.start - b.start);
+    this.tempos = m
+      .children('project', 'tempo')
+      .map((id) => ({ id, start: m.get(id, 'start'), bpm: m.get(id, 'tempo'), ramp: m.get(id, 'ramp') }))
+      .sort((a, b) => a.start - b.start);
+    this.meters = m
+      .children('project', 'meter')
+      .map((id) => ({ id, bar: m.get(id, 'bar'), num: m.get(id, 'ts_num'), den: m.get(id, 'ts_den') }))
+      .sort((a, b) => a.bar - b.bar);
+    this.baseTempo = m.get('project', 'tempo');
+    if (this.flagSel && !m.typeOf(this.flagSel)) this.flagSel = null;
     this.loop = {
       on: m.get('project', 'loop'),
       start: m.get('project', 'loop_start'),
@@ -357,6 +369,16 @@ export class Arrangement {
 
   // What a right-click (or a long press) at canvas (X, Y) offers, at client (CX, CY).
   contextAt(x, y, cx, cy) {
+    const f = y >= RULER_H && y < this.top && this.flagAt(x, y);
+    if (f) {
+      this.flagSel = f.obj.id;
+      this.redraw();
+      const items = [{ label: f.kind === 'tempo' ? 'Edit tempo…' : 'Edit time signature…', run: () => this.editFlag(f.kind, f.obj, f.x0 + 3, (f.y0 + f.y1) / 2) }];
+      if (f.kind === 'tempo') items.push({ label: 'Ramp to the next change', checked: f.obj.ramp, run: () => this.toggleRamp(f.obj) });
+      items.push({ label: 'Delete', run: () => this.deleteFlag(f.obj.id) });
+      this.menu(cx, cy, items);
+      return true;
+    }
     const row = y >= this.top && x >= HEAD_W ? this.autoRowAt(y) : null;
     const p = row && this.pointAt(row, x, y);
     if (p) {
@@ -398,7 +420,7 @@ export class Arrangement {
   // ---- Geometry ------------------------------------------------------------------------
   // The lanes start below the ruler.
   get top() {
-    return RULER_H;
+    return RULER_H + TEMPO_H + METER_H;
   }
   get width() {
     return this.canvas.clientWidth;
@@ -443,8 +465,13 @@ export class Arrangement {
   clientX(t) {
     return this.canvas.getBoundingClientRect().left + this.xOf(t);
   }
+  // T snapped to the beat of the time signature there (unless FREE or snap is off).
   snapTick(t, free) {
-    return this.snap && !free ? snapTo(t, this.grid) : Math.round(t);
+    if (!this.snap || free) return Math.round(t);
+    const b = this.time.bbt(Math.max(0, t));
+    const bar = this.time.barTick(b.bar);
+    const beat = (PPQ * 4) / b.den;
+    return Math.max(0, bar + snapTo(t - bar, beat));
   }
   // The height the lanes want (studio.js sizes the panel with it).
   wantedHeight() {
@@ -538,13 +565,17 @@ export class Arrangement {
       g.fillRect(HEAD_W, y, W - HEAD_W, row.h);
     }
     // Grid: bars always, beats and 16ths when there is room.
-    const barPx = m.bar * this.pxPerTick;
-    const beatPx = m.beat * this.pxPerTick;
-    const step = beatPx >= 14 ? m.beat : m.bar * Math.max(1, 2 ** Math.ceil(Math.log2(40 / Math.max(barPx, 1))));
-    for (let t = Math.floor(t0 / step) * step; t <= t1; t += step) {
-      const x = Math.round(this.xOf(t)) + 0.5;
-      g.fillStyle = t % m.bar === 0 ? '#2a303c' : '#1f242d';
-      g.fillRect(x, this.top, 1, H - this.top);
+    // Bars and beats from the meter map (mdl_time): a signature change moves every bar after it.
+    const bars = this.time.bars(t0, t1);
+    const barPx = (bars.length ? bars[0].num * bars[0].beat : m.bar) * this.pxPerTick;
+    const every = Math.max(1, 2 ** Math.ceil(Math.log2(40 / Math.max(barPx, 1))));
+    for (const b of bars) {
+      if (b.bar % every) continue;
+      g.fillStyle = '#2a303c';
+      g.fillRect(Math.round(this.xOf(b.tick)) + 0.5, this.top, 1, H - this.top);
+      if (b.beat * this.pxPerTick < 14) continue;
+      g.fillStyle = '#1f242d';
+      for (let i = 1; i < b.num; i++) g.fillRect(Math.round(this.xOf(b.tick + i * b.beat)) + 0.5, this.top, 1, H - this.top);
     }
     // The loop region, shaded when on.
     if (this.loop.on && this.loop.end > this.loop.start) {
@@ -595,17 +626,19 @@ export class Arrangement {
     g.beginPath();
     g.rect(HEAD_W, 0, W - HEAD_W, RULER_H);
     g.clip();
-    const labelEvery = m.bar * Math.max(1, 2 ** Math.ceil(Math.log2(36 / Math.max(barPx, 1))));
+    const labelEvery = Math.max(1, 2 ** Math.ceil(Math.log2(36 / Math.max(barPx, 1))));
     g.font = '11px ui-monospace, "DejaVu Sans Mono", monospace';
     g.textBaseline = 'middle';
-    for (let t = Math.floor(t0 / m.bar) * m.bar; t <= t1; t += m.bar) {
-      const x = Math.round(this.xOf(t)) + 0.5;
-      const labelled = t % labelEvery === 0;
+    this.rulerLabels = [];
+    for (const b of bars) {
+      const x = Math.round(this.xOf(b.tick)) + 0.5;
+      const labelled = b.bar % labelEvery === 0;
       g.fillStyle = labelled ? '#566074' : '#353c4a';
       g.fillRect(x, labelled ? 12 : 20, 1, RULER_H - (labelled ? 12 : 20));
       if (labelled) {
         g.fillStyle = '#aab3c5';
-        g.fillText(String(t / m.bar + 1), x + 4, 11);
+        g.fillText(String(b.bar + 1), x + 4, 11);
+        this.rulerLabels.push({ bar: b.bar + 1, tick: b.tick });
       }
     }
     // Loop bar: along the ruler's bottom.
@@ -640,6 +673,7 @@ export class Arrangement {
       g.fillText(mk.name, x + 5, 21.5);
     }
     g.restore();
+    this.drawTempoLane(g, W, t0, t1);
 
     // Track names column
     g.fillStyle = '#171a21';
@@ -720,6 +754,14 @@ export class Arrangement {
     g.font = '11px system-ui, sans-serif';
     g.textBaseline = 'middle';
     g.fillText(`${m.num}/${m.den} · ${Math.round(m.tempo * 100) / 100} BPM`, 10, RULER_H / 2);
+    // The tempo and signature lanes' heads (double-click: the song's own).
+    g.fillStyle = '#161a21';
+    g.fillRect(0, RULER_H, HEAD_W - 1, TEMPO_H - 1);
+    g.fillStyle = '#13161c';
+    g.fillRect(0, RULER_H + TEMPO_H, HEAD_W - 1, METER_H - 1);
+    g.fillStyle = '#8b93a3';
+    g.fillText('Tempo', 10, RULER_H + TEMPO_H / 2);
+    g.fillText('Signature', 10, RULER_H + TEMPO_H + METER_H / 2);
 
     // Playhead
     const px = Math.round(this.xOf(this.playhead)) + 0.5;
@@ -737,6 +779,186 @@ export class Arrangement {
       g.font = '13px system-ui, sans-serif';
       g.fillText('No tracks yet: add one below.', HEAD_W + 16, this.top + 24);
     }
+  }
+
+  // ---- Tempo and time-signature lanes ------------------------------------------------
+  // The tempo lane (the tempo over time as mdl_time has it, ramps sloping, a
+  // flag per change) and the signature lane (a flag per change, at its bar).
+  drawTempoLane(g, W, t0, t1) {
+    const y = RULER_H;
+    const my = RULER_H + TEMPO_H;
+    g.fillStyle = '#161a21';
+    g.fillRect(0, y, W, TEMPO_H);
+    g.fillStyle = '#13161c';
+    g.fillRect(0, my, W, METER_H);
+    g.fillStyle = '#2a2f3a';
+    g.fillRect(0, my - 1, W, 1);
+    g.fillRect(0, this.top - 1, W, 1);
+    g.save();
+    g.beginPath();
+    g.rect(HEAD_W, y, W - HEAD_W, TEMPO_H + METER_H);
+    g.clip();
+    // The tempo curve, scaled to the song's tempo range.
+    const all = [this.baseTempo, ...this.tempos.map((tc) => tc.bpm)];
+    let lo = Math.min(...all) - 5;
+    let hi = Math.max(...all) + 5;
+    if (hi - lo < 20) (lo -= (20 - (hi - lo)) / 2), (hi = lo + 20);
+    const yOf = (bpm) => y + 4 + (1 - (bpm - lo) / (hi - lo)) * (TEMPO_H - 8);
+    g.beginPath();
+    for (let x = HEAD_W; x <= W + 3; x += 3) {
+      const by = yOf(this.time.bpm(Math.max(0, this.tickAt(x))));
+      if (x === HEAD_W) g.moveTo(x, by);
+      else g.lineTo(x, by);
+    }
+    g.strokeStyle = '#3ecf7a';
+    g.lineWidth = 1.5;
+    g.stroke();
+    // Flags: tempo changes and signature changes (a dragged one at its new place).
+    this.flagRects = [];
+    const d = this.drag && this.drag.kind === 'flag' && this.drag.moved ? this.drag : null;
+    const flag = (obj, kind, tick, text, fy, fh) => {
+      const x = Math.round(this.xOf(tick));
+      const tw = g.measureText(text).width + 8;
+      this.flagRects.push({ kind, obj, x0: x - 3, x1: x + tw, y0: fy, y1: fy + fh });
+      if (x + tw < HEAD_W || x > W) return;
+      const sel = this.flagSel === obj.id;
+      g.fillStyle = sel ? '#ffffff' : kind === 'tempo' ? '#3ecf7a' : '#c792ea';
+      g.fillRect(x, fy, 1.5, fh);
+      roundRect(g, x, fy + 2, tw, fh - 4, 3);
+      g.fill();
+      g.fillStyle = '#0b0d12';
+      g.fillText(text, x + 4, fy + fh / 2);
+    };
+    g.font = '600 10px system-ui, sans-serif';
+    for (const tc of this.tempos) {
+      const tick = d && d.obj === tc ? d.start : tc.start;
+      flag(tc, 'tempo', tick, `${+tc.bpm.toFixed(2)}${tc.ramp ? ' ↗' : ''}`, y + 3, TEMPO_H - 6);
+    }
+    for (const mc of this.meters) {
+      const tick = this.time.barTick(d && d.obj === mc ? d.bar : mc.bar);
+      flag(mc, 'meter', tick, `${mc.num}/${mc.den}`, my + 1, METER_H - 2);
+    }
+    g.restore();
+  }
+
+  // The flag under (X, Y) in the tempo or signature lane: {kind, obj}, or null.
+  flagAt(x, y) {
+    for (const f of [...(this.flagRects || [])].reverse())
+      if (x >= f.x0 && x <= f.x1 && y >= f.y0 && y <= f.y1) return f;
+    return null;
+  }
+  // The bar (0-based) whose start is nearest tick T.
+  nearestBar(t) {
+    const b = this.time.bbt(Math.max(0, t));
+    const a = this.time.barTick(b.bar);
+    const n = this.time.barTick(b.bar + 1);
+    return t - a > n - t ? b.bar + 1 : b.bar;
+  }
+  // Where flag ID (a tempo or meter change) is on the page (tests).
+  flagRect(id) {
+    const f = (this.flagRects || []).find((r) => r.obj.id === id);
+    if (!f) return null;
+    const r = this.canvas.getBoundingClientRect();
+    return { x: r.left + f.x0 + 3, y: r.top + (f.y0 + f.y1) / 2, w: f.x1 - f.x0 - 3 };
+  }
+
+  // A press in the tempo or signature lane: on a flag, select and drag it;
+  // elsewhere, add a change there (the tempo or signature already playing there).
+  tempoPress(ev, x, y) {
+    const f = this.flagAt(x, y);
+    if (f) {
+      this.flagSel = f.obj.id;
+      this.drag = { kind: 'flag', obj: f.obj, flag: f.kind, x0: x, y0: y, start: f.obj.start, bar: f.obj.bar, moved: false };
+      this.canvas.setPointerCapture(ev.pointerId);
+      this.redraw();
+      return;
+    }
+    let id = null;
+    if (y < RULER_H + TEMPO_H) {
+      const start = Math.max(1, this.snapTick(this.tickAt(x), ev.altKey));
+      const bpm = Math.round(this.time.bpm(start) * 100) / 100;
+      id = this.run((t) => t.create('tempo', 'project', { start, tempo: bpm }));
+    } else {
+      const bar = this.nearestBar(this.tickAt(x));
+      if (bar < 1) return this.onMessage?.('The first bar takes the song’s own time signature (TS in the header); a change goes at bar 2 or later');
+      const have = this.meters.find((mc) => mc.bar === bar);
+      if (have) id = have.id;
+      else {
+        const b = this.time.bbt(this.time.barTick(bar));
+        id = this.run((t) => t.create('meter', 'project', { bar, ts_num: b.num, ts_den: b.den }));
+      }
+    }
+    if (id) {
+      this.flagSel = id;
+      this.lastAdded = { id, at: performance.now() };
+      this.changed();
+    }
+  }
+
+  // Types a new value for a tempo change, a signature change, or (OBJ null)
+  // the song's own tempo or signature, in a box at canvas (X, Y).
+  editFlag(kind, obj, x, y) {
+    const m = this.model;
+    const text =
+      kind === 'tempo'
+        ? String(+(obj ? obj.bpm : this.baseTempo).toFixed(2))
+        : obj
+          ? `${obj.num}/${obj.den}`
+          : `${m.get('project', 'ts_num')}/${m.get('project', 'ts_den')}`;
+    this.input(x, y, text, kind === 'tempo' ? 'Tempo (BPM)' : 'Time signature', (v) => {
+      if (kind === 'tempo') {
+        const bpm = Number(v);
+        if (v === '' || !Number.isFinite(bpm)) return this.onMessage?.(`“${v}” is not a tempo: type a number of beats a minute (20 to 999)`);
+        this.run((t) => t.set(obj ? obj.id : 'project', 'tempo', bpm));
+      } else {
+        const ts = /^\s*(\d+)\s*\/\s*(\d+)\s*$/.exec(v);
+        if (!ts) return this.onMessage?.(`“${v}” is not a time signature: type it as 3/4, 6/8, 7/8…`);
+        this.run((t) => {
+          t.set(obj ? obj.id : 'project', 'ts_num', Number(ts[1]));
+          t.set(obj ? obj.id : 'project', 'ts_den', Number(ts[2]));
+        });
+      }
+    });
+  }
+
+  // A text box at canvas (X, Y) holding TEXT; Enter (or leaving it) gives
+  // its text to COMMIT, Escape drops it.
+  input(x, y, text, label, commit) {
+    this.inputEl?.remove();
+    const el = document.createElement('input');
+    el.className = 'ar-edit';
+    el.value = text;
+    el.setAttribute('aria-label', label);
+    el.style.left = `${Math.max(HEAD_W, Math.min(x, this.width - 80))}px`;
+    el.style.top = `${y - 11}px`;
+    this.canvas.parentElement.append(el);
+    this.inputEl = el;
+    let over = false;
+    const done = (ok) => {
+      if (over) return;
+      over = true;
+      el.remove();
+      if (this.inputEl === el) this.inputEl = null;
+      this.canvas.focus();
+      if (ok && el.value.trim() !== text) commit(el.value.trim());
+    };
+    el.addEventListener('keydown', (ev) => {
+      ev.stopPropagation();
+      if (ev.key === 'Enter') done(true);
+      else if (ev.key === 'Escape') done(false);
+    });
+    el.addEventListener('blur', () => done(true));
+    el.focus();
+    el.select();
+  }
+
+  deleteFlag(id) {
+    this.run((t) => t.remove(id));
+    if (this.flagSel === id) this.flagSel = null;
+    this.changed();
+  }
+  toggleRamp(tc) {
+    this.run((t) => t.set(tc.id, 'ramp', !tc.ramp));
   }
 
   // Automation row ROW: its curve as the engine plays it, and its points.
@@ -1252,6 +1474,11 @@ export class Arrangement {
         cv.setPointerCapture(ev.pointerId);
         return;
       }
+      if (y < this.top) {
+        if (x >= HEAD_W) this.tempoPress(ev, x, y);
+        return;
+      }
+      this.flagSel = null;
       const lane = this.laneAt(y);
       const row = this.autoRowAt(y);
       if (x < HEAD_W) {
@@ -1318,14 +1545,18 @@ export class Arrangement {
       if (!d) {
         const h = y >= this.top && this.hit(x, y);
         const row = !h && x > HEAD_W && y >= this.top && this.autoRowAt(y);
-        if (row) cv.style.cursor = this.pointAt(row, x, y) ? 'move' : 'crosshair';
+        if (y >= RULER_H && y < this.top) cv.style.cursor = x < HEAD_W ? 'default' : this.flagAt(x, y) ? 'ew-resize' : 'copy';
+        else if (row) cv.style.cursor = this.pointAt(row, x, y) ? 'move' : 'crosshair';
         else cv.style.cursor = y < RULER_H && x > HEAD_W ? 'text' : h ? (h.edge ? 'ew-resize' : 'grab') : 'default';
         return;
       }
       if (!d.moved && Math.abs(x - d.x0) < DRAG_PX && Math.abs(y - (d.y0 ?? y)) < DRAG_PX) return;
       d.moved = true;
       const free = ev.altKey;
-      if (d.kind === 'point') {
+      if (d.kind === 'flag') {
+        if (d.flag === 'tempo') d.start = Math.max(1, this.snapTick(this.tickAt(x), free));
+        else d.bar = Math.max(1, this.nearestBar(this.tickAt(x)));
+      } else if (d.kind === 'point') {
         d.start = Math.max(0, this.snapTick(this.tickAt(x), free));
         d.value = this.valueOfY(d.row, y);
       } else if (d.kind === 'loop') {
@@ -1354,7 +1585,10 @@ export class Arrangement {
         this.redraw();
         return;
       }
-      if (d.kind === 'point') this.movePoint(d.p, d.start, d.value);
+      if (d.kind === 'flag') {
+        if (d.flag === 'tempo' && d.start !== d.obj.start) this.run((t) => t.set(d.obj.id, 'start', d.start));
+        if (d.flag === 'meter' && d.bar !== d.obj.bar) this.run((t) => t.set(d.obj.id, 'bar', d.bar));
+      } else if (d.kind === 'point') this.movePoint(d.p, d.start, d.value);
       else if (d.kind === 'loop') {
         if (d.end > d.start)
           this.run((t) => {
@@ -1370,6 +1604,14 @@ export class Arrangement {
     cv.addEventListener('pointercancel', (ev) => end(ev, true));
     cv.addEventListener('dblclick', (ev) => {
       const [x, y] = pos(ev);
+      if (y >= RULER_H && y < this.top) {
+        // Double-click a change (or the lane's head: the song's own) to type its value.
+        const kind = y < RULER_H + TEMPO_H ? 'tempo' : 'meter';
+        if (x < HEAD_W) return this.editFlag(kind, null, HEAD_W + 4, y);
+        const f = this.flagAt(x, y);
+        if (f) this.editFlag(f.kind, f.obj, f.x0 + 3, (f.y0 + f.y1) / 2);
+        return;
+      }
       const row = x >= HEAD_W && this.autoRowAt(y);
       if (row) {
         // Double-click deletes a point (not the one this double-click's first press made).
@@ -1406,7 +1648,10 @@ export class Arrangement {
     const k = ev.key;
     let done = true;
     const point = this.autoSel && this.findPoint(this.autoSel);
-    if (point && (k === 'Delete' || k === 'Backspace')) this.deletePoint(point.p.id);
+    const flag = this.flagSel && [...this.tempos, ...this.meters].find((f) => f.id === this.flagSel);
+    if (flag && (k === 'Delete' || k === 'Backspace')) this.deleteFlag(flag.id);
+    else if (flag && !mod && (k === 'r' || k === 'R') && flag.bpm !== undefined) this.toggleRamp(flag);
+    else if (point && (k === 'Delete' || k === 'Backspace')) this.deletePoint(point.p.id);
     else if (point && !mod && (k === 'c' || k === 'C')) this.setCurve(point.p.id, (point.p.curve + 1) % CURVES.length);
     else if (k === 'Delete' || k === 'Backspace') this.deleteSelected();
     else if (mod && k.toLowerCase() === 'd') this.duplicate();
@@ -1426,6 +1671,7 @@ export class Arrangement {
       if (c && c.midi) this.open?.(c.id);
     } else if (k === 'Escape') {
       this.autoSel = null;
+      this.flagSel = null;
       this.selectOnly(null);
     } else if ((k === 'a' || k === 'A') && this.selectedTrack) this.toggleAuto(this.selectedTrack);
     else if (k === 'Home') {

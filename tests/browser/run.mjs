@@ -1307,6 +1307,113 @@ test('automation: show a track\'s lanes, add points by click, drag (snapped, cla
   await other.close();
 });
 
+test('tempo lane: add a tempo change by click, type it, drag it, ramp, delete; a time-signature change moves the ruler\'s bars', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Tempo map' });
+  const page = await openStudio(t, id);
+  await addTrack(page, 'Keys');
+  const v = (fn, arg) => page.evaluate(([src, a]) => new Function('v', 'a', `return (${src})(v, a)`)(window.backline.arrange.view, a), [fn.toString(), arg]);
+  const cr = await page.evaluate(() => document.getElementById('ar-canvas').getBoundingClientRect().toJSON());
+  const tempoY = cr.y + 30 + 13;
+  const meterY = cr.y + 30 + 26 + 9;
+  const xAt = (tk) => v((a, tk2) => a.clientX(tk2), tk);
+  const tempos = () => page.evaluate(() => {
+    const m = window.backline.model;
+    return m.children('project', 'tempo').map((x) => ({ id: x, start: m.get(x, 'start'), bpm: m.get(x, 'tempo'), ramp: m.get(x, 'ramp') })).sort((a, b) => a.start - b.start);
+  });
+  const steps0 = await page.evaluate(() => window.backline.undoSteps());
+  // A click on the tempo lane at bar 3: a change there, at the tempo playing there (120).
+  await page.mouse.click((await xAt(7680)) + 2, tempoY);
+  await page.waitForFunction(() => window.backline.model.children('project', 'tempo').length === 1, null, { timeout: 3000 });
+  let tc = await tempos();
+  check(tc[0].start === 7680 && tc[0].bpm === 120, `a change at bar 3, 120 BPM: ${JSON.stringify(tc)}`);
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 1, 'one undo step');
+  // Double-click it: type 60, Enter.
+  let fr = await v((a, i) => a.flagRect(i), tc[0].id);
+  await page.mouse.dblclick(fr.x + 6, fr.y);
+  await page.waitForSelector('input.ar-edit', { timeout: 2000 });
+  await page.fill('input.ar-edit', '60');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((i) => window.backline.model.get(i, 'tempo') === 60, tc[0].id, { timeout: 3000 });
+  const secs = await v((a) => [a.time.seconds(7680), a.time.seconds(7680 + 3840)]);
+  check(Math.abs(secs[0] - 4) < 1e-9 && Math.abs(secs[1] - 8) < 1e-9, `two bars at 120, then a bar of 4 beats at 60 takes 4 s: ${secs}`);
+  // Not a number: a sentence says so, nothing changes.
+  fr = await v((a, i) => a.flagRect(i), tc[0].id);
+  await page.mouse.dblclick(fr.x + 6, fr.y);
+  await page.waitForSelector('input.ar-edit', { timeout: 2000 });
+  await page.fill('input.ar-edit', 'fast');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.toast:has-text("not a tempo")', { timeout: 2000 });
+  check(await page.evaluate((i) => window.backline.model.get(i, 'tempo'), tc[0].id) === 60, 'a bad tempo changes nothing');
+  // Drag it to bar 2 (snapped to the beat).
+  fr = await v((a, i) => a.flagRect(i), tc[0].id);
+  await drag(page, fr.x + 6, fr.y, (await xAt(3840)) + 6 + 3, fr.y);
+  await page.waitForFunction((i) => window.backline.model.get(i, 'start') === 3840, tc[0].id, { timeout: 3000 })
+    .catch(async () => { throw new Error(`moved to ${JSON.stringify(await tempos())}`); });
+  // A second change at bar 5, typed to 180; the first ramps to it.
+  await page.mouse.click((await xAt(15360)) + 2, tempoY);
+  await page.waitForFunction(() => window.backline.model.children('project', 'tempo').length === 2, null, { timeout: 3000 });
+  tc = await tempos();
+  check(tc[1].start === 15360 && tc[1].bpm === 60, `the second change takes the tempo there: ${JSON.stringify(tc)}`);
+  fr = await v((a, i) => a.flagRect(i), tc[1].id);
+  await page.mouse.dblclick(fr.x + 6, fr.y);
+  await page.waitForSelector('input.ar-edit', { timeout: 2000 });
+  await page.fill('input.ar-edit', '180');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((i) => window.backline.model.get(i, 'tempo') === 180, tc[1].id, { timeout: 3000 });
+  fr = await v((a, i) => a.flagRect(i), tc[0].id);
+  await page.mouse.click(fr.x + 6, fr.y, { button: 'right' });
+  await page.getByRole('menuitemradio', { name: 'Ramp to the next change' }).click();
+  await page.waitForFunction((i) => window.backline.model.get(i, 'ramp') === true, tc[0].id, { timeout: 3000 });
+  const mid = await v((a) => a.time.bpm((3840 + 15360) / 2));
+  check(Math.abs(mid - 120) < 0.5, `halfway through the ramp from 60 to 180 the tempo is 120: ${mid}`);
+  await sleep(100);
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, 'tempo-ramp.png') });
+  // Select the second and press Delete; undo brings it back.
+  fr = await v((a, i) => a.flagRect(i), tc[1].id);
+  await page.mouse.click(fr.x + 6, fr.y);
+  await page.keyboard.press('Delete');
+  await page.waitForFunction(() => window.backline.model.children('project', 'tempo').length === 1, null, { timeout: 3000 });
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction(() => window.backline.model.children('project', 'tempo').length === 2, null, { timeout: 3000 });
+
+  // A time-signature change at bar 3, typed to 3/4: every bar after it is 3 beats long.
+  await page.mouse.click((await xAt(7680)) + 2, meterY);
+  await page.waitForFunction(() => window.backline.model.children('project', 'meter').length === 1, null, { timeout: 3000 });
+  const mc = await page.evaluate(() => window.backline.model.children('project', 'meter')[0]);
+  check(await page.evaluate((i) => window.backline.model.get(i, 'bar'), mc) === 2, 'the change is at bar 3 (index 2)');
+  fr = await v((a, i) => a.flagRect(i), mc);
+  await page.mouse.dblclick(fr.x + 6, fr.y);
+  await page.waitForSelector('input.ar-edit', { timeout: 2000 });
+  await page.fill('input.ar-edit', '3/4');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((i) => window.backline.model.get(i, 'ts_num') === 3, mc, { timeout: 3000 });
+  await sleep(100);
+  let labels = await v((a) => a.rulerLabels);
+  const at4 = labels.find((l) => l.bar === 4);
+  const at6 = labels.find((l) => l.bar === 6);
+  check(at4 && at4.tick === 7680 + 2880 && at6 && at6.tick === 7680 + 3 * 2880, `the ruler's bars 4 and 6 follow the 3/4: ${JSON.stringify(labels.slice(0, 8))}`);
+  check(await v((a) => a.time.format(7680 + 2880 + 960)) === '4.2', 'bar 4 beat 2 is where 3/4 puts it');
+  await page.screenshot({ path: path.join(OUT, 'tempo-meter.png') });
+  // A bad signature is refused with a sentence; drag the change to bar 5.
+  fr = await v((a, i) => a.flagRect(i), mc);
+  await page.mouse.dblclick(fr.x + 6, fr.y);
+  await page.waitForSelector('input.ar-edit', { timeout: 2000 });
+  await page.fill('input.ar-edit', '3-4');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.toast:has-text("not a time signature")', { timeout: 2000 });
+  fr = await v((a, i) => a.flagRect(i), mc);
+  // Onto the ruler's bar 5 as it shows now (two 3/4 bars after bar 3).
+  await drag(page, fr.x + 6, fr.y, (await xAt(7680 + 2 * 2880)) + 6 + 2, fr.y);
+  await page.waitForFunction((i) => window.backline.model.get(i, 'bar') === 4, mc, { timeout: 3000 })
+    .catch(async () => { throw new Error(`meter at bar ${await page.evaluate((i) => window.backline.model.get(i, 'bar'), mc)}`); });
+  await sleep(100);
+  labels = await v((a) => a.rulerLabels);
+  check(labels.find((l) => l.bar === 6).tick === 4 * 3840 + 2880, 'bar 6 follows the moved change');
+  await agreed(page, id);
+  await page.close();
+});
+
 // ---- Main ---------------------------------------------------------------------------
 let passed = 0;
 let failed = 0;
