@@ -25,6 +25,7 @@ const AUTO_PAD = 6; // its value range's margin, top and bottom
 const POINT_PX = 6; // grab radius of an automation point
 const EDGE_PX = 7; // grab zone for resizing a clip's end
 const DRAG_PX = 3; // a press that moves less is a click
+const LONG_PRESS_MS = 550; // a touch held this long (without moving) does what a right-click does
 const KIND = { audio: 1, instrument: 2, group: 3, return: 4, master: 5 };
 const KIND_NAME = ['', 'audio', 'instrument', 'group', 'return', 'master'];
 const MIN_PX_PER_TICK = 2 / 960; // ~8 px a 4/4 bar
@@ -67,6 +68,10 @@ export class Arrangement {
     this.autoSel = null; // point id
     this.autoRows = [];
     this.pickers = new Map(); // track id -> <select> over its new-lane row's head
+    // Touch: the fingers down (pointer id -> canvas x, y), a pinch under way, a pending long press.
+    this.touches = new Map();
+    this.pinch = null;
+    this.longPress = null;
     this.listen();
     this.changed();
   }
@@ -1456,6 +1461,83 @@ export class Arrangement {
     this.redraw();
   }
 
+  // ---- Touch -----------------------------------------------------------------------------
+  // One finger drags what a mouse would (a clip, a point, a flag) and scrolls
+  // on empty lanes; two fingers pinch-zoom about their centre and pan; a
+  // long press does what a right-click does.
+  // A finger down at canvas (X, Y). Returns true when it starts a pinch (the
+  // first finger's gesture is dropped, nothing is committed).
+  touchDown(ev, x, y) {
+    this.touches.set(ev.pointerId, { x, y });
+    clearTimeout(this.pressTimer);
+    this.longPress = null;
+    if (this.touches.size >= 2) {
+      this.drag = null;
+      const [a, b] = [...this.touches.values()];
+      const cx = (a.x + b.x) / 2;
+      this.pinch = {
+        d0: Math.max(20, Math.hypot(a.x - b.x, a.y - b.y)),
+        ppt0: this.pxPerTick,
+        tick: this.tickAt(Math.max(HEAD_W, cx)),
+        cy0: (a.y + b.y) / 2,
+        sy0: this.scrollY,
+      };
+      this.redraw();
+      return true;
+    }
+    this.pinch = null;
+    const lp = { x, y, cx: ev.clientX, cy: ev.clientY, fired: false };
+    this.longPress = lp;
+    this.pressTimer = setTimeout(() => {
+      if (this.longPress !== lp || this.touches.size !== 1) return;
+      lp.fired = true;
+      this.drag = null;
+      this.contextAt(lp.x, lp.y, lp.cx, lp.cy);
+      this.redraw();
+    }, LONG_PRESS_MS);
+    return false;
+  }
+  // A finger moved; returns true when the pinch (or its end) took it.
+  touchMove(ev, x, y) {
+    if (!this.touches.has(ev.pointerId)) return false;
+    this.touches.set(ev.pointerId, { x, y });
+    const lp = this.longPress;
+    if (lp && Math.hypot(x - lp.x, y - lp.y) > DRAG_PX * 2) {
+      clearTimeout(this.pressTimer);
+      this.longPress = null;
+    }
+    const p = this.pinch;
+    if (!p) return false;
+    if (this.touches.size < 2) return true; // one finger left of a pinch: nothing until both are up
+    const [a, b] = [...this.touches.values()];
+    const cx = Math.max(HEAD_W, (a.x + b.x) / 2);
+    const d = Math.max(20, Math.hypot(a.x - b.x, a.y - b.y));
+    this.pxPerTick = Math.min(MAX_PX_PER_TICK, Math.max(MIN_PX_PER_TICK, (p.ppt0 * d) / p.d0));
+    // The tick that was under the fingers' centre stays under it: zoom about it, and pan with it.
+    this.scrollX = Math.max(0, p.tick - (cx - HEAD_W) / this.pxPerTick);
+    const maxY = Math.max(0, this.contentH - (this.canvas.clientHeight - this.top));
+    this.scrollY = Math.max(0, Math.min(maxY, p.sy0 - ((a.y + b.y) / 2 - p.cy0)));
+    this.redraw();
+    return true;
+  }
+  // A finger up; returns true when the gesture is over (a pinch, a long press).
+  touchUp(ev) {
+    this.touches.delete(ev.pointerId);
+    clearTimeout(this.pressTimer);
+    const lp = this.longPress;
+    this.longPress = null;
+    if (this.pinch) {
+      if (!this.touches.size) this.pinch = null;
+      this.drag = null;
+      return true;
+    }
+    if (lp && lp.fired) {
+      this.drag = null;
+      return true;
+    }
+    return false;
+  }
+
   // ---- Input ----------------------------------------------------------------------------
   listen() {
     const cv = this.canvas;
@@ -1467,6 +1549,7 @@ export class Arrangement {
       if (ev.button !== 0) return;
       cv.focus();
       const [x, y] = pos(ev);
+      if (ev.pointerType === 'touch' && this.touchDown(ev, x, y)) return;
       if (y < RULER_H) {
         if (x < HEAD_W) return;
         const at = this.snapTick(this.tickAt(x), ev.altKey);
@@ -1508,6 +1591,8 @@ export class Arrangement {
       if (!h) {
         if (!ev.shiftKey) this.selectOnly(null);
         if (lane) this.selectTrack(lane.id);
+        // A finger on an empty lane scrolls the view.
+        if (ev.pointerType === 'touch') this.drag = { kind: 'pan', x0: x, y0: y, sx: this.scrollX, sy: this.scrollY, moved: false };
         this.redraw();
         return;
       }
@@ -1541,6 +1626,7 @@ export class Arrangement {
     });
     cv.addEventListener('pointermove', (ev) => {
       const [x, y] = pos(ev);
+      if (ev.pointerType === 'touch' && this.touchMove(ev, x, y)) return;
       const d = this.drag;
       if (!d) {
         const h = y >= this.top && this.hit(x, y);
@@ -1553,7 +1639,11 @@ export class Arrangement {
       if (!d.moved && Math.abs(x - d.x0) < DRAG_PX && Math.abs(y - (d.y0 ?? y)) < DRAG_PX) return;
       d.moved = true;
       const free = ev.altKey;
-      if (d.kind === 'flag') {
+      if (d.kind === 'pan') {
+        this.scrollX = Math.max(0, d.sx - (x - d.x0) / this.pxPerTick);
+        const maxY = Math.max(0, this.contentH - (cv.clientHeight - this.top));
+        this.scrollY = Math.max(0, Math.min(maxY, d.sy - (y - d.y0)));
+      } else if (d.kind === 'flag') {
         if (d.flag === 'tempo') d.start = Math.max(1, this.snapTick(this.tickAt(x), free));
         else d.bar = Math.max(1, this.nearestBar(this.tickAt(x)));
       } else if (d.kind === 'point') {
@@ -1576,6 +1666,7 @@ export class Arrangement {
       this.redraw();
     });
     const end = (ev, cancel) => {
+      if (ev.pointerType === 'touch' && this.touchUp(ev)) return this.redraw();
       const d = this.drag;
       if (!d) return;
       this.drag = null;
@@ -1585,7 +1676,8 @@ export class Arrangement {
         this.redraw();
         return;
       }
-      if (d.kind === 'flag') {
+      if (d.kind === 'pan') this.viewMoved();
+      else if (d.kind === 'flag') {
         if (d.flag === 'tempo' && d.start !== d.obj.start) this.run((t) => t.set(d.obj.id, 'start', d.start));
         if (d.flag === 'meter' && d.bar !== d.obj.bar) this.run((t) => t.set(d.obj.id, 'bar', d.bar));
       } else if (d.kind === 'point') this.movePoint(d.p, d.start, d.value);
@@ -1636,6 +1728,8 @@ export class Arrangement {
     );
     cv.addEventListener('contextmenu', (ev) => {
       const [x, y] = pos(ev);
+      // A long press already opened the menu (the browser may send its own contextmenu too).
+      if (this.menuEl || this.touches.size) return ev.preventDefault();
       if (this.contextAt(x, y, ev.clientX, ev.clientY)) ev.preventDefault();
     });
     cv.addEventListener('keydown', (ev) => this.key(ev));

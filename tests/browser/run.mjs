@@ -1414,6 +1414,88 @@ test('tempo lane: add a tempo change by click, type it, drag it, ramp, delete; a
   await page.close();
 });
 
+test('touch: one finger moves a clip and scrolls, two fingers pinch-zoom about their centre and pan, a long press opens the menu', async (t) => {
+  const id = await demoCopy();
+  const context = await browser.newContext({ viewport: { width: 1180, height: 820 }, hasTouch: true });
+  const page = await openStudio(t, id, context);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const cdp = await page.context().newCDPSession(page);
+  // Fingers: [[x, y], ...] in page coordinates; an empty list lifts them all.
+  const touch = (type, pts) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: pts.map(([x, y], i) => ({ x, y, id: i, radiusX: 4, radiusY: 4, force: 1 })) });
+  // Moves the fingers from FROM to TO in N steps.
+  const slide = async (from, to, n = 8) => {
+    for (let k = 1; k <= n; k++) {
+      await touch('touchMove', from.map(([x, y], i) => [x + ((to[i][0] - x) * k) / n, y + ((to[i][1] - y) * k) / n]));
+      await sleep(16);
+    }
+  };
+  const view = () => page.evaluate(() => { const a = window.backline.arrange.view; return { ppt: a.pxPerTick, sx: a.scrollX, sy: a.scrollY }; });
+  // One finger drags the bass line two bars right: one op.
+  const bar = 4 * 960;
+  const bass = await clipNamed(page, 'Bass line');
+  const r = await page.evaluate((c) => window.backline.arrange.rectOf(c), bass.id);
+  const px = await page.evaluate((b2) => window.backline.arrange.clientX(b2) - window.backline.arrange.clientX(0), 2 * bar);
+  const steps0 = await page.evaluate(() => window.backline.undoSteps());
+  await touch('touchStart', [[r.x + 40, r.y + r.h / 2]]);
+  await slide([[r.x + 40, r.y + r.h / 2]], [[r.x + 40 + px + 3, r.y + r.h / 2]]);
+  await touch('touchEnd', []);
+  await page.waitForFunction((c) => window.backline.model.get(c, 'start') === 7680, bass.id, { timeout: 3000 })
+    .catch(async () => { throw new Error(`moved to ${await page.evaluate((c) => window.backline.model.get(c, 'start'), bass.id)}, want 7680`); });
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 1, 'the touch drag is one undo step');
+  // One finger on an empty lane (past the clips) scrolls: 200 px left = 200 px of ticks later.
+  const cr = await page.evaluate(() => document.getElementById('ar-canvas').getBoundingClientRect().toJSON());
+  const laneY = r.y + r.h / 2;
+  let v0 = await view();
+  const ex = cr.x + cr.width - 60;
+  await touch('touchStart', [[ex, laneY]]);
+  await slide([[ex, laneY]], [[ex - 200, laneY]]);
+  await touch('touchEnd', []);
+  let v1 = await view();
+  check(Math.abs((v1.sx - v0.sx) * v1.ppt - 200) < 2, `one finger scrolled 200 px: ${JSON.stringify([v0, v1])}`);
+  check(await page.evaluate((c) => window.backline.model.get(c, 'start'), bass.id) === 7680, 'scrolling moved no clip');
+  // Pinch: two fingers 100 px apart spread to 200 px about x = cx: twice the zoom, the tick under cx stays there.
+  const cx = cr.x + 600;
+  const cy = laneY;
+  v0 = await view();
+  const tickAtC = await page.evaluate((x) => window.backline.arrange.view.tickAt(x - document.getElementById('ar-canvas').getBoundingClientRect().left), cx);
+  await touch('touchStart', [[cx - 50, cy]]);
+  await touch('touchStart', [[cx - 50, cy], [cx + 50, cy]]);
+  await slide([[cx - 50, cy], [cx + 50, cy]], [[cx - 100, cy], [cx + 100, cy]]);
+  await touch('touchEnd', []);
+  v1 = await view();
+  check(Math.abs(v1.ppt / v0.ppt - 2) < 0.01, `pinch doubled the zoom: ${v0.ppt} -> ${v1.ppt}`);
+  const tickAfter = await page.evaluate((x) => window.backline.arrange.view.tickAt(x - document.getElementById('ar-canvas').getBoundingClientRect().left), cx);
+  check(Math.abs(tickAfter - tickAtC) < 2 / v1.ppt, `the tick under the pinch centre stays: ${tickAtC} -> ${tickAfter}`);
+  check(await page.evaluate((c) => window.backline.model.get(c, 'start'), bass.id) === 7680 && (await clipsOf(page)).length === 3, 'the pinch edited nothing');
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, 'touch-pinch.png') });
+  // Two-finger pan: both move 150 px left at the same distance: the view scrolls 150 px, the zoom stays.
+  v0 = await view();
+  await touch('touchStart', [[cx - 60, cy]]);
+  await touch('touchStart', [[cx - 60, cy], [cx + 60, cy]]);
+  await slide([[cx - 60, cy], [cx + 60, cy]], [[cx - 210, cy], [cx - 90, cy]]);
+  await touch('touchEnd', []);
+  v1 = await view();
+  check(Math.abs(v1.ppt - v0.ppt) < 1e-9 && Math.abs((v1.sx - v0.sx) * v1.ppt - 150) < 2, `two fingers panned 150 px: ${JSON.stringify([v0, v1])}`);
+  // A long press on a clip: the menu a right-click gives; Duplicate (tapped) copies it.
+  await page.evaluate(() => window.backline.arrange.view.fit());
+  await sleep(100);
+  const chords = await clipNamed(page, 'Chords');
+  const rc = await page.evaluate((c) => window.backline.arrange.rectOf(c), chords.id);
+  await touch('touchStart', [[rc.x + 20, rc.y + rc.h / 2]]);
+  await sleep(800);
+  await touch('touchEnd', []);
+  await page.getByRole('menuitem', { name: 'Duplicate' }).waitFor({ timeout: 2000 });
+  await page.screenshot({ path: path.join(OUT, 'touch-longpress.png') });
+  check(await page.evaluate((c) => window.backline.model.get(c, 'start'), chords.id) === chords.start, 'the long press moved nothing');
+  await page.getByRole('menuitem', { name: 'Duplicate' }).tap();
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 4, null, { timeout: 3000 });
+  check(await page.locator('.ar-menu').count() === 0, 'the menu closes');
+  await agreed(page, id);
+  await page.close();
+  await context.close();
+});
+
 // ---- Main ---------------------------------------------------------------------------
 let passed = 0;
 let failed = 0;
