@@ -23,6 +23,13 @@ const GROUP_H = 34; // a group track's lane (its children follow, indented)
 const AUTO_H = 52; // an automation lane under its track
 const AUTO_PAD = 6; // its value range's margin, top and bottom
 const POINT_PX = 6; // grab radius of an automation point
+const TENSIONS = [
+  ['Tension −1', -1],
+  ['Tension −½', -0.5],
+  ['Tension 0', 0],
+  ['Tension +½', 0.5],
+  ['Tension +1', 1],
+];
 const EDGE_PX = 7; // grab zone for resizing a clip's end
 const DRAG_PX = 3; // a press that moves less is a click
 const LONG_PRESS_MS = 550; // a touch held this long (without moving) does what a right-click does
@@ -309,6 +316,9 @@ export class Arrangement {
   setCurve(id, curve) {
     this.run((t) => t.set(id, 'curve', curve));
   }
+  setTension(id, v) {
+    this.run((t) => t.set(id, 'tension', v));
+  }
   setLaneOn(row, on) {
     this.run((t) => t.set(row.laneId, 'on', on));
   }
@@ -391,6 +401,10 @@ export class Arrangement {
       this.redraw();
       this.menu(cx, cy, [
         ...CURVES.map((label, i) => ({ label, checked: p.curve === i, run: () => this.setCurve(p.id, i) })),
+        // Exponential and S-curves bend by their tension (-1 .. 1).
+        ...(p.curve === 2 || p.curve === 3
+          ? TENSIONS.map(([label, v]) => ({ label, checked: p.tension === v, run: () => this.setTension(p.id, v) }))
+          : []),
         { label: 'Delete point', run: () => this.deletePoint(p.id) },
       ]);
       return true;
@@ -1169,7 +1183,8 @@ export class Arrangement {
       if (w > 80) g.fillText(failed ? 'no audio data' : 'loading waveform…', Math.max(x0, HEAD_W) + 6, y0 + h / 2 + 9);
       return;
     }
-    const key = [c.asset, plan.level, start, length, c.offset, c.loop, c.loopStart, c.loopEnd, c.gain, c.fadeIn, c.fadeOut, c.stretch, this.pxPerTick, h, c.colour, this.tempoKey].join();
+    // The start matters only through the tempo map (a clip's frames are seconds from its start).
+    const key = [c.asset, plan.level, this.tempos.length ? start : 0, length, c.offset, c.loop, c.loopStart, c.loopEnd, c.gain, c.fadeIn, c.fadeOut, c.stretch, this.pxPerTick, h, c.colour, this.tempoKey].join();
     const colour = shade(c.colour, 0.35);
     if (w <= WAVE_CACHE_PX) {
       let cached = this.waveCache.get(c.id);

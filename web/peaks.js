@@ -11,6 +11,7 @@
 
 export const PEAK_LEVELS = 4; // must match STO_PEAK_LEVELS (storage/sto_asset.h)
 export const peakFrames = (level) => 64 << (2 * level); // STO_PEAK_FRAMES
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 // The coarsest level that still gives at least one peak per pixel when a
 // pixel spans FRAMES_PER_PX frames.
@@ -31,8 +32,12 @@ export function parsePeaks(buf) {
   const n = Number(v.getBigUint64(8, true));
   const count = n * channels * 2;
   if (!channels || buf.byteLength !== 16 + count * 4) throw new Error('peak data of the wrong length');
-  const data = new Float32Array(count);
-  for (let i = 0; i < count; i++) data[i] = v.getFloat32(16 + 4 * i, true);
+  let data;
+  if (LITTLE_ENDIAN) data = new Float32Array(buf, 16, count);
+  else {
+    data = new Float32Array(count);
+    for (let i = 0; i < count; i++) data[i] = v.getFloat32(16 + 4 * i, true);
+  }
   // One (min, max) per peak over all channels: the overview is drawn mono.
   const min = new Float32Array(n);
   const max = new Float32Array(n);

@@ -1255,6 +1255,15 @@ test('automation: show a track\'s lanes, add points by click, drag (snapped, cla
   await sleep(100);
   await near(1440, v0 + (4 - v0) * 0.1, 'S-curve');
   await near(2880, v0 + (4 - v0) * 0.5, 'S-curve midpoint');
+  // Tension +1 steepens it: a = 4, a quarter of the way is 0.25^4 / (0.25^4 + 0.75^4) of the value.
+  await page.mouse.click(fr.x, fr.y, { button: 'right' });
+  await page.getByRole('menuitemradio', { name: 'Tension +1' }).click();
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'tension') === 1, first, { timeout: 3000 });
+  await sleep(100);
+  await near(1440, v0 + (4 - v0) * (0.25 ** 4 / (0.25 ** 4 + 0.75 ** 4)), 'S-curve, tension +1');
+  await page.mouse.click(fr.x, fr.y, { button: 'right' });
+  await page.getByRole('menuitemradio', { name: 'Tension 0' }).click();
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'tension') === 0, first, { timeout: 3000 });
   // Exponential (k = 4): a quarter of the way is (e - 1) / (e^4 - 1) of the value.
   await page.locator('#ar-canvas').focus();
   await page.mouse.click(fr.x, fr.y); // select it
