@@ -1758,7 +1758,24 @@ export class Arrangement {
     let done = true;
     const point = this.autoSel && this.findPoint(this.autoSel);
     const flag = this.flagSel && [...this.tempos, ...this.meters].find((f) => f.id === this.flagSel);
-    if (flag && (k === 'Delete' || k === 'Backspace')) this.deleteFlag(flag.id);
+    const arrow = k === 'ArrowLeft' || k === 'ArrowRight' ? (k === 'ArrowLeft' ? -1 : 1) : 0;
+    const upDown = k === 'ArrowUp' || k === 'ArrowDown' ? (k === 'ArrowDown' ? -1 : 1) : 0;
+    if (flag && arrow && !mod) {
+      // A selected flag: a beat (Shift: a bar) earlier or later; a signature change a bar.
+      if (flag.bpm !== undefined) {
+        const to = Math.max(1, flag.start + arrow * (ev.shiftKey ? this.meter.bar : this.grid));
+        if (to !== flag.start) this.run((t) => t.set(flag.id, 'start', to));
+      } else if (flag.bar + arrow >= 1) this.run((t) => t.set(flag.id, 'bar', flag.bar + arrow));
+    } else if (point && (arrow || upDown) && !mod) {
+      // A selected point: a beat (Shift: a bar) earlier or later; up/down 1% (Shift: 10%) of the range.
+      const { p, row } = point;
+      const tg = row.target;
+      const step = ((tg.max - tg.min) / 100) * (ev.shiftKey ? 10 : 1);
+      const whole = tg.unit === 'choice' || tg.unit === 'count';
+      const start = Math.max(0, p.start + arrow * (ev.shiftKey ? this.meter.bar : this.grid));
+      const value = upDown ? clamp(+(p.value + upDown * (whole ? 1 : step)).toPrecision(6), tg.min, tg.max) : p.value;
+      this.movePoint(p, start, value);
+    } else if (flag && (k === 'Delete' || k === 'Backspace')) this.deleteFlag(flag.id);
     else if (flag && !mod && (k === 'r' || k === 'R') && flag.bpm !== undefined) this.toggleRamp(flag);
     else if (point && (k === 'Delete' || k === 'Backspace')) this.deletePoint(point.p.id);
     else if (point && !mod && (k === 'c' || k === 'C')) this.setCurve(point.p.id, (point.p.curve + 1) % CURVES.length);

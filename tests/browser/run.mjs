@@ -1282,6 +1282,11 @@ test('automation: show a track\'s lanes, add points by click, drag (snapped, cla
   await page.keyboard.press('Control+z');
   await page.waitForFunction((pid) => window.backline.model.typeOf(pid) === 'point', second.id, { timeout: 3000 });
   await page.mouse.click(sr.x, sr.y);
+  // Keys move the selected point: → a beat later, ↑ 1% of the range (0.04) up.
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'start') === 5760 + 960, second.id, { timeout: 3000 });
+  await page.keyboard.press('ArrowDown');
+  await page.waitForFunction((pid) => Math.abs(window.backline.model.get(pid, 'value') - 3.96) < 1e-9, second.id, { timeout: 3000 });
   await page.keyboard.press('Delete');
   await page.waitForFunction((pid) => !window.backline.model.typeOf(pid), second.id, { timeout: 3000 });
   // A device parameter: pick it in the new-lane row, add a point, drag it above the lane: the parameter's max.
@@ -1378,9 +1383,13 @@ test('tempo lane: add a tempo change by click, type it, drag it, ramp, delete; a
   await sleep(100);
   fs.mkdirSync(OUT, { recursive: true });
   await page.screenshot({ path: path.join(OUT, 'tempo-ramp.png') });
-  // Select the second and press Delete; undo brings it back.
+  // Select the second: → moves it a beat later, ← back; Delete removes it, undo brings it back.
   fr = await v((a, i) => a.flagRect(i), tc[1].id);
   await page.mouse.click(fr.x + 6, fr.y);
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((i) => window.backline.model.get(i, 'start') === 15360 + 960, tc[1].id, { timeout: 3000 });
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForFunction((i) => window.backline.model.get(i, 'start') === 15360, tc[1].id, { timeout: 3000 });
   await page.keyboard.press('Delete');
   await page.waitForFunction(() => window.backline.model.children('project', 'tempo').length === 1, null, { timeout: 3000 });
   await page.keyboard.press('Control+z');
