@@ -7,7 +7,9 @@
 // asset and kept; the asset's rate comes from GET /api/assets/ID. get()
 // never waits: it answers null while the data is on its way, and calls
 // onReady(asset) when it has come, so the view draws a placeholder first and
-// the waveform on its next frame.
+// the waveform on its next frame. The server's refusal (no such asset) is
+// final; a connection that fails is tried again after 5 s, doubling to a
+// minute, so waveforms come back with the server.
 
 export const PEAK_LEVELS = 4; // must match STO_PEAK_LEVELS (storage/sto_asset.h)
 export const peakFrames = (level) => 64 << (2 * level); // STO_PEAK_FRAMES
@@ -62,20 +64,16 @@ export class PeakCache {
     this.levels = new Map(); // "asset:level" -> {state: 'loading'|'ready'|'error', peaks, error}
     this.assets = new Map(); // asset -> {state, rate, frames, error}
     this.requests = 0; // fetches made (tests read it: once per asset and level)
+    this.backoff = new Map(); // asset -> the last wait before trying again (ms)
   }
 
   // The asset's {rate, frames}, or null while unknown (a fetch starts) or when it failed.
   info(asset) {
     let a = this.assets.get(asset);
-    if (!a) {
+    if (!a || this.retry(a)) {
       a = { state: 'loading' };
       this.assets.set(asset, a);
-      this.requests++;
-      fetch(`${this.base}/api/assets/${asset}`)
-        .then((r) => (r.ok ? r.json() : r.json().then((e) => Promise.reject(new Error(e.reason || r.statusText)))))
-        .then((j) => Object.assign(a, { state: 'ready', rate: j.rate, frames: j.frames }))
-        .catch((e) => Object.assign(a, { state: 'error', error: e.message }))
-        .finally(() => this.onReady(asset));
+      this.load(a, asset, `/api/assets/${asset}`, (r) => r.json().then((j) => ({ rate: j.rate, frames: j.frames })));
     }
     return a.state === 'ready' ? a : null;
   }
@@ -85,17 +83,41 @@ export class PeakCache {
   get(asset, level) {
     const key = `${asset}:${level}`;
     let e = this.levels.get(key);
-    if (!e) {
+    if (!e || this.retry(e)) {
       e = { state: 'loading' };
       this.levels.set(key, e);
-      this.requests++;
-      fetch(`${this.base}/api/assets/${asset}/peaks?level=${level}`)
-        .then((r) => (r.ok ? r.arrayBuffer() : r.json().then((j) => Promise.reject(new Error(j.reason || r.statusText)))))
-        .then((buf) => Object.assign(e, { state: 'ready', peaks: parsePeaks(buf) }))
-        .catch((err) => Object.assign(e, { state: 'error', error: err.message }))
-        .finally(() => this.onReady(asset));
+      this.load(e, asset, `/api/assets/${asset}/peaks?level=${level}`, (r) =>
+        r.arrayBuffer().then((buf) => ({ peaks: parsePeaks(buf) })),
+      );
     }
     return e.state === 'ready' ? e.peaks : null;
+  }
+
+  // Fetches URL into entry E (READ turns the response into its fields). The
+  // server's refusal (no such asset) is final; a failed connection is tried
+  // again after a while (5 s, doubling to a minute), with a redraw then.
+  load(e, asset, url, read) {
+    this.requests++;
+    fetch(this.base + url)
+      .then((r) =>
+        r.ok ? read(r) : r.json().then((j) => Promise.reject(Object.assign(new Error(j.reason || r.statusText), { final: true }))),
+      )
+      .then((fields) => {
+        Object.assign(e, { state: 'ready' }, fields);
+        this.backoff.delete(asset);
+      })
+      .catch((err) => {
+        Object.assign(e, { state: 'error', error: err.message });
+        if (err.final || err instanceof SyntaxError || /peak data/.test(err.message)) return;
+        const wait = Math.min(60000, (this.backoff.get(asset) || 2500) * 2);
+        this.backoff.set(asset, wait);
+        e.retryAt = performance.now() + wait;
+        setTimeout(() => this.onReady(asset), wait);
+      })
+      .finally(() => this.onReady(asset));
+  }
+  retry(e) {
+    return e.state === 'error' && e.retryAt !== undefined && performance.now() >= e.retryAt;
   }
 
   // Whether ASSET (details or any level) could not be loaded: the view says so.

@@ -1095,10 +1095,22 @@ test('waveforms: an audio clip shows its asset\'s peaks (gain, offset, fades, lo
   const asset = await uploadAsset(makeWav(4, (s) => (s < 1 ? 0.9 : 0.1)), 'loud-quiet.wav');
   const { id } = await api('/api/projects', { name: 'Waveforms' });
   const page = await openStudio(t, id);
+  // Hold the peaks back: the clip shows a placeholder meanwhile, and the page keeps drawing.
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  await page.route('**/peaks?*', async (route) => { await gate; await route.continue(); });
   const track = await inPage(page, (tx) => tx.create('track', 'project', { kind: 1, name: 'Vox' }));
   const clip = await inPage(page, (tx, a) => tx.create('clip', a.track, { name: 'Take 1', start: 0, length: 2 * 3840, asset: a.asset }), { track, asset });
   check(track && clip, 'the audio track and clip are made');
+  await sleep(300);
+  check(await page.evaluate((c) => window.backline.arrange.view.waveState(c), clip) === 'loading', 'loading while the peaks are held back');
+  const frames = await page.evaluate(() => new Promise((res) => { let n = 0; const t0 = performance.now(); const f = () => (performance.now() - t0 < 300 ? (n++, requestAnimationFrame(f)) : res(n)); requestAnimationFrame(f); }));
+  check(frames >= 5, `frames go on while the peaks load: ${frames} in 300 ms`);
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, 'waveform-loading.png') });
+  release();
   await page.waitForFunction((c) => window.backline.arrange.view.waveState(c) === 'ready', clip, { timeout: 5000 });
+  await page.unroute('**/peaks?*');
   await sleep(100);
   fs.mkdirSync(OUT, { recursive: true });
   await page.screenshot({ path: path.join(OUT, 'waveform.png') });
