@@ -1327,6 +1327,23 @@ test('automation: show a track\'s lanes, add points by click, drag (snapped, cla
   await page.mouse.click(cr.x + tr.x + tr.w / 2, cr.y + tr.y + tr.h / 2);
   await page.waitForFunction(() => window.backline.arrange.view.autoRows.length === 0, null, { timeout: 3000 });
   check(await page.locator('select.ar-picker').count() === 0, 'hiding removes the picker');
+  // A send's level: the keys send to the reverb; its lane goes under the send.
+  const keys = await page.evaluate(() => window.backline.arrange.view.lanes.find((l) => l.name === 'Keys').id);
+  const kt = await page.evaluate((k) => { const v = window.backline.arrange.view; return v.autoToggleRect(v.lanes.find((l) => l.id === k)); }, keys);
+  await page.mouse.click(cr.x + kt.x + kt.w / 2, cr.y + kt.y + kt.h / 2);
+  await page.waitForSelector('select.ar-picker', { timeout: 3000 });
+  const sendOpt = await page.evaluate(() => [...document.querySelectorAll('select.ar-picker option')].map((o) => [o.value, o.textContent]).find(([, n]) => n === 'Send to Reverb'));
+  check(sendOpt, 'the picker lists the send to the reverb');
+  await page.selectOption('select.ar-picker', sendOpt[0]);
+  const send = sendOpt[0].split(':')[0];
+  p = await at(null, 1920, 0.5);
+  await page.mouse.click(p.x, p.y);
+  await page.waitForFunction((sd) => window.backline.model.children(sd, 'lane').length === 1, send, { timeout: 3000 });
+  const sl = await page.evaluate((sd) => window.backline.model.children(sd, 'lane')[0], send);
+  const sp = await page.evaluate((l) => window.backline.model.children(l, 'point').map((x) => [window.backline.model.get(x, 'start'), window.backline.model.get(x, 'value')])[0], sl);
+  check(await page.evaluate((sd) => window.backline.model.typeOf(sd), send) === 'send' && sp[0] === 1920 && Math.abs(sp[1] - 0.5) < 0.15,
+    `a send-level lane and point: ${JSON.stringify(sp)}`);
+  await page.screenshot({ path: path.join(OUT, 'automation-send.png') });
   const s = await agreed(page, id);
   check((await agreed(other, id)).hash === s.hash, 'both pages agree');
   await page.close();
