@@ -12,7 +12,7 @@
 import { clamp, CURVES, fmtValue, lanesOf, pointsOf, targetsOf, valueAt } from './automation.js';
 import { levelFor, PeakCache } from './peaks.js';
 import { TimeMap } from './tempo.js';
-import { fitCanvas, fmtBarBeat, fmtLength, hex, meterOf, PPQ, roundRect, shade, snapTo, transact } from './timeline.js';
+import { fitCanvas, fmtLength, hex, meterOf, PPQ, roundRect, shade, snapTo, transact } from './timeline.js';
 
 const HEAD_W = 168; // track names column, CSS px
 const RULER_H = 30;
@@ -550,7 +550,7 @@ export class Arrangement {
     if (!sel.length) this.info.textContent = this.clips.size ? 'No clip selected' : 'No clips';
     else if (sel.length === 1) {
       const c = sel[0];
-      this.info.textContent = `${c.name || 'Clip'} · ${c.lane.name} · at ${fmtBarBeat(c.start, m)} · ${fmtLength(c.length, m)}`;
+      this.info.textContent = `${c.name || 'Clip'} · ${c.lane.name} · at ${this.time.format(c.start)} · ${fmtLength(c.length, m)}`;
     } else this.info.textContent = `${sel.length} clips selected`;
   }
 
