@@ -18,6 +18,7 @@
 #include "shared/mdl_device.h"
 #include "shared/mdl_err.h"
 #include "shared/mdl_replica.h"
+#include "shared/mdl_time.h"
 
 #include <emscripten/emscripten.h>
 #include <stdio.h>
@@ -877,6 +878,72 @@ EXPORT int wasm_audio_offset(void) {
 }
 EXPORT int wasm_audio_len(void) {
   return last_audio.len;
+}
+
+/* ---- Tempo and meter map of the view (mdl_time.h) -------------------------------- */
+
+/* The map of the view, built again only when the view changed (its hash). */
+static mdl_time_map time_map;
+static uint64_t time_of = 1; /* the view hash the map was built from (1: none yet) */
+
+static const mdl_time_map *time_map_of_view(void) {
+  const mdl_project *p = view();
+  uint64_t h = mdl_project_hash(p);
+  if (h != time_of) {
+    mdl_time_map_build(p, &time_map);
+    time_of = h;
+  }
+  return &time_map;
+}
+
+/* Seconds from tick 0 to TICK (>= 0; between whole ticks, linear). */
+EXPORT double wasm_time_seconds(double tick) {
+  const mdl_time_map *m = time_map_of_view();
+  if (!(tick > 0)) return 0;
+  int64_t t = (int64_t) tick;
+  double s = mdl_time_seconds(m, t);
+  double f = tick - (double) t;
+  return f > 0 ? s + f * (mdl_time_seconds(m, t + 1) - s) : s;
+}
+/* The tick at SECONDS (rounded down). */
+EXPORT double wasm_time_tick(double seconds) {
+  return seconds > 0 ? (double) mdl_time_tick(time_map_of_view(), seconds) : 0;
+}
+/* The tempo at TICK, in BPM. */
+EXPORT double wasm_time_bpm(double tick) {
+  return mdl_time_bpm(time_map_of_view(), tick > 0 ? (int64_t) tick : 0);
+}
+/* The tick where bar BAR (0-based) starts. */
+EXPORT double wasm_time_bar_tick(double bar) {
+  return (double) mdl_time_bar_tick(time_map_of_view(), bar > 0 ? (int64_t) bar : 0);
+}
+
+static struct { int beat, ticks, num, den; } last_bbt; /* the rest of the last wasm_time_bbt() */
+
+/* The bar (0-based) at TICK; wasm_time_beat(), _beat_ticks(), _num() and
+ * _den() then give the beat in it (0-based), the ticks into that beat and
+ * the time signature there. */
+EXPORT double wasm_time_bbt(double tick) {
+  const mdl_time_map *m = time_map_of_view();
+  int64_t t = tick > 0 ? (int64_t) tick : 0, bar;
+  mdl_time_bbt(m, t, &bar, &last_bbt.beat, &last_bbt.ticks);
+  uint32_t i = 0;
+  while (i + 1 < m->n_meters && m->bar[i + 1] <= bar)
+    i++;
+  last_bbt.num = m->num[i], last_bbt.den = m->den[i];
+  return (double) bar;
+}
+EXPORT int wasm_time_beat(void) {
+  return last_bbt.beat;
+}
+EXPORT int wasm_time_beat_ticks(void) {
+  return last_bbt.ticks;
+}
+EXPORT int wasm_time_num(void) {
+  return last_bbt.num;
+}
+EXPORT int wasm_time_den(void) {
+  return last_bbt.den;
 }
 
 /* ---- Test hook ------------------------------------------------------------------- */

@@ -21,7 +21,7 @@ import { Library } from './library.js';
 import { Keeper } from './offline.js';
 import { PianoRoll } from './pianoroll.js';
 import { Session } from './session.js';
-import { NOTE_NAMES, PPQ, SCALES } from './timeline.js';
+import { NOTE_NAMES, SCALES } from './timeline.js';
 import { $, toast } from './ui.js';
 import { addExportButton } from './export.js';
 
@@ -592,15 +592,6 @@ export async function startStudio(projectId) {
     else g.fillRect(z, 0, 1, H);
   }
 
-  function fmtPosition(frames, p) {
-    const beats = (frames / RATE) * (p.tempo / 60);
-    const num = p.tsNum || 4;
-    const bar = Math.floor(beats / num) + 1;
-    const beat = Math.floor(beats % num) + 1;
-    const sixteenth = Math.floor((beats % 1) * 4) + 1;
-    return `${bar}.${beat}.${sixteenth}`;
-  }
-
   let lastFrame = performance.now();
   let masterDrawn = false;
   addEventListener('resize', () => {
@@ -638,9 +629,11 @@ export async function startStudio(projectId) {
       if (!meters.has(row.id) && !row.meterDrawn)
         drawMeter(row.meter, meterState(row.id), false), (row.meterDrawn = true);
     const pos = transport.position + (transport.playing ? ((now - transport.at) / 1000) * RATE : 0);
-    const text = fmtPosition(pos, project);
+    // Bars, beats and the playhead through the tempo and meter map (mdl_time).
+    const tick = arrangement.time.tick(pos / RATE);
+    const text = arrangement.time.format(tick, true);
     if (text !== positionText) $('position').textContent = positionText = text;
-    arrangement.setPlayhead((pos / RATE) * (project.tempo / 60) * PPQ, transport.playing);
+    arrangement.setPlayhead(tick, transport.playing);
     requestAnimationFrame(frame);
   }
 

@@ -2,9 +2,9 @@
 // (arrange.js) and the piano roll (pianoroll.js).
 //
 // Positions are model ticks, 960 per quarter note (MDL_PPQ in
-// shared/mdl_project.h). The project's tempo and time signature come from
-// the wasm model; the tempo map and meter changes (types 'tempo', 'meter')
-// are not read yet: one tempo and one time signature for the whole song.
+// shared/mdl_project.h). meterOf() reads the song's own (first) tempo and
+// time signature; the arrangement's ruler, grid and playhead follow the whole
+// tempo and meter map through tempo.js (the wasm model's mdl_time).
 
 export const PPQ = 960; // must match MDL_PPQ (shared/mdl_project.h)
 

@@ -1604,6 +1604,501 @@ test('no console errors or page errors in any test', async () => {
   check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });
 
+// ---- Arrangement: waveforms, automation, tempo map, touch (web/arrange.js, peaks.js, automation.js, tempo.js)
+// A mono 16-bit WAV at 48 kHz of SECONDS, a 220 Hz sine whose amplitude is AMP(t seconds).
+function makeWav(seconds, amp) {
+  const rate = 48000;
+  const n = Math.round(seconds * rate);
+  const b = Buffer.alloc(44 + n * 2);
+  b.write('RIFF', 0); b.writeUInt32LE(36 + n * 2, 4); b.write('WAVE', 8);
+  b.write('fmt ', 12); b.writeUInt32LE(16, 16); b.writeUInt16LE(1, 20); b.writeUInt16LE(1, 22);
+  b.writeUInt32LE(rate, 24); b.writeUInt32LE(rate * 2, 28); b.writeUInt16LE(2, 32); b.writeUInt16LE(16, 34);
+  b.write('data', 36); b.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(32767 * amp(i / rate) * Math.sin((2 * Math.PI * 220 * i) / rate)), 44 + 2 * i);
+  return b;
+}
+// Uploads BYTES as NAME through the chunked upload API; returns the asset id (SHA-256).
+async function uploadAsset(bytes, name) {
+  const up = await api('/api/uploads', { name, size: bytes.length });
+  for (let at = 0; at < bytes.length; at += 200000) {
+    const put = await fetch(`${BASE}/api/uploads/${up.id}?offset=${at}`, { method: 'PUT', body: bytes.subarray(at, at + 200000) });
+    check(put.ok, `upload chunk at ${at}: ${put.status} ${await put.text()}`);
+  }
+  const fin = await api(`/api/uploads/${up.id}/finish`, {});
+  check(fin && fin.id && fin.id.length === 64, `finish gives the asset: ${JSON.stringify(fin)}`);
+  return fin.id;
+}
+// Runs FN(t, arg) as one transaction in the page (the model's own edit); returns what FN returned.
+const inPage = (page, fn, arg) => page.evaluate(([src, a]) => {
+  const f = new Function(`return (${src})`)();
+  const r = window.backline.arrange.view.run((t) => f(t, a));
+  return r !== null && typeof r === 'object' ? true : r; // not the Edit itself (it holds the wasm heap)
+}, [fn.toString(), arg]);
+// How many pixels of the arrangement's column at client X, between client Y0 and Y1, are bright (the waveform).
+const brightIn = (page, x, y0, y1) => page.evaluate(([cx, a, b]) => {
+  const cv = document.getElementById('ar-canvas');
+  const r = cv.getBoundingClientRect();
+  const dpr = cv.width / r.width;
+  const h = Math.round((b - a) * dpr);
+  const d = cv.getContext('2d').getImageData(Math.round((cx - r.left) * dpr), Math.round((a - r.top) * dpr), 1, h).data;
+  let n = 0;
+  for (let i = 0; i < h; i++) if (d[4 * i] + d[4 * i + 1] + d[4 * i + 2] > 330) n++;
+  return n / dpr;
+}, [x, y0, y1]);
+
+test('waveforms: an audio clip shows its asset\'s peaks (gain, offset, fades, loop), fetched once per level', async (t) => {
+  // 4 s at 120 BPM = 2 bars: loud (0.9) for the first second, quiet (0.1) after.
+  const asset = await uploadAsset(makeWav(4, (s) => (s < 1 ? 0.9 : 0.1)), 'loud-quiet.wav');
+  const { id } = await api('/api/projects', { name: 'Waveforms' });
+  const page = await openStudio(t, id);
+  // Hold the peaks back: the clip shows a placeholder meanwhile, and the page keeps drawing.
+  let release;
+  const gate = new Promise((r) => { release = r; });
+  await page.route('**/peaks?*', async (route) => { await gate; await route.continue(); });
+  const track = await inPage(page, (tx) => tx.create('track', 'project', { kind: 1, name: 'Vox' }));
+  const clip = await inPage(page, (tx, a) => tx.create('clip', a.track, { name: 'Take 1', start: 0, length: 2 * 3840, asset: a.asset }), { track, asset });
+  check(track && clip, 'the audio track and clip are made');
+  await sleep(300);
+  check(await page.evaluate((c) => window.backline.arrange.view.waveState(c), clip) === 'loading', 'loading while the peaks are held back');
+  const frames = await page.evaluate(() => new Promise((res) => { let n = 0; const t0 = performance.now(); const f = () => (performance.now() - t0 < 300 ? (n++, requestAnimationFrame(f)) : res(n)); requestAnimationFrame(f); }));
+  check(frames >= 5, `frames go on while the peaks load: ${frames} in 300 ms`);
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, 'waveform-loading.png') });
+  release();
+  await page.waitForFunction((c) => window.backline.arrange.view.waveState(c) === 'ready', clip, { timeout: 5000 });
+  await page.unroute('**/peaks?*');
+  await sleep(100);
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, 'waveform.png') });
+  const r = await page.evaluate((c) => window.backline.arrange.rectOf(c), clip);
+  const body = [r.y + 18, r.y + r.h - 4];
+  const xAt = (tick) => page.evaluate((tk) => window.backline.arrange.clientX(tk), tick);
+  // Beat 1 (0.25 s in) is loud, beat 5 (2.25 s) is quiet.
+  const loud = await brightIn(page, await xAt(480), ...body);
+  const quiet = await brightIn(page, await xAt(4 * 960 + 480), ...body);
+  check(loud > 20 && quiet >= 1 && quiet < loud / 4, `loud part ${loud} px, quiet part ${quiet} px`);
+
+  // Gain 0.5 halves the loud part's height.
+  await inPage(page, (tx, c) => tx.set(c, 'gain', 0.5), clip);
+  await sleep(150);
+  const halved = await brightIn(page, await xAt(480), ...body);
+  check(Math.abs(halved - loud / 2) <= 3, `gain 0.5: ${halved} px, was ${loud}`);
+  await inPage(page, (tx, c) => tx.set(c, 'gain', 1), clip);
+  // An offset of 1 s: the clip starts in the quiet part.
+  await inPage(page, (tx, c) => tx.set(c, 'offset', 48000), clip);
+  await sleep(150);
+  const shifted = await brightIn(page, await xAt(480), ...body);
+  check(shifted < loud / 4, `offset 1 s: the start is quiet (${shifted} px)`);
+  // A fade-in over the first beat (offset back to 0): tiny at its start, full by its end.
+  await inPage(page, (tx, c) => { tx.set(c, 'offset', 0); tx.set(c, 'fade_in', 960); }, clip);
+  await sleep(150);
+  const early = await brightIn(page, await xAt(60), ...body);
+  const later = await brightIn(page, await xAt(1200), ...body);
+  check(early < later / 3 && later > 20, `fade-in: ${early} px at its start, ${later} px after`);
+  // A loop of its first beat over 4 bars: every beat is loud, also past the asset's end.
+  await inPage(page, (tx, c) => { tx.set(c, 'fade_in', 0); tx.set(c, 'loop', true); tx.set(c, 'loop_start', 0); tx.set(c, 'loop_end', 960); tx.set(c, 'length', 4 * 3840); }, clip);
+  await sleep(150);
+  await page.screenshot({ path: path.join(OUT, 'waveform-loop.png') });
+  for (const beat of [0, 5, 13]) {
+    const px = await brightIn(page, await xAt(beat * 960 + 480), ...body);
+    check(px > 20, `looped: beat ${beat + 1} is loud (${px} px)`);
+  }
+  // Zooming picks finer and coarser levels; each level is fetched once.
+  const before = await page.evaluate(() => window.backline.arrange.view.peaks.requests);
+  await page.locator('#ar-canvas').focus();
+  for (let i = 0; i < 8; i++) await page.keyboard.press('+');
+  await page.waitForFunction((c) => window.backline.arrange.view.waveState(c) === 'ready', clip, { timeout: 5000 });
+  for (let i = 0; i < 16; i++) await page.keyboard.press('-');
+  await page.waitForFunction((c) => window.backline.arrange.view.waveState(c) === 'ready', clip, { timeout: 5000 });
+  for (let i = 0; i < 8; i++) await page.keyboard.press('+');
+  await page.waitForFunction((c) => window.backline.arrange.view.waveState(c) === 'ready', clip, { timeout: 5000 });
+  const keys = await page.evaluate(() => [...window.backline.arrange.view.peaks.levels.keys()]);
+  const after = await page.evaluate(() => window.backline.arrange.view.peaks.requests);
+  check(keys.length >= 2, `zoom used more than one level: ${keys}`);
+  check(after - before === keys.length - 1, `one fetch per new level: ${after - before} fetches, levels ${keys}`);
+  const urls = [];
+  page.on('request', (q) => { if (q.url().includes('/peaks')) urls.push(q.url()); });
+  for (let i = 0; i < 3; i++) await page.keyboard.press('-');
+  for (let i = 0; i < 3; i++) await page.keyboard.press('+');
+  await sleep(200);
+  check(urls.length === 0, `levels already here are not fetched again: ${urls}`);
+  await agreed(page, id);
+  await page.close();
+});
+
+// The client y of the bright curve pixel in the arrangement's column at client X closest to Y (within 25 px), or null.
+const lineNear = (page, x, y) => page.evaluate(([cx, cy]) => {
+  const cv = document.getElementById('ar-canvas');
+  const r = cv.getBoundingClientRect();
+  const dpr = cv.width / r.width;
+  const y0 = Math.round((cy - 25 - r.top) * dpr);
+  const h = Math.round(50 * dpr);
+  const d = cv.getContext('2d').getImageData(Math.round((cx - r.left) * dpr), y0, 1, h).data;
+  let best = null;
+  for (let i = 0; i < h; i++)
+    if (d[4 * i] + d[4 * i + 1] + d[4 * i + 2] > 330) {
+      const yy = r.top + (y0 + i) / dpr;
+      if (best === null || Math.abs(yy - cy) < Math.abs(best - cy)) best = yy;
+    }
+  return best;
+}, [x, y]);
+
+test('automation: show a track\'s lanes, add points by click, drag (snapped, clamped), curve shapes drawn as played, delete, device target', async (t) => {
+  const id = await demoCopy();
+  const page = await openStudio(t, id);
+  const other = await openStudio(t, id);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const view = 'window.backline.arrange.view';
+  const bass = await page.evaluate(() => window.backline.arrange.view.lanes.find((l) => l.name === 'Bass').id);
+  const cr = await page.evaluate(() => document.getElementById('ar-canvas').getBoundingClientRect().toJSON());
+  // The toggle in the bass lane's head shows its automation: a new-lane row, Gain picked.
+  const tr = await page.evaluate((b) => { const v = window.backline.arrange.view; return v.autoToggleRect(v.lanes.find((l) => l.id === b)); }, bass);
+  await page.mouse.click(cr.x + tr.x + tr.w / 2, cr.y + tr.y + tr.h / 2);
+  // The demo's bass already automates its synth's cutoff: that lane, then a new-lane row.
+  await page.waitForFunction(() => window.backline.arrange.view.autoRows.some((r) => !r.laneId), null, { timeout: 3000 });
+  check(await page.locator('select.ar-picker').inputValue() !== '', 'a target picker shows');
+  check((await page.locator('select.ar-picker option:checked').textContent()) === 'Gain', 'Gain is picked first');
+  // Where tick T, value V of the automation row of lane L (null: the new-lane row) is on the page.
+  const at = (l, tk, v) => page.evaluate(([l2, tk2, v2]) => {
+    const a = window.backline.arrange.view;
+    const row = a.autoRows.find((r) => r.laneId === l2);
+    return { x: a.clientX(tk2), y: a.canvas.getBoundingClientRect().top + a.yOfValue(row, v2) };
+  }, [l, tk, v]);
+  const lanesOfBass = () => page.evaluate((b) => {
+    const m = window.backline.model;
+    return m.children(b, 'lane').map((l) => ({ id: l, param: m.get(l, 'param'),
+      points: m.children(l, 'point').map((p) => ({ id: p, start: m.get(p, 'start'), value: m.get(p, 'value'), curve: m.get(p, 'curve') })).sort((x, y) => x.start - y.start) }));
+  }, bass);
+  const steps0 = await page.evaluate(() => window.backline.undoSteps());
+  // Click at bar 1, value 1: a lane and its first point, one undo step.
+  let p = await at(null, 0, 1);
+  await page.mouse.click(p.x + 4, p.y);
+  await page.waitForFunction((b) => window.backline.model.children(b, 'lane').length === 1, bass, { timeout: 3000 });
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 1, 'lane + point are one undo step');
+  let lanes = await lanesOfBass();
+  const gainProp = await page.evaluate(() => window.backline.model.get(window.backline.model.children(window.backline.arrange.view.lanes.find((l) => l.name === 'Bass').id, 'lane')[0], 'param'));
+  check(lanes[0].points.length === 1 && lanes[0].points[0].start === 0 && Math.abs(lanes[0].points[0].value - 1) < 0.15,
+    `first point at 0, value ~1: ${JSON.stringify(lanes)} (param ${gainProp})`);
+  // Click at bar 3, value 2: a second point (the lane has its row now, a new-lane row follows).
+  const gl = lanes[0].id;
+  p = await at(gl, 7680, 2);
+  await page.mouse.click(p.x, p.y);
+  await page.waitForFunction((b) => window.backline.model.children(window.backline.model.children(b, 'lane')[0], 'point').length === 2, bass, { timeout: 3000 });
+  lanes = await lanesOfBass();
+  const second = lanes[0].points[1];
+  check(second.start === 7680 && Math.abs(second.value - 2) < 0.15, `second point: ${JSON.stringify(second)}`);
+  // Drag it to bar 2 beat 3 (+ a little: snapped to the beat) and far above the lane: value clamped to 4.
+  const steps1 = await page.evaluate(() => window.backline.undoSteps());
+  const from = await page.evaluate((pid) => window.backline.arrange.view.pointRect(pid), second.id);
+  const to = await at(gl, 5760 + 100, 4);
+  await drag(page, from.x, from.y, to.x, to.y - 60);
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'start') === 5760, second.id, { timeout: 3000 })
+    .catch(async () => { throw new Error(`dragged to ${JSON.stringify(await lanesOfBass())}`); });
+  check(await page.evaluate((pid) => window.backline.model.get(pid, 'value'), second.id) === 4, 'the value is clamped to the range (4)');
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps1 + 1, 'the drag is one undo step');
+  await other.waitForFunction((pid) => window.backline.model.get(pid, 'start') === 5760, second.id, { timeout: 5000 });
+  // The drawn line: linear from (0, v0) to (5760, 4): at 1440 it is a quarter of the way.
+  const v0 = (await lanesOfBass())[0].points[0].value;
+  const first = (await lanesOfBass())[0].points[0].id;
+  const near = async (tk, v, what) => {
+    const q = await at(gl, tk, v);
+    const y = await lineNear(page, q.x, q.y);
+    check(y !== null && Math.abs(y - q.y) <= 2.5, `${what}: the line at tick ${tk} should be at y ${q.y.toFixed(1)} (value ${v.toFixed(2)}), found ${y}`);
+  };
+  await sleep(100);
+  await near(1440, v0 + (4 - v0) * 0.25, 'linear');
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, 'automation-linear.png') });
+  // Right-click the first point: the curve menu; Hold keeps v0 up to the next point.
+  const fr = await page.evaluate((pid) => window.backline.arrange.view.pointRect(pid), first);
+  await page.mouse.click(fr.x, fr.y, { button: 'right' });
+  await page.getByRole('menuitemradio', { name: 'Hold' }).click();
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'curve') === 1, first, { timeout: 3000 });
+  await sleep(100);
+  await near(4320, v0, 'hold');
+  // S-curve (tension 0): a quarter of the way in time is 10% of the way in value.
+  await page.mouse.click(fr.x, fr.y, { button: 'right' });
+  await page.getByRole('menuitemradio', { name: 'S-curve' }).click();
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'curve') === 3, first, { timeout: 3000 });
+  await sleep(100);
+  await near(1440, v0 + (4 - v0) * 0.1, 'S-curve');
+  await near(2880, v0 + (4 - v0) * 0.5, 'S-curve midpoint');
+  // Tension +1 steepens it: a = 4, a quarter of the way is 0.25^4 / (0.25^4 + 0.75^4) of the value.
+  await page.mouse.click(fr.x, fr.y, { button: 'right' });
+  await page.getByRole('menuitemradio', { name: 'Tension +1' }).click();
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'tension') === 1, first, { timeout: 3000 });
+  await sleep(100);
+  await near(1440, v0 + (4 - v0) * (0.25 ** 4 / (0.25 ** 4 + 0.75 ** 4)), 'S-curve, tension +1');
+  await page.mouse.click(fr.x, fr.y, { button: 'right' });
+  await page.getByRole('menuitemradio', { name: 'Tension 0' }).click();
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'tension') === 0, first, { timeout: 3000 });
+  // Exponential (k = 4): a quarter of the way is (e - 1) / (e^4 - 1) of the value.
+  await page.locator('#ar-canvas').focus();
+  await page.mouse.click(fr.x, fr.y); // select it
+  await page.keyboard.press('c'); // S -> linear
+  await page.keyboard.press('c'); // -> hold
+  await page.keyboard.press('c'); // -> exponential
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'curve') === 2, first, { timeout: 3000 });
+  await sleep(100);
+  await near(4320, v0 + (4 - v0) * (Math.exp(3) - 1) / (Math.exp(4) - 1), 'exponential');
+  await page.screenshot({ path: path.join(OUT, 'automation-exp.png') });
+  // Double-click the second point deletes it; undo brings it back; Delete removes the selected one.
+  const sr = await page.evaluate((pid) => window.backline.arrange.view.pointRect(pid), second.id);
+  await page.mouse.dblclick(sr.x, sr.y);
+  await page.waitForFunction((pid) => !window.backline.model.typeOf(pid), second.id, { timeout: 3000 });
+  check((await lanesOfBass())[0].points.length === 1, 'one point left after the double-click');
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction((pid) => window.backline.model.typeOf(pid) === 'point', second.id, { timeout: 3000 });
+  await page.mouse.click(sr.x, sr.y);
+  // Keys move the selected point: → a beat later, ↑ 1% of the range (0.04) up.
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((pid) => window.backline.model.get(pid, 'start') === 5760 + 960, second.id, { timeout: 3000 });
+  await page.keyboard.press('ArrowDown');
+  await page.waitForFunction((pid) => Math.abs(window.backline.model.get(pid, 'value') - 3.96) < 1e-9, second.id, { timeout: 3000 });
+  await page.keyboard.press('Delete');
+  await page.waitForFunction((pid) => !window.backline.model.typeOf(pid), second.id, { timeout: 3000 });
+  // A device parameter: pick it in the new-lane row, add a point, drag it above the lane: the parameter's max.
+  const opt = await page.evaluate(() => [...document.querySelectorAll('select.ar-picker option')].map((o) => [o.value, o.textContent]).find(([, n]) => n.includes(' · ')));
+  check(opt, 'the picker lists device parameters');
+  await page.selectOption('select.ar-picker', opt[0]);
+  const [dev, idx] = opt[0].split(':');
+  const range = await page.evaluate(([d, i]) => {
+    const m = window.backline.model;
+    const k = m.devices().find((x) => x.kind === m.get(d, 'kind'));
+    return k.params[Number(i)];
+  }, [dev, idx]);
+  const lanesBefore = await page.evaluate((d) => window.backline.model.children(d, 'lane'), dev);
+  p = await at(null, 3840, (range.min + range.max) / 2);
+  await page.mouse.click(p.x, p.y);
+  await page.waitForFunction(([d, n]) => window.backline.model.children(d, 'lane').length === n + 1, [dev, lanesBefore.length], { timeout: 3000 });
+  const dl = await page.evaluate(([d, old]) => window.backline.model.children(d, 'lane').find((l) => !old.includes(l)), [dev, lanesBefore]);
+  check(await page.evaluate((l) => window.backline.model.get(l, 'param'), dl) === Number(idx), 'the lane automates the picked parameter');
+  const dp = await page.evaluate((l) => window.backline.model.children(l, 'point')[0], dl);
+  const dr = await page.evaluate((pid) => window.backline.arrange.view.pointRect(pid), dp);
+  await drag(page, dr.x, dr.y, dr.x, dr.y - 200);
+  await page.waitForFunction(([pid, mx]) => window.backline.model.get(pid, 'value') === mx, [dp, range.max], { timeout: 3000 })
+    .catch(async () => { throw new Error(`value ${await page.evaluate((pid) => window.backline.model.get(pid, 'value'), dp)}, want ${range.max} (${JSON.stringify(range)})`); });
+  await page.screenshot({ path: path.join(OUT, 'automation-device.png') });
+  // Hide and show again.
+  await page.mouse.click(cr.x + tr.x + tr.w / 2, cr.y + tr.y + tr.h / 2);
+  await page.waitForFunction(() => window.backline.arrange.view.autoRows.length === 0, null, { timeout: 3000 });
+  check(await page.locator('select.ar-picker').count() === 0, 'hiding removes the picker');
+  // A send's level: the keys send to the reverb; its lane goes under the send.
+  const keys = await page.evaluate(() => window.backline.arrange.view.lanes.find((l) => l.name === 'Keys').id);
+  const kt = await page.evaluate((k) => { const v = window.backline.arrange.view; return v.autoToggleRect(v.lanes.find((l) => l.id === k)); }, keys);
+  await page.mouse.click(cr.x + kt.x + kt.w / 2, cr.y + kt.y + kt.h / 2);
+  await page.waitForSelector('select.ar-picker', { timeout: 3000 });
+  const sendOpt = await page.evaluate(() => [...document.querySelectorAll('select.ar-picker option')].map((o) => [o.value, o.textContent]).find(([, n]) => n === 'Send to Reverb'));
+  check(sendOpt, 'the picker lists the send to the reverb');
+  await page.selectOption('select.ar-picker', sendOpt[0]);
+  const send = sendOpt[0].split(':')[0];
+  p = await at(null, 1920, 0.5);
+  await page.mouse.click(p.x, p.y);
+  await page.waitForFunction((sd) => window.backline.model.children(sd, 'lane').length === 1, send, { timeout: 3000 });
+  const sl = await page.evaluate((sd) => window.backline.model.children(sd, 'lane')[0], send);
+  const sp = await page.evaluate((l) => window.backline.model.children(l, 'point').map((x) => [window.backline.model.get(x, 'start'), window.backline.model.get(x, 'value')])[0], sl);
+  check(await page.evaluate((sd) => window.backline.model.typeOf(sd), send) === 'send' && sp[0] === 1920 && Math.abs(sp[1] - 0.5) < 0.15,
+    `a send-level lane and point: ${JSON.stringify(sp)}`);
+  await page.screenshot({ path: path.join(OUT, 'automation-send.png') });
+  const s = await agreed(page, id);
+  check((await agreed(other, id)).hash === s.hash, 'both pages agree');
+  await page.close();
+  await other.close();
+});
+
+test('tempo lane: add a tempo change by click, type it, drag it, ramp, delete; a time-signature change moves the ruler\'s bars', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Tempo map' });
+  const page = await openStudio(t, id);
+  await addTrack(page, 'Keys');
+  const v = (fn, arg) => page.evaluate(([src, a]) => new Function('v', 'a', `return (${src})(v, a)`)(window.backline.arrange.view, a), [fn.toString(), arg]);
+  const cr = await page.evaluate(() => document.getElementById('ar-canvas').getBoundingClientRect().toJSON());
+  const tempoY = cr.y + 30 + 13;
+  const meterY = cr.y + 30 + 26 + 9;
+  const xAt = (tk) => v((a, tk2) => a.clientX(tk2), tk);
+  const tempos = () => page.evaluate(() => {
+    const m = window.backline.model;
+    return m.children('project', 'tempo').map((x) => ({ id: x, start: m.get(x, 'start'), bpm: m.get(x, 'tempo'), ramp: m.get(x, 'ramp') })).sort((a, b) => a.start - b.start);
+  });
+  const steps0 = await page.evaluate(() => window.backline.undoSteps());
+  // A click on the tempo lane at bar 3: a change there, at the tempo playing there (120).
+  await page.mouse.click((await xAt(7680)) + 2, tempoY);
+  await page.waitForFunction(() => window.backline.model.children('project', 'tempo').length === 1, null, { timeout: 3000 });
+  let tc = await tempos();
+  check(tc[0].start === 7680 && tc[0].bpm === 120, `a change at bar 3, 120 BPM: ${JSON.stringify(tc)}`);
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 1, 'one undo step');
+  // Double-click it: type 60, Enter.
+  let fr = await v((a, i) => a.flagRect(i), tc[0].id);
+  await page.mouse.dblclick(fr.x + 6, fr.y);
+  await page.waitForSelector('input.ar-edit', { timeout: 2000 });
+  await page.fill('input.ar-edit', '60');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((i) => window.backline.model.get(i, 'tempo') === 60, tc[0].id, { timeout: 3000 });
+  const secs = await v((a) => [a.time.seconds(7680), a.time.seconds(7680 + 3840)]);
+  check(Math.abs(secs[0] - 4) < 1e-9 && Math.abs(secs[1] - 8) < 1e-9, `two bars at 120, then a bar of 4 beats at 60 takes 4 s: ${secs}`);
+  // Not a number: a sentence says so, nothing changes.
+  fr = await v((a, i) => a.flagRect(i), tc[0].id);
+  await page.mouse.dblclick(fr.x + 6, fr.y);
+  await page.waitForSelector('input.ar-edit', { timeout: 2000 });
+  await page.fill('input.ar-edit', 'fast');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.toast:has-text("not a tempo")', { timeout: 2000 });
+  check(await page.evaluate((i) => window.backline.model.get(i, 'tempo'), tc[0].id) === 60, 'a bad tempo changes nothing');
+  // Drag it to bar 2 (snapped to the beat).
+  fr = await v((a, i) => a.flagRect(i), tc[0].id);
+  await drag(page, fr.x + 6, fr.y, (await xAt(3840)) + 6 + 3, fr.y);
+  await page.waitForFunction((i) => window.backline.model.get(i, 'start') === 3840, tc[0].id, { timeout: 3000 })
+    .catch(async () => { throw new Error(`moved to ${JSON.stringify(await tempos())}`); });
+  // A second change at bar 5, typed to 180; the first ramps to it.
+  await page.mouse.click((await xAt(15360)) + 2, tempoY);
+  await page.waitForFunction(() => window.backline.model.children('project', 'tempo').length === 2, null, { timeout: 3000 });
+  tc = await tempos();
+  check(tc[1].start === 15360 && tc[1].bpm === 60, `the second change takes the tempo there: ${JSON.stringify(tc)}`);
+  fr = await v((a, i) => a.flagRect(i), tc[1].id);
+  await page.mouse.dblclick(fr.x + 6, fr.y);
+  await page.waitForSelector('input.ar-edit', { timeout: 2000 });
+  await page.fill('input.ar-edit', '180');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((i) => window.backline.model.get(i, 'tempo') === 180, tc[1].id, { timeout: 3000 });
+  fr = await v((a, i) => a.flagRect(i), tc[0].id);
+  await page.mouse.click(fr.x + 6, fr.y, { button: 'right' });
+  await page.getByRole('menuitemradio', { name: 'Ramp to the next change' }).click();
+  await page.waitForFunction((i) => window.backline.model.get(i, 'ramp') === true, tc[0].id, { timeout: 3000 });
+  const mid = await v((a) => a.time.bpm((3840 + 15360) / 2));
+  check(Math.abs(mid - 120) < 0.5, `halfway through the ramp from 60 to 180 the tempo is 120: ${mid}`);
+  await sleep(100);
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, 'tempo-ramp.png') });
+  // Select the second: → moves it a beat later, ← back; Delete removes it, undo brings it back.
+  fr = await v((a, i) => a.flagRect(i), tc[1].id);
+  await page.mouse.click(fr.x + 6, fr.y);
+  await page.keyboard.press('ArrowRight');
+  await page.waitForFunction((i) => window.backline.model.get(i, 'start') === 15360 + 960, tc[1].id, { timeout: 3000 });
+  await page.keyboard.press('ArrowLeft');
+  await page.waitForFunction((i) => window.backline.model.get(i, 'start') === 15360, tc[1].id, { timeout: 3000 });
+  await page.keyboard.press('Delete');
+  await page.waitForFunction(() => window.backline.model.children('project', 'tempo').length === 1, null, { timeout: 3000 });
+  await page.keyboard.press('Control+z');
+  await page.waitForFunction(() => window.backline.model.children('project', 'tempo').length === 2, null, { timeout: 3000 });
+
+  // A time-signature change at bar 3, typed to 3/4: every bar after it is 3 beats long.
+  await page.mouse.click((await xAt(7680)) + 2, meterY);
+  await page.waitForFunction(() => window.backline.model.children('project', 'meter').length === 1, null, { timeout: 3000 });
+  const mc = await page.evaluate(() => window.backline.model.children('project', 'meter')[0]);
+  check(await page.evaluate((i) => window.backline.model.get(i, 'bar'), mc) === 2, 'the change is at bar 3 (index 2)');
+  fr = await v((a, i) => a.flagRect(i), mc);
+  await page.mouse.dblclick(fr.x + 6, fr.y);
+  await page.waitForSelector('input.ar-edit', { timeout: 2000 });
+  await page.fill('input.ar-edit', '3/4');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction((i) => window.backline.model.get(i, 'ts_num') === 3, mc, { timeout: 3000 });
+  await sleep(100);
+  let labels = await v((a) => a.rulerLabels);
+  const at4 = labels.find((l) => l.bar === 4);
+  const at6 = labels.find((l) => l.bar === 6);
+  check(at4 && at4.tick === 7680 + 2880 && at6 && at6.tick === 7680 + 3 * 2880, `the ruler's bars 4 and 6 follow the 3/4: ${JSON.stringify(labels.slice(0, 8))}`);
+  check(await v((a) => a.time.format(7680 + 2880 + 960)) === '4.2', 'bar 4 beat 2 is where 3/4 puts it');
+  await page.screenshot({ path: path.join(OUT, 'tempo-meter.png') });
+  // A bad signature is refused with a sentence; drag the change to bar 5.
+  fr = await v((a, i) => a.flagRect(i), mc);
+  await page.mouse.dblclick(fr.x + 6, fr.y);
+  await page.waitForSelector('input.ar-edit', { timeout: 2000 });
+  await page.fill('input.ar-edit', '3-4');
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('.toast:has-text("not a time signature")', { timeout: 2000 });
+  fr = await v((a, i) => a.flagRect(i), mc);
+  // Onto the ruler's bar 5 as it shows now (two 3/4 bars after bar 3).
+  await drag(page, fr.x + 6, fr.y, (await xAt(7680 + 2 * 2880)) + 6 + 2, fr.y);
+  await page.waitForFunction((i) => window.backline.model.get(i, 'bar') === 4, mc, { timeout: 3000 })
+    .catch(async () => { throw new Error(`meter at bar ${await page.evaluate((i) => window.backline.model.get(i, 'bar'), mc)}`); });
+  await sleep(100);
+  labels = await v((a) => a.rulerLabels);
+  check(labels.find((l) => l.bar === 6).tick === 4 * 3840 + 2880, 'bar 6 follows the moved change');
+  await agreed(page, id);
+  await page.close();
+});
+
+test('touch: one finger moves a clip and scrolls, two fingers pinch-zoom about their centre and pan, a long press opens the menu', async (t) => {
+  const id = await demoCopy();
+  const context = await browser.newContext({ viewport: { width: 1180, height: 820 }, hasTouch: true });
+  const page = await openStudio(t, id, context);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const cdp = await page.context().newCDPSession(page);
+  // Fingers: [[x, y], ...] in page coordinates; an empty list lifts them all.
+  const touch = (type, pts) => cdp.send('Input.dispatchTouchEvent', { type, touchPoints: pts.map(([x, y], i) => ({ x, y, id: i, radiusX: 4, radiusY: 4, force: 1 })) });
+  // Moves the fingers from FROM to TO in N steps.
+  const slide = async (from, to, n = 8) => {
+    for (let k = 1; k <= n; k++) {
+      await touch('touchMove', from.map(([x, y], i) => [x + ((to[i][0] - x) * k) / n, y + ((to[i][1] - y) * k) / n]));
+      await sleep(16);
+    }
+  };
+  const view = () => page.evaluate(() => { const a = window.backline.arrange.view; return { ppt: a.pxPerTick, sx: a.scrollX, sy: a.scrollY }; });
+  // One finger drags the bass line two bars right: one op.
+  const bar = 4 * 960;
+  const bass = await clipNamed(page, 'Bass line');
+  const r = await page.evaluate((c) => window.backline.arrange.rectOf(c), bass.id);
+  const px = await page.evaluate((b2) => window.backline.arrange.clientX(b2) - window.backline.arrange.clientX(0), 2 * bar);
+  const steps0 = await page.evaluate(() => window.backline.undoSteps());
+  await touch('touchStart', [[r.x + 40, r.y + r.h / 2]]);
+  await slide([[r.x + 40, r.y + r.h / 2]], [[r.x + 40 + px + 3, r.y + r.h / 2]]);
+  await touch('touchEnd', []);
+  await page.waitForFunction((c) => window.backline.model.get(c, 'start') === 7680, bass.id, { timeout: 3000 })
+    .catch(async () => { throw new Error(`moved to ${await page.evaluate((c) => window.backline.model.get(c, 'start'), bass.id)}, want 7680`); });
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 1, 'the touch drag is one undo step');
+  // One finger on an empty lane (past the clips) scrolls: 200 px left = 200 px of ticks later.
+  const cr = await page.evaluate(() => document.getElementById('ar-canvas').getBoundingClientRect().toJSON());
+  const laneY = r.y + r.h / 2;
+  let v0 = await view();
+  const ex = cr.x + cr.width - 60;
+  await touch('touchStart', [[ex, laneY]]);
+  await slide([[ex, laneY]], [[ex - 200, laneY]]);
+  await touch('touchEnd', []);
+  let v1 = await view();
+  check(Math.abs((v1.sx - v0.sx) * v1.ppt - 200) < 2, `one finger scrolled 200 px: ${JSON.stringify([v0, v1])}`);
+  check(await page.evaluate((c) => window.backline.model.get(c, 'start'), bass.id) === 7680, 'scrolling moved no clip');
+  // Pinch: two fingers 100 px apart spread to 200 px about x = cx: twice the zoom, the tick under cx stays there.
+  const cx = cr.x + 600;
+  const cy = laneY;
+  v0 = await view();
+  const tickAtC = await page.evaluate((x) => window.backline.arrange.view.tickAt(x - document.getElementById('ar-canvas').getBoundingClientRect().left), cx);
+  await touch('touchStart', [[cx - 50, cy]]);
+  await touch('touchStart', [[cx - 50, cy], [cx + 50, cy]]);
+  await slide([[cx - 50, cy], [cx + 50, cy]], [[cx - 100, cy], [cx + 100, cy]]);
+  await touch('touchEnd', []);
+  v1 = await view();
+  check(Math.abs(v1.ppt / v0.ppt - 2) < 0.01, `pinch doubled the zoom: ${v0.ppt} -> ${v1.ppt}`);
+  const tickAfter = await page.evaluate((x) => window.backline.arrange.view.tickAt(x - document.getElementById('ar-canvas').getBoundingClientRect().left), cx);
+  check(Math.abs(tickAfter - tickAtC) < 2 / v1.ppt, `the tick under the pinch centre stays: ${tickAtC} -> ${tickAfter}`);
+  check(await page.evaluate((c) => window.backline.model.get(c, 'start'), bass.id) === 7680 && (await clipsOf(page)).length === 3, 'the pinch edited nothing');
+  fs.mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: path.join(OUT, 'touch-pinch.png') });
+  // Two-finger pan: both move 150 px left at the same distance: the view scrolls 150 px, the zoom stays.
+  v0 = await view();
+  await touch('touchStart', [[cx - 60, cy]]);
+  await touch('touchStart', [[cx - 60, cy], [cx + 60, cy]]);
+  await slide([[cx - 60, cy], [cx + 60, cy]], [[cx - 210, cy], [cx - 90, cy]]);
+  await touch('touchEnd', []);
+  v1 = await view();
+  check(Math.abs(v1.ppt - v0.ppt) < 1e-9 && Math.abs((v1.sx - v0.sx) * v1.ppt - 150) < 2, `two fingers panned 150 px: ${JSON.stringify([v0, v1])}`);
+  // A long press on a clip: the menu a right-click gives; Duplicate (tapped) copies it.
+  await page.evaluate(() => window.backline.arrange.view.fit());
+  await sleep(100);
+  const chords = await clipNamed(page, 'Chords');
+  const rc = await page.evaluate((c) => window.backline.arrange.rectOf(c), chords.id);
+  await touch('touchStart', [[rc.x + 20, rc.y + rc.h / 2]]);
+  await sleep(800);
+  await touch('touchEnd', []);
+  await page.getByRole('menuitem', { name: 'Duplicate' }).waitFor({ timeout: 2000 });
+  await page.screenshot({ path: path.join(OUT, 'touch-longpress.png') });
+  check(await page.evaluate((c) => window.backline.model.get(c, 'start'), chords.id) === chords.start, 'the long press moved nothing');
+  await page.getByRole('menuitem', { name: 'Duplicate' }).tap();
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 4, null, { timeout: 3000 });
+  check(await page.locator('.ar-menu').count() === 0, 'the menu closes');
+  await agreed(page, id);
+  await page.close();
+  await context.close();
+});
+
 // ---- Main ---------------------------------------------------------------------------
 let passed = 0;
 let failed = 0;
