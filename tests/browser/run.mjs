@@ -1094,11 +1094,13 @@ function wavBytes({ rate = 44100, seconds = 1, freq = 440, channels = 1 }) {
 // Uploads BYTES as NAME through the chunked API (one chunk); returns the asset.
 async function uploadAsset(bytes, name) {
   const up = await api('/api/uploads', { name, size: bytes.length });
-  const put = await fetch(`${BASE}/api/uploads/${up.id}?offset=0`, { method: 'PUT', body: bytes });
-  check(put.ok, `chunk: ${put.status} ${await put.text()}`);
+  for (let at = 0; at < bytes.length; at += 200000) {
+    const put = await fetch(`${BASE}/api/uploads/${up.id}?offset=${at}`, { method: 'PUT', body: bytes.subarray(at, at + 200000) });
+    check(put.ok, `upload chunk at ${at}: ${put.status} ${await put.text()}`);
+  }
   const fin = await fetch(`${BASE}/api/uploads/${up.id}/finish`, { method: 'POST' });
   const asset = await fin.json();
-  check(fin.status === 201, `finish: ${fin.status} ${JSON.stringify(asset)}`);
+  check(fin.status === 201 && asset.id?.length === 64, `finish: ${fin.status} ${JSON.stringify(asset)}`);
   return asset;
 }
 
@@ -1618,16 +1620,6 @@ function makeWav(seconds, amp) {
   return b;
 }
 // Uploads BYTES as NAME through the chunked upload API; returns the asset id (SHA-256).
-async function uploadAsset(bytes, name) {
-  const up = await api('/api/uploads', { name, size: bytes.length });
-  for (let at = 0; at < bytes.length; at += 200000) {
-    const put = await fetch(`${BASE}/api/uploads/${up.id}?offset=${at}`, { method: 'PUT', body: bytes.subarray(at, at + 200000) });
-    check(put.ok, `upload chunk at ${at}: ${put.status} ${await put.text()}`);
-  }
-  const fin = await api(`/api/uploads/${up.id}/finish`, {});
-  check(fin && fin.id && fin.id.length === 64, `finish gives the asset: ${JSON.stringify(fin)}`);
-  return fin.id;
-}
 // Runs FN(t, arg) as one transaction in the page (the model's own edit); returns what FN returned.
 const inPage = (page, fn, arg) => page.evaluate(([src, a]) => {
   const f = new Function(`return (${src})`)();
@@ -1648,7 +1640,7 @@ const brightIn = (page, x, y0, y1) => page.evaluate(([cx, a, b]) => {
 
 test('waveforms: an audio clip shows its asset\'s peaks (gain, offset, fades, loop), fetched once per level', async (t) => {
   // 4 s at 120 BPM = 2 bars: loud (0.9) for the first second, quiet (0.1) after.
-  const asset = await uploadAsset(makeWav(4, (s) => (s < 1 ? 0.9 : 0.1)), 'loud-quiet.wav');
+  const asset = (await uploadAsset(makeWav(4, (s) => (s < 1 ? 0.9 : 0.1)), 'loud-quiet.wav')).id;
   const { id } = await api('/api/projects', { name: 'Waveforms' });
   const page = await openStudio(t, id);
   // Hold the peaks back: the clip shows a placeholder meanwhile, and the page keeps drawing.
