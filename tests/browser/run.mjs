@@ -912,7 +912,12 @@ test('session view: a scene, a clip in a slot with a note, play, launch (the slo
   await page.click('#pr-close');
   await agreed(page, id);
 
-  // Launch while stopped: the server says why not, in a toast.
+  // Launch while the engine holds another project (stopped): the server
+  // says why not, in a toast. (The note drawn above was auditioned, which
+  // gave this project the engine: hand it to another one.)
+  const other = await api('/api/projects', { name: 'Elsewhere' });
+  await api(`/api/projects/${other.id}/transport`, { command: 'play' });
+  await api(`/api/projects/${other.id}/transport`, { command: 'stop' });
   const launch = `.sg-launch[data-k="clip:${clip}"]`;
   await page.click(launch);
   await page.locator('.toast', { hasText: /press play/ }).waitFor({ timeout: 3000 })
@@ -1227,7 +1232,7 @@ test('library: drag a sample below the tracks (new audio track) and onto it (sna
   // Canvas coordinates of tick T, Y px below the ruler.
   const at = (tick, y) => page.evaluate(([tk, yy]) => {
     const r = document.getElementById('ar-canvas').getBoundingClientRect();
-    return { x: window.backline.arrange.clientX(tk) - r.left, y: 30 + yy };
+    return { x: window.backline.arrange.clientX(tk) - r.left, y: window.backline.arrange.view.top + yy };
   }, [tick, y]);
   const steps0 = await page.evaluate(() => window.backline.undoSteps());
 
