@@ -28,6 +28,7 @@ const SHELL = [
   '/timeline.js',
   '/session.js',
   '/devices.js',
+  '/mixer.js',
   '/library.js',
   '/wasm/model.mjs',
   '/wasm/model.wasm',
