@@ -297,6 +297,7 @@ export async function startStudio(projectId) {
     const seen = new Set();
     const returns = sends.returns(p);
     sends.prune(p);
+    list.style.setProperty('--sends-w', `${returns.length ? returns.length * 102 - 6 : 0}px`);
     p.tracks.forEach((t, i) => {
       let row = rows.get(t.id);
       if (!row) {
