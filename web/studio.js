@@ -18,6 +18,7 @@ import { DeviceChain } from './devices.js';
 import { Listener, listenUnsupported } from './listen.js';
 import { loadModel, MSG, PROPS, Refused } from './model.js';
 import { Library } from './library.js';
+import { KIND, MASTER, MasterStrip, Sends } from './mixer.js';
 import { Keeper } from './offline.js';
 import { PianoRoll } from './pianoroll.js';
 import { Session } from './session.js';
@@ -295,6 +296,9 @@ export async function startStudio(projectId) {
 
     const list = $('tracks');
     const seen = new Set();
+    const returns = sends.returns(p);
+    sends.prune(p);
+    list.style.setProperty('--sends-w', `${returns.length ? returns.length * 102 - 6 : 0}px`);
     p.tracks.forEach((t, i) => {
       let row = rows.get(t.id);
       if (!row) {
@@ -304,6 +308,7 @@ export async function startStudio(projectId) {
       }
       seen.add(t.id);
       updateRow(row, t);
+      sends.update(row.sends, t, returns);
       if (list.children[i] !== row.li) list.insertBefore(row.li, list.children[i] || null);
     });
     for (const [id, row] of rows) {
@@ -314,6 +319,7 @@ export async function startStudio(projectId) {
     }
     $('n-tracks').textContent = p.tracks.length ? `(${p.tracks.length})` : '';
     $('no-tracks').hidden = p.tracks.length > 0;
+    master.update();
     arrangement.changed();
     piano.changed();
     session.changed();
@@ -379,6 +385,7 @@ export async function startStudio(projectId) {
       </div>
       <label class="ctl gain"><span>Gain</span><input type="range" min="-600" max="120" step="5"><output></output></label>
       <label class="ctl pan"><span>Pan</span><input type="range" min="-100" max="100" step="1"><output></output></label>
+      <div class="sends" role="group"></div>
       <canvas class="meter" height="18"></canvas>
       <button class="del">✕</button>`;
     const q = (s) => li.querySelector(s);
@@ -395,6 +402,7 @@ export async function startStudio(projectId) {
       pan: q('.pan input'),
       panOut: q('.pan output'),
       meter: q('.meter'),
+      sends: q('.sends'),
       del: q('.del'),
       busy: new Set(),
     };
@@ -446,6 +454,8 @@ export async function startStudio(projectId) {
   // next render) keeps the stored value until their final op arrives.
   function showLive(l) {
     if (devices.cards.has(l.id)) devices.showLive(l, (p) => PROPS[p][0]);
+    const prop = Object.keys(PROPS).find((k) => PROPS[k][0] === l.prop);
+    if (sends.showLive(l, prop) || master.showLive(l, prop)) return;
     const row = rows.get(l.id);
     if (!row) return;
     if (l.prop === 7 && !row.busy.has(row.gain)) {
@@ -477,6 +487,8 @@ export async function startStudio(projectId) {
     row.pan.setAttribute('aria-valuetext', fmtPan(t.pan));
     row.panOut.textContent = fmtPan(t.pan);
     row.meter.setAttribute('aria-label', `Level of ${t.name}`);
+    row.sends.setAttribute('aria-label', `Sends of ${t.name}`);
+    row.li.classList.toggle('return-track', model.get(t.id, 'kind') === KIND.return);
     row.meter.setAttribute('role', 'img');
     row.del.setAttribute('aria-label', `Delete track ${t.name}`);
     row.li.classList.toggle('muted-track', t.mute);
@@ -616,15 +628,13 @@ export async function startStudio(projectId) {
       const key = `${Math.round(m.level * 400)}|${Math.round(m.avg * 400)}|${Math.round(m.hold * 400)}`;
       if (key === m.drawn) continue;
       m.drawn = key;
-      if (id === '0') {
-        drawMeter($('master-meter'), m, true);
-        $('master-db').textContent = m.level > 0.00001 ? `${toDb(m.level).toFixed(1)} dB` : '−∞ dB';
-      } else {
+      if (id === '0') master.draw(m);
+      else {
         const row = rows.get(id);
         if (row) drawMeter(row.meter, m, false);
       }
     }
-    if (!meters.has('0') && !masterDrawn) drawMeter($('master-meter'), meterState('0'), true), (masterDrawn = true);
+    if (!meters.has('0') && !masterDrawn) master.draw(meterState('0')), (masterDrawn = true);
     for (const row of rows.values())
       if (!meters.has(row.id) && !row.meterDrawn)
         drawMeter(row.meter, meterState(row.id), false), (row.meterDrawn = true);
@@ -791,6 +801,25 @@ export async function startStudio(projectId) {
       liveSenders.get(k)(() => model.live(id, prop, v));
     },
   });
+  // ---- Mixer: sends and the master strip (mixer.js) ------------------------------------
+  const liveValue = (id, prop, v) => {
+    const k = `${id}:${prop}`;
+    if (!liveSenders.has(k)) liveSenders.set(k, throttled());
+    liveSenders.get(k)(() => model.live(id, prop, v));
+  };
+  const sends = new Sends({ model, edit, live: liveValue });
+  const master = new MasterStrip({ root: document.querySelector('aside.master'), model, edit, live: liveValue });
+  {
+    const add = document.createElement('button');
+    add.type = 'button';
+    add.id = 'add-return';
+    add.className = 'chip add-return';
+    add.textContent = '+ Return';
+    add.setAttribute('aria-label', 'Add a return track');
+    add.title = 'A return track: every track gets a send knob to it';
+    add.addEventListener('click', () => sends.addReturn(project));
+    $('add-track').append(add);
+  }
   // ---- Library (library.js): samples, presets, templates, uploads ---------------------
   const library = new Library({
     root: $('library'),
@@ -955,6 +984,18 @@ export async function startStudio(projectId) {
       view: devices,
       track: () => devices.track,
       ids: () => (devices.track ? model.children(devices.track, 'device') : []),
+    },
+    mixer: {
+      // TRACK's sends: [{id, target, level, pre}].
+      sends: (track) =>
+        model.children(track, 'send').map((s) => ({
+          id: s,
+          target: model.get(s, 'target'),
+          level: model.get(s, 'level'),
+          pre: model.get(s, 'pre'),
+        })),
+      masterGain: () => model.get(MASTER, 'gain'),
+      masterMute: () => model.get(MASTER, 'mute'),
     },
     library: {
       view: library,

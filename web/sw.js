@@ -31,6 +31,7 @@ const SHELL = [
   '/automation.js',
   '/session.js',
   '/devices.js',
+  '/mixer.js',
   '/library.js',
   '/export.js',
   '/projects.js',

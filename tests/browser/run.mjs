@@ -1607,8 +1607,242 @@ test('presets: save an EQ with turned knobs, reset it, apply the preset (one und
   await b.close();
 });
 
-test('no console errors or page errors in any test', async () => {
-  check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
+// ---- Mixer: sends and the master strip (web/mixer.js) ----------------------------------
+const sendsOf = (page, track) => page.evaluate((t) => window.backline.mixer.sends(t), track);
+const trackId = (page, name) => page.evaluate((n) => window.backline.project().tracks.find((t) => t.name === n)?.id, name);
+const undoSteps = (page) => page.evaluate(() => window.backline.undoSteps());
+
+test('mixer sends: add a return, drag a send (live in a second page, one undo step per release), pre/post, undo, keys, a loop is refused', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Sends' });
+  const a = await openStudio(t, id);
+  const b = await openStudio(t, id);
+  const state = () => api(`/api/projects/${id}/state`);
+  await addTrack(a, 'Bass');
+  await a.getByRole('button', { name: 'Add a return track' }).click();
+  await a.waitForFunction(() => window.backline.project().tracks.some((t) => t.name === 'Return A'));
+  const bass = await trackId(a, 'Bass');
+  const ret = await trackId(a, 'Return A');
+  await agreed(a, id);
+  await agreed(b, id);
+  check(await a.evaluate((r) => window.backline.model.get(r, 'kind'), ret) === 4, 'the new track is a return');
+  check(await row(a, 'Return A').locator(`.send[data-target="${ret}"] .s-knob`).count() === 0, 'a return has no send to itself');
+  const knobA = a.getByRole('slider', { name: 'Send from Bass to Return A' });
+  const knobB = b.getByRole('slider', { name: 'Send from Bass to Return A' });
+  check((await knobA.getAttribute('aria-valuetext')) === '−∞ dB', 'no send yet: −∞');
+  check(await a.getByRole('button', { name: 'Pre-fader send from Bass to Return A' }).isDisabled(), 'no pre/post before there is a send');
+
+  // First drag: the first move creates the send (one transaction), the rest is live, the release one op.
+  const steps0 = await undoSteps(a);
+  const box = await knobA.boundingBox();
+  const x = box.x + box.width / 2;
+  const y = box.y + box.height / 2;
+  await a.mouse.move(x, y);
+  await a.mouse.down();
+  await a.mouse.move(x, y - 60, { steps: 6 });
+  await a.waitForFunction((tr) => window.backline.mixer.sends(tr).length === 1, bass);
+  await agreed(a, id);
+  const created = (await sendsOf(a, bass))[0];
+  check(created.target === ret && created.level === 0 && !created.pre, `a send to the return, at −∞ (${JSON.stringify(created)})`);
+  check(await undoSteps(a) === steps0 + 1, 'creating the send is one undo step');
+  const seq1 = (await state()).seq;
+  await a.mouse.move(x, y - 110, { steps: 8 });
+  await b.waitForFunction((v) => Number(document.querySelector('.send .s-knob').getAttribute('aria-valuenow')) > v + 0.01, created.level, { timeout: 5000 })
+    .catch(async () => { throw new Error(`B's knob did not follow: ${await knobB.getAttribute('aria-valuenow')} vs ${created.level}`); });
+  check((await state()).seq === seq1, 'a send level in motion is not stored');
+  check((await sendsOf(b, bass))[0].level === created.level, "B's model keeps the stored level during the drag");
+  await a.mouse.up();
+  await a.waitForFunction((s) => window.backline.seq() === s + 1 && window.backline.pending() === 0, seq1, { timeout: 5000 });
+  await agreed(b, id);
+  const first = (await sendsOf(a, bass))[0].level;
+  check(first > created.level && (await sendsOf(b, bass))[0].level === first, `the release stores the level (${first}) everywhere`);
+  check(await undoSteps(a) === steps0 + 2, 'the release is one undo step');
+  check((await knobB.getAttribute('aria-valuetext')) === (await knobA.getAttribute('aria-valuetext')), 'both pages show the same dB');
+
+  // A drag of the existing send: live in B, one op, one undo step.
+  const seq2 = (await state()).seq;
+  await a.mouse.move(x, y);
+  await a.mouse.down();
+  await a.mouse.move(x, y + 30, { steps: 6 });
+  await b.waitForFunction((v) => Number(document.querySelector('.send .s-knob').getAttribute('aria-valuenow')) < v - 0.01, first, { timeout: 5000 });
+  check((await state()).seq === seq2, 'nothing stored while dragging');
+  await a.mouse.up();
+  await agreed(a, id);
+  await agreed(b, id);
+  check((await state()).seq === seq2 + 1, 'the release is one op');
+  const second = (await sendsOf(b, bass))[0].level;
+  check(second < first && second > 0, `lowered to ${second}`);
+  check(await undoSteps(a) === steps0 + 3, 'one more undo step');
+
+  // Pre/post: B sees it; undo takes it back, then the drag.
+  await a.getByRole('button', { name: 'Pre-fader send from Bass to Return A' }).click();
+  await agreed(a, id);
+  await b.waitForFunction((tr) => window.backline.mixer.sends(tr)[0]?.pre === true, bass);
+  check((await b.getByRole('button', { name: 'Pre-fader send from Bass to Return A' }).getAttribute('aria-pressed')) === 'true', "B's chip shows pre");
+  await a.screenshot({ path: path.join(OUT, 'mixer-sends.png') });
+  await a.evaluate(() => document.activeElement.blur());
+  await a.keyboard.press('Control+z');
+  await b.waitForFunction((tr) => window.backline.mixer.sends(tr)[0]?.pre === false, bass);
+  await a.keyboard.press('Control+z');
+  await b.waitForFunction(([tr, v]) => window.backline.mixer.sends(tr)[0]?.level === v, [bass, first]);
+  await a.keyboard.press('Control+z');
+  await b.waitForFunction((tr) => window.backline.mixer.sends(tr)[0]?.level === 0, bass);
+  check((await knobA.getAttribute('aria-valuetext')) === '−∞ dB', 'undoing the first drag shows −∞');
+  await a.keyboard.press('Control+z');
+  await b.waitForFunction((tr) => window.backline.mixer.sends(tr).length === 0, bass);
+  await agreed(a, id);
+  check((await knobA.getAttribute('aria-valuetext')) === '−∞ dB', 'undone to no send');
+
+  // Keys: Up makes a quiet send (one step), End is +12 dB, Delete removes it.
+  await knobA.focus();
+  await a.keyboard.press('ArrowUp');
+  await a.waitForFunction((tr) => window.backline.mixer.sends(tr).length === 1, bass);
+  const quiet = (await sendsOf(a, bass))[0].level;
+  check(Math.abs(20 * Math.log10(quiet) + 59) < 0.01, `ArrowUp from −∞: −59 dB (${quiet})`);
+  await a.keyboard.press('End');
+  await a.waitForFunction((tr) => window.backline.mixer.sends(tr)[0]?.level === 4, bass);
+  await a.keyboard.press('Delete');
+  await a.waitForFunction((tr) => window.backline.mixer.sends(tr).length === 0, bass);
+  await agreed(a, id);
+  await agreed(b, id);
+
+  // Returns feeding each other: A → B is fine, B → A then would be a loop: refused with a toast.
+  await a.getByRole('button', { name: 'Add a return track' }).click();
+  await a.waitForFunction(() => window.backline.project().tracks.some((t) => t.name === 'Return B'));
+  await a.getByRole('slider', { name: 'Send from Return A to Return B' }).focus();
+  await a.keyboard.press('PageUp');
+  await a.waitForFunction((r) => window.backline.mixer.sends(r).length === 1, ret);
+  const retB = await trackId(a, 'Return B');
+  await a.getByRole('slider', { name: 'Send from Return B to Return A' }).focus();
+  await a.keyboard.press('PageUp');
+  await a.locator('.toast', { hasText: 'Refused' }).waitFor({ timeout: 3000 });
+  check((await sendsOf(a, retB)).length === 0, 'the loop is not made');
+  check((await a.getByRole('slider', { name: 'Send from Return B to Return A' }).getAttribute('aria-valuetext')) === '−∞ dB', 'the knob shows no send after the refusal');
+  await agreed(a, id);
+  await agreed(b, id);
+  await a.close();
+  await b.close();
+});
+
+test('mixer sends are heard: a send lights its return, post-fader follows the fader, pre-fader does not', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Sends heard' });
+  const page = await openStudio(t, id);
+  await addTrack(page, 'Tone');
+  await page.getByRole('button', { name: 'Add a return track' }).click();
+  await page.waitForFunction(() => window.backline.project().tracks.some((t) => t.name === 'Return A'));
+  const tone = await trackId(page, 'Tone');
+  const ret = await trackId(page, 'Return A');
+  await agreed(page, id);
+  const level = (tid) => page.evaluate((x) => window.backline.meter(x)?.peak ?? 0, tid);
+  const until = (what, tid, cond) => page.waitForFunction(([x, c]) => {
+    const p = window.backline.meter(x)?.peak ?? 0;
+    return c === 'on' ? p > 0.001 : p < 0.0001;
+  }, [tid, cond], { timeout: 5000 }).catch(async () => { throw new Error(`${what}: peak ${await level(tid)}`); });
+  await page.click('#play');
+  await until('the tone track sounds', tone, 'on');
+  await sleep(300);
+  await until('no send, a silent return', ret, 'off');
+  // Double-click: a 0 dB send (one transaction); the return sounds.
+  await page.getByRole('slider', { name: 'Send from Tone to Return A' }).dblclick();
+  await page.waitForFunction((x) => window.backline.mixer.sends(x)[0]?.level === 1, tone);
+  await until('a 0 dB send feeds the return', ret, 'on');
+  // Post-fader (the default): the track's fader at −∞ silences the send too.
+  await row(page, 'Tone').locator('.gain input').focus();
+  await page.keyboard.press('Home');
+  await page.waitForFunction(() => window.backline.project().tracks[0].gain === 0);
+  await until('a post-fader send follows the fader', ret, 'off');
+  // Pre-fader: it taps before the fader, so the return sounds again.
+  await page.getByRole('button', { name: 'Pre-fader send from Tone to Return A' }).click();
+  await until('a pre-fader send ignores the fader', ret, 'on');
+  await page.click('#stop');
+  await agreed(page, id);
+  await page.close();
+});
+
+test('master strip: fader drag is live in a second page and one op; the meter follows the gain and the mute while playing', async (t) => {
+  fs.mkdirSync(OUT, { recursive: true });
+  const { id } = await api('/api/projects', { name: 'Master strip' });
+  const a = await openStudio(t, id);
+  const b = await openStudio(t, id);
+  const state = () => api(`/api/projects/${id}/state`);
+  const gainOf = (page) => page.evaluate(() => window.backline.mixer.masterGain());
+  const peak = (page) => page.evaluate(() => window.backline.meter('0')?.peak ?? 0);
+  for (const n of ['Drums', 'Bass', 'Keys']) await addTrack(a, n);
+  await a.getByRole('button', { name: 'Add a return track' }).click();
+  await a.getByRole('button', { name: 'Add a return track' }).click();
+  await a.waitForFunction(() => window.backline.project().tracks.length === 5);
+  await agreed(a, id);
+  await agreed(b, id);
+  const fader = a.getByRole('slider', { name: 'Master gain' });
+  const mute = a.getByRole('button', { name: 'Mute the master' });
+  check((await gainOf(a)) === 1 && (await fader.inputValue()) === '0', 'the fader starts at 0 dB');
+
+  // Drag down: B's fader follows, nothing stored; the release is one op.
+  const seq0 = (await state()).seq;
+  const steps0 = await undoSteps(a);
+  const box = await fader.boundingBox();
+  const x = box.x + box.width / 2;
+  const top = box.y + box.height * (1 - 600 / 720); // 0 dB: the thumb's place
+  await a.mouse.move(x, top);
+  await a.mouse.down();
+  await a.mouse.move(x, top + box.height * 0.3, { steps: 8 });
+  await b.waitForFunction(() => Number(document.querySelector('.m-fader').value) < -100, null, { timeout: 5000 })
+    .catch(async () => { throw new Error(`B's master fader did not follow: ${await b.locator('.m-fader').inputValue()}`); });
+  check((await state()).seq === seq0, 'the master gain in motion is not stored');
+  check((await gainOf(b)) === 1, "B's model keeps the stored master gain");
+  await a.mouse.up();
+  await agreed(a, id);
+  await agreed(b, id);
+  check((await state()).seq === seq0 + 1, 'the release is one op');
+  check(await undoSteps(a) === steps0 + 1, 'one undo step');
+  const dragged = await gainOf(a);
+  check(dragged < 0.2 && dragged > 0 && (await gainOf(b)) === dragged, `both have the dragged gain (${dragged})`);
+  check((await a.locator('.m-gain').textContent()).startsWith('−'), 'the readout shows the gain in dB');
+
+  // Playing: the meter lights; −∞ on the fader silences it; undo brings it back; mute silences it.
+  await a.click('#play');
+  await a.waitForFunction(() => (window.backline.meter('0')?.peak ?? 0) > 0.001, null, { timeout: 5000 });
+  await sleep(300);
+  const lit = await a.evaluate(() => {
+    const c = document.getElementById('master-meter');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i + 1] > 120 && d[i + 1] > d[i + 2] && d[i] < 200) n++;
+    return n;
+  });
+  check(lit > 20, `the master meter draws a bar (${lit} lit pixels)`);
+  check(!(await a.locator('#master-db').textContent()).includes('∞'), 'the peak hold reads a level');
+  await a.screenshot({ path: path.join(OUT, 'mixer-1280.png') });
+  await a.setViewportSize({ width: 1920, height: 1080 });
+  await sleep(300);
+  await a.screenshot({ path: path.join(OUT, 'mixer-1920.png') });
+  await a.setViewportSize({ width: 1280, height: 800 });
+  // The row meters are not cut off at 1280 px: each ends inside its row.
+  const cut = await a.evaluate(() => [...document.querySelectorAll('.track')].filter((li) => {
+    const m = li.querySelector('.meter').getBoundingClientRect();
+    const r = li.getBoundingClientRect();
+    return m.width < 40 || m.right > r.right;
+  }).length);
+  check(cut === 0, `${cut} row meters cut off at 1280x800`);
+  await fader.focus();
+  await a.keyboard.press('Home');
+  await a.waitForFunction(() => window.backline.mixer.masterGain() === 0 && window.backline.pending() === 0);
+  await a.waitForFunction(() => (window.backline.meter('0')?.peak ?? 1) < 0.0001, null, { timeout: 5000 })
+    .catch(async () => { throw new Error(`the meter did not fall at −∞: ${await peak(a)}`); });
+  await a.keyboard.press('Control+z');
+  await a.waitForFunction((g) => window.backline.mixer.masterGain() === g, dragged);
+  await a.waitForFunction(() => (window.backline.meter('0')?.peak ?? 0) > 0.0005, null, { timeout: 5000 });
+  await mute.click();
+  await b.waitForFunction(() => document.querySelector('.m-mute').getAttribute('aria-pressed') === 'true');
+  check(await b.evaluate(() => window.backline.mixer.masterMute()), "B's model has the master muted");
+  await a.waitForFunction(() => (window.backline.meter('0')?.peak ?? 1) < 0.0001, null, { timeout: 5000 })
+    .catch(async () => { throw new Error(`the meter did not fall on mute: ${await peak(a)}`); });
+  await mute.click();
+  await a.waitForFunction(() => (window.backline.meter('0')?.peak ?? 0) > 0.0005, null, { timeout: 5000 });
+  await a.click('#stop');
+  await agreed(a, id);
+  await agreed(b, id);
+  await a.close();
+  await b.close();
 });
 
 // ---- Arrangement: waveforms, automation, tempo map, touch (web/arrange.js, peaks.js, automation.js, tempo.js)
@@ -2094,6 +2328,10 @@ test('touch: one finger moves a clip and scrolls, two fingers pinch-zoom about t
   await agreed(page, id);
   await page.close();
   await context.close();
+});
+
+test('no console errors or page errors in any test', async () => {
+  check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });
 
 // ---- Main ---------------------------------------------------------------------------
