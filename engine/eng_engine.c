@@ -107,6 +107,10 @@ struct eng_engine {
   float *tap;                                  /* stem tap (eng__engine_set_tap) or NULL */
   uint32_t tap_tracks;                         /* tracks in tap */
   uint32_t tap_stride;                         /* frames per track in tap */
+  bool watch;                                  /* stopped: run_plan notes whether any node sounds */
+  bool loud;           /* watch: some node's output reached ENG_QUIET_LEVEL */
+  uint64_t quiet;      /* stopped frames in a row with every node silent */
+  uint64_t quiet_need; /* quiet frames before idling (the plan's window) */
 
   /* Monitor reader state: only eng_engine_monitor_read touches these. */
   monitor_item mon_item; /* the item being read */
@@ -117,6 +121,7 @@ struct eng_engine {
   _Atomic uint64_t n_blocks, n_frames, n_xruns, n_no_plan, n_swaps, n_deferred, n_pushed, n_dropped;
   _Atomic uint64_t n_ev_dropped, n_cmd_dropped;
   _Atomic uint64_t n_mon_frames, n_mon_dropped;
+  _Atomic uint64_t n_idle;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -357,14 +362,14 @@ static void remap_slots(eng_engine *e, const eng_plan *old, const eng_plan *np) 
 /* Takes a pending plan, if any, handing the current one back for collection.
  * Only swaps when the retire queue has room, so a plan is never lost and
  * never freed here; otherwise it tries again next block. */
-static void take_pending_plan(eng_engine *e) {
-  if (!atomic_load_explicit(&e->pending, memory_order_relaxed)) return;
+static bool take_pending_plan(eng_engine *e) {
+  if (!atomic_load_explicit(&e->pending, memory_order_relaxed)) return false;
   if (e->plan && eng_spsc_write_space(e->retired) == 0) {
     bump(&e->n_deferred);
-    return;
+    return false;
   }
   eng_plan *np = atomic_exchange_explicit(&e->pending, NULL, memory_order_acq_rel);
-  if (!np) return;
+  if (!np) return false;
   eng_plan *old = e->plan;
   /* Keep a track's meter window across the swap only if the same track is
    * in the same slot; otherwise start that slot afresh. */
@@ -381,11 +386,19 @@ static void take_pending_plan(eng_engine *e) {
   e->plan = np;
   if (old) eng_spsc_push(e->retired, &old); /* cannot fail: space checked above */
   bump(&e->n_swaps);
+  uint32_t hidden_ms = 0; /* the idle window: ENG_QUIET_MS, plus what a delay line may hide */
+  for (uint32_t i = 0; i < np->n_nodes; i++)
+    if (np->nodes[i].cls->hidden_ms > hidden_ms) hidden_ms = np->nodes[i].cls->hidden_ms;
+  e->quiet_need = (uint64_t) (ENG_QUIET_MS + hidden_ms) * np->sample_rate / 1000;
+  return true;
 }
 
-static void drain_commands(eng_engine *e) {
+/* Applies the queued commands; returns how many there were. */
+static uint32_t drain_commands(eng_engine *e) {
   command c;
+  uint32_t n = 0;
   while (eng_spsc_pop(e->commands, &c)) {
+    n++;
     switch ((cmd_kind) c.kind) {
       case CMD_PLAY:
         e->playing = true;
@@ -457,6 +470,7 @@ static void drain_commands(eng_engine *e) {
       }
     }
   }
+  return n;
 }
 
 /* First index in ev[0..n) whose frame is >= f (binary search: no cursor,
@@ -576,6 +590,14 @@ static uint32_t chunk_events(eng_engine *e, const eng_plan *p, const eng_plan_no
   return n;
 }
 
+/* Whether a stereo buffer's first n frames reach ENG_QUIET_LEVEL. */
+static bool sounds(const float *L, uint32_t n) {
+  float peak = 0.0f;
+  for (uint32_t k = 0; k < n; k++)
+    peak = fmaxf(peak, fmaxf(fabsf(L[k]), fabsf(L[ENG_CHUNK + k])));
+  return peak >= ENG_QUIET_LEVEL;
+}
+
 /* Runs the plan's sorted nodes over `frames` frames in chunks of at most
  * ENG_CHUNK, writing interleaved stereo to `out` (frame `at` of the block,
  * for the stem tap). The transport drives the first t_total frames from
@@ -603,6 +625,8 @@ static void run_plan(eng_engine *e, const eng_plan *p, float *out, uint32_t fram
       if (lanes) eng__auto_begin(nd, &r, e->auto_lanes);
       nd->cls->process(nd, &r);
       if (lanes) eng__auto_end(nd);
+      if (e->watch && !e->loud && nd->out != ENG_NO_BUF)
+        e->loud = sounds(eng__buf(&r, nd->out), r.n);
     }
     e->all_off = false;
     e->wrapped = false;
@@ -654,7 +678,11 @@ static void stopped_span(eng_engine *e, const eng_plan *p, float *out, uint32_t 
     e->fade_pos += n;
     e->fade_left -= n;
   } else if (p->has_devices) { /* stopped: instruments and effects still ring */
+    e->watch = true;
+    e->loud = false;
     run_plan(e, p, out, frames, e->position, 0, 1.0f, 0.0f, false, at, 0);
+    e->watch = false;
+    e->quiet = e->loud ? 0 : e->quiet + frames;
   }
 }
 
@@ -747,10 +775,13 @@ void eng_engine_process(eng_engine *e, float *out, uint32_t frames) {
   memset(out, 0, (size_t) frames * 2 * sizeof(float));
   for (uint32_t t = 0; e->tap && t < e->tap_tracks; t++)
     memset(e->tap + (size_t) t * 2 * e->tap_stride, 0, (size_t) frames * 2 * sizeof(float));
-  take_pending_plan(e);
-  drain_commands(e);
+  bool woke = take_pending_plan(e);
+  woke |= drain_commands(e) > 0;
   const eng_plan *p = e->plan;
-  if (!p) {
+  if (woke || e->playing || e->count_left || e->fade_left) e->quiet = 0;
+  if (p && !e->cfg.no_idle_skip && e->quiet >= e->quiet_need) {
+    bump(&e->n_idle); /* stopped and silent: zeros, nothing to run until something arrives */
+  } else if (!p) {
     bump(&e->n_no_plan);
     e->n_live = 0;
     if (e->playing) e->position += frames;
@@ -822,6 +853,7 @@ void eng_engine_stats(const eng_engine *e, eng_stats *out) {
   out->commands_dropped = load(&e->n_cmd_dropped);
   out->monitor_frames = load(&e->n_mon_frames);
   out->monitor_dropped = load(&e->n_mon_dropped);
+  out->blocks_idle = load(&e->n_idle);
 }
 
 uint64_t eng_engine_position(const eng_engine *e) {

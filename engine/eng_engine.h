@@ -24,7 +24,13 @@
  * Commands take effect at the start of the next processed block. A loop
  * region in the plan (eng_plan_desc.loop) wraps the transport on its exact
  * frame. Stop and locate release every instrument note (tails keep ringing: a plan with
- * devices keeps running while stopped; one without outputs silence). */
+ * devices keeps running while stopped; one without outputs silence).
+ *
+ * Idle: when stopped, once every node's output has stayed below ENG_QUIET_LEVEL
+ * for the plan's quiet window (ENG_QUIET_MS, longer with a delay line, which
+ * can hold an echo behind a silent output), blocks without a command, live
+ * note or new plan are output as exact zeros without running the plan
+ * (eng_stats.blocks_idle); the next command, note or plan wakes it. */
 #ifndef ENG_ENGINE_H
 #define ENG_ENGINE_H
 
@@ -43,10 +49,13 @@
 #define ENG_MAX_COUNT_IN_BARS    16   /* bars of count-in, eng_engine_play_count_in */
 #define ENG_NO_SLOT              (-1) /* eng_meter.slot/queued: no session clip */
 #define ENG_SLOT_STOP            (-2) /* eng_meter.queued: the track's session clip stops */
+#define ENG_QUIET_LEVEL          1e-6f /* |sample| below this (-120 dBFS) counts as silence (idle) */
+#define ENG_QUIET_MS             500   /* silence before a stopped plan idles (+ longest delay) */
 
 typedef struct eng_config {
   uint32_t sample_rate;  /* Hz, ENG_MIN_SAMPLE_RATE..ENG_MAX_SAMPLE_RATE */
   uint32_t block_frames; /* frames per backend block, 1..ENG_MAX_BLOCK_FRAMES */
+  bool no_idle_skip;     /* run the graph even when stopped and silent (benchmarks) */
 } eng_config;
 
 typedef struct eng_engine eng_engine; /* opaque */
@@ -81,6 +90,7 @@ typedef struct eng_stats {
   uint64_t commands_dropped;    /* notes/params whose track or device left the plan meanwhile */
   uint64_t monitor_frames;      /* frames written to the monitor tap */
   uint64_t monitor_dropped;     /* frames the tap dropped because its reader fell behind */
+  uint64_t blocks_idle; /* stopped, silent blocks output as zeros without running the plan */
 } eng_stats;
 
 /* --- lifetime (control thread) --- */
