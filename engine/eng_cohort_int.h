@@ -34,12 +34,13 @@
 
 #include "engine/eng_plan_int.h"
 
-#define ENG_MAX_LOOKAHEAD  16384                    /* largest eng_config.lookahead_frames */
-#define ENG_MAX_WORKERS    8                        /* largest eng_config.workers */
-#define ENG_CO_LOCKED      UINT64_MAX               /* `claimed` of a chain the RT thread holds */
-#define ENG_CO_MAX_BUFFERS (2 * ENG_MAX_TRACKS + 2) /* a worker's buffer pool, in stereo buffers   \
-                                                     */
-#define ENG_CO_MAX_NODES   (ENG_MAX_TRACKS * (ENG_MAX_EFFECTS + 2) + 2)
+#define ENG_MAX_LOOKAHEAD 16384      /* largest eng_config.lookahead_frames */
+#define ENG_MAX_WORKERS   8          /* largest eng_config.workers */
+#define ENG_CO_LOCKED     UINT64_MAX /* `claimed` of a chain the RT thread holds */
+#define ENG_CO_MAX_BUFFERS                                                                         \
+  (2 * ENG_MAX_TRACKS + 2) /* a worker's buffer pool, in stereo buffers                            \
+                            */
+#define ENG_CO_MAX_NODES (ENG_MAX_TRACKS * (ENG_MAX_EFFECTS + 2) + 2)
 
 typedef enum { ENG_CO_NONE, ENG_CO_SOURCE, ENG_CO_EFFECT } eng_co_role;
 
