@@ -8,6 +8,7 @@
  * the transport position (frames since the current beat's onset), so locate,
  * plan swaps and offline renders need no voice state and are deterministic. */
 #include "engine/eng_engine.h"
+#include "engine/eng_cohort_int.h"
 #include "engine/eng_engine_int.h"
 #include "engine/eng_err.h"
 #include "engine/eng_plan_int.h"
@@ -101,6 +102,16 @@ struct eng_engine {
   float *tap;                                  /* stem tap (eng__engine_set_tap) or NULL */
   uint32_t tap_tracks;                         /* tracks in tap */
   uint32_t tap_stride;                         /* frames per track in tap */
+  bool watch;                                  /* stopped: run_plan notes whether any node sounds */
+  bool loud;                      /* watch: some node's output reached ENG_QUIET_LEVEL */
+  uint64_t quiet;                 /* stopped frames in a row with every node silent */
+  uint64_t quiet_need;            /* quiet frames before idling (the plan's window) */
+  eng_cohort *co;                 /* anticipative cohort, NULL if off */
+  uint64_t blk_x;                 /* session frame (n_frames) of the block's start */
+  bool holding;                   /* cohort: commands or a plan wait for apply_at */
+  uint64_t apply_at;              /* cohort: session frame to apply them at */
+  uint32_t n_held;                /* entries in held */
+  command held[COMMAND_CAPACITY]; /* cohort: commands held until apply_at */
 
   /* Monitor reader state: only eng_engine_monitor_read touches these. */
   monitor_item mon_item; /* the item being read */
@@ -111,6 +122,7 @@ struct eng_engine {
   _Atomic uint64_t n_blocks, n_frames, n_xruns, n_no_plan, n_swaps, n_deferred, n_pushed, n_dropped;
   _Atomic uint64_t n_ev_dropped, n_cmd_dropped;
   _Atomic uint64_t n_mon_frames, n_mon_dropped;
+  _Atomic uint64_t n_idle;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -139,6 +151,9 @@ int eng_engine_create(const eng_config *cfg, eng_engine **out) {
   if (rc == ENG_OK) rc = eng_spsc_create(sizeof(eng_meter_frame), METER_CAPACITY, &e->meters);
   if (rc == ENG_OK) rc = eng_spsc_create(sizeof(eng_plan *), RETIRE_CAPACITY, &e->retired);
   if (rc == ENG_OK) rc = eng_spsc_create(sizeof(monitor_item), ENG_MONITOR_CAPACITY, &e->monitor);
+  if (rc == ENG_OK && cfg->lookahead_frames)
+    rc = eng__cohort_create(cfg->lookahead_frames, cfg->workers ? cfg->workers : 1,
+                            &e->n_ev_dropped, &e->co);
   if (rc != ENG_OK) {
     eng_engine_destroy(e);
     return rc;
@@ -153,6 +168,7 @@ int eng_engine_create(const eng_config *cfg, eng_engine **out) {
 
 void eng_engine_destroy(eng_engine *e) {
   if (!e) return;
+  eng__cohort_destroy(e->co);
   if (e->retired) eng_engine_collect(e);
   eng_plan_destroy(atomic_exchange(&e->pending, NULL));
   eng_plan_destroy(e->plan);
@@ -165,6 +181,10 @@ void eng_engine_destroy(eng_engine *e) {
 
 eng_config eng_engine_config(const eng_engine *e) {
   return e->cfg;
+}
+
+void eng__engine_settle(eng_engine *e) {
+  eng__cohort_settle(e->co);
 }
 
 void eng__engine_set_tap(eng_engine *e, float *tap, uint32_t n_tracks, uint32_t stride_frames) {
@@ -351,14 +371,14 @@ static void remap_slots(eng_engine *e, const eng_plan *old, const eng_plan *np) 
 /* Takes a pending plan, if any, handing the current one back for collection.
  * Only swaps when the retire queue has room, so a plan is never lost and
  * never freed here; otherwise it tries again next block. */
-static void take_pending_plan(eng_engine *e) {
-  if (!atomic_load_explicit(&e->pending, memory_order_relaxed)) return;
+static bool take_pending_plan(eng_engine *e) {
+  if (!atomic_load_explicit(&e->pending, memory_order_relaxed)) return false;
   if (e->plan && eng_spsc_write_space(e->retired) == 0) {
     bump(&e->n_deferred);
-    return;
+    return false;
   }
   eng_plan *np = atomic_exchange_explicit(&e->pending, NULL, memory_order_acq_rel);
-  if (!np) return;
+  if (!np) return false;
   eng_plan *old = e->plan;
   /* Keep a track's meter window across the swap only if the same track is
    * in the same slot; otherwise start that slot afresh. */
@@ -375,11 +395,15 @@ static void take_pending_plan(eng_engine *e) {
   e->plan = np;
   if (old) eng_spsc_push(e->retired, &old); /* cannot fail: space checked above */
   bump(&e->n_swaps);
+  uint32_t hidden_ms = 0; /* the idle window: ENG_QUIET_MS, plus what a delay line may hide */
+  for (uint32_t i = 0; i < np->n_nodes; i++)
+    if (np->nodes[i].cls->hidden_ms > hidden_ms) hidden_ms = np->nodes[i].cls->hidden_ms;
+  e->quiet_need = (uint64_t) (ENG_QUIET_MS + hidden_ms) * np->sample_rate / 1000;
+  return true;
 }
 
-static void drain_commands(eng_engine *e) {
-  command c;
-  while (eng_spsc_pop(e->commands, &c)) {
+static void apply_command(eng_engine *e, command c) {
+  {
     switch ((cmd_kind) c.kind) {
       case CMD_PLAY:
         e->playing = true;
@@ -451,6 +475,58 @@ static void drain_commands(eng_engine *e) {
       }
     }
   }
+}
+
+/* Applies the queued commands; returns how many there were. */
+static uint32_t drain_commands(eng_engine *e) {
+  command c;
+  uint32_t n = 0;
+  for (; eng_spsc_pop(e->commands, &c); n++)
+    apply_command(e, c);
+  return n;
+}
+
+/* While the cohort renders ahead, whatever would make its prediction wrong
+ * waits until the lookahead has passed: stop, locate, a parameter of an
+ * anticipated device, a new plan. The rest (live notes, parameters of
+ * live-cohort devices, launches) applies now. */
+static bool holds(const eng_engine *e, const command *c) {
+  if (c->kind == CMD_STOP || c->kind == CMD_LOCATE) return true;
+  if (c->kind != CMD_PARAM) return false;
+  const eng_plan_node *nd = device_node(e->plan, c->track_id, c->device);
+  return nd && (e->co->rt_mask >> nd->track & 1);
+}
+
+/* Commands and plans while the cohort is active (block at session frame x):
+ * held ones wait for x >= apply_at and for every chain to be back in the
+ * RT thread's hands; then they apply, in order, and the cohort is off until
+ * the transport is steady again. Returns whether anything arrived. */
+static bool cohort_commands(eng_engine *e, uint64_t x, uint32_t frames) {
+  bool woke = false;
+  command c;
+  while (e->n_held < COMMAND_CAPACITY && eng_spsc_pop(e->commands, &c)) {
+    woke = true;
+    if (e->n_held || holds(e, &c))
+      e->held[e->n_held++] = c; /* after a held one, keep the order */
+    else
+      apply_command(e, c);
+  }
+  uint32_t grid = atomic_load_explicit(&e->co->grid, memory_order_relaxed);
+  if (!e->holding &&
+      (e->n_held || frames != grid || atomic_load_explicit(&e->pending, memory_order_relaxed))) {
+    e->holding = true; /* the ring holds up to a lookahead: use it, render no more */
+    e->apply_at = x + e->co->lookahead;
+  }
+  if (!e->holding) return woke;
+  eng__cohort_limit(e->co, e->apply_at);
+  if (x < e->apply_at || !eng__cohort_stop(e->co)) return woke;
+  e->holding = false;
+  for (uint32_t i = 0; i < e->n_held; i++)
+    apply_command(e, e->held[i]);
+  e->n_held = 0;
+  woke |= take_pending_plan(e);
+  woke |= drain_commands(e) > 0;
+  return true;
 }
 
 /* First index in ev[0..n) whose frame is >= f (binary search: no cursor,
@@ -571,6 +647,57 @@ static uint32_t chunk_events(eng_engine *e, const eng_plan *p, const eng_plan_no
   return n;
 }
 
+/* Whether a stereo buffer's first n frames reach ENG_QUIET_LEVEL. */
+static bool sounds(const float *L, uint32_t n) {
+  float peak = 0.0f;
+  for (uint32_t k = 0; k < n; k++)
+    peak = fmaxf(peak, fmaxf(fabsf(L[k]), fabsf(L[ENG_CHUNK + k])));
+  return peak >= ENG_QUIET_LEVEL;
+}
+
+/* Anticipated track t's chain for the chunk of r (session frame cx): the
+ * ring's audio, and when the RT thread renders the rest of the block itself
+ * from inside this chunk (inline_from), the chain's devices over that part
+ * as a sub-run: buffers shifted to the split frame, the plan's notes there
+ * (a chain of the cohort gets no other events; cut note-offs went with the
+ * chunk's first frame, rendered ahead). */
+static void ahead_chunk(eng_engine *e, const eng_plan *p, uint32_t t, const eng_run *r,
+                        uint64_t cx) {
+  const eng_plan_track *tr = &p->tracks[t];
+  float *L = eng__buf(r, tr->buf);
+  uint64_t from = e->co->chains[t].inline_from;
+  uint32_t k = from < cx + r->n ? (uint32_t) (from - cx) : r->n;
+  eng__cohort_read(e->co, t, cx, k, L, L + ENG_CHUNK);
+  if (k == r->n) return;
+  eng_run sub = *r;
+  sub.buffers = r->buffers + k;
+  sub.out = r->out + 2 * (size_t) k;
+  sub.start = r->start + k;
+  sub.n = r->n - k;
+  sub.t_frames = r->t_frames > k ? r->t_frames - k : 0;
+  for (uint32_t j = 0; j < k && j < r->t_frames; j++)
+    sub.ramp += sub.ramp_step;
+  for (uint32_t i = 0; i < tr->n_devices; i++) {
+    eng_plan_node *nd = &p->nodes[tr->devices[i]];
+    if (nd->bypass) continue;
+    sub.events = e->events;
+    sub.n_events = 0;
+    uint64_t end = sub.start + sub.n;
+    for (uint32_t j = first_at(tr->events, tr->n_events, sub.start);
+         nd->cls->instrument && sub.t_frames && j < tr->n_events && tr->events[j].frame < end;
+         j++) {
+      const eng_plan_event *pe = &tr->events[j];
+      sub.n_events = add_event(
+          e, sub.n_events,
+          (eng_event){(uint32_t) (pe->frame - sub.start), pe->kind, pe->key, pe->velocity});
+    }
+    bool lanes = nd->n_autos && nd->cls->n_params;
+    if (lanes) eng__auto_begin(nd, &sub, e->auto_lanes);
+    nd->cls->process(nd, &sub);
+    if (lanes) eng__auto_end(nd);
+  }
+}
+
 /* Runs the plan's sorted nodes over `frames` frames in chunks of at most
  * ENG_CHUNK, writing interleaved stereo to `out` (frame `at` of the block,
  * for the stem tap). The transport drives the first t_total frames from
@@ -591,8 +718,14 @@ static void run_plan(eng_engine *e, const eng_plan *p, float *out, uint32_t fram
     r.t_frames = t_total > done ? (t_total - done < r.n ? t_total - done : r.n) : 0;
     r.ramp = ramp;
     r.out = out + 2 * (size_t) done;
+    bool ahead = e->co && e->co->active;
     for (uint32_t i = 0; i < p->n_nodes; i++) {
       eng_plan_node *nd = &p->nodes[i];
+      uint64_t cx = e->blk_x + at + done; /* session frame of the chunk */
+      if (ahead && e->co->role[i] && e->co->chains[nd->track].inline_from > cx) {
+        if (e->co->role[i] == ENG_CO_SOURCE) ahead_chunk(e, p, nd->track, &r, cx);
+        continue; /* effects: done with the source (ahead_chunk) */
+      }
       if (nd->bypass) continue; /* effects work in place: bypass passes the buffer on */
       r.events = e->events;
       r.n_events = nd->cls->instrument ? chunk_events(e, p, nd, &r, playing, clock + done) : 0;
@@ -600,6 +733,8 @@ static void run_plan(eng_engine *e, const eng_plan *p, float *out, uint32_t fram
       if (lanes) eng__auto_begin(nd, &r, e->auto_lanes);
       nd->cls->process(nd, &r);
       if (lanes) eng__auto_end(nd);
+      if (e->watch && !e->loud && nd->out != ENG_NO_BUF)
+        e->loud = sounds(eng__buf(&r, nd->out), r.n);
     }
     e->all_off = false;
     e->wrapped = false;
@@ -651,7 +786,11 @@ static void stopped_span(eng_engine *e, const eng_plan *p, float *out, uint32_t 
     e->fade_pos += n;
     e->fade_left -= n;
   } else if (p->has_devices) { /* stopped: instruments and effects still ring */
+    e->watch = true;
+    e->loud = false;
     run_plan(e, p, out, frames, e->position, 0, 1.0f, 0.0f, false, at, 0);
+    e->watch = false;
+    e->quiet = e->loud ? 0 : e->quiet + frames;
   }
 }
 
@@ -745,10 +884,20 @@ void eng_engine_process(eng_engine *e, float *out, uint32_t frames) {
   memset(out, 0, (size_t) frames * 2 * sizeof(float));
   for (uint32_t t = 0; e->tap && t < e->tap_tracks; t++)
     memset(e->tap + (size_t) t * 2 * e->tap_stride, 0, (size_t) frames * 2 * sizeof(float));
-  take_pending_plan(e);
-  drain_commands(e);
+  uint64_t x = e->blk_x = atomic_load_explicit(&e->n_frames, memory_order_relaxed);
+  bool woke;
+  if (e->co && e->co->active) {
+    woke = cohort_commands(e, x, frames);
+  } else {
+    woke = take_pending_plan(e);
+    woke |= drain_commands(e) > 0;
+  }
   const eng_plan *p = e->plan;
-  if (!p) {
+  if (e->co && e->co->active) eng__cohort_begin(e->co, x, frames);
+  if (woke || e->playing || e->count_left || e->fade_left) e->quiet = 0;
+  if (p && !e->cfg.no_idle_skip && e->quiet >= e->quiet_need) {
+    bump(&e->n_idle); /* stopped and silent: zeros, nothing to run until something arrives */
+  } else if (!p) {
     bump(&e->n_no_plan);
     e->n_live = 0;
     if (e->playing) e->position += frames;
@@ -759,8 +908,13 @@ void eng_engine_process(eng_engine *e, float *out, uint32_t frames) {
     else if (at < frames)
       stopped_span(e, p, out + 2 * (size_t) at, frames - at, at);
   }
+  if (e->co && e->co->active)
+    eng__cohort_end(e->co, x + frames);
+  else if (e->co && p && e->playing && !e->count_left && !e->fade_left && !e->all_off &&
+           !e->wrapped && !atomic_load_explicit(&e->pending, memory_order_relaxed))
+    eng__cohort_start(e->co, p, x + frames, e->position, frames); /* steady: render ahead */
   meter_block(e, out, frames);
-  monitor_block(e, out, frames, atomic_load_explicit(&e->n_frames, memory_order_relaxed));
+  monitor_block(e, out, frames, x);
   atomic_store_explicit(&e->position_pub, e->position, memory_order_relaxed);
   atomic_fetch_add_explicit(&e->n_frames, frames, memory_order_relaxed);
   bump(&e->n_blocks);
@@ -820,6 +974,15 @@ void eng_engine_stats(const eng_engine *e, eng_stats *out) {
   out->commands_dropped = load(&e->n_cmd_dropped);
   out->monitor_frames = load(&e->n_mon_frames);
   out->monitor_dropped = load(&e->n_mon_dropped);
+  out->blocks_idle = load(&e->n_idle);
+  if (e->co) {
+    out->ahead_blocks = load(&e->co->n_ahead);
+    out->ahead_rendered = load(&e->co->n_rendered);
+    out->cohort_misses = load(&e->co->n_misses);
+    out->cohort_gap_frames = load(&e->co->n_gaps);
+  } else {
+    out->ahead_blocks = out->ahead_rendered = out->cohort_misses = out->cohort_gap_frames = 0;
+  }
 }
 
 uint64_t eng_engine_position(const eng_engine *e) {

@@ -24,7 +24,25 @@
  * Commands take effect at the start of the next processed block. A loop
  * region in the plan (eng_plan_desc.loop) wraps the transport on its exact
  * frame. Stop and locate release every instrument note (tails keep ringing: a plan with
- * devices keeps running while stopped; one without outputs silence). */
+ * devices keeps running while stopped; one without outputs silence).
+ *
+ * Idle: when stopped, once every node's output has stayed below ENG_QUIET_LEVEL
+ * for the plan's quiet window (ENG_QUIET_MS, longer with a delay line, which
+ * can hold an echo behind a silent output), blocks without a command, live
+ * note or new plan are output as exact zeros without running the plan
+ * (eng_stats.blocks_idle); the next command, note or plan wakes it.
+ *
+ * Anticipative cohort (eng_config.lookahead_frames > 0, off by default):
+ * while the transport plays steadily, `workers` threads render the
+ * deterministic chains (instrument + effects of tracks that are not live,
+ * not buses, have no session clips and no sidechain) up to lookahead_frames
+ * ahead; the RT thread runs the rest and mixes the chains in. The output
+ * is bit-identical to the inline engine as long as blocks keep one size.
+ * The price: while it renders ahead, stop, locate, a new plan and
+ * parameters of anticipated devices take effect lookahead_frames later
+ * (live notes, launches and parameters of other devices at once). The RT
+ * thread never waits for a worker (eng_stats.cohort_misses,
+ * cohort_gap_frames); it wakes them with sem_post. */
 #ifndef ENG_ENGINE_H
 #define ENG_ENGINE_H
 
@@ -43,10 +61,15 @@
 #define ENG_MAX_COUNT_IN_BARS    16   /* bars of count-in, eng_engine_play_count_in */
 #define ENG_NO_SLOT              (-1) /* eng_meter.slot/queued: no session clip */
 #define ENG_SLOT_STOP            (-2) /* eng_meter.queued: the track's session clip stops */
+#define ENG_QUIET_LEVEL          1e-6f /* |sample| below this (-120 dBFS) counts as silence (idle) */
+#define ENG_QUIET_MS             500   /* silence before a stopped plan idles (+ longest delay) */
 
 typedef struct eng_config {
-  uint32_t sample_rate;  /* Hz, ENG_MIN_SAMPLE_RATE..ENG_MAX_SAMPLE_RATE */
-  uint32_t block_frames; /* frames per backend block, 1..ENG_MAX_BLOCK_FRAMES */
+  uint32_t sample_rate;      /* Hz, ENG_MIN_SAMPLE_RATE..ENG_MAX_SAMPLE_RATE */
+  uint32_t block_frames;     /* frames per backend block, 1..ENG_MAX_BLOCK_FRAMES */
+  bool no_idle_skip;         /* run the graph even when stopped and silent (benchmarks) */
+  uint32_t lookahead_frames; /* anticipative cohort: frames rendered ahead, 0 = off (below) */
+  uint32_t workers;          /* anticipative cohort: worker threads, 0 = 1 */
 } eng_config;
 
 typedef struct eng_engine eng_engine; /* opaque */
@@ -81,6 +104,11 @@ typedef struct eng_stats {
   uint64_t commands_dropped;    /* notes/params whose track or device left the plan meanwhile */
   uint64_t monitor_frames;      /* frames written to the monitor tap */
   uint64_t monitor_dropped;     /* frames the tap dropped because its reader fell behind */
+  uint64_t blocks_idle;       /* stopped, silent blocks output as zeros without running the plan */
+  uint64_t ahead_blocks;      /* chain-blocks the RT thread took from the anticipative cohort */
+  uint64_t ahead_rendered;    /* chain-blocks the cohort's workers rendered */
+  uint64_t cohort_misses;     /* chain-blocks not ready in time: rendered inline, or gaps */
+  uint64_t cohort_gap_frames; /* chain frames output as zeros (a worker was still on them) */
 } eng_stats;
 
 /* --- lifetime (control thread) --- */

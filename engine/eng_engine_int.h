@@ -22,4 +22,10 @@
  * RT-safe: no (call it before processing starts). */
 void eng__engine_set_tap(eng_engine *e, float *tap, uint32_t n_tracks, uint32_t stride_frames);
 
+/* Tests: waits until the anticipative cohort's workers have rendered all
+ * they may before the next block (eng__cohort_settle); no-op without the
+ * cohort or while it is inactive. Call between eng_engine_process calls, on
+ * the thread that makes them. RT-safe: no (waits). */
+void eng__engine_settle(eng_engine *e);
+
 #endif /* ENG_ENGINE_INT_H */

@@ -68,6 +68,8 @@ typedef struct eng_node_class {
   bool instrument;    /* takes note events */
   bool sidechain;     /* may take a sidechain key */
   bool deterministic; /* output is a function of the time range and inputs only */
+  uint32_t hidden_ms; /* how long its output may stay silent while its state still holds sound
+                         (a delay line's longest time): the idle check waits that much more */
   /* Bytes of state for a sample rate (pre-sizing). */
   size_t (*state_size)(uint32_t sample_rate);
   /* Initialises zeroed state after the framework filled the eng_pstate.

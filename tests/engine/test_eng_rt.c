@@ -149,6 +149,7 @@ typedef struct control {
   atomic_int slot_frames;  /* meter frames showing a session clip playing */
   atomic_int count_frames; /* meter frames showing a count-in */
   float monitor[2 * 120];  /* monitor tap reads */
+  useconds_t pause;        /* between rounds of the control thread */
 } control;
 
 /* Devices for the RT test: every instrument and every effect kind, notes
@@ -320,7 +321,7 @@ static void *control_thread(void *arg) {
     if (i % 50 != 49)
       while (eng_engine_monitor_read(c->e, c->monitor, 120, NULL) > 0) {
       }
-    usleep(100);
+    usleep(c->pause ? c->pause : 100);
   }
   return NULL;
 }
@@ -357,5 +358,47 @@ Test(eng_rt, process_makes_no_forbidden_call_while_plans_swap_and_commands_flow)
   cr_expect_gt(atomic_load(&c.slot_frames), 5, "session clips played");
   cr_expect_gt(atomic_load(&c.count_frames), 0, "count-ins clicked");
   cr_expect_gt(s.commands_dropped + 1, 0);
+  eng_engine_destroy(c.e);
+}
+
+/* The anticipative cohort (eng_cohort_int.h) on the same script: worker
+ * threads render the deterministic chains ahead while plans swap and
+ * commands flow, some held for the lookahead; the RT section (which starts
+ * and stops the cohort, takes chains back, renders late chains inline,
+ * reads the rings and wakes the workers with sem_post) still makes no
+ * forbidden call. Fixed 128-frame blocks with a pause between them, as a
+ * backend calls, so the workers do get ahead; slower control rounds, so
+ * the transport is steady now and then. */
+Test(eng_rt, anticipative_path_makes_no_forbidden_call) {
+  for (int k = 0; k < 2 * 3000; k++)
+    rt_sample[k] = (float) ((k * 7919) % 2000 - 1000) / 1000.0f;
+  eng_config cfg = eng_config_default();
+  cfg.lookahead_frames = 512;
+  cfg.workers = 2;
+  control c = {.pause = 3000};
+  cr_assert_eq(eng_engine_create(&cfg, &c.e), ENG_OK);
+  atomic_init(&c.stop, false);
+  eng_engine_monitor_enable(c.e, true);
+  atomic_store(&rt_violations, 0);
+  pthread_t th;
+  cr_assert_eq(pthread_create(&th, NULL, control_thread, &c), 0);
+  float buf[2 * 128];
+  eng_stats s = {0};
+  for (int i = 0; i < 6000 || atomic_load(&c.plans) < 100 || s.ahead_blocks < 200; i++) {
+    rt_process(c.e, buf, 128);
+    usleep(i % 8 ? 20 : 200);
+    eng_engine_stats(c.e, &s);
+    if (i > 200000) break;
+  }
+  atomic_store(&c.stop, true);
+  pthread_join(th, NULL);
+  eng_engine_stats(c.e, &s);
+  cr_expect_eq(atomic_load(&rt_violations), 0, "forbidden call in the RT path: %s",
+               atomic_load(&last_bad) ? atomic_load(&last_bad) : "?");
+  cr_expect_gt(s.plan_swaps, 5);
+  cr_expect_geq(s.ahead_blocks, 200, "ring path exercised (%llu chain-blocks)",
+                (unsigned long long) s.ahead_blocks);
+  cr_expect_gt(s.ahead_rendered, 0, "workers rendered");
+  cr_expect_gt(s.cohort_misses, 0, "late chains rendered inline");
   eng_engine_destroy(c.e);
 }
