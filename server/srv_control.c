@@ -511,6 +511,10 @@ static void relay_meters(srv_control *c) {
   atomic_store(&c->xruns, st.xruns);
   atomic_store(&c->meters_dropped, st.meters_dropped);
   atomic_store(&c->monitor_dropped, st.monitor_dropped);
+  atomic_store(&c->blocks_idle, st.blocks_idle);
+  atomic_store(&c->ahead_blocks, st.ahead_blocks);
+  atomic_store(&c->cohort_misses, st.cohort_misses);
+  atomic_store(&c->cohort_gap_frames, st.cohort_gap_frames);
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   long ms = (now.tv_sec - c->last_meters.tv_sec) * 1000 +
@@ -1206,6 +1210,10 @@ void srv_control_stats(srv_control *c, srv_stats *out) {
   out->monitor_dropped = atomic_load(&c->monitor_dropped);
   out->plans = atomic_load(&c->plans_made);
   out->live_params = atomic_load(&c->live_params);
+  out->blocks_idle = atomic_load(&c->blocks_idle);
+  out->ahead_blocks = atomic_load(&c->ahead_blocks);
+  out->cohort_misses = atomic_load(&c->cohort_misses);
+  out->cohort_gap_frames = atomic_load(&c->cohort_gap_frames);
   srv_listen_stats ls = {0};
   if (c->listen) srv_listen_stats_get(c->listen, &ls);
   out->listeners = ls.listeners, out->listen_packets = ls.packets, out->listen_bytes = ls.bytes;
@@ -1218,7 +1226,7 @@ int srv_control_readonly(void *ud, const char *method, const char *path, srv_res
   memset(out, 0, sizeof *out);
   if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) return -1;
   srv_control_stats(c, &s);
-  char buf[4096];
+  char buf[8192];
   int n;
   if (strcmp(path, "/api/health") == 0) {
     n = snprintf(
@@ -1251,6 +1259,17 @@ int srv_control_readonly(void *ud, const char *method, const char *path, srv_res
          s.listen_bytes},
         {"backline_engine_plans_total", "counter", "Engine plans compiled from the model.",
          s.plans},
+        {"backline_engine_idle_blocks_total", "counter",
+         "Blocks the stopped, silent engine output as zeros without running the plan.",
+         s.blocks_idle},
+        {"backline_engine_ahead_blocks_total", "counter",
+         "Track blocks the audio thread took ready-made from the anticipative cohort.",
+         s.ahead_blocks},
+        {"backline_engine_cohort_misses_total", "counter",
+         "Track blocks the cohort had not rendered in time (rendered inline, or a gap).",
+         s.cohort_misses},
+        {"backline_engine_cohort_gap_frames_total", "counter",
+         "Frames output as silence because a worker still held them.", s.cohort_gap_frames},
         {"backline_live_params_total", "counter",
          "Values in motion sent straight to an engine parameter (no plan compiled).",
          s.live_params},

@@ -114,7 +114,8 @@ struct srv_control {
   /* Figures for health/metrics, read from other threads. */
   time_t started;
   atomic_uint_fast64_t n_clients, n_projects_pub, ops, rejects, xruns, meters_dropped,
-      monitor_dropped, plans_made, live_params;
+      monitor_dropped, plans_made, live_params, blocks_idle, ahead_blocks, cohort_misses,
+      cohort_gap_frames;
   char audio[96];
 };
 

@@ -34,6 +34,7 @@ typedef struct options {
   bool headless;
   const char *device;     /* --device N|name, or NULL for the default output */
   uint32_t buffer_frames; /* --buffer FRAMES, or 0 for the engine's default */
+  uint32_t lookahead;     /* --lookahead FRAMES: the anticipative cohort's reach, 0 = off */
   const char *hosts[MAX_HOSTS];
   size_t n_hosts;
 } options;
@@ -58,6 +59,8 @@ static void usage(FILE *f) {
       "  --device N|NAME    play on this device (index or name from --list-devices; default:\n"
       "                     the default output); if it cannot be opened, the null device\n"
       "  --buffer FRAMES    frames per audio callback, 16..8192 (default 128)\n"
+      "  --lookahead FRAMES render tracks that need no live input this far ahead on a worker\n"
+      "                     thread, 0..16384 (default 512; 0 = everything on the audio thread)\n"
       "  --web DIR          serve the studio pages from DIR (default: the source tree's web/)\n"
       "  --wasm DIR         serve the wasm model from DIR (default: the build's wasm/)\n"
       "  --help             this text\n"
@@ -102,6 +105,20 @@ static bool parse_buffer(const char *s, uint32_t *out) {
   return true;
 }
 
+/* Parses --lookahead: 0 (off) .. 16384 frames. */
+static bool parse_lookahead(const char *s, uint32_t *out) {
+  char *end;
+  errno = 0;
+  long v = s ? strtol(s, &end, 10) : -1;
+  if (!s || errno || *end || v < 0 || v > 16384) {
+    fprintf(stderr, "backline: --lookahead needs a frame count from 0 to 16384, not \"%s\"\n",
+            s ? s : "");
+    return false;
+  }
+  *out = (uint32_t) v;
+  return true;
+}
+
 /* Parses a port number; refuses anything but 0..65535. */
 static bool parse_port(const char *opt, const char *s, int *out) {
   char *end;
@@ -117,7 +134,8 @@ static bool parse_port(const char *opt, const char *s, int *out) {
 }
 
 static int parse(int argc, char **argv, options *o) {
-  *o = (options){.data = "data", .port = 8080, .https_port = 8443, .ops_port = 8090};
+  *o = (options){
+      .data = "data", .port = 8080, .https_port = 8443, .ops_port = 8090, .lookahead = 512};
   o->web = BACKLINE_WEB_DIR;
   o->wasm = BACKLINE_WASM_DIR;
   for (int i = 1; i < argc; i++) {
@@ -141,6 +159,8 @@ static int parse(int argc, char **argv, options *o) {
       o->device = v;
     } else if (strcmp(a, "--buffer") == 0) {
       if (!parse_buffer(v, &o->buffer_frames)) return 2;
+    } else if (strcmp(a, "--lookahead") == 0) {
+      if (!parse_lookahead(v, &o->lookahead)) return 2;
     } else if (strcmp(a, "--port") == 0) {
       if (!parse_port(a, v, &o->port)) return 2;
     } else if (strcmp(a, "--https-port") == 0) {
@@ -312,6 +332,7 @@ int main(int argc, char **argv) {
   eng_backend *backend = NULL;
   eng_config ecfg = eng_config_default();
   if (o.buffer_frames) ecfg.block_frames = o.buffer_frames;
+  ecfg.lookahead_frames = o.lookahead, ecfg.workers = 1;
   eng_backend_config bcfg = eng_backend_config_default();
   bcfg.kind = o.headless ? ENG_BACKEND_NULL : ENG_BACKEND_AUTO;
   bcfg.device = o.device;

@@ -233,3 +233,41 @@ Test(live, a_note_played_by_hand_sounds_at_once_while_stopped) {
   fx.c = watch;
   cr_assert(meter_goes(false, 1e-4f), "the note of a page that left is released");
 }
+
+/* The studio's demo song, played: its tracks (no live input) are rendered
+ * ahead by the anticipative cohort's worker and taken ready-made by the
+ * audio thread; stopped and silent, the engine idles. */
+Test(live, the_cohort_renders_the_demo_ahead_and_a_silent_stop_idles) {
+  int status;
+  char *body = NULL;
+  cr_assert_eq(cli_http(fx.port, "GET", "/api/projects", NULL, &status, &body), 0);
+  const char *at = strstr(body, "\"First session\"");
+  cr_assert(at, "the demo song is in the list: %s", body);
+  /* {"id":"...","name":"First session",...}: the id before the name. */
+  const char *id = at;
+  while (id > body && strncmp(id, "\"id\":\"", 6) != 0)
+    id--;
+  char demo[PROTO_PROJECT_ID_MAX + 1] = "";
+  sscanf(id + 6, "%64[^\"]", demo);
+  free(body);
+  cr_assert(demo[0]);
+  char path[160];
+  snprintf(path, sizeof path, "/api/projects/%s/transport", demo);
+  unsigned long long ahead0 = metric("backline_engine_ahead_blocks_total");
+  cr_assert_eq(cli_http(fx.port, "POST", path, "{\"command\":\"play\"}", &status, NULL), 0);
+  cr_assert_eq(status, 200);
+  sleep_ms(2000);
+  unsigned long long ahead = metric("backline_engine_ahead_blocks_total") - ahead0;
+  fprintf(
+      stderr,
+      "[note] 2 s of the demo: %llu track blocks from the cohort, %llu misses, %llu gap frames\n",
+      ahead, metric("backline_engine_cohort_misses_total"),
+      metric("backline_engine_cohort_gap_frames_total"));
+  cr_assert_gt(ahead, 100, "the cohort rendered ahead: %llu blocks", ahead);
+  cr_assert_eq(cli_http(fx.port, "POST", path, "{\"command\":\"stop\"}", &status, NULL), 0);
+  unsigned long long idle0 = metric("backline_engine_idle_blocks_total");
+  for (int i = 0; i < 100 && metric("backline_engine_idle_blocks_total") == idle0; i++)
+    sleep_ms(100);
+  cr_assert_gt(metric("backline_engine_idle_blocks_total"), idle0,
+               "stopped, the reverb's tail died away and the engine idles");
+}
