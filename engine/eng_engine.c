@@ -297,6 +297,20 @@ int eng_engine_launch(eng_engine *e, uint64_t track_id, uint32_t slot, uint64_t 
   return push(e, &c);
 }
 
+int eng_engine_launch_grid(eng_engine *e, uint64_t track_id, int32_t slot, uint32_t beats,
+                           uint32_t bars) {
+  if (!e || (!beats && !bars) || beats > ENG_MAX_BEATS_PER_BAR || bars > 8) return ENG_ERR_INVALID;
+  uint32_t t = track_index(e->latest, track_id);
+  if (t == UINT32_MAX || (slot != ENG_NO_SLOT && !find_slot(e->latest, t, slot)))
+    return ENG_ERR_INVALID;
+  command c = {.kind = slot == ENG_NO_SLOT ? CMD_STOP_SLOT : CMD_LAUNCH,
+               .track_id = track_id,
+               .id = (uint32_t) slot,
+               .device = bars ? 0 : beats,
+               .value = (float) bars}; /* device / value: a grid quantum (frame unused) */
+  return push(e, &c);
+}
+
 int eng_engine_stop_slot(eng_engine *e, uint64_t track_id, uint64_t quant_frames) {
   if (!e || track_index(e->latest, track_id) == UINT32_MAX) return ENG_ERR_INVALID;
   command c = {.kind = CMD_STOP_SLOT, .track_id = track_id, .frame = quant_frames};
@@ -443,6 +457,8 @@ static void apply_command(eng_engine *e, command c) {
         /* The next multiple of the quantum on the transport (now if on one),
          * counted on the session clock from here. */
         uint64_t q = c.frame, wait = q ? (q - e->position % q) % q : 0;
+        if (c.device || c.value > 0.0f) /* eng_engine_launch_grid */
+          wait = eng__grid_next(e->plan, e->position, c.device, (uint32_t) c.value) - e->position;
         slot_state *st = &e->slots[t];
         st->pending = true;
         st->next = next;

@@ -199,6 +199,19 @@ int eng_engine_launch(eng_engine *e, uint64_t track_id, uint32_t slot, uint64_t 
  * Possible errors: ENG_ERR_INVALID (e NULL, no such track), ENG_ERR_FULL. */
 int eng_engine_stop_slot(eng_engine *e, uint64_t track_id, uint64_t quant_frames);
 
+/* As eng_engine_launch (slot >= 0) or eng_engine_stop_slot (slot ENG_NO_SLOT),
+ * quantized on the plan's beat grid (eng_plan_desc.beats: the tempo map's
+ * beats and bars) instead of a frame quantum: with bars > 0 on the next bar
+ * whose number (from 0) is a multiple of bars, else on the next beat whose
+ * place in its bar is a multiple of beats (1: any beat); the position
+ * itself if it is one. Ramps and meter changes are followed.
+ * RT-safe: yes (wait-free), but meant for the control thread.
+ * Possible errors: ENG_ERR_INVALID (e NULL, no such track or slot in the
+ * last plan set, beats and bars both 0 or over 8 bars / 32 beats),
+ * ENG_ERR_FULL. */
+int eng_engine_launch_grid(eng_engine *e, uint64_t track_id, int32_t slot, uint32_t beats,
+                           uint32_t bars);
+
 /* Queues a parameter change for device `device` of track `track_id`
  * (0 = the track's instrument, 1 + i = its effect i). The RT thread applies
  * it at the start of its next block; the value then glides over the

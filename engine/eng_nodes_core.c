@@ -164,6 +164,33 @@ static void click_process(eng_plan_node *node, eng_run *r) {
 const eng_node_class eng__click_class = {
     .name = "click", .deterministic = true, .process = click_process};
 
+/* Beat k's place in its bar and its bar's number (from 0). */
+static void beat_place(const eng_plan *p, uint64_t k, uint32_t *in_bar, uint64_t *bar) {
+  if (!p->n_beats) {
+    *in_bar = (uint32_t) (k % p->beats_per_bar), *bar = k / p->beats_per_bar;
+  } else if (k < p->n_beats) {
+    *in_bar = p->beats[k].in_bar, *bar = p->bar_of[k];
+  } else {
+    const eng_beat *last = &p->beats[p->n_beats - 1];
+    uint64_t t = last->in_bar + (k - (p->n_beats - 1));
+    *in_bar = (uint32_t) (t % last->bar_beats),
+    *bar = p->bar_of[p->n_beats - 1] + t / last->bar_beats;
+  }
+}
+
+uint64_t eng__grid_next(const eng_plan *p, uint64_t pos, uint32_t beats, uint32_t bars) {
+  uint64_t k = beat_at(p, pos);
+  if (beat_onset(p, k) < pos) k++;
+  /* At most 8 bars of at most ENG_MAX_BEATS_PER_BAR beats, and the rest of this one. */
+  for (uint32_t i = 0; i < 9 * ENG_MAX_BEATS_PER_BAR; i++, k++) {
+    uint32_t in_bar;
+    uint64_t bar;
+    beat_place(p, k, &in_bar, &bar);
+    if (bars ? in_bar == 0 && bar % bars == 0 : in_bar % beats == 0) break;
+  }
+  return beat_onset(p, k);
+}
+
 /* The count-in's meter and beat length: those in force at transport frame
  * pos (no grid: the plan's). */
 static void count_grid(const eng_plan *p, uint64_t pos, uint32_t *bar_beats, double *beat) {

@@ -708,7 +708,8 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   size_t off_slot_notes = align_up(off_slot_events + 2 * total_slot_notes * sizeof(eng_plan_event));
   size_t off_buffers = align_up(off_slot_notes + total_slot_notes * sizeof(eng_plan_note));
   size_t off_beats = off_buffers + (size_t) n_buffers * 2 * ENG_CHUNK * sizeof(float);
-  size_t arena_bytes = off_beats + (size_t) d->n_beats * sizeof(eng_beat);
+  size_t off_bars = align_up(off_beats + (size_t) d->n_beats * sizeof(eng_beat));
+  size_t arena_bytes = off_bars + (size_t) d->n_beats * sizeof(uint32_t);
   size_t state_bytes = 0;
 
   eng_plan *p = calloc(1, sizeof *p + d->n_tracks * sizeof p->tracks[0]);
@@ -751,6 +752,10 @@ static int compile(const eng_plan_desc *d, eng_plan **out, char *why, size_t why
   if (d->n_beats) {
     eng_beat *beats = (void *) (arena + off_beats);
     memcpy(beats, d->beats, d->n_beats * sizeof *beats);
+    uint32_t *bar_of = (void *) (arena + off_bars), bar = 0;
+    for (uint32_t k = 0; k < d->n_beats; k++)
+      bar_of[k] = bar += k > 0 && beats[k].in_bar == 0;
+    p->bar_of = bar_of;
     p->n_beats = d->n_beats;
     p->beats = beats;
     p->tail_frame = d->tail_frame;

@@ -141,6 +141,7 @@ struct eng_plan {
   uint32_t beats_per_bar;  /* accent period of the click (no beat grid) */
   uint32_t n_beats;        /* beat grid (eng_plan_desc.beats); 0 = every beat_frames */
   const eng_beat *beats;   /* n_beats, in the arena */
+  const uint32_t *bar_of;  /* n_beats: each listed beat\'s bar number, from 0; in the arena */
   double tail_frame;       /* exact frame of beats[n_beats - 1] */
   double tail_beat_frames; /* frames per beat after it */
   float master_gain;       /* linear */
@@ -262,6 +263,11 @@ uint64_t eng__count_in_frames(const struct eng_plan *p, uint64_t pos, uint32_t b
  * the count and pos. */
 void eng__click_add(const struct eng_plan *p, uint64_t pos, uint64_t from, uint32_t n, float gain,
                     float *out);
+
+/* The first frame at or after pos that starts a bar whose number is a
+ * multiple of `bars` (bars > 0), else a beat whose place in its bar is a
+ * multiple of `beats` (eng_engine_launch_grid). RT-safe, bounded. */
+uint64_t eng__grid_next(const struct eng_plan *p, uint64_t pos, uint32_t beats, uint32_t bars);
 
 /* --- latency compensation (eng_nodes_core.c, RT thread) --- */
 

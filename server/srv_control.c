@@ -594,6 +594,24 @@ static uint64_t quant_frames(const mdl_project *m, int quant, uint32_t rate) {
                             (mdl_get_real(m, MDL_ID_PROJECT, MDL_PROP_TEMPO) * MDL_PPQ));
 }
 
+/* Queues the launch of SLOT (ENG_NO_SLOT: a stop) on TRACK at launch
+ * quantization QUANT: a beat and whole bars on the plan's beat grid (the
+ * tempo map's beats and bars, ramps and meter changes included), shorter
+ * values and a half note as a frame quantum at the project's tempo. */
+static int launch_slot(srv_control *c, const mdl_project *m, mdl_id track, int32_t slot,
+                       int quant) {
+  uint32_t bars = quant == MDL_QUANT_BAR     ? 1
+                  : quant == MDL_QUANT_2BARS ? 2
+                  : quant == MDL_QUANT_4BARS ? 4
+                  : quant == MDL_QUANT_8BARS ? 8
+                                             : 0;
+  if (bars || quant == MDL_QUANT_BEAT)
+    return eng_engine_launch_grid(c->engine, track, slot, bars ? 0 : 1, bars);
+  uint64_t q = quant_frames(m, quant, eng_engine_config(c->engine).sample_rate);
+  return slot == ENG_NO_SLOT ? eng_engine_stop_slot(c->engine, track, q)
+                             : eng_engine_launch(c->engine, track, (uint32_t) slot, q);
+}
+
 /* A scene's tempo (when it has one) becomes the project's: an edit by the
  * server, stored and broadcast like any other, so every client shows it and
  * the plan is recompiled at once. As in Ableton's session view, the tempo
@@ -627,7 +645,6 @@ static bool launch_scene(srv_control *c, project *p, mdl_id scene, uint32_t slot
   scene_tempo(c, p, scene);
   const mdl_project *m = p->model;
   int quant = (int) mdl_get_int(m, scene, MDL_PROP_QUANT);
-  uint64_t q = quant_frames(m, quant, eng_engine_config(c->engine).sample_rate);
   mdl_id tracks[256];
   uint32_t n = mdl_tracks(m, tracks, 256);
   bool ok = true;
@@ -639,8 +656,9 @@ static bool launch_scene(srv_control *c, project *p, mdl_id scene, uint32_t slot
     while (j < k && j < 256 && (mdl_id) mdl_get_int(m, clips[j], MDL_PROP_SCENE) != scene)
       j++;
     /* A clip the plan has no slot for (muted, empty) is refused: stop instead. */
-    int rc = j < k && j < 256 ? eng_engine_launch(c->engine, tracks[i], slot, q) : ENG_ERR_INVALID;
-    if (rc == ENG_ERR_INVALID) rc = eng_engine_stop_slot(c->engine, tracks[i], q);
+    int rc =
+        j < k && j < 256 ? launch_slot(c, m, tracks[i], (int32_t) slot, quant) : ENG_ERR_INVALID;
+    if (rc == ENG_ERR_INVALID) rc = launch_slot(c, m, tracks[i], ENG_NO_SLOT, quant);
     if (rc == ENG_ERR_FULL) ok = false;
   }
   return ok;
@@ -679,9 +697,7 @@ static void on_launch(srv_control *c, client *cl, const proto_launch *l) {
     return;
   }
   int quant = scene ? (int) mdl_get_int(m, scene, MDL_PROP_QUANT) : MDL_QUANT_BAR;
-  uint64_t q = quant_frames(m, quant, eng_engine_config(c->engine).sample_rate);
-  int rc = l->clip ? eng_engine_launch(c->engine, track, slot, q)
-                   : eng_engine_stop_slot(c->engine, track, q);
+  int rc = launch_slot(c, m, track, l->clip ? (int32_t) slot : ENG_NO_SLOT, quant);
   if (rc) send_reject(c, cl->conn, 0, SRV_ERR_BUSY, "the engine could not take the launch now");
 }
 

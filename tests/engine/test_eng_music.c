@@ -421,3 +421,42 @@ Test(eng_music, random_follow_actions_repeat_and_other_never_repeats_itself) {
   cr_expect_gt(again, 0, "any may pick the slot itself");
   free(a);
 }
+
+/* ------------------------------------------------------------------------ */
+/* launches quantized on the beat grid                                      */
+/* ------------------------------------------------------------------------ */
+
+/* The 3/4 then 7/8 grid above with the follow test's audio slots (no
+ * follow actions): a launch on the next bar lands on bar 1's first beat, one
+ * on the next even bar on bar 2's (in the tail), a stop on the next beat on
+ * the tail's next beat. */
+Test(eng_music, launches_quantized_on_the_grid_land_on_its_bars_and_beats) {
+  uint32_t none[3] = {0, 0, 0};
+  uint64_t zero[3] = {0, 0, 0};
+  eng_plan_desc d = follow_desc(none, zero);
+  eng_plan_desc g = grid_desc();
+  d.metronome = false;
+  d.n_beats = g.n_beats, d.beats = g.beats, d.tail_frame = g.tail_frame;
+  d.tail_beat_frames = g.tail_beat_frames;
+  eng_engine *e = new_engine(&d);
+  cr_assert_eq(eng_engine_set_playing(e, true), ENG_OK);
+  uint32_t frames = 160000;
+  float *out = calloc(2 * (size_t) frames, sizeof(float));
+  for (uint32_t at = 0; at < frames; at += 100) {
+    if (at == 30000) cr_assert_eq(eng_engine_launch_grid(e, 1, 0, 0, 1), ENG_OK);
+    if (at == 70000) cr_assert_eq(eng_engine_launch_grid(e, 1, 2, 0, 2), ENG_OK);
+    if (at == 140000) cr_assert_eq(eng_engine_launch_grid(e, 1, ENG_NO_SLOT, 1, 0), ENG_OK);
+    eng_engine_process(e, out + 2 * at, 100);
+  }
+  uint64_t bar2 = (uint64_t) llround(TAIL_FRAME + 2 * TAIL_BEAT);
+  uint64_t next_beat = (uint64_t) llround(TAIL_FRAME + 3 * TAIL_BEAT);
+  uint64_t at[] = {66500, bar2};
+  int idx[] = {0, 1};
+  expect_chain(out, at, idx, 2);
+  cr_expect_eq(playing_at(out, (uint32_t) next_beat - 1), 1, "slot 2 up to the beat");
+  cr_expect_eq(peak(out, 0, (uint32_t) next_beat, frames), 0.0f, "stopped on the tail's beat");
+  free(out);
+  cr_expect_eq(eng_engine_launch_grid(e, 1, 0, 0, 0), ENG_ERR_INVALID, "no quantum");
+  cr_expect_eq(eng_engine_launch_grid(e, 1, 7, 1, 0), ENG_ERR_INVALID, "no slot 7");
+  eng_engine_destroy(e);
+}
