@@ -350,13 +350,11 @@ export class Session {
       h.classList.toggle('selected', h.dataset.k === `head:${id}`);
   }
 
+  // One LAUNCH naming the scene: the server launches its clips, stops the
+  // tracks with none in it and takes the scene's tempo, all on one boundary.
   launchScene(i) {
     const s = this.scenes[i];
-    if (!s) return;
-    for (const t of this.tracks) {
-      const clip = t.slots.get(s.id);
-      if (clip) this.launch(clip.id, t.id);
-    }
+    if (s) this.launch(s.id, null);
   }
 
   stopAll() {
