@@ -16,6 +16,7 @@
 
 #include <math.h>
 #include <stdatomic.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -123,6 +124,8 @@ struct eng_engine {
   _Atomic uint64_t n_ev_dropped, n_cmd_dropped;
   _Atomic uint64_t n_mon_frames, n_mon_dropped;
   _Atomic uint64_t n_idle;
+  _Atomic uint64_t
+      n_busy_ns; /* time inside eng_engine_process (CLOCK_MONOTONIC, vDSO: no syscall) */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -897,6 +900,8 @@ static void monitor_block(eng_engine *e, const float *out, uint32_t frames, uint
 }
 
 void eng_engine_process(eng_engine *e, float *out, uint32_t frames) {
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
   memset(out, 0, (size_t) frames * 2 * sizeof(float));
   for (uint32_t t = 0; e->tap && t < e->tap_tracks; t++)
     memset(e->tap + (size_t) t * 2 * e->tap_stride, 0, (size_t) frames * 2 * sizeof(float));
@@ -934,6 +939,11 @@ void eng_engine_process(eng_engine *e, float *out, uint32_t frames) {
   atomic_store_explicit(&e->position_pub, e->position, memory_order_relaxed);
   atomic_fetch_add_explicit(&e->n_frames, frames, memory_order_relaxed);
   bump(&e->n_blocks);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  atomic_fetch_add_explicit(
+      &e->n_busy_ns,
+      (uint64_t) ((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)),
+      memory_order_relaxed);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -991,6 +1001,7 @@ void eng_engine_stats(const eng_engine *e, eng_stats *out) {
   out->monitor_frames = load(&e->n_mon_frames);
   out->monitor_dropped = load(&e->n_mon_dropped);
   out->blocks_idle = load(&e->n_idle);
+  out->busy_ns = load(&e->n_busy_ns);
   if (e->co) {
     out->ahead_blocks = load(&e->co->n_ahead);
     out->ahead_rendered = load(&e->co->n_rendered);

@@ -104,7 +104,9 @@ typedef struct eng_stats {
   uint64_t commands_dropped;    /* notes/params whose track or device left the plan meanwhile */
   uint64_t monitor_frames;      /* frames written to the monitor tap */
   uint64_t monitor_dropped;     /* frames the tap dropped because its reader fell behind */
-  uint64_t blocks_idle;       /* stopped, silent blocks output as zeros without running the plan */
+  uint64_t blocks_idle; /* stopped, silent blocks output as zeros without running the plan */
+  uint64_t
+      busy_ns; /* time spent in eng_engine_process; its share of frames / rate is the DSP load */
   uint64_t ahead_blocks;      /* chain-blocks the RT thread took from the anticipative cohort */
   uint64_t ahead_rendered;    /* chain-blocks the cohort's workers rendered */
   uint64_t cohort_misses;     /* chain-blocks not ready in time: rendered inline, or gaps */

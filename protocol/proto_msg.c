@@ -375,6 +375,12 @@ int proto_encode(const proto_msg *m, void *buf, size_t cap) {
       proto_put_u8(&w, m->u.note.key);
       proto_put_u8(&w, m->u.note.velocity);
       break;
+    case PROTO_ENGINE:
+      if (m->u.engine.audio_len > 255) return PROTO_ERR_RANGE;
+      proto_put_u16(&w, m->u.engine.dsp_permille);
+      proto_put_u32(&w, m->u.engine.xruns);
+      proto_put_str(&w, false, m->u.engine.audio, m->u.engine.audio_len);
+      break;
     case PROTO_AUDIO:
       if (m->u.audio.len < 1 || m->u.audio.len > PROTO_MAX_AUDIO || !m->u.audio.data)
         return PROTO_ERR_RANGE;
@@ -511,6 +517,14 @@ int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, s
       if (!r.err && (!m->u.note.track || m->u.note.key > 127 || m->u.note.velocity > 127))
         r.err = PROTO_ERR_RANGE;
       break;
+    case PROTO_ENGINE: {
+      proto_engine *g = &m->u.engine;
+      g->dsp_permille = proto_get_u16(&r);
+      g->xruns = proto_get_u32(&r);
+      g->audio = proto_get_str(&r, false, &g->audio_len);
+      text_ok(&r, g->audio, g->audio_len);
+      break;
+    }
     case PROTO_AUDIO: {
       proto_audio *a = &m->u.audio;
       uint32_t n = 0;

@@ -42,6 +42,7 @@ typedef enum {
   PROTO_AUDIO = 12,    /* s→c: one Opus packet of the master */
   PROTO_LAUNCH = 13,   /* c→s: launch a session clip, or stop a track's, quantized */
   PROTO_NOTE = 14,     /* c→s: a note played on a track's instrument now (audition, keys) */
+  PROTO_ENGINE = 15,   /* s→c: the audio engine's status: DSP load, xruns, device */
 } proto_type;
 
 typedef struct proto_hello {
@@ -133,6 +134,16 @@ typedef struct proto_note {
   uint8_t velocity; /* 0..127; 0 = note off */
 } proto_note;
 
+/* The audio engine's status, twice a second: how much of real time
+ * the audio thread spends rendering, the blocks it could not deliver in
+ * time, and what it plays on. */
+typedef struct proto_engine {
+  uint16_t dsp_permille; /* 0..65535 (over 1000: it cannot keep up) */
+  uint32_t xruns;        /* since the server started (wraps) */
+  const char *audio;     /* UTF-8, borrowed; "null device", a PortAudio device name... */
+  uint32_t audio_len;    /* 0..255 */
+} proto_engine;
+
 typedef struct proto_transport {
   uint8_t command; /* 1 = play, 2 = stop, 3 = play after the project's count-in */
 } proto_transport;
@@ -170,6 +181,7 @@ typedef struct proto_msg {
     proto_audio audio;
     proto_launch launch;
     proto_note note;
+    proto_engine engine;
   } u;
 } proto_msg;
 

@@ -497,6 +497,18 @@ void srv__update_plan(srv_control *c) {
   atomic_fetch_add(&c->plans_made, 1);
 }
 
+/* ENGINE to every client in a project: DSP load, xruns, the device. */
+static void send_engine_status(srv_control *c, const eng_stats *st) {
+  proto_msg m = {.type = PROTO_ENGINE};
+  uint64_t load = atomic_load(&c->dsp_permille);
+  size_t alen = strlen(c->audio);
+  m.u.engine = (proto_engine){(uint16_t) (load > UINT16_MAX ? UINT16_MAX : load),
+                              (uint32_t) st->xruns, c->audio, (uint32_t) (alen > 255 ? 255 : alen)};
+  size_t n = encode(c, &m);
+  for (size_t i = 0; n && i < MAX_CLIENTS; i++)
+    if (c->clients[i].conn && c->clients[i].proj) send_ws(c, c->clients[i].conn, c->msg, n, true);
+}
+
 static void relay_meters(srv_control *c) {
   if (!c->engine) return;
   eng_meter_frame f;
@@ -515,6 +527,14 @@ static void relay_meters(srv_control *c) {
   atomic_store(&c->ahead_blocks, st.ahead_blocks);
   atomic_store(&c->cohort_misses, st.cohort_misses);
   atomic_store(&c->cohort_gap_frames, st.cohort_gap_frames);
+  uint64_t frames = st.frames - c->load_frames;
+  if (frames >= eng_engine_config(c->engine).sample_rate / 2) { /* every half second */
+    double real_ns = (double) frames * 1e9 / eng_engine_config(c->engine).sample_rate;
+    atomic_store(&c->dsp_permille,
+                 (uint64_t) llround(1000.0 * (double) (st.busy_ns - c->load_busy_ns) / real_ns));
+    c->load_busy_ns = st.busy_ns, c->load_frames = st.frames;
+    send_engine_status(c, &st);
+  }
   struct timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
   long ms = (now.tv_sec - c->last_meters.tv_sec) * 1000 +
@@ -1227,6 +1247,7 @@ void srv_control_stats(srv_control *c, srv_stats *out) {
   out->plans = atomic_load(&c->plans_made);
   out->live_params = atomic_load(&c->live_params);
   out->blocks_idle = atomic_load(&c->blocks_idle);
+  out->dsp_permille = atomic_load(&c->dsp_permille);
   out->ahead_blocks = atomic_load(&c->ahead_blocks);
   out->cohort_misses = atomic_load(&c->cohort_misses);
   out->cohort_gap_frames = atomic_load(&c->cohort_gap_frames);
@@ -1248,9 +1269,10 @@ int srv_control_readonly(void *ud, const char *method, const char *path, srv_res
     n = snprintf(
         buf, sizeof buf,
         "{\"status\":\"ok\",\"version\":\"%s\",\"protocol\":%d,\"audio\":\"%s\",\"uptime_s\":%llu,"
-        "\"projects\":%llu,\"clients\":%llu}",
+        "\"projects\":%llu,\"clients\":%llu,\"dsp_load\":%.3f,\"xruns\":%llu}",
         BACKLINE_VERSION, PROTO_VERSION, s.audio, (unsigned long long) s.uptime_s,
-        (unsigned long long) s.projects, (unsigned long long) s.clients);
+        (unsigned long long) s.projects, (unsigned long long) s.clients, s.dsp_permille / 1000.0,
+        (unsigned long long) s.xruns);
     out->content_type = "application/json";
   } else if (strcmp(path, "/metrics") == 0) {
     const struct {
@@ -1275,6 +1297,9 @@ int srv_control_readonly(void *ud, const char *method, const char *path, srv_res
          s.listen_bytes},
         {"backline_engine_plans_total", "counter", "Engine plans compiled from the model.",
          s.plans},
+        {"backline_engine_dsp_load_permille", "gauge",
+         "Time the audio thread spends rendering, per mille of real time (last half second).",
+         s.dsp_permille},
         {"backline_engine_idle_blocks_total", "counter",
          "Blocks the stopped, silent engine output as zeros without running the plan.",
          s.blocks_idle},

@@ -92,6 +92,7 @@ typedef struct srv_stats {
   uint64_t plans;                                   /* engine plans compiled */
   uint64_t live_params; /* values in motion sent straight to an engine parameter, no plan */
   uint64_t blocks_idle, ahead_blocks, cohort_misses, cohort_gap_frames; /* eng_stats */
+  uint64_t dsp_permille; /* time the audio thread spends rendering, per mille of real time */
   char audio[96];
 } srv_stats;
 

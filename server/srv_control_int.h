@@ -113,6 +113,8 @@ struct srv_control {
 
   /* Figures for health/metrics, read from other threads. */
   time_t started;
+  uint64_t load_busy_ns, load_frames; /* eng_stats at the last DSP load reading */
+  atomic_uint_fast64_t dsp_permille;  /* audio thread's share of real time, last 0.5 s */
   atomic_uint_fast64_t n_clients, n_projects_pub, ops, rejects, xruns, meters_dropped,
       monitor_dropped, plans_made, live_params, blocks_idle, ahead_blocks, cohort_misses,
       cohort_gap_frames;

@@ -58,6 +58,11 @@ static uint32_t reject_local; /* local id of the last REJECT */
 static meters last_meters;
 static presence last_presence;
 static struct {
+  int dsp_permille;
+  double xruns;
+  char audio[256];
+} last_engine; /* the last ENGINE */
+static struct {
   uint32_t client_id;
   char id[17];
   int prop;
@@ -292,6 +297,12 @@ EXPORT int wasm_receive(int len) {
         last_meters.slot[i] = m.u.meters.m[i].slot;
         last_meters.queued[i] = m.u.meters.m[i].queued;
       }
+      break;
+    case PROTO_ENGINE:
+      last_engine.dsp_permille = m.u.engine.dsp_permille;
+      last_engine.xruns = (double) m.u.engine.xruns;
+      snprintf(last_engine.audio, sizeof last_engine.audio, "%.*s", (int) m.u.engine.audio_len,
+               m.u.engine.audio);
       break;
     case PROTO_LIVE:
       last_live.client_id = m.u.live.client_id;
@@ -782,6 +793,17 @@ EXPORT const char *wasm_hash_confirmed(void) {
 }
 
 /* ---- Meters and presence (from the last such message) ----------------------------- */
+
+/* The last ENGINE: DSP load per mille, xruns, what the engine plays on. */
+EXPORT int wasm_engine_dsp(void) {
+  return last_engine.dsp_permille;
+}
+EXPORT double wasm_engine_xruns(void) {
+  return last_engine.xruns;
+}
+EXPORT const char *wasm_engine_audio(void) {
+  return last_engine.audio;
+}
 
 EXPORT double wasm_meters_position(void) {
   return last_meters.position;

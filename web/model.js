@@ -20,6 +20,7 @@ export const MSG = {
   METERS: 8,
   LIVE: 10,
   AUDIO: 12,
+  ENGINE: 15,
 };
 
 export class Refused extends Error {
@@ -386,6 +387,11 @@ class Model {
     return this.str(this.m._wasm_hash_confirmed());
   }
 
+  // The last ENGINE: the server's DSP load (0..1+), xruns and audio device.
+  engine() {
+    const m = this.m;
+    return { dsp: m._wasm_engine_dsp() / 1000, xruns: m._wasm_engine_xruns(), audio: this.str(m._wasm_engine_audio()) };
+  }
   meters() {
     const m = this.m;
     const list = [];

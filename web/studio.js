@@ -75,6 +75,13 @@ export async function startStudio(projectId) {
   }
   const me = identity();
   $('me').textContent = `you: ${me.name}`;
+  // The engine's status (ENGINE, twice a second): device, DSP load, xruns.
+  function showEngine() {
+    const g = model.engine();
+    const el = $('engine');
+    el.textContent = `${g.audio} · DSP ${Math.round(g.dsp * 100)}% · ${g.xruns} xrun${g.xruns === 1 ? '' : 's'}`;
+    el.dataset.state = g.dsp > 0.7 || g.xruns > 0 ? 'warn' : 'ok';
+  }
 
   // What this page kept of the project last time (offline.js).
   const keeper = await Keeper.open(projectId);
@@ -110,6 +117,7 @@ export async function startStudio(projectId) {
     const el = $('conn');
     el.dataset.state = state;
     el.textContent = text || state;
+    if (state !== 'live') $('engine').textContent = ''; // the next ENGINE says it again
   }
 
   // While the browser knows it is offline, no attempts (each would fail and
@@ -203,6 +211,9 @@ export async function startStudio(projectId) {
         break;
       case MSG.METERS:
         takeMeters();
+        break;
+      case MSG.ENGINE:
+        showEngine();
         break;
       case MSG.LIVE:
         showLive(model.lastLive());
@@ -940,6 +951,7 @@ export async function startStudio(projectId) {
       return m ? { peak: m.peak, rms: m.rms, level: m.level } : null;
     },
     transport: () => ({ ...transport }),
+    engine: () => ({ ...model.engine(), text: $('engine').textContent }),
     arrange: {
       view: arrangement,
       clips: () =>

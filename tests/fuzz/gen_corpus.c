@@ -349,6 +349,9 @@ static void gen_proto_decode(const mdl_project *seed) {
   m = (proto_msg){.type = PROTO_NOTE};
   m.u.note = (proto_note){FUZZ_SEED_SYNTH, 60, 100};
   put_msg("note", &m);
+  m = (proto_msg){.type = PROTO_ENGINE};
+  m.u.engine = (proto_engine){87, 2, "USB Audio \xc3\xa9", 12};
+  put_msg("engine", &m);
 }
 
 /* ---- Snapshots ------------------------------------------------------------------ */

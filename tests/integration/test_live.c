@@ -26,11 +26,18 @@ static struct {
 
 static _Atomic uint64_t track_id;
 static _Atomic uint32_t last_peak; /* the track's latest meter peak, as float bits */
+static _Atomic int engines;        /* ENGINE messages received */
+static _Atomic int dsp_permille;   /* the last one's DSP load */
 
 static void on_message(void *ud, cli_client *c, const void *data, size_t len, uint64_t t_ns) {
   (void) ud, (void) c, (void) t_ns;
   static proto_scratch s; /* the client's service thread only */
   proto_msg m;
+  if (((const uint8_t *) data)[0] == PROTO_ENGINE && !proto_decode(data, len, &s, &m, NULL)) {
+    atomic_store(&dsp_permille, m.u.engine.dsp_permille);
+    atomic_fetch_add(&engines, 1);
+    return;
+  }
   if (((const uint8_t *) data)[0] != PROTO_METERS || proto_decode(data, len, &s, &m, NULL)) return;
   for (int i = 0; i < m.u.meters.n; i++)
     if (m.u.meters.m[i].track_id == atomic_load(&track_id)) {
@@ -253,6 +260,13 @@ Test(live, the_cohort_renders_the_demo_ahead_and_a_silent_stop_idles) {
   cr_assert(demo[0]);
   char path[160];
   snprintf(path, sizeof path, "/api/projects/%s/transport", demo);
+  cli_config cc = cli_config_default();
+  cc.port = fx.port;
+  cc.project = fx.project;
+  cc.user = "engineer";
+  cc.events.on_message = on_message;
+  char err[600];
+  cr_assert_eq(cli_client_connect_cfg(&cc, &fx.c, err, sizeof err), 0, "%s", err);
   unsigned long long ahead0 = metric("backline_engine_ahead_blocks_total");
   cr_assert_eq(cli_http(fx.port, "POST", path, "{\"command\":\"play\"}", &status, NULL), 0);
   cr_assert_eq(status, 200);
@@ -264,6 +278,12 @@ Test(live, the_cohort_renders_the_demo_ahead_and_a_silent_stop_idles) {
       ahead, metric("backline_engine_cohort_misses_total"),
       metric("backline_engine_cohort_gap_frames_total"));
   cr_assert_gt(ahead, 100, "the cohort rendered ahead: %llu blocks", ahead);
+  /* Every client hears how the engine does, twice a second. */
+  int n = atomic_load(&engines), load = atomic_load(&dsp_permille);
+  cr_assert_geq(n, 2, "ENGINE messages in 2 s: %d", n);
+  cr_assert(load > 0 && load < 1000, "the DSP load of the demo on the null device: %d per mille",
+            load);
+  fprintf(stderr, "[note] DSP load playing the demo: %d per mille\n", load);
   cr_assert_eq(cli_http(fx.port, "POST", path, "{\"command\":\"stop\"}", &status, NULL), 0);
   unsigned long long idle0 = metric("backline_engine_idle_blocks_total");
   for (int i = 0; i < 100 && metric("backline_engine_idle_blocks_total") == idle0; i++)

@@ -63,7 +63,7 @@ Test(proto_msg, every_message_type_round_trips) {
   mdl_project *p = mdl_project_create(&al, "Snap");
   mdl_txn t = sample_txn();
   cr_assert_eq(mdl_txn_apply(p, &t, 3, NULL), 0);
-  proto_msg ms[12] = {0};
+  proto_msg ms[13] = {0};
   ms[0].type = PROTO_HELLO;
   ms[0].u.hello = (proto_hello){PROTO_VERSION, "abc", 3, "Ann", 3, 0x123456, 7};
   ms[1].type = PROTO_WELCOME;
@@ -92,7 +92,9 @@ Test(proto_msg, every_message_type_round_trips) {
   ms[10].u.launch = (proto_launch){MDL_ID_MAKE(3, 9), A};
   ms[11].type = PROTO_NOTE;
   ms[11].u.note = (proto_note){A, 127, 0};
-  for (int i = 0; i < 12; i++) {
+  ms[12].type = PROTO_ENGINE;
+  ms[12].u.engine = (proto_engine){123, 0xfffffff0u, "null device", 11};
+  for (int i = 0; i < 13; i++) {
     int n = proto_encode(&ms[i], buf, sizeof buf);
     cr_assert_gt(n, 0, "encode type %d", ms[i].type);
     proto_msg d;
