@@ -4,25 +4,15 @@
  * C client, its meters and /metrics. */
 #include "protocol/proto_msg.h"
 #include "shared/mdl_device.h"
-#include "tools/client/cli_client.h"
-#include "tools/client/cli_http.h"
-#include "tools/client/cli_server.h"
+#include "tests/integration/it_wire.h"
 
 #include <criterion/criterion.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static struct {
-  char root[512], data[600];
-  cli_server *srv;
-  int port;
-  char project[PROTO_PROJECT_ID_MAX + 1];
-  cli_client *c;
-} fx;
+static it_wire fx;
 
 static _Atomic uint64_t track_id;
 static _Atomic uint32_t last_peak; /* the track's latest meter peak, as float bits */
@@ -55,35 +45,13 @@ static float peak(void) {
 }
 
 static void setup(void) {
-  memset(&fx, 0, sizeof fx);
-  cr_assert_eq(cli_tempdir("backline-live", fx.root, sizeof fx.root), 0);
-  snprintf(fx.data, sizeof fx.data, "%s/data", fx.root);
-  char err[1024];
-  cr_assert_eq(
-      cli_server_start(cli_server_bin(BACKLINE_BIN_DEFAULT), fx.data, &fx.srv, err, sizeof err), 0,
-      "%s", err);
-  fx.port = cli_server_port(fx.srv);
-  cr_assert_eq(cli_rest_create_project(fx.port, "Live", fx.project), 0);
+  it_start(&fx, "backline-live", "Live");
 }
 
 static void teardown(void) {
-  cli_client_close(fx.c);
-  cli_server_stop(fx.srv, SIGTERM, 5000, NULL, NULL);
-  cli_rmtree(fx.root);
+  it_stop(&fx);
 }
 TestSuite(live, .init = setup, .fini = teardown);
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
-static void send(const proto_msg *m) {
-  uint8_t buf[64];
-  int n = proto_encode(m, buf, sizeof buf);
-  cr_assert_gt(n, 0);
-  cr_assert_eq(cli_client_send_raw(fx.c, buf, (size_t) n), 0);
-}
 
 /* A /metrics counter. */
 static unsigned long long metric(const char *name) {
@@ -103,7 +71,7 @@ static unsigned long long metric(const char *name) {
 static void live(mdl_id id, int prop, double v) {
   proto_msg m = {.type = PROTO_LIVE};
   m.u.live = (proto_live){0, id, (uint8_t) prop, {.kind = MDL_VAL_REAL, .u.r = v}};
-  send(&m);
+  it_send(&fx, &m);
 }
 
 /* Waits (up to 3 s) for the track's meter to cross LEVEL upward or
@@ -111,7 +79,7 @@ static void live(mdl_id id, int prop, double v) {
 static bool meter_goes(bool up, float level) {
   for (int i = 0; i < 60; i++) {
     if (up ? peak() > level : peak() < level) return true;
-    sleep_ms(50);
+    it_sleep_ms(50);
   }
   return false;
 }
@@ -124,31 +92,15 @@ Test(live, a_device_parameter_in_motion_is_heard_without_a_new_plan) {
            "{\"op\":\"create\",\"type\":\"device\",\"parent\":\"$0\",\"props\":{\"kind\":%d}},"
            "{\"op\":\"set\",\"id\":\"project\",\"prop\":\"metronome\",\"value\":false}]}",
            MDL_DEV_GAIN);
-  int status;
-  char *resp = NULL;
-  cr_assert_eq(cli_rest_ops(fx.port, fx.project, json, &status, NULL, &resp), 0);
-  cr_assert_eq(status, 200, "%s", resp);
-  unsigned long long ids[2] = {0};
-  const char *at = strstr(resp, "\"ids\"");
-  for (int i = 0; at && i < 2; i++) {
-    at = strchr(at + 1, '"');
-    at = at ? strchr(at + 1, '"') : NULL;
-    if (at) ids[i] = strtoull(at + 1, NULL, 16);
-  }
-  free(resp);
+  unsigned long long ids[2];
+  it_ops(&fx, json, ids, 2);
   cr_assert(ids[0] && ids[1], "the ids of the track and the device");
   atomic_store(&track_id, ids[0]);
 
-  cli_config cc = cli_config_default();
-  cc.port = fx.port;
-  cc.project = fx.project;
-  cc.user = "dragger";
-  cc.events.on_message = on_message;
-  char err[600];
-  cr_assert_eq(cli_client_connect_cfg(&cc, &fx.c, err, sizeof err), 0, "%s", err);
+  it_connect(&fx, "dragger", on_message);
   proto_msg play = {.type = PROTO_TRANSPORT};
   play.u.transport.command = 1;
-  send(&play);
+  it_send(&fx, &play);
   cr_assert(meter_goes(true, 0.05f), "the tone plays (peak %g)", (double) peak());
 
   unsigned long long plans = metric("backline_engine_plans_total");
@@ -177,7 +129,7 @@ Test(live, a_device_parameter_in_motion_is_heard_without_a_new_plan) {
 static void note(mdl_id track, int key, int velocity) {
   proto_msg m = {.type = PROTO_NOTE};
   m.u.note = (proto_note){track, (uint8_t) key, (uint8_t) velocity};
-  send(&m);
+  it_send(&fx, &m);
 }
 
 Test(live, a_note_played_by_hand_sounds_at_once_while_stopped) {
@@ -189,27 +141,11 @@ Test(live, a_note_played_by_hand_sounds_at_once_while_stopped) {
            "{\"op\":\"create\",\"type\":\"track\",\"props\":{\"name\":\"Audio\",\"kind\":%d}},"
            "{\"op\":\"set\",\"id\":\"project\",\"prop\":\"metronome\",\"value\":false}]}",
            MDL_DEV_SYNTH, MDL_TRACK_AUDIO);
-  int status;
-  char *resp = NULL;
-  cr_assert_eq(cli_rest_ops(fx.port, fx.project, json, &status, NULL, &resp), 0);
-  cr_assert_eq(status, 200, "%s", resp);
-  unsigned long long ids[3] = {0};
-  const char *at = strstr(resp, "\"ids\"");
-  for (int i = 0; at && i < 3; i++) {
-    at = strchr(at + 1, '"');
-    at = at ? strchr(at + 1, '"') : NULL;
-    if (at) ids[i] = strtoull(at + 1, NULL, 16);
-  }
-  free(resp);
+  unsigned long long ids[3];
+  it_ops(&fx, json, ids, 3);
   cr_assert(ids[0] && ids[2], "the ids of the tracks");
   atomic_store(&track_id, ids[0]);
-  cli_config cc = cli_config_default();
-  cc.port = fx.port;
-  cc.project = fx.project;
-  cc.user = "pianist";
-  cc.events.on_message = on_message;
-  char err[600];
-  cr_assert_eq(cli_client_connect_cfg(&cc, &fx.c, err, sizeof err), 0, "%s", err);
+  it_connect(&fx, "pianist", on_message);
   /* The engine holds the studio's first project, stopped: a note played
    * here makes this one the engine's, with the track live (one plan). */
   cli_reject r;
@@ -233,11 +169,7 @@ Test(live, a_note_played_by_hand_sounds_at_once_while_stopped) {
   note(ids[0], 72, 100);
   cr_assert(meter_goes(true, 0.01f), "held");
   cli_client_close(fx.c);
-  fx.c = NULL;
-  cli_client *watch;
-  cc.user = "watcher";
-  cr_assert_eq(cli_client_connect_cfg(&cc, &watch, err, sizeof err), 0, "%s", err);
-  fx.c = watch;
+  it_connect(&fx, "watcher", on_message);
   cr_assert(meter_goes(false, 1e-4f), "the note of a page that left is released");
 }
 
@@ -260,17 +192,11 @@ Test(live, the_cohort_renders_the_demo_ahead_and_a_silent_stop_idles) {
   cr_assert(demo[0]);
   char path[160];
   snprintf(path, sizeof path, "/api/projects/%s/transport", demo);
-  cli_config cc = cli_config_default();
-  cc.port = fx.port;
-  cc.project = fx.project;
-  cc.user = "engineer";
-  cc.events.on_message = on_message;
-  char err[600];
-  cr_assert_eq(cli_client_connect_cfg(&cc, &fx.c, err, sizeof err), 0, "%s", err);
+  it_connect(&fx, "engineer", on_message);
   unsigned long long ahead0 = metric("backline_engine_ahead_blocks_total");
   cr_assert_eq(cli_http(fx.port, "POST", path, "{\"command\":\"play\"}", &status, NULL), 0);
   cr_assert_eq(status, 200);
-  sleep_ms(2000);
+  it_sleep_ms(2000);
   unsigned long long ahead = metric("backline_engine_ahead_blocks_total") - ahead0;
   fprintf(
       stderr,
@@ -287,7 +213,7 @@ Test(live, the_cohort_renders_the_demo_ahead_and_a_silent_stop_idles) {
   cr_assert_eq(cli_http(fx.port, "POST", path, "{\"command\":\"stop\"}", &status, NULL), 0);
   unsigned long long idle0 = metric("backline_engine_idle_blocks_total");
   for (int i = 0; i < 100 && metric("backline_engine_idle_blocks_total") == idle0; i++)
-    sleep_ms(100);
+    it_sleep_ms(100);
   cr_assert_gt(metric("backline_engine_idle_blocks_total"), idle0,
                "stopped, the reverb's tail died away and the engine idles");
 }

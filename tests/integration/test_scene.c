@@ -5,25 +5,15 @@
 #include "protocol/proto_msg.h"
 #include "shared/mdl_device.h"
 #include "shared/mdl_project.h"
-#include "tools/client/cli_client.h"
-#include "tools/client/cli_http.h"
-#include "tools/client/cli_server.h"
+#include "tests/integration/it_wire.h"
 
 #include <criterion/criterion.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static struct {
-  char root[512], data[600];
-  cli_server *srv;
-  int port;
-  char project[PROTO_PROJECT_ID_MAX + 1];
-  cli_client *c;
-} fx;
+static it_wire fx;
 
 static _Atomic uint64_t keys_id, bass_id;
 static _Atomic int keys_slot = -3, bass_slot = -3; /* what the meters last said */
@@ -42,41 +32,19 @@ static void on_message(void *ud, cli_client *c, const void *data, size_t len, ui
 }
 
 static void setup(void) {
-  memset(&fx, 0, sizeof fx);
-  cr_assert_eq(cli_tempdir("backline-scene", fx.root, sizeof fx.root), 0);
-  snprintf(fx.data, sizeof fx.data, "%s/data", fx.root);
-  char err[1024];
-  cr_assert_eq(
-      cli_server_start(cli_server_bin(BACKLINE_BIN_DEFAULT), fx.data, &fx.srv, err, sizeof err), 0,
-      "%s", err);
-  fx.port = cli_server_port(fx.srv);
-  cr_assert_eq(cli_rest_create_project(fx.port, "Scenes", fx.project), 0);
+  it_start(&fx, "backline-scene", "Scenes");
 }
 
 static void teardown(void) {
-  cli_client_close(fx.c);
-  cli_server_stop(fx.srv, SIGTERM, 5000, NULL, NULL);
-  cli_rmtree(fx.root);
+  it_stop(&fx);
 }
 TestSuite(scene, .init = setup, .fini = teardown);
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
-static void send(const proto_msg *m) {
-  uint8_t buf[64];
-  int n = proto_encode(m, buf, sizeof buf);
-  cr_assert_gt(n, 0);
-  cr_assert_eq(cli_client_send_raw(fx.c, buf, (size_t) n), 0);
-}
 
 /* Waits up to 3 s for the meters to say keys plays K and bass plays B. */
 static bool slots_become(int k, int b) {
   for (int i = 0; i < 300; i++) {
     if (atomic_load(&keys_slot) == k && atomic_load(&bass_slot) == b) return true;
-    sleep_ms(10);
+    it_sleep_ms(10);
   }
   return false;
 }
@@ -109,44 +77,28 @@ Test(scene, a_scene_launches_its_clips_stops_the_rest_and_sets_its_tempo) {
            "{\"op\":\"create\",\"type\":\"note\",\"parent\":\"$8\",\"props\":{}},"
            "{\"op\":\"set\",\"id\":\"project\",\"prop\":\"metronome\",\"value\":false}]}",
            MDL_DEV_SYNTH, MDL_DEV_SYNTH, MDL_QUANT_BEAT, MDL_QUANT_BEAT);
-  int status;
-  char *resp = NULL;
-  cr_assert_eq(cli_rest_ops(fx.port, fx.project, json, &status, NULL, &resp), 0);
-  cr_assert_eq(status, 200, "%s", resp);
-  unsigned long long ids[13] = {0};
-  const char *at = strstr(resp, "\"ids\"");
-  for (int i = 0; at && i < 13; i++) {
-    at = strchr(at + 1, '"');
-    at = at ? strchr(at + 1, '"') : NULL;
-    if (at) ids[i] = strtoull(at + 1, NULL, 16);
-  }
-  free(resp);
+  unsigned long long ids[13];
+  it_ops(&fx, json, ids, 13);
   cr_assert(ids[0] && ids[2] && ids[4] && ids[5], "the ids of the tracks and scenes");
   atomic_store(&keys_id, ids[0]);
   atomic_store(&bass_id, ids[2]);
 
-  cli_config cc = cli_config_default();
-  cc.port = fx.port;
-  cc.project = fx.project;
-  cc.user = "launcher";
-  cc.events.on_message = on_message;
-  char err[600];
-  cr_assert_eq(cli_client_connect_cfg(&cc, &fx.c, err, sizeof err), 0, "%s", err);
+  it_connect(&fx, "launcher", on_message);
   proto_msg play = {.type = PROTO_TRANSPORT};
   play.u.transport.command = 1;
-  send(&play);
+  it_send(&fx, &play);
   cr_assert(slots_become(-1, -1), "nothing plays before a launch");
   cr_assert_float_eq(tempo(), 120.0, 1e-9);
 
   proto_msg launch = {.type = PROTO_LAUNCH};
   launch.u.launch = (proto_launch){ids[4], 0}; /* scene A */
-  send(&launch);
+  it_send(&fx, &launch);
   cr_assert(slots_become(0, 0), "scene A: both tracks play slot 0 (keys %d, bass %d)",
             atomic_load(&keys_slot), atomic_load(&bass_slot));
   cr_expect_float_eq(tempo(), 120.0, 1e-9, "a scene without a tempo leaves it");
 
   launch.u.launch = (proto_launch){ids[5], 0}; /* scene B */
-  send(&launch);
+  it_send(&fx, &launch);
   cr_assert(slots_become(1, -1), "scene B: keys plays slot 1, bass stops (keys %d, bass %d)",
             atomic_load(&keys_slot), atomic_load(&bass_slot));
   cr_assert_eq(cli_client_wait_idle(fx.c, 5000), 0);

@@ -4,25 +4,15 @@
  * meters it receives. */
 #include "protocol/proto_msg.h"
 #include "shared/mdl_device.h"
-#include "tools/client/cli_client.h"
-#include "tools/client/cli_http.h"
-#include "tools/client/cli_server.h"
+#include "tests/integration/it_wire.h"
 
 #include <criterion/criterion.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
-static struct {
-  char root[512], data[600];
-  cli_server *srv;
-  int port;
-  char project[PROTO_PROJECT_ID_MAX + 1];
-  cli_client *c;
-} fx;
+static it_wire fx;
 
 static _Atomic uint64_t track_id;
 static _Atomic int loud; /* meters with the track above -40 dBFS */
@@ -42,40 +32,18 @@ static void on_message(void *ud, cli_client *c, const void *data, size_t len, ui
 }
 
 static void setup(void) {
-  memset(&fx, 0, sizeof fx);
-  cr_assert_eq(cli_tempdir("backline-sess", fx.root, sizeof fx.root), 0);
-  snprintf(fx.data, sizeof fx.data, "%s/data", fx.root);
-  char err[1024];
-  cr_assert_eq(
-      cli_server_start(cli_server_bin(BACKLINE_BIN_DEFAULT), fx.data, &fx.srv, err, sizeof err), 0,
-      "%s", err);
-  fx.port = cli_server_port(fx.srv);
-  cr_assert_eq(cli_rest_create_project(fx.port, "Session", fx.project), 0);
+  it_start(&fx, "backline-sess", "Session");
 }
 
 static void teardown(void) {
-  cli_client_close(fx.c);
-  cli_server_stop(fx.srv, SIGTERM, 5000, NULL, NULL);
-  cli_rmtree(fx.root);
+  it_stop(&fx);
 }
 TestSuite(session, .init = setup, .fini = teardown);
-
-static void sleep_ms(int ms) {
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
-static void send(const proto_msg *m) {
-  uint8_t buf[64];
-  int n = proto_encode(m, buf, sizeof buf);
-  cr_assert_gt(n, 0);
-  cr_assert_eq(cli_client_send_raw(fx.c, buf, (size_t) n), 0);
-}
 
 /* Meters over the next MS milliseconds: how many heard the track. */
 static int heard(int ms) {
   atomic_store(&loud, 0), atomic_store(&quiet, 0);
-  sleep_ms(ms);
+  it_sleep_ms(ms);
   return atomic_load(&loud);
 }
 
@@ -99,53 +67,37 @@ Test(session, a_launched_clip_plays_from_its_boundary_and_stops_on_the_next) {
            "\"length\":900}},"
            "{\"op\":\"set\",\"id\":\"project\",\"prop\":\"metronome\",\"value\":false}]}",
            MDL_DEV_SYNTH, MDL_QUANT_BEAT);
-  int status;
-  char *resp = NULL;
-  cr_assert_eq(cli_rest_ops(fx.port, fx.project, json, &status, NULL, &resp), 0);
-  cr_assert_eq(status, 200, "%s", resp);
   /* The ids the server gave: track first, clip fourth. */
-  unsigned long long ids[9] = {0};
-  const char *at = strstr(resp, "\"ids\"");
-  for (int i = 0; at && i < 9; i++) {
-    at = strchr(at + 1, '"');
-    at = at ? strchr(at + 1, '"') : NULL;
-    if (at) ids[i] = strtoull(at + 1, NULL, 16);
-  }
-  free(resp);
+  unsigned long long ids[9];
+  it_ops(&fx, json, ids, 9);
   cr_assert(ids[0] && ids[3], "the ids of the track and the clip");
   atomic_store(&track_id, ids[0]);
 
-  cli_config cc = cli_config_default();
-  cc.port = fx.port;
-  cc.project = fx.project;
-  cc.user = "launcher";
-  cc.events.on_message = on_message;
-  char err[600];
-  cr_assert_eq(cli_client_connect_cfg(&cc, &fx.c, err, sizeof err), 0, "%s", err);
+  it_connect(&fx, "launcher", on_message);
 
   proto_msg play = {.type = PROTO_TRANSPORT};
   play.u.transport.command = 1;
-  send(&play);
+  it_send(&fx, &play);
   cr_assert_eq(heard(1200), 0, "a session clip is silent until launched");
   proto_msg launch = {.type = PROTO_LAUNCH};
   launch.u.launch = (proto_launch){ids[3], 0};
-  send(&launch);
+  it_send(&fx, &launch);
   cr_assert_gt(heard(1500), 3, "launched, it plays (quantized to the next beat)");
   cr_assert_eq(atomic_load(&slot), 0, "the meters say the track plays slot 0");
   proto_msg stop = {.type = PROTO_LAUNCH};
   stop.u.launch = (proto_launch){0, ids[0]};
-  send(&stop);
+  it_send(&fx, &stop);
   /* The stop lands on the next beat of the engine's clock, which a loaded
    * machine (sanitizers, tests in parallel) may run late against the wall
    * clock: wait for the meters to say the slot stopped, then the release. */
   for (int i = 0; i < 100 && atomic_load(&slot) != -1; i++)
-    sleep_ms(100);
-  sleep_ms(800);
+    it_sleep_ms(100);
+  it_sleep_ms(800);
   cr_assert_eq(heard(1000), 0, "stopped on the next beat, it stays silent");
   cr_assert_eq(atomic_load(&slot), -1, "and the meters say so");
   /* A launch of something that is not a clip in a slot is refused with a reason. */
   launch.u.launch = (proto_launch){ids[0], 0};
-  send(&launch);
+  it_send(&fx, &launch);
   cr_assert_eq(cli_client_wait_rejects(fx.c, 1, 10000), 0);
   cli_reject r;
   cr_assert(cli_client_last_reject(fx.c, &r));
