@@ -23,18 +23,6 @@
 /* workers                                                                  */
 /* ------------------------------------------------------------------------ */
 
-static uint32_t first_at(const eng_plan_event *ev, uint32_t n, uint64_t f) {
-  uint32_t lo = 0, hi = n;
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (ev[mid].frame < f)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
 /* The chunk's events of an anticipated chain's instrument, as chunk_events
  * (eng_engine.c) gives them for such a track: the loop's cut note-offs after
  * a wrap, then the plan's notes in the chunk (no all-off, no live notes, no
@@ -50,7 +38,7 @@ static uint32_t chain_events(eng_co_worker *w, const eng_plan_track *tr, const e
     w->events[n++] = (eng_event){0, ENG_EV_NOTE_OFF, tr->cuts[i].key, 0};
   }
   uint64_t end = r->start + r->n;
-  for (uint32_t i = first_at(tr->events, tr->n_events, r->start);
+  for (uint32_t i = eng__first_event_at(tr->events, tr->n_events, r->start);
        i < tr->n_events && tr->events[i].frame < end; i++) {
     const eng_plan_event *pe = &tr->events[i];
     if (n == ENG_MAX_EVENTS) {

@@ -548,20 +548,6 @@ static bool cohort_commands(eng_engine *e, uint64_t x, uint32_t frames) {
   return true;
 }
 
-/* First index in ev[0..n) whose frame is >= f (binary search: no cursor,
- * so locate and loops need none and the result is a function of f). */
-static uint32_t first_at(const eng_plan_event *ev, uint32_t n, uint64_t f) {
-  uint32_t lo = 0, hi = n;
-  while (lo < hi) {
-    uint32_t mid = lo + (hi - lo) / 2;
-    if (ev[mid].frame < f)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo;
-}
-
 static uint32_t add_event(eng_engine *e, uint32_t n, eng_event ev) {
   if (n == ENG_MAX_EVENTS) {
     bump(&e->n_ev_dropped);
@@ -584,7 +570,7 @@ static uint32_t slot_events(eng_engine *e, uint32_t n, const eng_plan_slot *sl, 
   if (k0) k0--; /* a note-off at the end of the previous pass lands on this one's start */
   for (uint64_t k = k0; k <= k1; k++) {
     uint64_t ps = A + k * L;
-    for (uint32_t i = first_at(sl->events, sl->n_events, lo > ps ? lo - ps : 0);
+    for (uint32_t i = eng__first_event_at(sl->events, sl->n_events, lo > ps ? lo - ps : 0);
          i < sl->n_events && ps + sl->events[i].frame < hi; i++) {
       const eng_plan_event *pe = &sl->events[i];
       uint64_t f = ps + pe->frame;
@@ -647,7 +633,7 @@ static uint32_t chunk_events(eng_engine *e, const eng_plan *p, const eng_plan_no
                                    e->live[i].key, e->live[i].velocity};
   if (!playing) return n;
   uint64_t end = r->start + r->n;
-  for (uint32_t i = first_at(tr->events, tr->n_events, r->start);
+  for (uint32_t i = eng__first_event_at(tr->events, tr->n_events, r->start);
        i < tr->n_events && tr->events[i].frame < end; i++) {
     const eng_plan_event *pe = &tr->events[i];
     n = add_event(e, n,
@@ -702,7 +688,7 @@ static void ahead_chunk(eng_engine *e, const eng_plan *p, uint32_t t, const eng_
     sub.events = e->events;
     sub.n_events = 0;
     uint64_t end = sub.start + sub.n;
-    for (uint32_t j = first_at(tr->events, tr->n_events, sub.start);
+    for (uint32_t j = eng__first_event_at(tr->events, tr->n_events, sub.start);
          nd->cls->instrument && sub.t_frames && j < tr->n_events && tr->events[j].frame < end;
          j++) {
       const eng_plan_event *pe = &tr->events[j];

@@ -33,6 +33,21 @@ typedef struct eng_plan_event {
   uint8_t velocity;
 } eng_plan_event;
 
+/* First index in ev[0..n) (sorted by frame) whose frame is >= f: a binary
+ * search, no cursor, so locate and loops need none and the result is a
+ * function of f. */
+static inline uint32_t eng__first_event_at(const eng_plan_event *ev, uint32_t n, uint64_t f) {
+  uint32_t lo = 0, hi = n;
+  while (lo < hi) {
+    uint32_t mid = lo + (hi - lo) / 2;
+    if (ev[mid].frame < f)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo;
+}
+
 /* One input of a bus node: a stereo buffer times a level. */
 typedef struct eng_plan_input {
   uint32_t buf;   /* a track's buffer (post-fader) or its pre-fader copy */
