@@ -162,6 +162,7 @@ static bool work_once(eng_co_worker *w) {
 static void *worker_main(void *arg) {
   eng_co_worker *w = arg;
   eng_cohort *c = w->co;
+  (void) eng__flush_subnormals(); /* as the RT thread renders: same bits */
   while (!atomic_load(&c->stop)) {
     if (work_once(w)) continue;
     atomic_fetch_add(&c->sleeping, 1);

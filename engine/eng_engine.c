@@ -888,6 +888,7 @@ static void monitor_block(eng_engine *e, const float *out, uint32_t frames, uint
 void eng_engine_process(eng_engine *e, float *out, uint32_t frames) {
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
+  unsigned int fp = eng__flush_subnormals();
   memset(out, 0, (size_t) frames * 2 * sizeof(float));
   for (uint32_t t = 0; e->tap && t < e->tap_tracks; t++)
     memset(e->tap + (size_t) t * 2 * e->tap_stride, 0, (size_t) frames * 2 * sizeof(float));
@@ -930,6 +931,7 @@ void eng_engine_process(eng_engine *e, float *out, uint32_t frames) {
       &e->n_busy_ns,
       (uint64_t) ((t1.tv_sec - t0.tv_sec) * 1000000000LL + (t1.tv_nsec - t0.tv_nsec)),
       memory_order_relaxed);
+  eng__restore_fp(fp);
 }
 
 /* ------------------------------------------------------------------------ */

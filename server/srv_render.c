@@ -16,10 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#if defined(__SSE2__)
-#include <pmmintrin.h>
-#include <xmmintrin.h>
-#endif
 
 /* ---- Rendering ---------------------------------------------------------------- */
 
@@ -34,18 +30,7 @@ int srv_render_project(srv_plan_ctx *plans, const mdl_project *m, const char *pa
     srv_set_err(err, err_len, "out of memory");
     return rc;
   }
-#if defined(__SSE2__)
-  /* Decaying tails (reverb, filters) sink into subnormal floats after the
-   * song ends, which x86 computes ~100x slower: a 120 s render of the demo
-   * took 11 s instead of 2. Flushing them to zero is inaudible (< 1e-38)
-   * and keeps renders deterministic; the thread's mode is restored after. */
-  unsigned int csr = _mm_getcsr();
-  _mm_setcsr(csr | _MM_FLUSH_ZERO_ON | _MM_DENORMALS_ZERO_ON);
-#endif
-  rc = eng_render(d, path, o, report, err, err_len);
-#if defined(__SSE2__)
-  _mm_setcsr(csr);
-#endif
+  rc = eng_render(d, path, o, report, err, err_len); /* subnormals flushed (eng_dsp_int.h) */
   srv_plan_desc_free(pd);
   return rc;
 }

@@ -153,3 +153,36 @@ Test(eng_idle, a_delay_echo_behind_seconds_of_silence_is_not_cut) {
   free(out);
   eng_engine_destroy(e);
 }
+
+/* Subnormals are flushed on the thread that runs the graph: a reverb tail
+ * left running (no idle skip) decays to exact zeros instead of lingering
+ * in subnormal floats (which x86 computes ~100x slower). The tail must get
+ * below the normal range for this to say anything; the test checks it does,
+ * and that the thread's floating-point mode is given back after each block. */
+Test(eng_idle, a_tail_left_running_flushes_to_zero_not_subnormals) {
+  eng_engine *e = live_verb(true);
+  uint32_t total = 120 * SR / BLOCK * BLOCK;
+  float *out = calloc(2 * (size_t) total, sizeof(float));
+  uint32_t stop = note_then_stop(e, out);
+  float before = 1e-30f;
+  before *= 1e-9f; /* a subnormal made on this thread: the mode is ours again */
+  cr_assert_eq(fpclassify(before), FP_SUBNORMAL, "the test thread keeps subnormals");
+  uint32_t subnormal = 0, zero_from = 0;
+  for (uint32_t f = stop; f < total; f += BLOCK) {
+    eng_engine_process(e, out + 2 * f, BLOCK);
+    for (uint32_t i = 2 * f; i < 2 * (f + BLOCK); i++) {
+      subnormal += fpclassify(out[i]) == FP_SUBNORMAL;
+      if (out[i] != 0.0f) zero_from = 0;
+      else if (!zero_from) zero_from = f;
+    }
+  }
+  float after = 1e-30f;
+  after *= 1e-9f;
+  cr_assert_eq(fpclassify(after), FP_SUBNORMAL, "the engine restored the caller's mode");
+  cr_expect_gt(peak(out, 0, stop, stop + SR / 10), 1e-3f, "the tail rang");
+  cr_expect_eq(subnormal, 0, "%u subnormal samples in the output", subnormal);
+  cr_expect(zero_from > stop && zero_from < total - SR, "the tail reached exact zero at %u",
+            zero_from);
+  free(out);
+  eng_engine_destroy(e);
+}
