@@ -172,8 +172,10 @@ Test(eng_idle, a_tail_left_running_flushes_to_zero_not_subnormals) {
     eng_engine_process(e, out + 2 * f, BLOCK);
     for (uint32_t i = 2 * f; i < 2 * (f + BLOCK); i++) {
       subnormal += fpclassify(out[i]) == FP_SUBNORMAL;
-      if (out[i] != 0.0f) zero_from = 0;
-      else if (!zero_from) zero_from = f;
+      if (out[i] != 0.0f)
+        zero_from = 0;
+      else if (!zero_from)
+        zero_from = f;
     }
   }
   float after = 1e-30f;
