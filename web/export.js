@@ -50,7 +50,7 @@ export function addExportButton(projectId, projectName, isLive) {
   button.id = 'export-wav';
   button.className = 'chip';
   button.type = 'button';
-  button.textContent = 'Export WAV…';
+  button.textContent = 'Export…';
   button.title = 'Render the song to a WAV file (48 kHz, 24-bit)';
   button.setAttribute('aria-label', 'Export WAV');
 
@@ -115,7 +115,7 @@ export function addExportButton(projectId, projectName, isLive) {
       toast(`Export failed: ${e.message === 'Failed to fetch' ? 'the server cannot be reached' : e.message}`);
     } finally {
       button.disabled = false;
-      button.textContent = 'Export WAV…';
+      button.textContent = 'Export…';
     }
   });
   return button;

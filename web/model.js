@@ -137,8 +137,9 @@ class Model {
     const [[pp, pl], [up, ul]] = this.put(project, user);
     return this.out(this.m._wasm_hello(pp, pl, up, ul, colour, wantClient >>> 0));
   }
-  transport(play) {
-    return this.out(this.m._wasm_transport(play ? 1 : 2));
+  // TRANSPORT: play (after the project's count-in with COUNTIN) or stop.
+  transport(play, countIn = false) {
+    return this.out(this.m._wasm_transport(play ? (countIn ? 3 : 1) : 2));
   }
   // PRESENCE: what this user has selected (a track id, or null).
   // PRESENCE: what this user has selected (an id, or null) and where their

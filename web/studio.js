@@ -25,6 +25,7 @@ import { Session } from './session.js';
 import { NOTE_NAMES, SCALES } from './timeline.js';
 import { $, toast } from './ui.js';
 import { addExportButton } from './export.js';
+import { Recorder } from './record.js';
 
 const RATE = 48000; // engine frames per second (meter positions)
 const FLOOR_DB = -60; // bottom of the meter scale
@@ -303,6 +304,7 @@ export async function startStudio(projectId) {
     $('ts').textContent = `${p.tsNum}/${p.tsDen}`;
     const met = $('metronome');
     met.setAttribute('aria-pressed', String(p.metronome));
+    if (document.activeElement !== $('count-in')) $('count-in').value = String(model.get('project', 'count_in'));
     project = p;
 
     const list = $('tracks');
@@ -622,6 +624,7 @@ export async function startStudio(projectId) {
     masterDrawn = false;
   });
   let positionText = '';
+  let clockText = '';
   function frame(now) {
     const dt = Math.min(0.1, (now - lastFrame) / 1000);
     lastFrame = now;
@@ -654,6 +657,9 @@ export async function startStudio(projectId) {
     const tick = arrangement.time.tick(pos / RATE);
     const text = arrangement.time.format(tick, true);
     if (text !== positionText) $('position').textContent = positionText = text;
+    const secs = Math.max(0, pos / RATE);
+    const clock = `${Math.floor(secs / 60)}:${(secs % 60).toFixed(3).padStart(6, '0')}`;
+    if (clock !== clockText) $('time').textContent = clockText = clock;
     arrangement.setPlayhead(tick, transport.playing);
     requestAnimationFrame(frame);
   }
@@ -664,8 +670,36 @@ export async function startStudio(projectId) {
     ws.send(model.transport(true));
   });
   $('stop').addEventListener('click', () => {
-    if (live) ws.send(model.transport(false));
+    if (recorder.recording) recorder.finish();
+    else if (live) ws.send(model.transport(false));
   });
+  $('record').addEventListener('click', () => {
+    if (!live && !recorder.recording) return toast('Offline: recording needs the server');
+    recorder.toggle();
+  });
+  $('keys').addEventListener('click', () => recorder.setKeys(!recorder.keys));
+  $('count-in').addEventListener('change', () => edit(() => model.set('project', 'count_in', Number($('count-in').value))));
+  // The computer keyboard as a piano (Keys on): its letters play notes and
+  // do nothing else, so this listens before the views' shortcuts do.
+  const typing = (ev) => ev.target.closest?.('input, select, textarea, [contenteditable]');
+  for (const [type, down] of [['keydown', true], ['keyup', false]])
+    window.addEventListener(
+      type,
+      (ev) => {
+        if (typing(ev) || document.querySelector('dialog[open]')) return;
+        if (down && !recorder.keys && ev.key.toLowerCase() === 'm' && !ev.ctrlKey && !ev.metaKey && !ev.altKey) {
+          ev.preventDefault();
+          return recorder.setKeys(true);
+        }
+        if (down && recorder.keys && ev.key.toLowerCase() === 'm') {
+          ev.preventDefault();
+          ev.stopPropagation();
+          return recorder.setKeys(false);
+        }
+        if (recorder.key(ev, down)) ev.preventDefault(), ev.stopPropagation();
+      },
+      true,
+    );
   $('tempo').addEventListener('change', () => {
     const el = $('tempo');
     const v = Number(el.value);
@@ -767,6 +801,26 @@ export async function startStudio(projectId) {
     onTools: () => renderViews(),
     onView: (tick) => sendOnly(() => model.select(selected, tick)),
   });
+  const recorder = new Recorder({
+    model,
+    edit,
+    time: arrangement.time,
+    tick: () => {
+      const pos = transport.position + (transport.playing ? ((performance.now() - transport.at) / 1000) * RATE : 0);
+      return arrangement.time.tick(pos / RATE);
+    },
+    playing: () => transport.playing,
+    start: (countIn) => live && ws.send(model.transport(true, countIn && model.get('project', 'count_in') > 0)),
+    stop: () => live && ws.send(model.transport(false)),
+    send: (track, pitch, velocity) => live && sendOnly(() => model.note(track, pitch, velocity)),
+    track: () => (selected && model.typeOf(selected) === 'track' && model.get(selected, 'kind') === KIND.instrument ? selected : null),
+    toast,
+    onChange: () => {
+      $('record').classList.toggle('on', recorder.recording);
+      $('record').setAttribute('aria-pressed', String(recorder.recording));
+      $('keys').setAttribute('aria-pressed', String(recorder.keys));
+    },
+  });
   const sounding = new Set(); // "track:pitch" auditioned and not yet released
   const piano = new PianoRoll({
     canvas: $('pr-canvas'),
@@ -781,6 +835,7 @@ export async function startStudio(projectId) {
       if (velocity ? !live : !sounding.delete(key)) return;
       if (velocity) sounding.add(key);
       sendOnly(() => model.note(track, pitch, velocity));
+      recorder.played(track, pitch, velocity);
     },
   });
   // ---- Session view and device chain (session.js, devices.js) ----------------------------
@@ -951,6 +1006,7 @@ export async function startStudio(projectId) {
       return m ? { peak: m.peak, rms: m.rms, level: m.level } : null;
     },
     transport: () => ({ ...transport }),
+    recorder: () => ({ recording: recorder.recording, keys: recorder.keys, held: recorder.held.size, take: recorder.take.length }),
     engine: () => ({ ...model.engine(), text: $('engine').textContent }),
     arrange: {
       view: arrangement,

@@ -34,6 +34,7 @@ const SHELL = [
   '/mixer.js',
   '/library.js',
   '/export.js',
+  '/record.js',
   '/projects.js',
   '/wasm/model.mjs',
   '/wasm/model.wasm',

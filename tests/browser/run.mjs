@@ -2145,6 +2145,11 @@ test('tempo lane: add a tempo change by click, type it, drag it, ramp, delete; a
   const page = await openStudio(t, id);
   await addTrack(page, 'Keys');
   const v = (fn, arg) => page.evaluate(([src, a]) => new Function('v', 'a', `return (${src})(v, a)`)(window.backline.arrange.view, a), [fn.toString(), arg]);
+  // A flag's rectangle once the view has drawn it (it draws on the next frame after an edit).
+  const flagOf = async (i) => {
+    await page.waitForFunction((x) => window.backline.arrange.view.flagRect(x), i, { timeout: 3000 });
+    return v((a, x) => a.flagRect(x), i);
+  };
   const cr = await page.evaluate(() => document.getElementById('ar-canvas').getBoundingClientRect().toJSON());
   const tempoY = cr.y + 30 + 13;
   const meterY = cr.y + 30 + 26 + 9;
@@ -2161,7 +2166,7 @@ test('tempo lane: add a tempo change by click, type it, drag it, ramp, delete; a
   check(tc[0].start === 7680 && tc[0].bpm === 120, `a change at bar 3, 120 BPM: ${JSON.stringify(tc)}`);
   check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 1, 'one undo step');
   // Double-click it: type 60, Enter.
-  let fr = await v((a, i) => a.flagRect(i), tc[0].id);
+  let fr = await flagOf(tc[0].id);
   await page.mouse.dblclick(fr.x + 6, fr.y);
   await page.waitForSelector('input.ar-edit', { timeout: 2000 });
   await page.fill('input.ar-edit', '60');
@@ -2170,7 +2175,7 @@ test('tempo lane: add a tempo change by click, type it, drag it, ramp, delete; a
   const secs = await v((a) => [a.time.seconds(7680), a.time.seconds(7680 + 3840)]);
   check(Math.abs(secs[0] - 4) < 1e-9 && Math.abs(secs[1] - 8) < 1e-9, `two bars at 120, then a bar of 4 beats at 60 takes 4 s: ${secs}`);
   // Not a number: a sentence says so, nothing changes.
-  fr = await v((a, i) => a.flagRect(i), tc[0].id);
+  fr = await flagOf(tc[0].id);
   await page.mouse.dblclick(fr.x + 6, fr.y);
   await page.waitForSelector('input.ar-edit', { timeout: 2000 });
   await page.fill('input.ar-edit', 'fast');
@@ -2178,7 +2183,7 @@ test('tempo lane: add a tempo change by click, type it, drag it, ramp, delete; a
   await page.waitForSelector('.toast:has-text("not a tempo")', { timeout: 2000 });
   check(await page.evaluate((i) => window.backline.model.get(i, 'tempo'), tc[0].id) === 60, 'a bad tempo changes nothing');
   // Drag it to bar 2 (snapped to the beat).
-  fr = await v((a, i) => a.flagRect(i), tc[0].id);
+  fr = await flagOf(tc[0].id);
   await drag(page, fr.x + 6, fr.y, (await xAt(3840)) + 6 + 3, fr.y);
   await page.waitForFunction((i) => window.backline.model.get(i, 'start') === 3840, tc[0].id, { timeout: 3000 })
     .catch(async () => { throw new Error(`moved to ${JSON.stringify(await tempos())}`); });
@@ -2187,13 +2192,13 @@ test('tempo lane: add a tempo change by click, type it, drag it, ramp, delete; a
   await page.waitForFunction(() => window.backline.model.children('project', 'tempo').length === 2, null, { timeout: 3000 });
   tc = await tempos();
   check(tc[1].start === 15360 && tc[1].bpm === 60, `the second change takes the tempo there: ${JSON.stringify(tc)}`);
-  fr = await v((a, i) => a.flagRect(i), tc[1].id);
+  fr = await flagOf(tc[1].id);
   await page.mouse.dblclick(fr.x + 6, fr.y);
   await page.waitForSelector('input.ar-edit', { timeout: 2000 });
   await page.fill('input.ar-edit', '180');
   await page.keyboard.press('Enter');
   await page.waitForFunction((i) => window.backline.model.get(i, 'tempo') === 180, tc[1].id, { timeout: 3000 });
-  fr = await v((a, i) => a.flagRect(i), tc[0].id);
+  fr = await flagOf(tc[0].id);
   await page.mouse.click(fr.x + 6, fr.y, { button: 'right' });
   await page.getByRole('menuitemradio', { name: 'Ramp to the next change' }).click();
   await page.waitForFunction((i) => window.backline.model.get(i, 'ramp') === true, tc[0].id, { timeout: 3000 });
@@ -2203,7 +2208,7 @@ test('tempo lane: add a tempo change by click, type it, drag it, ramp, delete; a
   fs.mkdirSync(OUT, { recursive: true });
   await page.screenshot({ path: path.join(OUT, 'tempo-ramp.png') });
   // Select the second: → moves it a beat later, ← back; Delete removes it, undo brings it back.
-  fr = await v((a, i) => a.flagRect(i), tc[1].id);
+  fr = await flagOf(tc[1].id);
   await page.mouse.click(fr.x + 6, fr.y);
   await page.keyboard.press('ArrowRight');
   await page.waitForFunction((i) => window.backline.model.get(i, 'start') === 15360 + 960, tc[1].id, { timeout: 3000 });
@@ -2219,7 +2224,7 @@ test('tempo lane: add a tempo change by click, type it, drag it, ramp, delete; a
   await page.waitForFunction(() => window.backline.model.children('project', 'meter').length === 1, null, { timeout: 3000 });
   const mc = await page.evaluate(() => window.backline.model.children('project', 'meter')[0]);
   check(await page.evaluate((i) => window.backline.model.get(i, 'bar'), mc) === 2, 'the change is at bar 3 (index 2)');
-  fr = await v((a, i) => a.flagRect(i), mc);
+  fr = await flagOf(mc);
   await page.mouse.dblclick(fr.x + 6, fr.y);
   await page.waitForSelector('input.ar-edit', { timeout: 2000 });
   await page.fill('input.ar-edit', '3/4');
@@ -2233,13 +2238,13 @@ test('tempo lane: add a tempo change by click, type it, drag it, ramp, delete; a
   check(await v((a) => a.time.format(7680 + 2880 + 960)) === '4.2', 'bar 4 beat 2 is where 3/4 puts it');
   await page.screenshot({ path: path.join(OUT, 'tempo-meter.png') });
   // A bad signature is refused with a sentence; drag the change to bar 5.
-  fr = await v((a, i) => a.flagRect(i), mc);
+  fr = await flagOf(mc);
   await page.mouse.dblclick(fr.x + 6, fr.y);
   await page.waitForSelector('input.ar-edit', { timeout: 2000 });
   await page.fill('input.ar-edit', '3-4');
   await page.keyboard.press('Enter');
   await page.waitForSelector('.toast:has-text("not a time signature")', { timeout: 2000 });
-  fr = await v((a, i) => a.flagRect(i), mc);
+  fr = await flagOf(mc);
   // Onto the ruler's bar 5 as it shows now (two 3/4 bars after bar 3).
   await drag(page, fr.x + 6, fr.y, (await xAt(7680 + 2 * 2880)) + 6 + 2, fr.y);
   await page.waitForFunction((i) => window.backline.model.get(i, 'bar') === 4, mc, { timeout: 3000 })
@@ -2331,6 +2336,66 @@ test('touch: one finger moves a clip and scrolls, two fingers pinch-zoom about t
   await agreed(page, id);
   await page.close();
   await context.close();
+});
+
+test('record: Keys plays the selected track from the computer keyboard; Record takes it into one clip (one undo step), after the count-in', async (t) => {
+  const id = await demoCopy();
+  const page = await openStudio(t, id);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const keys = await trackNamed(page, 'Keys');
+  await row(page, 'Keys').locator('.meter').click();
+  await page.waitForFunction((k) => window.backline.devices.track() === k, keys, { timeout: 3000 });
+  const clipsOn = () => page.evaluate((k) => window.backline.arrange.clips().filter((c) => c.track === k), keys);
+  const before = (await clipsOn()).length;
+  // Keys on (M), then A = C4 sounds on the keys track while the transport is stopped.
+  await page.keyboard.press('m');
+  check((await page.evaluate(() => window.backline.recorder())).keys, 'M turns Keys on');
+  check(await page.getAttribute('#keys', 'aria-pressed') === 'true', 'the Keys button says so');
+  await page.keyboard.down('a');
+  await page.waitForFunction((k) => (window.backline.meter(k)?.peak ?? 0) > 0.001, keys, { timeout: 5000 });
+  await page.keyboard.up('a');
+  check((await clipsOn()).length === before, 'playing while not recording makes no clip');
+  check(!(await page.evaluate(() => window.backline.arrange.view.snap === false)), 'A did not reach the arrangement');
+
+  // Count-in 1 bar: Record starts the transport only after a bar of clicks.
+  await page.selectOption('#count-in', '1');
+  await page.waitForFunction(() => window.backline.model.get('project', 'count_in') === 1, null, { timeout: 3000 });
+  const steps0 = await page.evaluate(() => window.backline.undoSteps());
+  const t0 = Date.now();
+  await page.click('#record');
+  check(await page.getAttribute('#record', 'aria-pressed') === 'true', 'Record is on');
+  await page.waitForFunction(() => window.backline.transport().playing, null, { timeout: 8000 });
+  const counted = Date.now() - t0;
+  check(counted > 1200, `the transport started after the count-in (${counted} ms)`);
+  // Two notes: C4 (A) and E4 (D), a little apart.
+  await sleep(300);
+  await page.keyboard.down('a');
+  await sleep(250);
+  await page.keyboard.up('a');
+  await page.keyboard.down('d');
+  await sleep(250);
+  await page.keyboard.up('d');
+  check((await page.evaluate(() => window.backline.recorder())).take === 2, 'two notes taken');
+  check(/^\d+:\d\d\.\d{3}$/.test(await page.textContent('#time')), `the clock shows m:ss.mmm: ${await page.textContent('#time')}`);
+  await page.click('#stop');
+  await page.waitForFunction((n) => window.backline.arrange.clips().length > 3, null, { timeout: 3000 });
+  const made = (await clipsOn()).filter((c) => c.name === 'Recording');
+  check(made.length === 1, `one recorded clip on the keys track: ${JSON.stringify(await clipsOn())}`);
+  const notes = await page.evaluate((c) => window.backline.model.children(c, 'note').map((n) => ({
+    pitch: window.backline.model.get(n, 'pitch'), start: window.backline.model.get(n, 'start'), length: window.backline.model.get(n, 'length') })), made[0].id);
+  notes.sort((a, b) => a.start - b.start);
+  check(notes.length === 2 && notes[0].pitch === 60 && notes[1].pitch === 64, `C4 then E4: ${JSON.stringify(notes)}`);
+  check(notes[1].start > notes[0].start && notes[0].length > 0, `in order, with lengths: ${JSON.stringify(notes)}`);
+  const bar = await page.evaluate((st) => window.backline.arrange.view.time.bbt(st).ticks === 0 && window.backline.arrange.view.time.bbt(st).beat === 0, made[0].start);
+  check(bar, `the clip starts on a bar line: ${made[0].start}`);
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 1, 'the take is one undo step');
+  await page.waitForFunction(() => !window.backline.transport().playing, null, { timeout: 3000 });
+  await page.screenshot({ path: path.join(OUT, 'record.png') });
+  await page.click('#undo');
+  await page.waitForFunction((k) => !window.backline.arrange.clips().some((c) => c.name === 'Recording'), keys, { timeout: 3000 });
+  await page.keyboard.press('m');
+  check(!(await page.evaluate(() => window.backline.recorder())).keys, 'M turns Keys off');
+  await page.close();
 });
 
 test('no console errors or page errors in any test', async () => {
