@@ -85,6 +85,7 @@ struct eng_engine {
   uint32_t fade_left;             /* frames of stop fade still to render */
   uint64_t fade_pos;              /* voice position during the stop fade */
   uint32_t acc_frames;            /* frames in the current meter window */
+  eng_kmeter kmeter;              /* the master's live loudness */
   float acc_peak[ENG_MAX_METERS]; /* [0] master, [1 + i] track i */
   double acc_sumsq[ENG_MAX_METERS];
   eng_meter_frame frame; /* meter frame being built (kept off the RT stack) */
@@ -165,6 +166,7 @@ int eng_engine_create(const eng_config *cfg, eng_engine **out) {
     e->slots[i] = (slot_state){.cur = ENG_NO_SLOT, .next = ENG_NO_SLOT};
   double sr = cfg->sample_rate;
   e->window_frames = (uint32_t) (sr * ENG_METER_WINDOW_MS / 1000.0);
+  eng__kmeter_init(&e->kmeter, (uint32_t) sr);
   *out = e;
   return ENG_OK;
 }
@@ -839,11 +841,14 @@ static void meter_block(eng_engine *e, const float *out, uint32_t frames) {
   e->acc_peak[0] = peak;
   e->acc_sumsq[0] += sumsq;
   e->acc_frames += frames;
+  eng__kmeter_add(&e->kmeter, out, frames);
   if (e->acc_frames < e->window_frames) return;
 
   eng_meter_frame *f = &e->frame;
   const eng_plan *p = e->plan;
   f->position = e->position;
+  f->lufs_momentary = eng__kmeter_momentary(&e->kmeter);
+  f->lufs_short_term = eng__kmeter_short_term(&e->kmeter);
   f->playing = e->playing;
   f->counting_in = e->count_left > 0;
   f->n = 1 + (p ? p->n_tracks : 0);

@@ -83,8 +83,12 @@ typedef struct eng_meter {
                         ENG_NO_SLOT (nothing queued); master: ENG_NO_SLOT */
 } eng_meter;
 
+#define ENG_LUFS_FLOOR (-200.0f) /* loudness of silence, and of a meter with nothing yet */
+
 typedef struct eng_meter_frame {
   uint64_t position;                /* transport position at the end of the window, frames */
+  float lufs_momentary;             /* master's loudness over the last 400 ms (BS.1770), LUFS */
+  float lufs_short_term;            /* and over the last 3 s; both >= ENG_LUFS_FLOOR */
   bool playing;                     /* transport state at the end of the window */
   bool counting_in;                 /* a count-in is clicking (playing is still false) */
   uint32_t n;                       /* valid entries: master first, then tracks in plan order */

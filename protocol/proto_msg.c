@@ -291,6 +291,11 @@ static void get_project(proto_reader *r, mdl_project *p) {
 
 /* ---- Messages ------------------------------------------------------------- */
 
+/* A loudness on the wire: -200 (silence) .. 30 LUFS. */
+static bool lufs_ok(float l) {
+  return l >= -200.0f && l <= 30.0f;
+}
+
 int proto_encode(const proto_msg *m, void *buf, size_t cap) {
   proto_writer w;
   size_t limit = m->type == PROTO_WELCOME ? PROTO_MAX_WELCOME : PROTO_MAX_MSG;
@@ -349,6 +354,10 @@ int proto_encode(const proto_msg *m, void *buf, size_t cap) {
         proto_put_u16(&w, (uint16_t) m->u.meters.m[i].slot);
         proto_put_u16(&w, (uint16_t) m->u.meters.m[i].queued);
       }
+      if (!lufs_ok(m->u.meters.lufs_momentary) || !lufs_ok(m->u.meters.lufs_short_term))
+        return PROTO_ERR_RANGE;
+      proto_put_f32(&w, m->u.meters.lufs_momentary);
+      proto_put_f32(&w, m->u.meters.lufs_short_term);
       break;
     case PROTO_TRANSPORT:
       proto_put_u8(&w, m->u.transport.command);
@@ -488,6 +497,10 @@ int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, s
                         mt->m[i].rms < 1e6f))
           r.err = PROTO_ERR_RANGE;
       }
+      mt->lufs_momentary = proto_get_f32(&r);
+      mt->lufs_short_term = proto_get_f32(&r);
+      if (!r.err && (!lufs_ok(mt->lufs_momentary) || !lufs_ok(mt->lufs_short_term)))
+        r.err = PROTO_ERR_RANGE;
       break;
     }
     case PROTO_TRANSPORT:

@@ -15,7 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 3     /* 3: the full model (nested objects, schema 2 snapshots) */
+#define PROTO_VERSION 4 /* 4: METERS carry the master's loudness; NOTE, ENGINE. 3: the full model  \
+                         */
 #define PROTO_MAX_MSG 65536 /* largest message either side accepts, bytes */
 #define PROTO_MAX_WELCOME                                                                          \
   (64u << 20) /* but a WELCOME, which carries the whole project, may be this large */
@@ -108,6 +109,8 @@ typedef struct proto_meters {
   bool playing;
   uint8_t n;
   proto_meter m[PROTO_MAX_METERS];
+  float lufs_momentary;  /* the master's loudness (BS.1770) over 400 ms, -200..30 LUFS */
+  float lufs_short_term; /* over 3 s; -200 = silence */
 } proto_meters;
 
 /* A continuous control in motion (a fader being dragged, a phone sensor):

@@ -544,6 +544,8 @@ static void relay_meters(srv_control *c) {
   proto_msg m = {.type = PROTO_METERS};
   m.u.meters.position = latest.position;
   m.u.meters.playing = latest.playing;
+  m.u.meters.lufs_momentary = latest.lufs_momentary;
+  m.u.meters.lufs_short_term = latest.lufs_short_term;
   m.u.meters.n = (uint8_t) (latest.n > PROTO_MAX_METERS ? PROTO_MAX_METERS : latest.n);
   for (uint32_t i = 0; i < m.u.meters.n; i++) {
     const eng_meter *em = &latest.meters[i];

@@ -36,6 +36,7 @@ typedef struct meters {
   char ids[PROTO_MAX_METERS][17]; /* hex; "0" = master */
   float peak[PROTO_MAX_METERS], rms[PROTO_MAX_METERS];
   int16_t slot[PROTO_MAX_METERS], queued[PROTO_MAX_METERS];
+  double lufs_momentary, lufs_short_term; /* the master's loudness */
 } meters;
 
 typedef struct presence {
@@ -290,6 +291,8 @@ EXPORT int wasm_receive(int len) {
       last_meters.position = (double) m.u.meters.position;
       last_meters.playing = m.u.meters.playing;
       last_meters.n = m.u.meters.n;
+      last_meters.lufs_momentary = m.u.meters.lufs_momentary;
+      last_meters.lufs_short_term = m.u.meters.lufs_short_term;
       for (int i = 0; i < m.u.meters.n; i++) {
         id_hex(m.u.meters.m[i].track_id, last_meters.ids[i]);
         last_meters.peak[i] = m.u.meters.m[i].peak;
@@ -810,6 +813,12 @@ EXPORT double wasm_meters_position(void) {
 }
 EXPORT int wasm_meters_playing(void) {
   return last_meters.playing;
+}
+EXPORT double wasm_meters_lufs_m(void) {
+  return last_meters.lufs_momentary;
+}
+EXPORT double wasm_meters_lufs_s(void) {
+  return last_meters.lufs_short_term;
 }
 EXPORT int wasm_meters_n(void) {
   return last_meters.n;

@@ -295,7 +295,9 @@ export class MasterStrip {
           title="Master gain: drag, arrows; double-click: 0 dB">
         <div class="m-meter"></div>
       </div>
-      <output class="m-gain" aria-label="Master gain in dB"></output>`;
+      <output class="m-gain" aria-label="Master gain in dB"></output>
+      <output class="m-lufs" aria-label="Master loudness, momentary and short-term"
+        title="Loudness of the master (ITU-R BS.1770 / EBU R128): momentary (400 ms) and short-term (3 s)"></output>`;
     root.querySelector('.m-meter').append(meter);
     meter.removeAttribute('width');
     meter.removeAttribute('height');
@@ -307,6 +309,8 @@ export class MasterStrip {
     this.mute = root.querySelector('.m-mute');
     this.fader = root.querySelector('.m-fader');
     this.gainOut = root.querySelector('.m-gain');
+    this.lufsOut = root.querySelector('.m-lufs');
+    this.loudness(-200, -200);
     const f = this.fader;
     f.addEventListener('pointerdown', () => (this.busy = true));
     f.addEventListener('input', () => {
@@ -322,6 +326,13 @@ export class MasterStrip {
     this.mute.addEventListener('click', () =>
       this.edit(() => this.model.set(MASTER, 'mute', !this.model.get(MASTER, 'mute'))),
     );
+  }
+
+  // The master's loudness (LUFS; -200 = silence) from METERS.
+  loudness(momentary, shortTerm) {
+    const f = (l) => (l <= -70 ? '−∞' : l.toFixed(1).replace('-', '−'));
+    const text = `M ${f(momentary)}\nS ${f(shortTerm)}\nLUFS`;
+    if (text !== this.lufsText) this.lufsOut.textContent = this.lufsText = text;
   }
 
   // The master's gain and mute from the model.

@@ -404,7 +404,13 @@ class Model {
         slot: m._wasm_meter_slot(i),
         queued: m._wasm_meter_queued(i),
       });
-    return { position: m._wasm_meters_position(), playing: !!m._wasm_meters_playing(), list };
+    return {
+      position: m._wasm_meters_position(),
+      playing: !!m._wasm_meters_playing(),
+      list,
+      lufsM: m._wasm_meters_lufs_m(), // the master's loudness, LUFS (-200: silence)
+      lufsS: m._wasm_meters_lufs_s(),
+    };
   }
   presence() {
     const m = this.m;

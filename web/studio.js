@@ -551,7 +551,8 @@ export async function startStudio(projectId) {
   }
 
   function takeMeters() {
-    const { position, playing, list } = model.meters();
+    const { position, playing, list, lufsM, lufsS } = model.meters();
+    master.loudness(lufsM, lufsS);
     transport = { position, playing, at: performance.now() };
     for (const e of list) {
       const m = meterState(e.id);

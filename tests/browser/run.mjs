@@ -205,6 +205,9 @@ test('play moves the master and track meters, stop stops', async (t) => {
   check(p2 > p1, `position advances while playing (${p1} -> ${p2})`);
   const shown = await page.textContent('#position');
   check(/^\d+\.\d+\.\d+$/.test(shown), `position shows bars.beats.sixteenths: ${shown}`);
+  // The master's loudness (BS.1770, computed by the engine) under its fader.
+  await page.waitForFunction(() => /^M −?\d+\.\d\nS −?\d+\.\d\nLUFS$/.test(document.querySelector('.m-lufs').textContent), null, { timeout: 5000 })
+    .catch(async () => { throw new Error(`master loudness: "${await page.textContent('.m-lufs')}"`); });
   // The footer shows the engine's device, DSP load and xruns (ENGINE messages).
   await page.waitForFunction(() => /^.+ · DSP \d+% · \d+ xruns?$/.test(window.backline.engine().text), null, { timeout: 3000 })
     .catch(async () => { throw new Error(`engine status: "${await page.evaluate(() => window.backline.engine().text)}"`); });

@@ -259,3 +259,92 @@ Test(eng_render, refuses_an_unknown_extension_and_a_stems_dir_it_cannot_create) 
   cr_expect_eq(eng_render(&d, path, &o, &rep, msg, sizeof msg), ENG_ERR_INVALID);
   expect_no_leaks();
 }
+
+/* ---- The master's live loudness (eng_kmeter.c) against libebur128 ------------------ */
+
+#include <ebur128.h>
+
+#include "engine/eng_engine_int.h"
+
+typedef void (*signal_fn)(float *lr, uint32_t n, uint32_t sr);
+
+static void sine_1k_both(float *lr, uint32_t n, uint32_t sr) {
+  float a = powf(10.0f, -23.0f / 20.0f);
+  for (uint32_t i = 0; i < n; i++)
+    lr[2 * i] = lr[2 * i + 1] = a * sinf((float) (2.0 * PI_D * 1000.0 * i / sr));
+}
+static void sine_100_left(float *lr, uint32_t n, uint32_t sr) {
+  for (uint32_t i = 0; i < n; i++)
+    lr[2 * i] = 0.3f * sinf((float) (2.0 * PI_D * 100.0 * i / sr)), lr[2 * i + 1] = 0.0f;
+}
+static void noise_then_quiet(float *lr, uint32_t n, uint32_t sr) {
+  uint32_t x = 12345;
+  for (uint32_t i = 0; i < n; i++) {
+    x = x * 1664525u + 1013904223u;
+    float v = ((float) (x >> 8) / 16777216.0f - 0.5f) * (i < n / 2 ? 0.4f : 0.02f);
+    lr[2 * i] = v, lr[2 * i + 1] = -0.5f * v;
+  }
+  (void) sr;
+}
+static void sine_10k_right(float *lr, uint32_t n, uint32_t sr) {
+  for (uint32_t i = 0; i < n; i++)
+    lr[2 * i] = 0.0f, lr[2 * i + 1] = 0.5f * sinf((float) (2.0 * PI_D * 10000.0 * i / sr));
+}
+
+Test(eng_loudness, the_live_master_loudness_matches_libebur128) {
+  const signal_fn gens[] = {sine_1k_both, sine_100_left, noise_then_quiet, sine_10k_right};
+  const char *names[] = {"1 kHz both at -23 dBFS", "100 Hz left", "noise, then quieter",
+                         "10 kHz right"};
+  const uint32_t rates[] = {48000, 44100};
+  for (int r = 0; r < 2; r++)
+    for (int g = 0; g < 4; g++) {
+      uint32_t sr = rates[r], n = sr / 10 * 32; /* 3.2 s: whole 100 ms blocks */
+      float *lr = malloc(2 * (size_t) n * sizeof(float));
+      gens[g](lr, n, sr);
+      eng_kmeter k;
+      eng__kmeter_init(&k, sr);
+      for (uint32_t at = 0; at < n; at += 97) /* odd blocks: the meter keeps its own */
+        eng__kmeter_add(&k, lr + 2 * at, at + 97 <= n ? 97 : n - at);
+      ebur128_state *st = ebur128_init(2, sr, EBUR128_MODE_M | EBUR128_MODE_S);
+      cr_assert_not_null(st);
+      cr_assert_eq(ebur128_add_frames_float(st, lr, n), EBUR128_SUCCESS);
+      double m, s;
+      cr_assert_eq(ebur128_loudness_momentary(st, &m), EBUR128_SUCCESS);
+      cr_assert_eq(ebur128_loudness_shortterm(st, &s), EBUR128_SUCCESS);
+      ebur128_destroy(&st);
+      float om = eng__kmeter_momentary(&k), os = eng__kmeter_short_term(&k);
+      cr_expect(fabs(om - m) < 0.05, "%s at %u Hz: momentary %.3f, libebur128 %.3f", names[g], sr,
+                (double) om, m);
+      cr_expect(fabs(os - s) < 0.05, "%s at %u Hz: short-term %.3f, libebur128 %.3f", names[g], sr,
+                (double) os, s);
+      if (g == 0) cr_expect(fabs(om + 23.0) < 0.05, "the 1 kHz sine reads -23 LUFS: %.3f", om);
+      free(lr);
+    }
+  /* Silence reads the floor. */
+  eng_kmeter k;
+  eng__kmeter_init(&k, 48000);
+  float zero[2 * 480] = {0};
+  for (int i = 0; i < 40; i++)
+    eng__kmeter_add(&k, zero, 480);
+  cr_expect_eq(eng__kmeter_momentary(&k), ENG_LUFS_FLOOR);
+}
+
+/* The engine reports it with the meters: a playing test tone is loud, and
+ * the meter frame's loudness follows it. */
+Test(eng_loudness, meter_frames_carry_the_master_loudness) {
+  eng_track_desc t = track(1, 1.0f, 0.0f);
+  eng_plan_desc d = desc_with(&t, 1, false);
+  eng_engine *e = engine_with(&d, true);
+  float *out = render(e, SR, 128);
+  eng_meter_frame f, last = {0};
+  int n = 0;
+  while (eng_engine_read_meters(e, &f) == 1)
+    last = f, n++;
+  cr_assert_gt(n, 5);
+  cr_expect(last.lufs_momentary > -40.0f && last.lufs_momentary < 0.0f, "momentary %.2f",
+            (double) last.lufs_momentary);
+  cr_expect(last.lufs_short_term > -40.0f && last.lufs_short_term <= 0.0f, "short-term %.2f",
+            (double) last.lufs_short_term);
+  free(out);
+  eng_engine_destroy(e);
+}

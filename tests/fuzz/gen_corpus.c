@@ -327,6 +327,7 @@ static void gen_proto_decode(const mdl_project *seed) {
   m.u.meters.m[0] = (proto_meter){0, 0.9f, 0.3f, -1, -1};
   m.u.meters.m[1] = (proto_meter){FUZZ_SEED_AUDIO, 0.5f, 0.1f, -1, -1};
   m.u.meters.m[2] = (proto_meter){FUZZ_SEED_INST, 0, 0, 0, -2};
+  m.u.meters.lufs_momentary = -16.5f, m.u.meters.lufs_short_term = -18.0f;
   put_msg("meters", &m);
   m = (proto_msg){.type = PROTO_TRANSPORT};
   m.u.transport.command = 1;

@@ -6,6 +6,7 @@
 #include "shared/mdl_err.h"
 
 #include <criterion/criterion.h>
+#include <math.h>
 #include <stdlib.h>
 
 static proto_scratch *S;
@@ -82,6 +83,8 @@ Test(proto_msg, every_message_type_round_trips) {
   ms[6].u.meters.n = 2;
   ms[6].u.meters.m[0] = (proto_meter){0, 0.5f, 0.25f, -1, -1};
   ms[6].u.meters.m[1] = (proto_meter){A, 1.5f, 0.75f, 2, -2};
+  ms[6].u.meters.lufs_momentary = -14.25f;
+  ms[6].u.meters.lufs_short_term = -200.0f;
   ms[7].type = PROTO_TRANSPORT;
   ms[7].u.transport.command = 1;
   ms[8].type = PROTO_SUBMIT;
@@ -272,6 +275,28 @@ Test(proto_msg, note_round_trips_and_refuses_bad_input) {
   m.u.note.key = 128;
   cr_expect_eq(proto_encode(&m, buf, sizeof buf), PROTO_ERR_RANGE);
   m.u.note = (proto_note){0, 60, 0};
+  cr_expect_eq(proto_encode(&m, buf, sizeof buf), PROTO_ERR_RANGE);
+}
+
+/* METERS ends with the master's loudness: a value outside -200..30 LUFS (or
+ * not a number) is refused by both sides. */
+Test(proto_msg, meters_carry_the_loudness_and_refuse_it_out_of_range) {
+  proto_msg m = {.type = PROTO_METERS}, d;
+  m.u.meters.n = 1;
+  m.u.meters.m[0] = (proto_meter){0, 0.5f, 0.25f, -1, -1};
+  m.u.meters.lufs_momentary = -23.0f, m.u.meters.lufs_short_term = -24.5f;
+  int n = proto_encode(&m, buf, sizeof buf);
+  cr_assert_eq(n, 1 + 8 + 1 + 1 + 20 + 8);
+  cr_assert_eq(proto_decode(buf, (size_t) n, S, &d, NULL), 0);
+  cr_expect_eq(d.u.meters.lufs_momentary, -23.0f);
+  cr_expect_eq(d.u.meters.lufs_short_term, -24.5f);
+  float bad = 31.0f;
+  memcpy(buf + n - 8, &bad, 4); /* little-endian on the wire, as on this machine */
+  cr_expect_eq(proto_decode(buf, (size_t) n, S, &d, NULL), PROTO_ERR_RANGE);
+  bad = NAN;
+  memcpy(buf + n - 4, &bad, 4);
+  cr_expect_eq(proto_decode(buf, (size_t) n, S, &d, NULL), PROTO_ERR_RANGE);
+  m.u.meters.lufs_momentary = -201.0f;
   cr_expect_eq(proto_encode(&m, buf, sizeof buf), PROTO_ERR_RANGE);
 }
 
