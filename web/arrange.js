@@ -65,7 +65,9 @@ export class Arrangement {
   }
 
   // ---- The model, cached until the next change -------------------------------------
-  changed() {
+  // NOTES false: no note changed (studio.js knows from model.changes()), so
+  // the thumbnails' notes are still good.
+  changed(notes = true) {
     const m = this.model;
     this.meter = meterOf(m);
     const lanes = [];
@@ -127,7 +129,7 @@ export class Arrangement {
       start: m.get('project', 'loop_start'),
       end: m.get('project', 'loop_end'),
     };
-    this.noteCache.clear();
+    if (notes) this.noteCache.clear();
     this.showInfo();
     this.redraw();
   }
