@@ -21,7 +21,7 @@ import { Keeper } from './offline.js';
 import { PianoRoll } from './pianoroll.js';
 import { Session } from './session.js';
 import { NOTE_NAMES, PPQ, SCALES } from './timeline.js';
-import { $, afterPaint, setAttr, setStyle, setText, setValue, toast } from './ui.js';
+import { $, afterPaint, RackDivider, setAttr, setStyle, setText, setValue, toast } from './ui.js';
 
 const RATE = 48000; // engine frames per second (meter positions)
 const FLOOR_DB = -60; // bottom of the meter scale
@@ -69,11 +69,31 @@ function meterDefs() {
   document.body.append(svg);
 }
 
+// The device rack leaves the mixer for a row of its own under the upper
+// area (arrangement or session, mixer or piano roll, master), the whole
+// width of the page, with a divider on its top edge (ui.js RackDivider).
+function placeRack() {
+  const panel = $('devices');
+  const divider = document.createElement('div');
+  divider.id = 'rack-divider';
+  divider.className = 'rack-divider';
+  divider.tabIndex = 0;
+  divider.setAttribute('role', 'separator');
+  divider.setAttribute('aria-orientation', 'horizontal');
+  divider.setAttribute('aria-controls', 'devices');
+  divider.setAttribute('aria-label', 'Height of the device rack');
+  divider.title = 'Drag, or focus and use ↑ ↓, to resize the device rack';
+  panel.prepend(divider);
+  $('studio-view').append(panel);
+  return new RackDivider({ divider, panel, studio: $('studio-view') });
+}
+
 export async function startStudio(projectId) {
   $('studio-head').hidden = false;
   $('studio-view').hidden = false;
   $('status-bar').hidden = false;
   document.title = 'Backline studio';
+  const rack = placeRack();
 
   let model;
   try {
@@ -941,6 +961,7 @@ export async function startStudio(projectId) {
 
   function openPiano(id) {
     $('mixer').hidden = true;
+    $('studio-view').classList.add('piano-open'); // the rack goes with the mixer: the notes get its room
     $('piano').hidden = false;
     piano.open(id);
     renderViews();
@@ -950,23 +971,18 @@ export async function startStudio(projectId) {
     piano.close();
     $('piano').hidden = true;
     $('mixer').hidden = false;
+    $('studio-view').classList.remove('piano-open');
     if (why) toast(why, 'info');
     $('ar-canvas').focus();
   }
   function renderViews() {
-    const want = Math.min(Math.max(arrangement.wantedHeight(), 150), Math.round(window.innerHeight * 0.42));
-    setStyle($('ar-wrap'), 'height', `${want}px`);
-    // The session grid takes what its rows need, up to the arrangement's
-    // height. Measured only while it shows: reading a size lays the page out
-    // there and then, in the middle of an edit.
-    if (view === 'session') {
-      const need = $('session-grid').scrollHeight + 2;
-      setStyle(
-        $('session-wrap'),
-        'height',
-        `${Math.max(150, Math.min(need, Math.round(window.innerHeight * 0.42)))}px`,
-      );
-    }
+    // What the lanes need; the panel's CSS caps it to a share of what the
+    // device rack leaves, and the mixer keeps the rest.
+    setStyle($('ar-wrap'), 'height', `${Math.max(arrangement.wantedHeight(), 150)}px`);
+    // The session grid takes what its rows need, within the same limits.
+    // Measured only while it shows: reading a size lays the page out there
+    // and then, in the middle of an edit.
+    if (view === 'session') setStyle($('session-wrap'), 'height', `${Math.max(150, $('session-grid').scrollHeight + 2)}px`);
     setAttr($('ar-snap'), 'aria-pressed', String(arrangement.snap));
     setAttr($('ar-follow'), 'aria-pressed', String(arrangement.follow));
     setAttr($('ar-loop'), 'aria-pressed', String(!!model.get('project', 'loop')));
@@ -1077,6 +1093,7 @@ export async function startStudio(projectId) {
     },
     devices: {
       view: devices,
+      rack,
       track: () => devices.track,
       ids: () => (devices.track ? model.children(devices.track, 'device') : []),
     },
