@@ -352,6 +352,32 @@ export async function startStudio(projectId) {
     const hash = model.hashView();
     if (!force && hash === shownHash) return renderSync();
     shownHash = hash;
+    // What changed (model.changes()) decides what is read again: nothing
+    // noted (the first render, or one for the page's own sake, such as an
+    // input to put back) reads everything.
+    const ch = model.changes();
+    const all = !rendered || ch.all || (!ch.shaped.size && !ch.set.size);
+    const touches = (...types) => all || types.some((t) => ch.shaped.has(t) || ch.set.has(t));
+    let added = false;
+    if (touches('track', 'project')) added = renderTracks();
+    // The arrangement, piano roll and session view re-read the model and
+    // redraw, unless all that changed is a mixer fader or a device knob,
+    // which none of them shows.
+    if (all || !mixerOnly(ch)) {
+      arrangement.changed(all || ch.shaped.has('note') || ch.set.has('note'));
+      piano.changed();
+      session.changed();
+    }
+    rendered = true;
+    if (touches('device', 'track')) devices.changed();
+    renderViews();
+    renderSync();
+    if (added) renderPresence(); // the new rows' rings
+    wake(); // new rows' meters, the position in the new tempo
+  }
+
+  // The header's project fields and the mixer's rows; returns whether a row was added.
+  function renderTracks() {
     const p = model.project();
     setText($('project-name'), p.name);
     if (document.title !== `${p.name} · Backline`) document.title = `${p.name} · Backline`;
@@ -370,7 +396,7 @@ export async function startStudio(projectId) {
         rows.set(t.id, (row = makeRow(t.id)));
         added = true;
         const m = meters.get(t.id);
-        if (m) m.drawn = null; /* a new canvas: draw it */
+        if (m) m.drawn = null; /* a new meter: draw it */
       }
       seen.add(t.id);
       updateRow(row, t);
@@ -384,21 +410,7 @@ export async function startStudio(projectId) {
     }
     setText($('n-tracks'), p.tracks.length ? `(${p.tracks.length})` : '');
     $('no-tracks').hidden = p.tracks.length > 0;
-    // The arrangement, piano roll and session view re-read the model and
-    // redraw, unless all that changed is a mixer fader or a device knob,
-    // which none of them shows (the devices keep their own key).
-    const ch = model.changes();
-    if (!rendered || !mixerOnly(ch)) {
-      arrangement.changed(!rendered || ch.all || ch.shaped.has('note') || ch.set.has('note'));
-      piano.changed();
-      session.changed();
-    }
-    rendered = true;
-    devices.changed();
-    renderViews();
-    renderSync();
-    if (added) renderPresence(); // the new rows' rings
-    wake(); // new rows' meters, the position in the new tempo
+    return added;
   }
   let rendered = false; // the first render reads everything
   const MIXER_PROPS = new Set(['gain', 'pan', 'solo']);

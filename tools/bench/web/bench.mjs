@@ -583,7 +583,7 @@ async function benchEdits(id) {
     await name.fill(`Synth 1 take ${i + 1}`);
   });
   // Note: the first clip in the piano roll, a click on an empty cell (a
-  // new one each time: a sixteenth later, on the next of 8 rows).
+  // new one each time: a sixteenth later, on the next of the rows shown).
   await page.evaluate(() => window.backline.arrange.view.open(window.backline.arrange.clips()[0].id));
   await page.waitForFunction(() => window.backline.piano.clip() !== null);
   await sleep(300);
@@ -592,9 +592,11 @@ async function benchEdits(id) {
     cell = await page.evaluate((i) => {
       const pr = window.backline.piano;
       const v = pr.view;
-      const mid = v.pitchAt(v.velTop() / 2 + 10); // the middle of the grid (above the velocity lane)
+      // The rows on screen: the grid ends a gap above the velocity lane.
+      const top = v.pitchAt(v.velTop() - v.gridH());
+      const rows = Math.max(1, Math.min(8, Math.floor(v.gridH() / v.rowH) - 2));
       for (let k = i; ; k++) {
-        const pitch = mid - 4 + (k % 8);
+        const pitch = top - 1 - (k % rows);
         const tick = 240 * k;
         if (pr.notes().some((n) => n.pitch === pitch && n.start < tick + 240 && n.start + n.length > tick)) continue;
         return pr.pointOf(tick + 120, pitch);
