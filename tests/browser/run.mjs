@@ -1136,6 +1136,17 @@ test('device rack divider: drag and keys resize it, it is remembered; no sideway
     await page.waitForSelector('#dev-chain .device');
     k = await state(page);
     check(k.now === kept && Math.abs(k.height - kept) <= 1, `after a reload the rack is ${k.now} px high (was ${kept})`);
+
+    // A longer chain (synth, chorus, EQ) still fits across: its cards take fewer columns.
+    const eqKind = await page.evaluate(() => window.backline.model.devices().find((d) => d.name === 'eq').kind);
+    await page.selectOption('#dev-add', String(eqKind));
+    await page.waitForFunction(() => document.querySelectorAll('#dev-chain .device').length === 3, null, { timeout: 3000 });
+    const f3 = await fits(page);
+    check(f3.chain <= 0, `three devices do not scroll sideways (${f3.chain} px)`);
+    await page.screenshot({ path: path.join(OUT, 'rack-3-devices.png') });
+    await page.click('#undo');
+    await page.waitForFunction(() => document.querySelectorAll('#dev-chain .device').length === 2, null, { timeout: 3000 });
+    await agreed(page, id);
     await context.close();
   }
 });
