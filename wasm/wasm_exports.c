@@ -86,6 +86,61 @@ static mdl_id make_id(uint32_t hi, uint32_t lo) {
   return ((uint64_t) hi << 32) | lo;
 }
 
+/* ---- What changed, for the page's views ------------------------------------ */
+
+/* Every transaction applied to the view notes the types of the objects it
+ * touched and the properties it set, so the page re-reads and redraws only
+ * the views that show them (wasm_take_changes). Coarse on purpose: a view
+ * told of a change it does not show only redraws for nothing. */
+static struct {
+  bool all;          /* a reset, a restore, a rejection: anything may have changed */
+  uint64_t shaped;   /* bit per mdl_type: an object created, deleted or moved */
+  uint64_t set;      /* bit per mdl_type: a property set */
+  uint64_t props[4]; /* bit per mdl_prop: the properties set */
+} changes;
+static uint32_t changes_out[13]; /* wasm_take_changes' copy, in u32 halves for JS */
+
+/* Notes TXN's ops; call before it applies (a deleted object's type is
+ * looked up while it is still there). */
+static void note_txn(const mdl_txn *txn) {
+  const mdl_project *p = mdl_replica_view(replica);
+  for (uint32_t i = 0; i < txn->n_ops; i++) {
+    const mdl_op *op = &txn->ops[i];
+    int type = op->kind == MDL_OP_CREATE ? op->type : mdl_type_of(p, op->id);
+    for (uint32_t k = i; type <= 0 && k-- > 0;) /* made earlier in the same transaction */
+      if (txn->ops[k].kind == MDL_OP_CREATE && txn->ops[k].id == op->id) type = txn->ops[k].type;
+    if (type <= 0 || type >= 64) {
+      changes.all = true;
+    } else if (op->kind == MDL_OP_SET) {
+      changes.set |= 1ull << type;
+      changes.props[op->prop >> 6] |= 1ull << (op->prop & 63);
+    } else {
+      changes.shaped |= 1ull << type;
+    }
+  }
+}
+
+/* The pending edits apply again on top of a remote transaction (a rebase). */
+static void note_pending(void) {
+  for (uint32_t i = 0, n = mdl_replica_n_pending(replica); i < n; i++)
+    note_txn(mdl_replica_pending(replica, i, NULL));
+}
+
+/* What changed since the last call, and forgets it: 13 u32 words, {all,
+ * shaped lo, hi, set lo, hi, props 0..7} (bits as above). The pointer stays
+ * valid; the words until the next call. */
+EXPORT uint32_t *wasm_take_changes(void) {
+  changes_out[0] = changes.all;
+  changes_out[1] = (uint32_t) changes.shaped, changes_out[2] = (uint32_t) (changes.shaped >> 32);
+  changes_out[3] = (uint32_t) changes.set, changes_out[4] = (uint32_t) (changes.set >> 32);
+  for (int i = 0; i < 4; i++) {
+    changes_out[5 + 2 * i] = (uint32_t) changes.props[i];
+    changes_out[6 + 2 * i] = (uint32_t) (changes.props[i] >> 32);
+  }
+  memset(&changes, 0, sizeof changes);
+  return changes_out;
+}
+
 /* ---- Setup and buffers ------------------------------------------------------ */
 
 /* Creates the replica; call once. Returns 0 or MDL_ERR_NOMEM. */
@@ -222,6 +277,7 @@ EXPORT int wasm_restore(int len, uint32_t client_id, double seq, uint32_t first_
   if (!p) return set_reason(MDL_ERR_NOMEM, "out of memory"), MDL_ERR_NOMEM;
   int rc = proto_decode_project(in_buf, (size_t) len, p);
   if (!rc) rc = mdl_replica_reset(replica, client_id, p, (uint64_t) seq, 0);
+  changes.all = true;
   mdl_project_destroy(p);
   if (rc) return set_reason(rc, "the saved project does not load"), rc;
   mdl_replica_resume(replica, first_local, next_counter);
@@ -240,6 +296,7 @@ EXPORT int wasm_restore_pending(int len) {
   mdl_replica_resume(replica, m.u.submit.local_id, 0);
   uint32_t local;
   mdl_fail fail;
+  note_txn(&m.u.submit.txn);
   rc = mdl_replica_edit(replica, &m.u.submit.txn, &local, &fail);
   if (rc) set_reason(rc, fail.reason);
   return rc;
@@ -266,6 +323,7 @@ EXPORT int wasm_receive(int len) {
       }
       mdl_replica_reset(replica, m.u.welcome.client_id, m.u.welcome.snapshot, m.u.welcome.seq,
                         m.u.welcome.last_local);
+      changes.all = true;
       break;
     case PROTO_ACK:
       rc = mdl_replica_on_ack(replica, m.u.ack.local_id, m.u.ack.seq);
@@ -279,8 +337,11 @@ EXPORT int wasm_receive(int len) {
       reason_code = m.u.reject.code;
       snprintf(reason, sizeof reason, "%.*s", (int) m.u.reject.reason_len, m.u.reject.reason);
       if (m.u.reject.local_id) (void) mdl_replica_on_reject(replica, m.u.reject.local_id);
+      changes.all = true;
       break;
     case PROTO_BROADCAST:
+      note_txn(&m.u.broadcast.txn);
+      note_pending();
       rc = mdl_replica_on_remote(replica, m.u.broadcast.seq, &m.u.broadcast.txn, &fail);
       if (rc) {
         set_reason(rc, fail.reason);
@@ -352,6 +413,7 @@ static int encode_newest(uint32_t local_id) {
 static int submit(const mdl_txn *txn) {
   mdl_fail fail = {0};
   uint32_t local_id;
+  note_txn(txn);
   int rc = mdl_replica_edit(replica, txn, &local_id, &fail);
   if (rc) {
     set_reason(rc, fail.reason[0] ? fail.reason : mdl_strerror(rc));
@@ -367,6 +429,7 @@ EXPORT int wasm_undo(int redo) {
   uint32_t local_id;
   int rc = redo ? mdl_replica_redo(replica, &local_id, &fail)
                 : mdl_replica_undo(replica, &local_id, &fail);
+  changes.all = true; /* built and applied inside the replica: not seen op by op */
   if (rc) {
     set_reason(rc, fail.reason[0] ? fail.reason : mdl_strerror(rc));
     return rc;

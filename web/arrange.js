@@ -101,7 +101,9 @@ export class Arrangement {
   }
 
   // ---- The model, cached until the next change -------------------------------------
-  changed() {
+  // NOTES false: no note changed (studio.js knows from model.changes()), so
+  // the thumbnails' notes are still good.
+  changed(notes = true) {
     const m = this.model;
     this.meter = meterOf(m);
     const lanes = [];
@@ -185,7 +187,7 @@ export class Arrangement {
       start: m.get('project', 'loop_start'),
       end: m.get('project', 'loop_end'),
     };
-    this.noteCache.clear();
+    if (notes) this.noteCache.clear();
     for (const id of this.waveCache.keys()) if (!clips.has(id)) this.waveCache.delete(id);
     // What the waveforms' time depends on: the tempo map.
     this.tempoKey = [m.get('project', 'tempo'), ...m.children('project', 'tempo').map((id) => `${m.get(id, 'start')}:${m.get(id, 'tempo')}:${m.get(id, 'ramp')}`)].join();

@@ -136,6 +136,8 @@ class Knob {
   // Shows V (a stored value, or a live one from someone else) unless this knob is being dragged.
   show(v, force = false) {
     if (this.busy && !force) return;
+    if (v === this.shown) return; // every model change calls this: write only what moved
+    this.shown = v;
     this.value = v;
     const a = -ARC + 2 * ARC * toNorm(this.d, v);
     this.path.setAttribute('d', arc(Math.min(this.a0, a), Math.max(this.a0, a)));
@@ -268,9 +270,12 @@ export class DeviceChain {
     this.kindsList();
     if (this.track && m.typeOf(this.track) !== 'track') this.track = null;
     const t = this.track;
-    this.title.textContent = t ? m.get(t, 'name') : '';
+    const title = t ? m.get(t, 'name') : '';
+    if (this.title.textContent !== title) this.title.textContent = title; // unchanged: no relayout
     this.add.disabled = !t;
-    this.root.closest('.devices-panel')?.style.setProperty('--c', t ? hex(m.get(t, 'colour')) : '');
+    const panel = this.root.closest('.devices-panel');
+    const c = t ? hex(m.get(t, 'colour')) : '';
+    if (panel && panel.style.getPropertyValue('--c') !== c) panel.style.setProperty('--c', c);
     const ids = t ? this.devicesOf(t) : [];
     const key = JSON.stringify([t, ids.map((id) => [id, m.get(id, 'kind'), m.get(id, 'name')])]);
     if (key !== this.key) {
@@ -388,7 +393,8 @@ export class DeviceChain {
     if (!card) return;
     const m = this.model;
     const bypass = m.get(id, 'bypass');
-    card.bypass.setAttribute('aria-pressed', String(bypass));
+    if (card.bypass.getAttribute('aria-pressed') !== String(bypass))
+      card.bypass.setAttribute('aria-pressed', String(bypass));
     card.el.classList.toggle('bypassed', bypass);
     card.left.disabled = i === 0;
     card.right.disabled = i === n - 1;

@@ -372,6 +372,26 @@ class Model {
       tracks,
     };
   }
+  // What changed in the view since the last call (and forgets it):
+  // {all, shaped, set, props}: all = anything may have (a reset, a
+  // rejection, an undo); shaped = names of the types with an object
+  // created, deleted or moved; set = those with a property set; props =
+  // the names of the properties set. Coarse: for skipping views that show
+  // none of it (wasm_take_changes).
+  changes() {
+    const m = this.m;
+    const w = new Uint32Array(m.HEAPU8.buffer, m._wasm_take_changes(), 13);
+    const bits = (lo, hi, names) => {
+      const out = new Set();
+      for (const [name, n] of names) if ((n < 32 ? lo >>> n : hi >>> (n - 32)) & 1) out.add(name);
+      return out;
+    };
+    const types = Object.entries(TYPES);
+    const props = Object.entries(PROPS).map(([name, [n]]) => [name, n]);
+    const set = new Set();
+    for (const [name, n] of props) if ((w[5 + 2 * (n >> 6) + ((n & 63) >> 5)] >>> (n & 31)) & 1) set.add(name);
+    return { all: w[0] !== 0, shaped: bits(w[1], w[2], types), set: bits(w[3], w[4], types), props: set };
+  }
   seq() {
     return this.m._wasm_seq();
   }

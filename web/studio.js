@@ -23,7 +23,7 @@ import { Keeper } from './offline.js';
 import { PianoRoll } from './pianoroll.js';
 import { Session } from './session.js';
 import { NOTE_NAMES, SCALES } from './timeline.js';
-import { $, toast } from './ui.js';
+import { $, afterPaint, RackDivider, setAttr, setStyle, setText, setValue, toast } from './ui.js';
 import { addExportButton } from './export.js';
 import { Recorder } from './record.js';
 
@@ -32,6 +32,7 @@ const FLOOR_DB = -60; // bottom of the meter scale
 const TOP_DB = 6;
 const PALETTE = [0xe5484d, 0xf76b15, 0xffc53d, 0x46a758, 0x12a594, 0x0090ff, 0x8e4ec6, 0xd6409f];
 const SEND_EVERY_MS = 33; // a dragged fader sends at most 30 live values per second
+const METER_W = 400; // a track meter's width in its own units (its SVG viewBox)
 
 const hex = (c) => `#${(c >>> 0).toString(16).padStart(6, '0')}`;
 const toDb = (g) => (g > 0 ? 20 * Math.log10(g) : -Infinity);
@@ -60,11 +61,43 @@ function identity() {
   return me;
 }
 
+// The track meters' gradient (green to red over the meter's width), for
+// url(#meter-grad): one hidden SVG in the page.
+function meterDefs() {
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('class', 'meter-defs');
+  svg.setAttribute('aria-hidden', 'true');
+  svg.innerHTML = `<defs><linearGradient id="meter-grad" gradientUnits="userSpaceOnUse" x1="0" y1="0" x2="${METER_W}" y2="0">
+    <stop offset="0" stop-color="#2fb36b"/><stop offset="0.72" stop-color="#9bd14b"/>
+    <stop offset="0.86" stop-color="#f2c94c"/><stop offset="1" stop-color="#ef4d4d"/></linearGradient></defs>`;
+  document.body.append(svg);
+}
+
+// The device rack leaves the mixer for a row of its own under the upper
+// area (arrangement or session, mixer or piano roll, master), the whole
+// width of the page, with a divider on its top edge (ui.js RackDivider).
+function placeRack() {
+  const panel = $('devices');
+  const divider = document.createElement('div');
+  divider.id = 'rack-divider';
+  divider.className = 'rack-divider';
+  divider.tabIndex = 0;
+  divider.setAttribute('role', 'separator');
+  divider.setAttribute('aria-orientation', 'horizontal');
+  divider.setAttribute('aria-controls', 'devices');
+  divider.setAttribute('aria-label', 'Height of the device rack');
+  divider.title = 'Drag, or focus and use ↑ ↓, to resize the device rack';
+  panel.prepend(divider);
+  $('studio-view').append(panel);
+  return new RackDivider({ divider, panel, studio: $('studio-view') });
+}
+
 export async function startStudio(projectId) {
   $('studio-head').hidden = false;
   $('studio-view').hidden = false;
   $('status-bar').hidden = false;
   document.title = 'Backline studio';
+  const rack = placeRack();
 
   let model;
   try {
@@ -74,6 +107,7 @@ export async function startStudio(projectId) {
     setConn('offline', 'model did not load');
     return;
   }
+  meterDefs();
   const me = identity();
   $('me').textContent = `you: ${me.name}`;
   // The engine's status (ENGINE, twice a second): device, DSP load, xruns.
@@ -172,16 +206,40 @@ export async function startStudio(projectId) {
     sock.close();
   });
   // Store the confirmed state now when the page may go away.
-  window.addEventListener('pagehide', () => keeper.flush());
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'hidden') keeper.flush();
+  window.addEventListener('pagehide', () => {
+    keepNow();
+    keeper.flush();
   });
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState !== 'hidden') return;
+    keepNow();
+    keeper.flush();
+  });
+
+  // This page's own edits reach IndexedDB (offline.js) just after the frame
+  // that shows them: the keeper encodes every pending edit and may
+  // serialize the whole confirmed project, which would otherwise hold that
+  // frame up. Whatever else touches the replica or the keeper (a message
+  // from the server, pagehide, saved()) settles the deferred call first,
+  // so the keeper sees the same sequence of states as if it ran at once.
+  let keepQueued = false;
+  function keepLater() {
+    if (keepQueued) return;
+    keepQueued = true;
+    afterPaint(keepNow);
+  }
+  function keepNow() {
+    if (!keepQueued) return;
+    keepQueued = false;
+    keeper.changed(0);
+  }
 
   function send(msg) {
     if (live && ws && ws.readyState === WebSocket.OPEN) ws.send(msg);
   }
 
   function onMessage(buf) {
+    keepNow();
     const type = model.receive(buf);
     if (type < 0) {
       toast(`Out of step with the server (${model.reason()}); reconnecting`);
@@ -208,7 +266,7 @@ export async function startStudio(projectId) {
       case MSG.ACK:
       case MSG.BROADCAST:
         keeper.changed(type);
-        changed();
+        changed(true);
         break;
       case MSG.METERS:
         takeMeters();
@@ -239,7 +297,7 @@ export async function startStudio(projectId) {
     let ok = false;
     try {
       send(fn());
-      keeper.changed(0);
+      keepLater();
       ok = true;
     } catch (e) {
       if (!(e instanceof Refused)) throw e;
@@ -281,43 +339,83 @@ export async function startStudio(projectId) {
   }
 
   // ---- Rendering -------------------------------------------------------------
+  // changed() after anything that may have changed the model's view (or
+  // left an input showing a value the model refused); changed(true) after
+  // a server message, which re-renders only if the view's hash moved: the
+  // ACK of this page's own edit changes nothing on screen, and re-reading
+  // the whole model then would only hold up the next frame.
   let queued = false;
-  function changed() {
+  let full = false; // a queued render that must not be skipped
+  let shownHash = ''; // the view hash last rendered
+  function changed(fromServer = false) {
+    if (!fromServer) full = true;
     if (queued) return;
     queued = true;
     queueMicrotask(() => {
       queued = false;
-      render();
+      const force = full;
+      full = false;
+      render(force);
     });
   }
 
   const rows = new Map(); // track id -> row elements
 
-  function render() {
+  function render(force = true) {
+    setDisabled($('undo'), model.nUndo() === 0);
+    setDisabled($('redo'), model.nRedo() === 0);
+    const hash = model.hashView();
+    if (!force && hash === shownHash) return renderSync();
+    shownHash = hash;
+    // What changed (model.changes()) decides what is read again: nothing
+    // noted (the first render, or one for the page's own sake, such as an
+    // input to put back) reads everything.
+    const ch = model.changes();
+    const all = !rendered || ch.all || (!ch.shaped.size && !ch.set.size);
+    const touches = (...types) => all || types.some((t) => ch.shaped.has(t) || ch.set.has(t));
+    let added = false;
+    if (touches('track', 'project', 'send')) added = renderTracks(); // sends show in the rows
+    // The arrangement, piano roll and session view re-read the model and
+    // redraw, unless all that changed is a mixer fader or a device knob,
+    // which none of them shows.
+    if (all || !mixerOnly(ch)) {
+      arrangement.changed(all || ch.shaped.has('note') || ch.set.has('note'));
+      piano.changed();
+      session.changed();
+    }
+    rendered = true;
+    if (touches('device', 'track')) devices.changed();
+    renderViews();
+    renderSync();
+    if (added) renderPresence(); // the new rows' rings
+    wake(); // new rows' meters, the position in the new tempo
+  }
+
+  // The header's project fields and the mixer's rows; returns whether a row was added.
+  function renderTracks() {
     const p = model.project();
-    $('undo').disabled = model.nUndo() === 0;
-    $('redo').disabled = model.nRedo() === 0;
-    $('project-name').textContent = p.name;
-    document.title = `${p.name} · Backline`;
+    setText($('project-name'), p.name);
+    if (document.title !== `${p.name} · Backline`) document.title = `${p.name} · Backline`;
     const tempo = $('tempo');
-    if (document.activeElement !== tempo) tempo.value = fmtTempo(p.tempo);
-    $('ts').textContent = `${p.tsNum}/${p.tsDen}`;
-    const met = $('metronome');
-    met.setAttribute('aria-pressed', String(p.metronome));
-    if (document.activeElement !== $('count-in')) $('count-in').value = String(model.get('project', 'count_in'));
+    if (document.activeElement !== tempo) setValue(tempo, fmtTempo(p.tempo));
+    setText($('ts'), `${p.tsNum}/${p.tsDen}`);
+    setAttr($('metronome'), 'aria-pressed', String(p.metronome));
+    if (document.activeElement !== $('count-in')) setValue($('count-in'), String(model.get('project', 'count_in')));
     project = p;
 
     const list = $('tracks');
     const seen = new Set();
+    let added = false;
     const returns = sends.returns(p);
     sends.prune(p);
-    list.style.setProperty('--sends-w', `${returns.length ? returns.length * 102 - 6 : 0}px`);
+    setStyle(list, '--sends-w', `${returns.length ? returns.length * 102 - 6 : 0}px`);
     p.tracks.forEach((t, i) => {
       let row = rows.get(t.id);
       if (!row) {
         rows.set(t.id, (row = makeRow(t.id)));
+        added = true;
         const m = meters.get(t.id);
-        if (m) m.drawn = null; /* a new canvas: draw it */
+        if (m) m.drawn = null; /* a new meter: draw it */
       }
       seen.add(t.id);
       updateRow(row, t);
@@ -330,17 +428,23 @@ export async function startStudio(projectId) {
         rows.delete(id);
       }
     }
-    $('n-tracks').textContent = p.tracks.length ? `(${p.tracks.length})` : '';
+    setText($('n-tracks'), p.tracks.length ? `(${p.tracks.length})` : '');
     $('no-tracks').hidden = p.tracks.length > 0;
     master.update();
-    arrangement.changed();
-    piano.changed();
-    session.changed();
-    devices.changed();
-    renderViews();
-    renderSync();
-    renderPresence();
+    return added;
   }
+  let rendered = false; // the first render reads everything
+  const MIXER_PROPS = new Set(['gain', 'pan', 'solo']);
+  // Whether the changes CH (model.changes()) are only sets of a track's
+  // gain, pan or solo, or only sets on devices.
+  function mixerOnly(ch) {
+    if (ch.all || ch.shaped.size || !ch.set.size) return false;
+    if (ch.set.size === 1 && ch.set.has('device')) return true;
+    return ch.set.size === 1 && ch.set.has('track') && [...ch.props].every((p) => MIXER_PROPS.has(p));
+  }
+  const setDisabled = (el, on) => {
+    if (el.disabled !== on) el.disabled = on;
+  };
   let project = model.project();
 
   function renderSync() {
@@ -348,15 +452,18 @@ export async function startStudio(projectId) {
     const seq = model.seq();
     const hash = model.hashConfirmed();
     const pending = model.nPending();
-    el.dataset.seq = String(seq);
-    el.dataset.hash = hash;
-    el.dataset.pending = String(pending);
-    el.dataset.state = pending ? 'pending' : 'sync';
+    setAttr(el, 'data-seq', String(seq));
+    setAttr(el, 'data-hash', hash);
+    setAttr(el, 'data-pending', String(pending));
+    setAttr(el, 'data-state', pending ? 'pending' : 'sync');
     const check = verified === `${seq}:${hash}` ? ' ✓' : '';
-    el.textContent = pending
-      ? `${pending} edit${pending > 1 ? 's' : ''} pending · seq ${seq} · ${hash.slice(0, 8)}…`
-      : `in sync · seq ${seq} · ${hash.slice(0, 8)}…${check}`;
-    el.title = `confirmed ${hash} at seq ${seq}; view ${model.hashView()}`;
+    setText(
+      el,
+      pending
+        ? `${pending} edit${pending > 1 ? 's' : ''} pending · seq ${seq} · ${hash.slice(0, 8)}…`
+        : `in sync · seq ${seq} · ${hash.slice(0, 8)}…${check}`,
+    );
+    setAttr(el, 'title', `confirmed ${hash} at seq ${seq}; view ${model.hashView()}`);
     if (!pending && live) scheduleVerify();
   }
 
@@ -399,7 +506,12 @@ export async function startStudio(projectId) {
       <label class="ctl gain"><span>Gain</span><input type="range" min="-600" max="120" step="5"><output></output></label>
       <label class="ctl pan"><span>Pan</span><input type="range" min="-100" max="100" step="1"><output></output></label>
       <div class="sends" role="group"></div>
-      <canvas class="meter" height="18"></canvas>
+      <svg class="meter" viewBox="0 0 ${METER_W} 18" preserveAspectRatio="none">
+        <rect class="m-level" height="18" width="0" opacity="0.45" fill="url(#meter-grad)"/>
+        <rect class="m-avg" height="18" width="0" fill="url(#meter-grad)"/>
+        <rect class="m-hold" height="18" width="0"/>
+        <rect class="m-zero" height="18" width="1.5" x="${Math.round(dbPos(1) * METER_W)}"/>
+      </svg>
       <button class="del">✕</button>`;
     const q = (s) => li.querySelector(s);
     const row = {
@@ -416,6 +528,7 @@ export async function startStudio(projectId) {
       panOut: q('.pan output'),
       meter: q('.meter'),
       sends: q('.sends'),
+      bars: { level: q('.m-level'), avg: q('.m-avg'), hold: q('.m-hold') },
       del: q('.del'),
       busy: new Set(),
     };
@@ -449,7 +562,8 @@ export async function startStudio(projectId) {
         const v = conv(Number(input.value));
         if (prop === 'gain') row.gainOut.textContent = fmtDb(v);
         else row.panOut.textContent = fmtPan(v);
-        send(() => model.live(id, prop, v));
+        // A key changes it in one step: its 'change' follows at once.
+        if (row.busy.has(input)) send(() => model.live(id, prop, v));
       });
       // Let go: the final value is one op, one undo step.
       input.addEventListener('change', () => {
@@ -481,32 +595,36 @@ export async function startStudio(projectId) {
   }
 
   function updateRow(row, t) {
-    row.track = t;
-    row.li.style.setProperty('--c', hex(t.colour));
-    if (document.activeElement !== row.name) row.name.value = t.name;
-    row.colour.value = hex(t.colour);
-    row.colour.setAttribute('aria-label', `Colour of ${t.name}`);
-    row.name.setAttribute('aria-label', `Name of track ${t.name}`);
-    row.mute.setAttribute('aria-pressed', String(t.mute));
-    row.mute.setAttribute('aria-label', `Mute ${t.name}`);
-    row.solo.setAttribute('aria-pressed', String(t.solo));
-    row.solo.setAttribute('aria-label', `Solo ${t.name}`);
-    if (!row.busy.has(row.gain)) row.gain.value = String(gainToSlider(t.gain));
-    row.gain.setAttribute('aria-label', `Gain of ${t.name}`);
-    row.gain.setAttribute('aria-valuetext', fmtDb(t.gain));
-    row.gainOut.textContent = fmtDb(t.gain);
-    if (!row.busy.has(row.pan)) row.pan.value = String(Math.round(t.pan * 100));
-    row.pan.setAttribute('aria-label', `Pan of ${t.name}`);
-    row.pan.setAttribute('aria-valuetext', fmtPan(t.pan));
-    row.panOut.textContent = fmtPan(t.pan);
-    row.meter.setAttribute('aria-label', `Level of ${t.name}`);
-    row.sends.setAttribute('aria-label', `Sends of ${t.name}`);
-    row.li.classList.toggle('return-track', model.get(t.id, 'kind') === KIND.return);
-    row.meter.setAttribute('role', 'img');
-    row.del.setAttribute('aria-label', `Delete track ${t.name}`);
-    row.li.classList.toggle('muted-track', t.mute);
+    // The inputs may show a value the model refused (or one being typed).
+    if (document.activeElement !== row.name) setValue(row.name, t.name);
+    setValue(row.colour, hex(t.colour));
+    if (!row.busy.has(row.gain)) setValue(row.gain, String(gainToSlider(t.gain)));
+    setText(row.gainOut, fmtDb(t.gain));
+    if (!row.busy.has(row.pan)) setValue(row.pan, String(Math.round(t.pan * 100)));
+    setText(row.panOut, fmtPan(t.pan));
     row.li.classList.toggle('selected', row.id === selected);
+    const o = row.track;
+    row.track = t;
+    if (o && ROW_PROPS.every((k) => o[k] === t[k])) return; // the rest shows what it showed
+    setStyle(row.li, '--c', hex(t.colour));
+    setAttr(row.colour, 'aria-label', `Colour of ${t.name}`);
+    setAttr(row.name, 'aria-label', `Name of track ${t.name}`);
+    setAttr(row.mute, 'aria-pressed', String(t.mute));
+    setAttr(row.mute, 'aria-label', `Mute ${t.name}`);
+    setAttr(row.solo, 'aria-pressed', String(t.solo));
+    setAttr(row.solo, 'aria-label', `Solo ${t.name}`);
+    setAttr(row.gain, 'aria-label', `Gain of ${t.name}`);
+    setAttr(row.gain, 'aria-valuetext', fmtDb(t.gain));
+    setAttr(row.pan, 'aria-label', `Pan of ${t.name}`);
+    setAttr(row.pan, 'aria-valuetext', fmtPan(t.pan));
+    setAttr(row.meter, 'aria-label', `Level of ${t.name}`);
+    setAttr(row.meter, 'role', 'img');
+    setAttr(row.del, 'aria-label', `Delete track ${t.name}`);
+    setAttr(row.sends, 'aria-label', `Sends of ${t.name}`);
+    row.li.classList.toggle('return-track', model.get(t.id, 'kind') === KIND.return);
+    row.li.classList.toggle('muted-track', t.mute);
   }
+  const ROW_PROPS = ['name', 'colour', 'gain', 'pan', 'mute', 'solo'];
 
   // What this user has selected: told to the others (PRESENCE), who see a
   // ring in this user's colour around that track.
@@ -553,9 +671,11 @@ export async function startStudio(projectId) {
   function takeMeters() {
     const { position, playing, list, lufsM, lufsS } = model.meters();
     master.loudness(lufsM, lufsS);
+    if (playing || playing !== transport.playing || position !== transport.position) wake();
     transport = { position, playing, at: performance.now() };
     for (const e of list) {
       const m = meterState(e.id);
+      if (m.peak !== e.peak || m.rms !== e.rms) wake();
       m.peak = e.peak;
       m.rms = e.rms;
     }
@@ -579,6 +699,21 @@ export async function startStudio(projectId) {
       canvas.height = h;
     }
     return canvas.getContext('2d');
+  }
+
+  // A track's meter is SVG, not a canvas: every canvas is a composited
+  // layer of its own, and 32 of them in the track list took everything
+  // drawn over them into layers too (~100 layers), which made every frame
+  // that painted anything slow to layerize and commit. Its gradient is
+  // defined once (meterDefs), in the meter's units.
+  function drawTrackMeter(row, m) {
+    const x = (v) => String(Math.round(dbPos(v) * METER_W));
+    row.bars.level.setAttribute('width', x(m.level));
+    row.bars.avg.setAttribute('width', x(m.avg));
+    const hold = row.bars.hold;
+    hold.setAttribute('width', m.hold > 0 ? '2' : '0');
+    hold.setAttribute('x', String(Math.max(0, Number(x(m.hold)) - 2)));
+    hold.setAttribute('class', m.hold >= 1 ? 'm-hold m-over' : 'm-hold');
   }
 
   // Draws one meter: rms bar, peak bar, hold line; VERTICAL for the master.
@@ -618,17 +753,33 @@ export async function startStudio(projectId) {
     else g.fillRect(z, 0, 1, H);
   }
 
+  // The frame loop runs only while something on screen moves (a meter
+  // rising, falling or holding its peak; the position while playing). An
+  // idle studio asks for no frames, so an edit is painted in the next frame
+  // the browser can make: while any page keeps a requestAnimationFrame loop
+  // going, its frames come only on the display's ticks, and every change
+  // waits up to a whole tick (~17 ms) before it can be painted.
   let lastFrame = performance.now();
+  let frameQueued = false;
   let masterDrawn = false;
+  function wake() {
+    if (frameQueued) return;
+    frameQueued = true;
+    lastFrame = performance.now(); // asleep, nothing fell: time starts now
+    requestAnimationFrame(frame);
+  }
   addEventListener('resize', () => {
     for (const m of meters.values()) m.drawn = null;
     masterDrawn = false;
+    wake();
   });
   let positionText = '';
   let clockText = '';
   function frame(now) {
-    const dt = Math.min(0.1, (now - lastFrame) / 1000);
+    frameQueued = false;
+    const dt = Math.min(0.1, Math.max(0, now - lastFrame) / 1000);
     lastFrame = now;
+    let moving = transport.playing;
     for (const [id, m] of meters) {
       // Fast attack, ~20 dB/s release; peak hold for 1.5 s.
       const fall = 10 ** ((-20 * dt) / 20);
@@ -639,6 +790,11 @@ export async function startStudio(projectId) {
         if (m.peak >= m.hold) m.holdAt = now;
       }
       if (m.hold < 0.0005) m.hold = 0;
+      // Below -100 dB a falling bar is gone (the scale ends at -60 dB).
+      if (m.level < 0.00001) m.level = 0;
+      if (m.avg < 0.00001) m.avg = 0;
+      // A level held up by its input (peak) stays still until the next METERS.
+      if (m.level > m.peak || m.avg > m.rms || m.hold > m.peak) moving = true;
       // Redraw only what moved by a visible amount: an idle studio paints nothing.
       const key = `${Math.round(m.level * 400)}|${Math.round(m.avg * 400)}|${Math.round(m.hold * 400)}`;
       if (key === m.drawn) continue;
@@ -646,13 +802,13 @@ export async function startStudio(projectId) {
       if (id === '0') master.draw(m);
       else {
         const row = rows.get(id);
-        if (row) drawMeter(row.meter, m, false);
+        if (row) drawTrackMeter(row, m);
       }
     }
     if (!meters.has('0') && !masterDrawn) master.draw(meterState('0')), (masterDrawn = true);
     for (const row of rows.values())
       if (!meters.has(row.id) && !row.meterDrawn)
-        drawMeter(row.meter, meterState(row.id), false), (row.meterDrawn = true);
+        drawTrackMeter(row, meterState(row.id)), (row.meterDrawn = true);
     const pos = transport.position + (transport.playing ? ((now - transport.at) / 1000) * RATE : 0);
     // Bars, beats and the playhead through the tempo and meter map (mdl_time).
     const tick = arrangement.time.tick(pos / RATE);
@@ -660,9 +816,12 @@ export async function startStudio(projectId) {
     if (text !== positionText) $('position').textContent = positionText = text;
     const secs = Math.max(0, pos / RATE);
     const clock = `${Math.floor(secs / 60)}:${(secs % 60).toFixed(3).padStart(6, '0')}`;
-    if (clock !== clockText) $('time').textContent = clockText = clock;
+    if (clock !== clockText) setText($('time'), (clockText = clock));
     arrangement.setPlayhead(tick, transport.playing);
-    requestAnimationFrame(frame);
+    if (moving) {
+      frameQueued = true;
+      requestAnimationFrame(frame);
+    }
   }
 
   // ---- Controls -----------------------------------------------------------------
@@ -924,6 +1083,7 @@ export async function startStudio(projectId) {
 
   function openPiano(id) {
     $('mixer').hidden = true;
+    $('studio-view').classList.add('piano-open'); // the rack goes with the mixer: the notes get its room
     $('piano').hidden = false;
     piano.open(id);
     renderViews();
@@ -933,26 +1093,29 @@ export async function startStudio(projectId) {
     piano.close();
     $('piano').hidden = true;
     $('mixer').hidden = false;
+    $('studio-view').classList.remove('piano-open');
     if (why) toast(why, 'info');
     $('ar-canvas').focus();
   }
   function renderViews() {
-    const want = Math.min(Math.max(arrangement.wantedHeight(), 150), Math.round(window.innerHeight * 0.42));
-    $('ar-wrap').style.height = `${want}px`;
-    // The session grid takes what its rows need, up to the arrangement's height.
-    const need = $('session-grid').scrollHeight + 2;
-    $('session-wrap').style.height = `${Math.max(150, Math.min(need, Math.round(window.innerHeight * 0.42)))}px`;
-    $('ar-snap').setAttribute('aria-pressed', String(arrangement.snap));
-    $('ar-follow').setAttribute('aria-pressed', String(arrangement.follow));
-    $('ar-loop').setAttribute('aria-pressed', String(!!model.get('project', 'loop')));
+    // What the lanes need; the panel's CSS caps it to a share of what the
+    // device rack leaves, and the mixer keeps the rest.
+    setStyle($('ar-wrap'), 'height', `${Math.max(arrangement.wantedHeight(), 150)}px`);
+    // The session grid takes what its rows need, within the same limits.
+    // Measured only while it shows: reading a size lays the page out there
+    // and then, in the middle of an edit.
+    if (view === 'session') setStyle($('session-wrap'), 'height', `${Math.max(150, $('session-grid').scrollHeight + 2)}px`);
+    setAttr($('ar-snap'), 'aria-pressed', String(arrangement.snap));
+    setAttr($('ar-follow'), 'aria-pressed', String(arrangement.follow));
+    setAttr($('ar-loop'), 'aria-pressed', String(!!model.get('project', 'loop')));
     const sel = arrangement.selected();
-    for (const b of ['ar-duplicate', 'ar-delete']) $(b).disabled = !sel.length;
-    $('ar-open').disabled = !(sel.length === 1 && sel[0].midi);
+    for (const b of ['ar-duplicate', 'ar-delete']) setDisabled($(b), !sel.length);
+    setDisabled($('ar-open'), !(sel.length === 1 && sel[0].midi));
     if (piano.clip) {
       const c = piano.c;
-      $('pr-clip').textContent = c ? `${c.name} · ${c.track}` : '';
-      if (document.activeElement !== $('pr-root')) $('pr-root').value = String(piano.root);
-      if (document.activeElement !== $('pr-scale')) $('pr-scale').value = String(piano.scale);
+      setText($('pr-clip'), c ? `${c.name} · ${c.track}` : '');
+      if (document.activeElement !== $('pr-root')) setValue($('pr-root'), String(piano.root));
+      if (document.activeElement !== $('pr-scale')) setValue($('pr-scale'), String(piano.scale));
     }
   }
   $('pr-root').append(...NOTE_NAMES.map((n, i) => new Option(n, String(i))));
@@ -997,7 +1160,10 @@ export async function startStudio(projectId) {
     seq: () => model.seq(),
     hash: () => model.hashConfirmed(),
     viewHash: () => model.hashView(),
-    saved: () => keeper.idle(), // resolves once everything is stored in IndexedDB
+    saved: () => {
+      keepNow();
+      return keeper.idle(); // resolves once everything is stored in IndexedDB
+    },
     pending: () => model.nPending(),
     live: () => live,
     undoSteps: () => model.nUndo(),
@@ -1051,6 +1217,7 @@ export async function startStudio(projectId) {
     },
     devices: {
       view: devices,
+      rack,
       track: () => devices.track,
       ids: () => (devices.track ? model.children(devices.track, 'device') : []),
     },
@@ -1077,6 +1244,6 @@ export async function startStudio(projectId) {
   };
 
   render();
-  requestAnimationFrame(frame);
+  wake();
   connect();
 }

@@ -19,3 +19,144 @@ export function toast(text, kind = 'error') {
   setTimeout(() => el.classList.add('out'), 6000);
   setTimeout(() => el.remove(), 6400);
 }
+
+// Writes to the page only what differs. Writing the same text, attribute,
+// style or value again is not free: it invalidates style and layout (and a
+// value set by script wakes the browser's form tracking), which the next
+// frame then pays for; the studio re-renders on every model change.
+export function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+export function setAttr(el, name, value) {
+  if (el.getAttribute(name) !== value) el.setAttribute(name, value);
+}
+export function setValue(el, value) {
+  if (el.value !== value) el.value = value;
+}
+export function setStyle(el, prop, value) {
+  if (el.style.getPropertyValue(prop) !== value) el.style.setProperty(prop, value);
+}
+
+// Runs FN once the next frame has been painted (a task posted from a
+// requestAnimationFrame callback runs after that frame's rendering), for
+// work that must not hold up the frame showing a change. A page whose
+// frames have stopped (hidden) runs it after 100 ms at the latest.
+export function afterPaint(fn) {
+  let done = false;
+  const run = () => {
+    if (done) return;
+    done = true;
+    clearTimeout(timer);
+    fn();
+  };
+  const timer = setTimeout(run, 100);
+  requestAnimationFrame(() => setTimeout(run, 0));
+}
+
+// ---- The device rack's divider -------------------------------------------------------
+// The divider between the upper area of the studio (the arrangement or
+// session view, the mixer or the piano roll, the master) and the device
+// rack below it, which spans the whole width. It is the rack's top edge: a
+// separator (ARIA role "separator", focusable) whose value is the rack's
+// height in CSS pixels. Drag it with a pointer, or focus it and use
+// ArrowUp/ArrowDown (16 px), PageUp/PageDown (64 px), Home (smallest) and
+// End (largest). The height is remembered in localStorage
+// ('backline.rackHeight') and kept within what the window allows: the
+// upper area keeps at least UPPER_MIN px. Nothing here touches the model.
+
+const KEY = 'backline.rackHeight';
+const RACK_MIN = 120; // px: the rack's head and one row of knobs
+const UPPER_MIN = 340; // px the upper area keeps (arrangement head + lanes, mixer head + rows)
+const STEP = 16;
+const PAGE = 64;
+
+// The height the rack starts at: what leaves the upper area 436 px (at
+// 1280x800: the arrangement's head, ruler and three lanes, the mixer's head
+// and two tracks; the rack then shows two of a synth's three rows of knobs
+// and an effect beside it), and no more than a synth's three rows need.
+function defaultHeight(studioH) {
+  return Math.round(Math.min(330, Math.max(RACK_MIN, studioH - 436)));
+}
+
+export class RackDivider {
+  // OPTS: divider (the separator element), panel (the rack), studio (the
+  // grid both live in), onResize() (after the height changed).
+  constructor(opts) {
+    Object.assign(this, opts);
+    let saved = NaN;
+    try {
+      saved = Number(localStorage.getItem(KEY));
+    } catch {
+      /* private mode: the default */
+    }
+    this.wanted = Number.isFinite(saved) && saved > 0 ? saved : null; // the user's choice, if any
+    this.height = 0;
+    this.listen();
+    this.fit();
+    addEventListener('resize', () => this.fit());
+  }
+
+  // The largest height the window allows now (reads the layout: call it
+  // on a gesture or a resize, not on every model change).
+  max() {
+    return Math.max(RACK_MIN, this.studio.clientHeight - UPPER_MIN);
+  }
+
+  // Applies the wanted height (or the default) within the window's limits.
+  fit() {
+    const max = this.max();
+    const h = Math.round(Math.min(max, Math.max(RACK_MIN, this.wanted ?? defaultHeight(this.studio.clientHeight))));
+    const d = this.divider;
+    d.setAttribute('aria-valuemin', String(RACK_MIN));
+    d.setAttribute('aria-valuemax', String(max));
+    if (h === this.height) return;
+    this.height = h;
+    this.panel.style.setProperty('--rack-h', `${h}px`);
+    d.setAttribute('aria-valuenow', String(h));
+    d.setAttribute('aria-valuetext', `device rack ${h} pixels high`);
+    this.onResize?.();
+  }
+
+  // Sets the height the user asked for, and remembers it.
+  set(h) {
+    this.wanted = Math.round(Math.min(this.max(), Math.max(RACK_MIN, h)));
+    try {
+      localStorage.setItem(KEY, String(this.wanted));
+    } catch {
+      /* not remembered */
+    }
+    this.fit();
+  }
+
+  listen() {
+    const d = this.divider;
+    let drag = null;
+    d.addEventListener('pointerdown', (ev) => {
+      if (ev.button !== 0) return;
+      ev.preventDefault();
+      d.focus();
+      d.setPointerCapture(ev.pointerId);
+      drag = { y0: ev.clientY, h0: this.height };
+      d.classList.add('dragging');
+    });
+    d.addEventListener('pointermove', (ev) => {
+      if (drag) this.set(drag.h0 + (drag.y0 - ev.clientY)); // up: a taller rack
+    });
+    const end = (ev) => {
+      if (!drag) return;
+      drag = null;
+      d.classList.remove('dragging');
+      if (d.hasPointerCapture(ev.pointerId)) d.releasePointerCapture(ev.pointerId);
+    };
+    d.addEventListener('pointerup', end);
+    d.addEventListener('pointercancel', end);
+    d.addEventListener('keydown', (ev) => {
+      const by = { ArrowUp: STEP, ArrowDown: -STEP, PageUp: PAGE, PageDown: -PAGE }[ev.key];
+      if (by) this.set(this.height + by);
+      else if (ev.key === 'Home') this.set(RACK_MIN);
+      else if (ev.key === 'End') this.set(this.max());
+      else return;
+      ev.preventDefault();
+    });
+  }
+}

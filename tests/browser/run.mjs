@@ -2401,6 +2401,113 @@ test('record: Keys plays the selected track from the computer keyboard; Record t
   await page.close();
 });
 
+test('device rack divider: drag and keys resize it, it is remembered; no sideways scrolling at 1280x800, 1920x1080, 1024x768', async (t) => {
+  const id = await demoCopy();
+  // The rack's height as the page lays it out, and what the separator says.
+  const state = (page) => page.evaluate(() => {
+    const d = document.getElementById('rack-divider');
+    const panel = document.getElementById('devices');
+    return {
+      role: d.getAttribute('role'),
+      now: Number(d.getAttribute('aria-valuenow')),
+      min: Number(d.getAttribute('aria-valuemin')),
+      max: Number(d.getAttribute('aria-valuemax')),
+      height: panel.getBoundingClientRect().height,
+      saved: localStorage.getItem('backline.rackHeight'),
+    };
+  });
+  // Nothing scrolls sideways: the page, the mixer's list, the device chain; the page does not scroll at all.
+  const fits = (page) => page.evaluate(() => {
+    const over = (el) => el.scrollWidth - el.clientWidth;
+    const doc = document.scrollingElement;
+    return { page: over(doc), pageY: doc.scrollHeight - doc.clientHeight, tracks: over(document.getElementById('tracks')),
+      chain: over(document.getElementById('dev-chain')), cards: document.querySelectorAll('#dev-chain .device').length,
+      rows: [...document.querySelectorAll('#tracks li.track')].filter((li) => {
+        const r = li.getBoundingClientRect();
+        const box = document.getElementById('tracks').getBoundingClientRect();
+        return r.top >= box.top - 1 && r.bottom <= box.bottom + 1;
+      }).length,
+      lanes: document.getElementById('ar-wrap').getBoundingClientRect().height };
+  });
+  for (const [w, h] of [[1280, 800], [1920, 1080], [1024, 768]]) {
+    const context = await browser.newContext({ viewport: { width: w, height: h } });
+    const page = await openStudio(t, id, context);
+    await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+    const keys = await trackNamed(page, 'Keys');
+    await row(page, 'Keys').locator('.meter').click();
+    await page.waitForFunction((k) => window.backline.devices.track() === k, keys, { timeout: 3000 });
+    await page.waitForSelector('#dev-chain .device');
+    const s = await state(page);
+    check(s.role === 'separator', 'the divider is a separator');
+    check(Math.abs(s.height - s.now) <= 1, `${w}x${h}: the rack is as high as aria-valuenow says (${s.height} vs ${s.now})`);
+    check(s.now >= s.min && s.now <= s.max && s.min === 120, `${w}x${h}: ${s.now} within ${s.min}..${s.max}`);
+    const f = await fits(page);
+    check(f.page <= 0 && f.pageY <= 0, `${w}x${h}: the page does not scroll (${f.page}, ${f.pageY})`);
+    check(f.tracks <= 0, `${w}x${h}: the mixer does not scroll sideways (${f.tracks} px)`);
+    check(f.chain <= 0 && f.cards === 2, `${w}x${h}: the keys' chain (${f.cards} cards) does not scroll sideways (${f.chain} px)`);
+    check(f.rows >= 2 && f.lanes >= 90, `${w}x${h}: the mixer shows ${f.rows} whole tracks, the arrangement ${f.lanes} px of lanes`);
+    await page.screenshot({ path: path.join(OUT, `rack-${w}x${h}.png`) });
+    if (w !== 1280) {
+      await context.close();
+      continue;
+    }
+
+    // Keys: up grows the rack, down shrinks it, Home and End go to the limits.
+    const div = page.locator('#rack-divider');
+    await div.focus();
+    await page.keyboard.press('ArrowUp');
+    let k = await state(page);
+    check(k.now === s.now + 16 && Math.abs(k.height - k.now) <= 1, `ArrowUp: ${s.now} -> ${k.now} (laid out ${k.height})`);
+    await page.keyboard.press('ArrowDown');
+    await page.keyboard.press('ArrowDown');
+    k = await state(page);
+    check(k.now === s.now - 16, `ArrowDown twice: ${k.now}`);
+    await page.keyboard.press('Home');
+    k = await state(page);
+    check(k.now === 120 && Math.abs(k.height - 120) <= 1, `Home: the smallest rack (${k.now})`);
+    await page.keyboard.press('End');
+    k = await state(page);
+    check(k.now === k.max && Math.abs(k.height - k.max) <= 1, `End: the largest rack (${k.now} of ${k.max})`);
+    const f2 = await fits(page);
+    check(f2.pageY <= 0 && f2.rows >= 1 && f2.lanes >= 90, `at the largest rack the upper area keeps its room (${JSON.stringify(f2)})`);
+
+    // Drag: the divider up 60 px from the smallest rack; past the bottom it stops at the smallest.
+    await page.keyboard.press('Home');
+    const box = await div.boundingBox();
+    const x = box.x + box.width / 2;
+    const y = box.y + box.height / 2;
+    await drag(page, x, y, x, y - 60);
+    k = await state(page);
+    check(Math.abs(k.now - 180) <= 1 && Math.abs(k.height - k.now) <= 1, `dragged up 60 px: ${k.now} (laid out ${k.height})`);
+    check(k.saved === String(k.now), `remembered in localStorage (${k.saved})`);
+    await drag(page, x, y - 60, x, y + 300);
+    check((await state(page)).now === 120, 'dragged far down: the smallest rack');
+    await drag(page, x, y, x, y - 100);
+    const kept = (await state(page)).now;
+    check(Math.abs(kept - 220) <= 1, `dragged up 100 px: ${kept}`);
+
+    // A reload keeps it.
+    await page.reload();
+    await page.waitForSelector('#conn[data-state=live]', { timeout: 10000 });
+    await row(page, 'Keys').locator('.meter').click();
+    await page.waitForSelector('#dev-chain .device');
+    k = await state(page);
+    check(k.now === kept && Math.abs(k.height - kept) <= 1, `after a reload the rack is ${k.now} px high (was ${kept})`);
+
+    // A longer chain (synth, chorus, EQ) still fits across: its cards take fewer columns.
+    const eqKind = await page.evaluate(() => window.backline.model.devices().find((d) => d.name === 'eq').kind);
+    await page.selectOption('#dev-add', String(eqKind));
+    await page.waitForFunction(() => document.querySelectorAll('#dev-chain .device').length === 3, null, { timeout: 3000 });
+    const f3 = await fits(page);
+    check(f3.chain <= 0, `three devices do not scroll sideways (${f3.chain} px)`);
+    await page.screenshot({ path: path.join(OUT, 'rack-3-devices.png') });
+    await page.click('#undo');
+    await page.waitForFunction(() => document.querySelectorAll('#dev-chain .device').length === 2, null, { timeout: 3000 });
+    await agreed(page, id);
+    await context.close();
+  }
+});
+
 test('no console errors or page errors in any test', async () => {
   check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });

@@ -24,18 +24,22 @@
 //   scroll  the same while a 2,000-clip arrangement is scrolled and zoomed
 //           with real wheel events (CDP Input, Ctrl for zoom, Shift for
 //           vertical), one every ~16 ms; and the arrangement's draw() times.
-//   edit    a key press (its event timeStamp) to the view holding the
-//           model's new state, and to the frame showing it painted: a fader
-//           (ArrowLeft/Right on a track's gain: model edit -> mixer DOM) and
-//           a clip move (ArrowLeft/Right on a selected clip: model edit ->
-//           arrangement canvas).
+//   edit    an input event (its timeStamp) to the view holding the model's
+//           new state, and to the frame showing it painted: a fader
+//           (ArrowLeft/Right on a track's gain: model edit -> mixer DOM), a
+//           clip move (ArrowLeft/Right on a selected clip: model edit ->
+//           arrangement canvas), a note drawn in the piano roll (a click on
+//           an empty cell, from its pointerup: model edit -> piano roll
+//           canvas) and a rename (Enter in a track's name field: model
+//           edit -> the lane's name on the arrangement canvas).
 //   refs    in the same run: rAF intervals of a blank page (headless
 //           Chromium's 60 Hz virtual vsync and the VM's noise), and key ->
 //           paint on a bare page, with and without a running rAF loop.
 //
 // Options: --port N, --loads N (20), --play-s S (10), --scroll-s S (8),
 // --edits N (40), --only load,bytes,play,scroll,edit (comma list),
-// --chromium PATH, --keep (keep the data folder).
+// --chromium PATH, --keep (keep the data folder), --web DIR (serve the
+// pages from DIR: another checkout's web/, to compare before and after).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -60,6 +64,7 @@ const N_EDITS = Number(opt('edits', 40));
 const ONLY = new Set(opt('only', 'load,bytes,play,scroll,edit').split(','));
 const CHROMIUM = opt('chromium', process.env.CHROMIUM || '/usr/bin/chromium');
 const KEEP = argv.includes('--keep');
+const WEB = opt('web', null);
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
   '--disable-sync', '--no-first-run', '--autoplay-policy=no-user-gesture-required'];
 const VIEWPORT = { width: 1280, height: 800 };
@@ -114,7 +119,7 @@ async function api(p, body) {
 async function startServer() {
   if (!fs.existsSync(BIN)) throw new Error(`no server binary at ${BIN} (tools/dev build)`);
   const proc = spawn(BIN, ['--data', DATA, '--port', String(PORT), '--https-port', '0', '--ops-port', '0',
-    '--headless', '--wasm', WASM], { stdio: ['ignore', 'pipe', 'pipe'] });
+    '--headless', '--wasm', WASM, ...(WEB ? ['--web', path.resolve(WEB)] : [])], { stdio: ['ignore', 'pipe', 'pipe'] });
   server = proc;
   proc.stdout.on('data', (d) => { serverLog += d; });
   proc.stderr.on('data', (d) => { serverLog += d; });
@@ -244,23 +249,26 @@ function pageInit({ tracks, clips }) {
 // edit timing when it took a model change (wraps the instance's draw and
 // changed; web/ is not changed).
 function wrapDraw() {
-  const v = window.backline.arrange.view;
   const b = window.__bench;
   b.draws = [];
-  const draw = v.draw;
-  v.draw = function wrappedDraw(...a) {
-    const t = performance.now();
-    const r = draw.apply(this, a);
-    b.draws.push(performance.now() - t);
-    if (b.onDraw) b.onDraw();
-    return r;
+  const wrap = (v, record) => {
+    const draw = v.draw;
+    v.draw = function wrappedDraw(...a) {
+      const t = performance.now();
+      const r = draw.apply(this, a);
+      if (record) b.draws.push(performance.now() - t);
+      if (b.onDraw) b.onDraw();
+      return r;
+    };
+    const changed = v.changed;
+    v.changed = function wrappedChanged(...a) {
+      const r = changed.apply(this, a);
+      if (b.onChanged) b.onChanged();
+      return r;
+    };
   };
-  const changed = v.changed;
-  v.changed = function wrappedChanged(...a) {
-    const r = changed.apply(this, a);
-    if (b.onChanged) b.onChanged();
-    return r;
-  };
+  wrap(window.backline.arrange.view, true);
+  wrap(window.backline.piano.view, false);
 }
 
 // ---- Browser ---------------------------------------------------------------------------------
@@ -468,7 +476,7 @@ function armEdit(kind) {
       mo.observe(el, attr ? { attributes: true, attributeFilter: [attr] } : { childList: true, characterData: true, subtree: true });
     };
     const onKey = (ev) => {
-      document.removeEventListener('keydown', onKey, true);
+      document.removeEventListener(kind === 'note' ? 'pointerup' : 'keydown', onKey, true);
       t0 = ev.timeStamp;
       if (kind === 'fader') {
         const track = bl.project().tracks[0];
@@ -477,10 +485,20 @@ function armEdit(kind) {
         // aria-valuetext is written from the model only (updateRow).
         watch(input, 'aria-valuetext', () => input.getAttribute('aria-valuetext') !== before);
         b.nextPaint(painted);
-      } else if (kind === 'clip') {
-        const clip = bl.arrange.selection()[0];
-        const before = bl.model.get(clip, 'start');
-        const moved = () => bl.arrange.view.clips.get(clip)?.start !== before;
+      } else if (kind === 'clip' || kind === 'note' || kind === 'rename') {
+        let moved;
+        if (kind === 'clip') {
+          const clip = bl.arrange.selection()[0];
+          const before = bl.model.get(clip, 'start');
+          moved = () => bl.arrange.view.clips.get(clip)?.start !== before;
+        } else if (kind === 'note') {
+          const before = bl.piano.notes().length;
+          moved = () => bl.piano.notes().length > before;
+        } else {
+          const want = ev.target.value.trim();
+          const lane = bl.arrange.view.lanes[0];
+          moved = () => bl.arrange.view.lanes[0] !== lane && bl.arrange.view.lanes[0].name === want;
+        }
         b.onChanged = () => {
           if (!moved()) return;
           b.onChanged = null;
@@ -498,15 +516,19 @@ function armEdit(kind) {
         b.nextPaint(painted);
       }
     };
-    document.addEventListener('keydown', onKey, true);
+    document.addEventListener(kind === 'note' ? 'pointerup' : 'keydown', onKey, true);
   });
 }
 
-async function measureEdits(page, kind, keys) {
+// KEYS: the keys pressed in turn; or ACT(i), which makes the i-th edit's
+// input event, after PREP(i) has set it up (unmeasured).
+async function measureEdits(page, kind, keys, act = null, prep = null) {
   const out = [];
   for (let i = 0; i < N_EDITS; i++) {
+    if (prep) await prep(i);
     await page.evaluate(armEdit, kind);
-    await page.keyboard.press(keys[i % 2]);
+    if (act) await act(i);
+    else await page.keyboard.press(keys[i % 2]);
     out.push(await page.evaluate(() => window.__bench.edit));
     await sleep(30 + Math.random() * 60); // land at different phases of the frame
   }
@@ -554,6 +576,33 @@ async function benchEdits(id) {
     v.canvas.focus();
   });
   res.clip = await measureEdits(page, 'clip', ['ArrowRight', 'ArrowLeft']);
+  // Rename: the first track's name field, a new name typed (not measured), Enter.
+  const name = page.locator('#tracks li.track').first().locator('.tname');
+  res.rename = await measureEdits(page, 'rename', null, () => page.keyboard.press('Enter'), async (i) => {
+    await name.focus();
+    await name.fill(`Synth 1 take ${i + 1}`);
+  });
+  // Note: the first clip in the piano roll, a click on an empty cell (a
+  // new one each time: a sixteenth later, on the next of the rows shown).
+  await page.evaluate(() => window.backline.arrange.view.open(window.backline.arrange.clips()[0].id));
+  await page.waitForFunction(() => window.backline.piano.clip() !== null);
+  await sleep(300);
+  let cell = null;
+  res.note = await measureEdits(page, 'note', null, () => page.mouse.click(cell.x, cell.y), async (i) => {
+    cell = await page.evaluate((i) => {
+      const pr = window.backline.piano;
+      const v = pr.view;
+      // The rows on screen: the grid ends a gap above the velocity lane.
+      const top = v.pitchAt(v.velTop() - v.gridH());
+      const rows = Math.max(1, Math.min(8, Math.floor(v.gridH() / v.rowH) - 2));
+      for (let k = i; ; k++) {
+        const pitch = top - 1 - (k % rows);
+        const tick = 240 * k;
+        if (pr.notes().some((n) => n.pitch === pitch && n.start < tick + 240 && n.start + n.length > tick)) continue;
+        return pr.pointOf(tick + 120, pitch);
+      }
+    }, i);
+  });
   await context.close();
   return res;
 }
@@ -605,7 +654,7 @@ async function main() {
     res.scroll = await benchScroll(scrollId);
   }
   if (ONLY.has('edit')) {
-    say(`${N_EDITS} fader and ${N_EDITS} clip edits`);
+    say(`${N_EDITS} each of fader, clip, rename and note edits`);
     res.edits = await benchEdits(playId);
   }
   await browser.close();
@@ -681,10 +730,11 @@ async function main() {
   console.log(`     budget: p95 frame time under ${BUDGET.frameMs} ms (60 fps): intervals are whole vsyncs, so p95 under`);
   console.log(`     ${(1.25 * VSYNC).toFixed(1)} ms (one vsync, timer jitter included) is met; ">25ms" counts dropped frames.\n`);
   if (res.edits) {
-    console.log('  5. local edit: key press (event timeStamp) -> the view holds the model\'s new state -> that frame painted, ms:');
+    console.log('  5. local edit: input event (its timeStamp) -> the view holds the model\'s new state -> that frame painted, ms:');
     console.log(`     ${''.padEnd(30)} ${['view p50', 'p95', 'paint p50', 'p95', 'p99', 'max'].map((x) => x.padStart(9)).join(' ')}`);
     for (const [k, label] of [['ref', 'bare page, text (reference)'], ['refRaf', 'the same + a rAF loop (ref.)'],
-      ['fader', 'fader key (mixer DOM)'], ['clip', 'clip move key (canvas)']]) {
+      ['fader', 'fader key (mixer DOM)'], ['clip', 'clip move key (canvas)'],
+      ['note', 'note drawn (piano roll)'], ['rename', 'rename, Enter (canvas)']]) {
       const v = stats(res.edits[k].view);
       const s = stats(res.edits[k].paint);
       console.log(`     ${label.padEnd(30)} ${[v.p50, v.p95, s.p50, s.p95, s.p99, s.max].map((x) => f(x, 9)).join(' ')}  n=${s.n}` +
