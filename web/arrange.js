@@ -1486,10 +1486,14 @@ export class Arrangement {
     this.selectOnly(all[next].id);
     this.reveal(all[next]);
   }
+  // Scrolls clip C into view: its start across, its lane down.
   reveal(c) {
     const span = (this.width - HEAD_W) / this.pxPerTick;
     if (c.start < this.scrollX || c.start > this.scrollX + span * 0.9)
       this.scrollX = Math.max(0, c.start - this.meter.bar);
+    const lane = c.lane, seen = this.canvas.clientHeight - this.top;
+    if (lane && lane.y < this.scrollY) this.scrollY = lane.y;
+    else if (lane && lane.y + lane.h > this.scrollY + seen) this.scrollY = Math.max(0, lane.y + lane.h - seen);
     this.redraw();
   }
 

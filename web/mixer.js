@@ -297,7 +297,7 @@ export class MasterStrip {
       </div>
       <output class="m-gain" aria-label="Master gain in dB"></output>
       <output class="m-lufs" aria-label="Master loudness, momentary and short-term"
-        title="Loudness of the master (ITU-R BS.1770 / EBU R128): momentary (400 ms) and short-term (3 s)"></output>`;
+        title="Loudness of the master in LUFS (ITU-R BS.1770 / EBU R128): momentary (M, 400 ms) and short-term (S, 3 s)"></output>`;
     root.querySelector('.m-meter').append(meter);
     meter.removeAttribute('width');
     meter.removeAttribute('height');
@@ -331,7 +331,7 @@ export class MasterStrip {
   // The master's loudness (LUFS; -200 = silence) from METERS.
   loudness(momentary, shortTerm) {
     const f = (l) => (l <= -70 ? '−∞' : l.toFixed(1).replace('-', '−'));
-    const text = `M ${f(momentary)}\nS ${f(shortTerm)}\nLUFS`;
+    const text = `M ${f(momentary)}\nS ${f(shortTerm)}`;
     if (text !== this.lufsText) this.lufsOut.textContent = this.lufsText = text;
   }
 

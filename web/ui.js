@@ -70,12 +70,13 @@ const UPPER_MIN = 340; // px the upper area keeps (arrangement head + lanes, mix
 const STEP = 16;
 const PAGE = 64;
 
-// The height the rack starts at: what leaves the upper area 436 px (at
-// 1280x800: the arrangement's head, ruler and three lanes, the mixer's head
-// and two tracks; the rack then shows two of a synth's three rows of knobs
-// and an effect beside it), and no more than a synth's three rows need.
+// The height the rack starts at: what leaves the upper area 520 px (at
+// 1280x800: the arrangement's head, ruler, tempo and signature lanes and
+// three tracks' lanes, the mixer's head and three tracks; the rack then
+// shows a synth's first row of knobs, the rest scrolling inside the card),
+// and no more than a synth's three rows need.
 function defaultHeight(studioH) {
-  return Math.round(Math.min(330, Math.max(RACK_MIN, studioH - 436)));
+  return Math.round(Math.min(330, Math.max(RACK_MIN, studioH - 520)));
 }
 
 export class RackDivider {

@@ -206,7 +206,7 @@ test('play moves the master and track meters, stop stops', async (t) => {
   const shown = await page.textContent('#position');
   check(/^\d+\.\d+\.\d+$/.test(shown), `position shows bars.beats.sixteenths: ${shown}`);
   // The master's loudness (BS.1770, computed by the engine) under its fader.
-  await page.waitForFunction(() => /^M −?\d+\.\d\nS −?\d+\.\d\nLUFS$/.test(document.querySelector('.m-lufs').textContent), null, { timeout: 5000 })
+  await page.waitForFunction(() => /^M −?\d+\.\d\nS −?\d+\.\d$/.test(document.querySelector('.m-lufs').textContent), null, { timeout: 5000 })
     .catch(async () => { throw new Error(`master loudness: "${await page.textContent('.m-lufs')}"`); });
   // The footer shows the engine's device, DSP load and xruns (ENGINE messages).
   await page.waitForFunction(() => /^.+ · DSP \d+% · \d+ xruns?$/.test(window.backline.engine().text), null, { timeout: 3000 })
@@ -709,6 +709,13 @@ test('convergence: 8 clients, 10,000 ops, lost connections; wasm agrees with nat
 
 // ---- Arrangement and piano roll (web/arrange.js, web/pianoroll.js) ----------------------
 // A copy of the demo song the server starts with ("First session": drums, bass, keys, a reverb return).
+// Scrolls the arrangement so clip ID shows (as the wheel would).
+const revealClip = (page, id) =>
+  page.evaluate((cid) => {
+    const v = window.backline.arrange.view;
+    v.reveal(v.clips.get(cid));
+  }, id);
+
 async function demoCopy() {
   const { projects } = await api('/api/projects');
   const demo = projects.find((p) => p.name === 'First session');
@@ -780,6 +787,7 @@ test('arrangement: the demo song shows as clips; move a clip (a second page agre
 
   // Keyboard: select the chords (click), Ctrl+D duplicates after it, Delete removes the copy.
   const chords = await clipNamed(a, 'Chords');
+  await revealClip(a, chords.id); // its lane may be below the arrangement's fold
   const rc = await a.evaluate((cid) => window.backline.arrange.rectOf(cid), chords.id);
   await a.mouse.click(rc.x + 30, rc.y + rc.h / 2);
   check((await a.evaluate(() => window.backline.arrange.selection())).join() === chords.id, 'a click selects the clip');
@@ -2326,6 +2334,7 @@ test('touch: one finger moves a clip and scrolls, two fingers pinch-zoom about t
   await page.evaluate(() => window.backline.arrange.view.fit());
   await sleep(100);
   const chords = await clipNamed(page, 'Chords');
+  await revealClip(page, chords.id);
   const rc = await page.evaluate((c) => window.backline.arrange.rectOf(c), chords.id);
   await touch('touchStart', [[rc.x + 20, rc.y + rc.h / 2]]);
   await sleep(800);
