@@ -15,8 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define PROTO_VERSION 4 /* 4: METERS carry the master's loudness; NOTE, ENGINE. 3: the full model  \
-                         */
+/* 4: METERS carry the master's loudness; NOTE, ENGINE. 3: the full model. */
+#define PROTO_VERSION 4
 #define PROTO_MAX_MSG 65536 /* largest message either side accepts, bytes */
 #define PROTO_MAX_WELCOME                                                                          \
   (64u << 20) /* but a WELCOME, which carries the whole project, may be this large */

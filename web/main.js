@@ -42,6 +42,38 @@ async function showList() {
     });
     return b;
   };
+  // Rename in place: the name becomes a field; Enter stores it (one op
+  // through REST, as any edit), Escape or leaving the field keeps the old one.
+  const renameInline = (li, a, p) => {
+    const input = document.createElement('input');
+    input.type = 'text';
+    input.value = p.name;
+    input.className = 'rename';
+    input.setAttribute('aria-label', `New name of ${p.name}`);
+    a.replaceWith(input);
+    input.focus();
+    input.select();
+    let done = false;
+    const finish = async (store) => {
+      if (done) return;
+      done = true;
+      const name = input.value.trim();
+      if (store && name && name !== p.name) {
+        try {
+          await api(`/api/projects/${p.id}/ops`, { ops: [{ op: 'set', id: 'project', prop: 'name', value: name }] });
+          $('list-error').textContent = '';
+        } catch (e) {
+          $('list-error').textContent = `Rename failed: ${e.message}`;
+        }
+      }
+      await fill();
+    };
+    input.addEventListener('keydown', (ev) => {
+      if (ev.key === 'Enter') finish(true);
+      else if (ev.key === 'Escape') finish(false);
+    });
+    input.addEventListener('blur', () => finish(false));
+  };
   const fill = async () => {
     try {
       const { projects } = await api('/api/projects');
@@ -70,8 +102,14 @@ async function showList() {
         tpl.textContent = 'Save as template';
         tpl.setAttribute('aria-label', `Save ${p.name} as a template`);
         tpl.addEventListener('click', () => saveTemplateDialog(p, () => fillTemplates()));
+        const ren = document.createElement('button');
+        ren.type = 'button';
+        ren.textContent = 'Rename';
+        ren.setAttribute('aria-label', `Rename ${p.name}`);
+        ren.addEventListener('click', () => renameInline(li, a, p));
         li.append(
           a,
+          ren,
           button('Duplicate', `Duplicate ${p.name}`, () => api(`/api/projects/${p.id}/duplicate`, {})),
           tpl,
           exp,

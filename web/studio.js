@@ -394,7 +394,7 @@ export async function startStudio(projectId) {
   // The header's project fields and the mixer's rows; returns whether a row was added.
   function renderTracks() {
     const p = model.project();
-    setText($('project-name'), p.name);
+    if (!$('project-name').querySelector('input')) setText($('project-name'), p.name);
     if (document.title !== `${p.name} · Backline`) document.title = `${p.name} · Backline`;
     const tempo = $('tempo');
     if (document.activeElement !== tempo) setValue(tempo, fmtTempo(p.tempo));
@@ -838,6 +838,39 @@ export async function startStudio(projectId) {
     recorder.toggle();
   });
   $('keys').addEventListener('click', () => recorder.setKeys(!recorder.keys));
+  // The project's name: click (or Enter on it) to rename; Enter stores it
+  // (one op, one undo step), Escape keeps it.
+  const pname = $('project-name');
+  pname.tabIndex = 0;
+  pname.setAttribute('role', 'button');
+  pname.title = 'Rename the project';
+  const renameProject = () => {
+    if (pname.querySelector('input')) return;
+    const input = document.createElement('input');
+    input.type = 'text';
+    input.className = 'rename';
+    input.value = model.project().name;
+    input.setAttribute('aria-label', 'New name of the project');
+    pname.replaceChildren(input);
+    input.focus();
+    input.select();
+    let done = false;
+    const finish = (store) => {
+      if (done) return;
+      done = true;
+      const name = input.value.trim();
+      pname.textContent = model.project().name;
+      if (store && name && name !== model.project().name) edit(() => model.set('project', 'name', name));
+    };
+    input.addEventListener('keydown', (ev) => {
+      ev.stopPropagation();
+      if (ev.key === 'Enter') finish(true);
+      else if (ev.key === 'Escape') finish(false);
+    });
+    input.addEventListener('blur', () => finish(true));
+  };
+  pname.addEventListener('click', renameProject);
+  pname.addEventListener('keydown', (ev) => ev.key === 'Enter' && ev.target === pname && renameProject());
   $('count-in').addEventListener('change', () => edit(() => model.set('project', 'count_in', Number($('count-in').value))));
   // The computer keyboard as a piano (Keys on): its letters play notes and
   // do nothing else, so this listens before the views' shortcuts do.

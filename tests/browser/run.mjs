@@ -2517,6 +2517,33 @@ test('device rack divider: drag and keys resize it, it is remembered; no sideway
   }
 });
 
+test('rename: a project from the list (Enter stores, Escape keeps) and in the studio (one undo step)', async (t) => {
+  const { id } = await api('/api/projects', { name: 'Old name' });
+  const list = await newPage(t);
+  await list.goto(BASE + '/');
+  await list.getByRole('button', { name: 'Rename Old name' }).click();
+  await list.getByRole('textbox', { name: 'New name of Old name' }).fill('Kept');
+  await list.keyboard.press('Escape');
+  await list.getByRole('link', { name: 'Open project Old name' }).waitFor({ timeout: 3000 });
+  await list.getByRole('button', { name: 'Rename Old name' }).click();
+  await list.getByRole('textbox', { name: 'New name of Old name' }).fill('Night session');
+  await list.keyboard.press('Enter');
+  await list.getByRole('link', { name: 'Open project Night session' }).waitFor({ timeout: 3000 });
+  check((await api(`/api/projects/${id}`)).name === 'Night session', 'the server has the new name');
+  await list.close();
+  const page = await openStudio(t, id);
+  const steps0 = await page.evaluate(() => window.backline.undoSteps());
+  await page.click('#project-name');
+  await page.getByRole('textbox', { name: 'New name of the project' }).fill('Night session, take 2');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => window.backline.model.get('project', 'name') === 'Night session, take 2', null, { timeout: 3000 });
+  check((await page.textContent('#project-name')) === 'Night session, take 2', 'the header shows it');
+  check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 1, 'one undo step');
+  await page.click('#undo');
+  await page.waitForFunction(() => window.backline.model.get('project', 'name') === 'Night session', null, { timeout: 3000 });
+  await page.close();
+});
+
 test('no console errors or page errors in any test', async () => {
   check(pageErrors.length === 0, `${pageErrors.length} errors:\n  ${pageErrors.join('\n  ')}`);
 });
