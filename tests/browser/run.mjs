@@ -709,6 +709,14 @@ test('convergence: 8 clients, 10,000 ops, lost connections; wasm agrees with nat
 
 // ---- Arrangement and piano roll (web/arrange.js, web/pianoroll.js) ----------------------
 // A copy of the demo song the server starts with ("First session": drums, bass, keys, a reverb return).
+// A copy of the demo song open in a studio page, its three clips drawn.
+async function openDemo(t) {
+  const id = await demoCopy();
+  const page = await openStudio(t, id);
+  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  return { id, page };
+}
+
 // Scrolls the arrangement so clip ID shows (as the wheel would).
 const revealClip = (page, id) =>
   page.evaluate((cid) => {
@@ -810,9 +818,7 @@ test('arrangement: the demo song shows as clips; move a clip (a second page agre
 });
 
 test('piano roll: open the bass clip, draw a note, move it, undo; velocity and quantize', async (t) => {
-  const id = await demoCopy();
-  const page = await openStudio(t, id);
-  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const { id, page } = await openDemo(t);
   const bass = await clipNamed(page, 'Bass line');
   const r = await page.evaluate((cid) => window.backline.arrange.rectOf(cid), bass.id);
   await page.mouse.dblclick(r.x + 60, r.y + r.h / 2);
@@ -887,9 +893,7 @@ const trackNamed = (page, name) => page.evaluate((n) => window.backline.project(
 const toasts = (page) => page.locator('.toast').allTextContents();
 
 test('session view: a scene, a clip in a slot with a note, play, launch (the slot plays), queue, stop', async (t) => {
-  const id = await demoCopy();
-  const page = await openStudio(t, id);
-  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const { id, page } = await openDemo(t);
   await page.click('#tab-session');
   await page.locator('#session-grid .sg-track').first().waitFor({ timeout: 3000 });
   check(await page.isHidden('#ar-wrap'), 'the session view takes the arrangement\'s place');
@@ -1064,9 +1068,7 @@ test('device chain: add an EQ, turn a knob (live, one undo step), reorder, bypas
 });
 
 test('piano roll audition: a key pressed on the keyboard sounds on the track, released it stops', async (t) => {
-  const id = await demoCopy();
-  const page = await openStudio(t, id);
-  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const { id, page } = await openDemo(t);
   const bass = await clipNamed(page, 'Bass line');
   const track = await page.evaluate((cid) => window.backline.model.parentOf(cid), bass.id);
   const r = await page.evaluate((cid) => window.backline.arrange.rectOf(cid), bass.id);
@@ -1387,9 +1389,7 @@ test('labels: every visible control in every view has an accessible name', async
   await list.waitForSelector('#projects li:not(.empty)', { timeout: 5000 });
   await look(list, 'project list');
   await list.close();
-  const id = await demoCopy();
-  const page = await openStudio(t, id);
-  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const { id, page } = await openDemo(t);
   await look(page, 'arrangement');
   const bass = await clipNamed(page, 'Bass line');
   const r = await page.evaluate((cid) => window.backline.arrange.rectOf(cid), bass.id);
@@ -1435,9 +1435,7 @@ function readWav(buf) {
 
 test('export WAV: the button downloads the song rendered by the server (default length and a given one)', async (t) => {
   fs.mkdirSync(OUT, { recursive: true });
-  const id = await demoCopy();
-  const page = await openStudio(t, id);
-  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const { id, page } = await openDemo(t);
   // The default length: the last clip's end, plus 2 s of tail.
   const end = await page.evaluate(() => {
     const p = window.backline.project();
@@ -2351,9 +2349,7 @@ test('touch: one finger moves a clip and scrolls, two fingers pinch-zoom about t
 });
 
 test('record: Keys plays the selected track from the computer keyboard; Record takes it into one clip (one undo step), after the count-in', async (t) => {
-  const id = await demoCopy();
-  const page = await openStudio(t, id);
-  await page.waitForFunction(() => window.backline.arrange.clips().length === 3, null, { timeout: 5000 });
+  const { id, page } = await openDemo(t);
   const keys = await trackNamed(page, 'Keys');
   await row(page, 'Keys').locator('.meter').click();
   await page.waitForFunction((k) => window.backline.devices.track() === k, keys, { timeout: 3000 });
