@@ -269,10 +269,15 @@ static void get_project_v1(proto_reader *r, mdl_project *p) {
   }
 }
 
-static void get_project(proto_reader *r, mdl_project *p) {
+/* A snapshot; one of schema 1 is upgraded only when OLD_OK (a project
+ * file): a WELCOME carries the current schema, so that every message has
+ * one encoding (a schema-1 snapshot re-encodes as schema 2). */
+static void get_project(proto_reader *r, mdl_project *p, bool old_ok) {
   mdl_load_begin(p);
   uint16_t schema = proto_get_u16(r);
-  if (schema == 1 && !r->err) {
+  if (schema == 1 && !old_ok && !r->err) {
+    r->err = PROTO_ERR_VERSION;
+  } else if (schema == 1 && !r->err) {
     get_project_v1(r, p);
   } else if (schema == MDL_SCHEMA_VERSION && !r->err) {
     uint32_t n = proto_get_u32(r);
@@ -444,7 +449,7 @@ int proto_decode(const void *data, size_t len, proto_scratch *s, proto_msg *m, s
         r.err = PROTO_ERR_RANGE; /* the caller gave no project to load into */
         break;
       }
-      get_project(&r, s->project);
+      get_project(&r, s->project, false);
       m->u.welcome.snapshot = s->project;
       break;
     case PROTO_SUBMIT:
@@ -583,7 +588,7 @@ int proto_encode_project(const mdl_project *p, void *buf, size_t cap) {
 int proto_decode_project(const void *data, size_t len, mdl_project *out) {
   proto_reader r;
   proto_reader_init(&r, data, len);
-  get_project(&r, out);
+  get_project(&r, out, true);
   proto_reader_done(&r);
   if (r.err) mdl_project_reset(out, NULL);
   return r.err;

@@ -341,6 +341,26 @@ Test(proto_msg, create_naming_the_project_as_parent_is_refused) {
   cr_assert_eq(proto_decode(buf, (size_t) short_n, S, &d, NULL), 0);
 }
 
+/* A WELCOME carries the current schema: a schema-1 snapshot (which a
+ * project file may hold, and which re-encodes as schema 2) is refused in a
+ * WELCOME, so every message has one encoding; the same snapshot as a file
+ * is upgraded. Found by fuzz_proto_decode (regress-welcome-schema-1). */
+Test(proto_msg, a_welcome_with_a_schema_1_snapshot_is_refused) {
+  static const uint8_t welcome[] = {0x02, 0x31, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+                                    0x00, 0x11, 0x00, 0x00, 0x02, 0x00, 0x00, 0xf2, 0x8e, 0x01,
+                                    0x00, 0x02, 0x65, 0x64, 0x00, 0x00, 0x00, 0x00, 0x00, 0x60,
+                                    0x57, 0x40, 0x05, 0x04, 0x00, 0x00, 0x00};
+  proto_msg d;
+  cr_assert_eq(proto_decode(welcome, sizeof welcome, S, &d, NULL), PROTO_ERR_VERSION);
+  mdl_project *p = mdl_project_create(&al, NULL);
+  cr_assert_eq(proto_decode_project(welcome + 19, sizeof welcome - 19, p), 0,
+               "a project file of schema 1 still opens");
+  uint32_t len;
+  const char *name = mdl_get_str(p, MDL_ID_PROJECT, MDL_PROP_NAME, &len);
+  cr_expect(len == 2 && memcmp(name, "ed", 2) == 0, "the schema-1 name: %.*s", (int) len, name);
+  mdl_project_destroy(p);
+}
+
 Test(proto_msg, encode_refuses_small_buffers) {
   proto_msg m = {.type = PROTO_SUBMIT};
   m.u.submit.txn = sample_txn();
