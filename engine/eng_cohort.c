@@ -127,7 +127,9 @@ static bool work_once(eng_co_worker *w) {
   uint64_t limit = atomic_load(&c->limit);
   if (!limit) return false;
   const eng_plan *p = atomic_load_explicit(&c->plan, memory_order_relaxed);
-  uint64_t mask = atomic_load_explicit(&c->mask, memory_order_relaxed);
+  uint64_t mask[ENG_CO_MASK_WORDS];
+  for (uint32_t i = 0; i < ENG_CO_MASK_WORDS; i++)
+    mask[i] = atomic_load_explicit(&c->mask[i], memory_order_relaxed);
   uint64_t x0 = atomic_load_explicit(&c->x0, memory_order_relaxed);
   uint64_t pos0 = atomic_load_explicit(&c->pos0, memory_order_relaxed);
   uint32_t grid = atomic_load_explicit(&c->grid, memory_order_relaxed);
@@ -136,7 +138,7 @@ static bool work_once(eng_co_worker *w) {
   uint32_t best = ENG_MAX_TRACKS;
   uint64_t best_d = 0, best_at = UINT64_MAX;
   for (uint32_t t = 0; t < ENG_MAX_TRACKS; t++) {
-    if (!(mask >> t & 1)) continue;
+    if (!eng__co_has(mask, t)) continue;
     eng_co_chain *ch = &c->chains[t];
     uint64_t d = atomic_load_explicit(&ch->done, memory_order_acquire);
     if (atomic_load_explicit(&ch->claimed, memory_order_relaxed) != d) continue;
@@ -252,13 +254,13 @@ bool eng__cohort_start(eng_cohort *c, const eng_plan *p, uint64_t x, uint64_t po
   if (c->active || p->n_nodes > ENG_CO_MAX_NODES || p->n_buffers > ENG_CO_MAX_BUFFERS ||
       grid > c->lookahead)
     return false;
-  uint64_t mask = 0;
+  uint64_t mask[ENG_CO_MASK_WORDS] = {0}, any = 0;
   for (uint32_t t = 0; t < p->n_tracks; t++)
-    if (eng__cohort_eligible(p, t)) mask |= (uint64_t) 1 << t;
-  if (!mask) return false;
+    if (eng__cohort_eligible(p, t)) mask[t / 64] |= (uint64_t) 1 << (t % 64), any = 1;
+  if (!any) return false;
   memset(c->role, ENG_CO_NONE, p->n_nodes);
   for (uint32_t t = 0; t < p->n_tracks; t++) {
-    if (!(mask >> t & 1)) continue;
+    if (!eng__co_has(mask, t)) continue;
     const eng_plan_track *tr = &p->tracks[t];
     c->role[tr->devices[0]] = ENG_CO_SOURCE;
     for (uint32_t i = 1; i < tr->n_devices; i++)
@@ -268,17 +270,18 @@ bool eng__cohort_start(eng_cohort *c, const eng_plan *p, uint64_t x, uint64_t po
   atomic_store_explicit(&c->x0, x, memory_order_relaxed);
   atomic_store_explicit(&c->pos0, pos, memory_order_relaxed);
   atomic_store_explicit(&c->grid, grid, memory_order_relaxed);
-  atomic_store_explicit(&c->mask, mask, memory_order_relaxed);
+  for (uint32_t i = 0; i < ENG_CO_MASK_WORDS; i++)
+    atomic_store_explicit(&c->mask[i], mask[i], memory_order_relaxed);
   atomic_store_explicit(&c->consumed, x, memory_order_relaxed);
   atomic_fetch_add(&c->gen, 1); /* publishes the job (seq_cst) */
   for (uint32_t t = 0; t < p->n_tracks; t++) {
-    if (!(mask >> t & 1)) continue;
+    if (!eng__co_has(mask, t)) continue;
     c->chains[t].inline_now = false;
     atomic_store_explicit(&c->chains[t].done, x, memory_order_relaxed);
     atomic_store(&c->chains[t].claimed, x); /* unlocks the chain */
   }
   atomic_store(&c->limit, UINT64_MAX);
-  c->rt_mask = mask;
+  memcpy(c->rt_mask, mask, sizeof mask);
   c->active = true;
   wake(c);
   return true;
@@ -290,24 +293,25 @@ void eng__cohort_limit(eng_cohort *c, uint64_t at) {
 
 bool eng__cohort_stop(eng_cohort *c) {
   for (uint32_t t = 0; t < ENG_MAX_TRACKS; t++) {
-    if (!(c->rt_mask >> t & 1)) continue;
+    if (!eng__co_has(c->rt_mask, t)) continue;
     eng_co_chain *ch = &c->chains[t];
     uint64_t d = atomic_load_explicit(&ch->done, memory_order_acquire);
     if (atomic_compare_exchange_strong(&ch->claimed, &d, ENG_CO_LOCKED)) continue;
     for (uint32_t u = 0; u < t; u++) /* a worker is busy with t: give back what was taken */
-      if (c->rt_mask >> u & 1) atomic_store(&c->chains[u].claimed, atomic_load(&c->chains[u].done));
+      if (eng__co_has(c->rt_mask, u))
+        atomic_store(&c->chains[u].claimed, atomic_load(&c->chains[u].done));
     return false;
   }
   atomic_store(&c->limit, 0);
   atomic_fetch_add(&c->gen, 1);
   c->active = false;
-  c->rt_mask = 0;
+  memset(c->rt_mask, 0, sizeof c->rt_mask);
   return true;
 }
 
 void eng__cohort_begin(eng_cohort *c, uint64_t x, uint32_t n) {
   for (uint32_t t = 0; t < ENG_MAX_TRACKS; t++) {
-    if (!(c->rt_mask >> t & 1)) continue;
+    if (!eng__co_has(c->rt_mask, t)) continue;
     eng_co_chain *ch = &c->chains[t];
     uint64_t d = atomic_load_explicit(&ch->done, memory_order_acquire), expect = d;
     ch->inline_now = false;
@@ -342,7 +346,7 @@ void eng__cohort_read(eng_cohort *c, uint32_t t, uint64_t x, uint32_t n, float *
 
 void eng__cohort_end(eng_cohort *c, uint64_t x_end) {
   for (uint32_t t = 0; t < ENG_MAX_TRACKS; t++) {
-    if (!(c->rt_mask >> t & 1) || !c->chains[t].inline_now) continue;
+    if (!eng__co_has(c->rt_mask, t) || !c->chains[t].inline_now) continue;
     c->chains[t].inline_now = false;
     atomic_store_explicit(&c->chains[t].done, x_end, memory_order_release);
   }
@@ -362,7 +366,7 @@ void eng__cohort_settle(eng_cohort *c) {
     uint32_t grid = atomic_load(&c->grid);
     bool settled = true;
     for (uint32_t t = 0; t < ENG_MAX_TRACKS && settled; t++) {
-      if (!(c->rt_mask >> t & 1)) continue;
+      if (!eng__co_has(c->rt_mask, t)) continue;
       uint64_t d = atomic_load(&c->chains[t].done);
       uint64_t at = d < consumed ? consumed : d;
       settled = atomic_load(&c->chains[t].claimed) == d && at + grid > horizon;

@@ -40,7 +40,8 @@
 #define ENG_CO_MAX_BUFFERS                                                                         \
   (2 * ENG_MAX_TRACKS + 2) /* a worker's buffer pool, in stereo buffers                            \
                             */
-#define ENG_CO_MAX_NODES (ENG_MAX_TRACKS * (ENG_MAX_EFFECTS + 2) + 2)
+#define ENG_CO_MAX_NODES  (ENG_MAX_TRACKS * (ENG_MAX_EFFECTS + 2) + 2)
+#define ENG_CO_MASK_WORDS ((ENG_MAX_TRACKS + 63) / 64) /* a bit per track */
 
 typedef enum { ENG_CO_NONE, ENG_CO_SOURCE, ENG_CO_EFFECT } eng_co_role;
 
@@ -79,8 +80,8 @@ struct eng_cohort {
   _Atomic(const eng_plan *) plan;
   _Atomic uint64_t x0, pos0; /* session frame where anticipation starts, transport there */
   _Atomic uint32_t grid;     /* block frames: the RT thread's blocks, rendered the same way */
-  _Atomic uint64_t mask;     /* bit t: track t's chain is anticipated */
-  _Atomic uint64_t gen;      /* bumped at every job change */
+  _Atomic uint64_t mask[ENG_CO_MASK_WORDS]; /* bit t: track t's chain is anticipated */
+  _Atomic uint64_t gen;                     /* bumped at every job change */
   _Atomic uint64_t limit;    /* workers render only frames before this; 0 = inactive */
   _Atomic uint64_t consumed; /* RT: frames of the session clock it has output */
   _Atomic bool stop;         /* destroy: workers leave */
@@ -91,7 +92,7 @@ struct eng_cohort {
   /* RT thread only */
   bool active;                                /* a job is running (limit != 0) */
   uint8_t role[ENG_CO_MAX_NODES];             /* eng_co_role of each node of the job's plan */
-  uint64_t rt_mask;                           /* copy of mask */
+  uint64_t rt_mask[ENG_CO_MASK_WORDS];        /* copy of mask */
   _Atomic uint64_t n_ahead, n_misses, n_gaps; /* published stats (chain-blocks, frames) */
   _Atomic uint64_t n_rendered;                /* chain-blocks the workers rendered */
   eng_co_worker workers[];
@@ -138,5 +139,10 @@ void eng__cohort_end(eng_cohort *c, uint64_t x_end);
  * block. Returns at once when the cohort is inactive. Call between two
  * eng_engine_process calls, on the thread that makes them. RT-safe: no. */
 void eng__cohort_settle(eng_cohort *c);
+
+/* Whether bit T of a track mask (ENG_CO_MASK_WORDS words) is set. */
+static inline bool eng__co_has(const uint64_t *mask, uint32_t t) {
+  return mask[t / 64] >> (t % 64) & 1;
+}
 
 #endif /* ENG_COHORT_INT_H */

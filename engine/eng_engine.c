@@ -515,7 +515,7 @@ static bool holds(const eng_engine *e, const command *c) {
   if (c->kind == CMD_STOP || c->kind == CMD_LOCATE) return true;
   if (c->kind != CMD_PARAM) return false;
   const eng_plan_node *nd = device_node(e->plan, c->track_id, c->device);
-  return nd && (e->co->rt_mask >> nd->track & 1);
+  return nd && eng__co_has(e->co->rt_mask, nd->track);
 }
 
 /* Commands and plans while the cohort is active (block at session frame x):

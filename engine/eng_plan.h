@@ -67,7 +67,7 @@
 
 #include "engine/eng_node.h"
 
-#define ENG_MAX_TRACKS        64                   /* tracks per plan; more is ENG_ERR_INVALID */
+#define ENG_MAX_TRACKS        128                  /* tracks per plan; more is ENG_ERR_INVALID */
 #define ENG_MAX_METERS        (ENG_MAX_TRACKS + 1) /* one meter per track plus master */
 #define ENG_MAX_GAIN          4.0f                 /* largest linear gain (about +12 dB) */
 #define ENG_MIN_TEMPO         20.0                 /* beats per minute */

@@ -24,7 +24,7 @@
   (PROTO_MAX_MSG - 13)            /* a stored transaction must fit in a BROADCAST (13-byte head) */
 #define PROTO_MAX_PROPS      1024 /* create properties across one transaction */
 #define PROTO_PROJECT_ID_MAX 64
-#define PROTO_MAX_METERS     65   /* 64 tracks + master (track id 0) */
+#define PROTO_MAX_METERS     129  /* 128 tracks + master (track id 0) */
 #define PROTO_MAX_AUDIO      1275 /* largest Opus packet (RFC 6716 3.4), bytes */
 
 /* Message types. Frozen: never renumber. */

@@ -28,11 +28,12 @@ static void *rt_thread(void *arg) {
 static eng_plan *plan_number(uint32_t i, eng_track_desc *t) {
   uint32_t n = i % (ENG_MAX_TRACKS + 1);
   for (uint32_t k = 0; k < n; k++)
-    t[k] = track(1 + (k + i) % 100, 0.5f, (float) k / 64.0f);
+    t[k] = track(1 + (k + i) % 1000, 0.5f, (float) k / ENG_MAX_TRACKS);
   eng_plan_desc d = desc_with(t, n, i % 2 == 0);
   d.tempo_bpm = 60.0 + i % 200;
   eng_plan *p = NULL;
-  cr_assert_eq(eng_plan_create(&d, &p), ENG_OK);
+  char why[300] = "";
+  cr_assert_eq(eng_plan_compile(&d, &p, why, sizeof why), ENG_OK, "%u tracks: %s", n, why);
   return p;
 }
 

@@ -509,12 +509,12 @@ static int strip_paced(int copies, uint32_t lookahead, run_stats *st, int *misse
 /* Both modes over a range of strip counts; writes `bench:` lines. A count
  * is within capacity when its p99 block time is within the deadline and at
  * most 0.1 % of its blocks missed it (this VM is shared: a lone preemption
- * is not the engine's). The count is capped by ENG_MAX_TRACKS (63 strips +
+ * is not the engine's). The count is capped by ENG_MAX_TRACKS (127 strips +
  * the return), so capacities are also extrapolated from the largest count:
  * inline, deadline / (p99 per strip); anticipated, the smaller of the RT
  * thread's (the same) and the worker's (strips / its share of a core). */
 static size_t live_paced(char *lines, size_t size) {
-  static const int counts[] = {1, 16, 32, 48, 63};
+  static const int counts[] = {1, 16, 32, 64, 96, ENG_MAX_TRACKS - 1};
   enum { N_COUNTS = sizeof counts / sizeof counts[0], TRIES = 3 };
   double deadline_us = 64.0 / SRATE * 1e6;
   int cap[2] = {0, 0};
