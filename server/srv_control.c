@@ -554,6 +554,13 @@ static void relay_meters(srv_control *c) {
                       (int16_t) (em->queued < -2 ? -1 : em->queued)};
   }
   size_t n = encode(c, &m);
+  /* A stopped, silent studio sends the same frame over and over: send it
+   * once, then once a second, so idle pages have nothing to redraw. */
+  long since = (now.tv_sec - c->meters_sent.tv_sec) * 1000 +
+               (now.tv_nsec - c->meters_sent.tv_nsec) / 1000000;
+  if (n && n == c->meters_len && memcmp(c->msg, c->meters_last, n) == 0 && since < 1000) return;
+  if (n <= sizeof c->meters_last) memcpy(c->meters_last, c->msg, n), c->meters_len = n;
+  c->meters_sent = now;
   for (size_t i = 0; n && i < MAX_CLIENTS; i++)
     if (c->clients[i].conn && c->clients[i].proj == c->playing)
       send_ws(c, c->clients[i].conn, c->msg, n, true);

@@ -100,6 +100,10 @@ struct srv_control {
   proto_scratch *scratch;
   unsigned char *msg; /* encode buffer, PROTO_MAX_MSG */
   struct timespec last_meters;
+  /* The last METERS sent (an unchanged one is sent again only after 1 s). */
+  unsigned char meters_last[1 + 8 + 2 + PROTO_MAX_METERS * 20 + 8];
+  size_t meters_len;
+  struct timespec meters_sent;
 
   /* Answers of the batch being handled: sent only after its group commit. */
   deferred *deferred;

@@ -114,8 +114,8 @@ export async function startStudio(projectId) {
   function showEngine() {
     const g = model.engine();
     const el = $('engine');
-    el.textContent = `${g.audio} · DSP ${Math.round(g.dsp * 100)}% · ${g.xruns} xrun${g.xruns === 1 ? '' : 's'}`;
-    el.dataset.state = g.dsp > 0.7 || g.xruns > 0 ? 'warn' : 'ok';
+    setText(el, `${g.audio} · DSP ${Math.round(g.dsp * 100)}% · ${g.xruns} xrun${g.xruns === 1 ? '' : 's'}`);
+    setAttr(el, 'data-state', g.dsp > 0.7 || g.xruns > 0 ? 'warn' : 'ok');
   }
 
   // What this page kept of the project last time (offline.js).
@@ -388,7 +388,10 @@ export async function startStudio(projectId) {
     renderViews();
     renderSync();
     if (added) renderPresence(); // the new rows' rings
-    wake(); // new rows' meters, the position in the new tempo
+    // New rows' meters, the position in a new tempo map: one frame of the
+    // meter loop. Only then: a queued animation frame makes the browser
+    // wait for the display's next tick to paint this edit.
+    if (added || touches('tempo', 'project')) wake();
   }
 
   // The header's project fields and the mixer's rows; returns whether a row was added.
@@ -680,8 +683,8 @@ export async function startStudio(projectId) {
       m.rms = e.rms;
     }
     session.state(list, playing);
-    $('play').classList.toggle('on', playing);
-    $('play').setAttribute('aria-pressed', String(playing));
+    if ($('play').classList.contains('on') !== playing) $('play').classList.toggle('on', playing);
+    setAttr($('play'), 'aria-pressed', String(playing));
   }
 
   const dbPos = (v) => {
