@@ -20,7 +20,7 @@
 // transaction setting every parameter that differs, so it is one undo step,
 // goes through the op log like a knob turn, and every page sees it.
 import { hex } from './timeline.js';
-import { toast } from './ui.js';
+import { knobDrag, toast } from './ui.js';
 
 const DRAG_PX = 200; // a vertical drag this long sweeps a knob's whole range
 const ARC = 135; // degrees either side of the top
@@ -150,35 +150,24 @@ class Knob {
 
   listen() {
     const el = this.el;
-    let drag = null;
-    el.addEventListener('pointerdown', (ev) => {
-      if (ev.button !== 0) return;
-      ev.preventDefault();
-      el.focus();
-      el.setPointerCapture(ev.pointerId);
-      drag = { y0: ev.clientY, n0: toNorm(this.d, this.value), from: this.value, moved: false };
-      this.busy = true;
+    let from = null; // the value when the drag began
+    knobDrag(el, DRAG_PX, {
+      start: () => {
+        this.busy = true;
+        from = this.value;
+        return toNorm(this.d, this.value);
+      },
+      move: (n) => {
+        const v = fromNorm(this.d, n);
+        if (v === this.value) return;
+        this.show(v, true);
+        this.onLive(v);
+      },
+      end: (moved) => {
+        this.busy = false;
+        if (moved && this.value !== from) this.onSet(this.value);
+      },
     });
-    el.addEventListener('pointermove', (ev) => {
-      if (!drag) return;
-      const dy = drag.y0 - ev.clientY;
-      if (!drag.moved && Math.abs(dy) < 2) return;
-      drag.moved = true;
-      const v = fromNorm(this.d, drag.n0 + (dy / DRAG_PX) * (ev.shiftKey ? 0.1 : 1));
-      if (v === this.value) return;
-      this.show(v, true);
-      this.onLive(v);
-    });
-    const end = () => {
-      if (!drag) return;
-      const { from, moved } = drag;
-      drag = null;
-      this.busy = false;
-      if (moved && this.value !== from) this.onSet(this.value);
-    };
-    el.addEventListener('pointerup', end);
-    el.addEventListener('pointercancel', end);
-    el.addEventListener('lostpointercapture', end);
     el.addEventListener('dblclick', () => {
       if (this.value !== this.d.def) this.onSet(this.d.def);
     });

@@ -24,7 +24,7 @@
 // RMS (solid), 1.5 s peak hold (line and readout, red at 0 dB and above),
 // drawn at display rate by studio.js's frame loop. The engine reports one
 // peak and one RMS over both channels, so the meter has one bar.
-import { $ } from './ui.js';
+import { $, knobDrag } from './ui.js';
 
 export const KIND = { audio: 1, instrument: 2, group: 3, return: 4, master: 5 };
 export const MASTER = '2'; // MDL_ID_MASTER as the page spells ids
@@ -127,53 +127,40 @@ class SendKnob {
 
   listen() {
     const k = this.knob;
-    let drag = null;
-    k.addEventListener('pointerdown', (ev) => {
-      if (ev.button !== 0) return;
-      ev.preventDefault();
-      k.focus();
-      k.setPointerCapture(ev.pointerId);
-      drag = { y0: ev.clientY, n0: norm(this.level), moved: false };
-      this.busy = true;
-    });
-    k.addEventListener('pointermove', (ev) => {
-      if (!drag) return;
-      const dy = drag.y0 - ev.clientY;
-      if (!drag.moved && Math.abs(dy) < 2) return;
-      drag.moved = true;
-      const g = fromNorm(drag.n0 + (dy / DRAG_PX) * (ev.shiftKey ? 0.1 : 1));
-      if (g === this.level) return;
-      this.show(g, true);
-      // The first move of a send not there yet makes it at −∞, so the drag
-      // is heard and undoing the release shows −∞ again.
-      if (!this.send && g > 0) {
-        const { model, edit } = this.sends;
-        let made = null;
-        const ok = edit(() => {
-          const t = model.edit();
-          made = t.create('send', this.track, { target: this.ret, level: 0 });
-          return t.commit();
-        });
-        if (!ok) {
-          drag = null;
-          this.busy = false;
-          this.show(0, true);
-          return;
+    knobDrag(k, DRAG_PX, {
+      start: () => {
+        this.busy = true;
+        return norm(this.level);
+      },
+      move: (n) => {
+        const g = fromNorm(n);
+        if (g === this.level) return true;
+        this.show(g, true);
+        // The first move of a send not there yet makes it at −∞, so the drag
+        // is heard and undoing the release shows −∞ again.
+        if (!this.send && g > 0) {
+          const { model, edit } = this.sends;
+          let made = null;
+          const ok = edit(() => {
+            const t = model.edit();
+            made = t.create('send', this.track, { target: this.ret, level: 0 });
+            return t.commit();
+          });
+          if (!ok) {
+            this.busy = false;
+            this.show(0, true);
+            return false;
+          }
+          this.send = made;
         }
-        this.send = made;
-      }
-      if (this.send) this.sends.live(this.send, 'level', g);
+        if (this.send) this.sends.live(this.send, 'level', g);
+        return true;
+      },
+      end: (moved) => {
+        this.busy = false;
+        if (moved) this.commit(this.level);
+      },
     });
-    const end = () => {
-      if (!drag) return;
-      const { moved } = drag;
-      drag = null;
-      this.busy = false;
-      if (moved) this.commit(this.level);
-    };
-    k.addEventListener('pointerup', end);
-    k.addEventListener('pointercancel', end);
-    k.addEventListener('lostpointercapture', end);
     k.addEventListener('dblclick', () => this.commit(1));
     k.addEventListener('keydown', (ev) => {
       const v = gainToSlider(this.level);

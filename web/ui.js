@@ -53,6 +53,36 @@ export function afterPaint(fn) {
   requestAnimationFrame(() => setTimeout(run, 0));
 }
 
+// A knob's vertical drag (the device rack's knobs, the mixer's sends):
+// pointer down on EL calls start(), which returns where the knob is (0..1);
+// every move by 2 px or more calls move(n) with the new position (DRAG_PX
+// of travel for the whole range, a tenth of that with Shift), which may
+// return false to end the drag there; letting go calls end(moved).
+export function knobDrag(el, dragPx, { start, move, end }) {
+  let drag = null;
+  el.addEventListener('pointerdown', (ev) => {
+    if (ev.button !== 0) return;
+    ev.preventDefault();
+    el.focus();
+    el.setPointerCapture(ev.pointerId);
+    drag = { y0: ev.clientY, n0: start(), moved: false };
+  });
+  el.addEventListener('pointermove', (ev) => {
+    if (!drag) return;
+    const dy = drag.y0 - ev.clientY;
+    if (!drag.moved && Math.abs(dy) < 2) return;
+    drag.moved = true;
+    if (move(drag.n0 + (dy / dragPx) * (ev.shiftKey ? 0.1 : 1)) === false) drag = null;
+  });
+  const stop = () => {
+    if (!drag) return;
+    const { moved } = drag;
+    drag = null;
+    end(moved);
+  };
+  for (const type of ['pointerup', 'pointercancel', 'lostpointercapture']) el.addEventListener(type, stop);
+}
+
 // ---- The device rack's divider -------------------------------------------------------
 // The divider between the upper area of the studio (the arrangement or
 // session view, the mixer or the piano roll, the master) and the device
