@@ -374,12 +374,18 @@ export class MasterStrip {
     // The scale: a tick and its dB on the right of the bar.
     g.font = `${Math.round(9 * dpr)}px ui-monospace, "DejaVu Sans Mono", monospace`;
     g.textBaseline = 'middle';
+    // On a short meter, a label too close to the last one drawn is left out
+    // (0 dB always stays): ticks only, never text over text.
+    let lastY = -Infinity;
     for (const db of SCALE) {
       const yy = y((db - FLOOR_DB) / (TOP_DB - FLOOR_DB));
       g.fillStyle = db === 0 ? 'rgba(255,255,255,0.5)' : 'rgba(0,0,0,0.45)';
       g.fillRect(0, yy, barW, Math.max(1, Math.round(dpr)));
+      if (db !== 0 && yy - lastY < 11 * dpr) continue;
+      if (db === 0 && yy - lastY < 11 * dpr) g.clearRect(barW + 1, lastY - 6 * dpr, w - barW, 12 * dpr);
       g.fillStyle = db === 0 ? '#e6e9ef' : '#8b93a3';
       g.fillText(db > 0 ? `+${db}` : db === 0 ? '0' : `−${-db}`, barW + Math.round(4 * dpr), yy);
+      lastY = yy;
     }
     this.readout.textContent = m.hold > 0.00001 ? fmtDb(m.hold, false) : '−∞';
     this.readout.classList.toggle('clip', m.hold >= 1);
