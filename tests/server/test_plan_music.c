@@ -283,6 +283,29 @@ Test(srv_plan_music, master_lanes_drive_its_gain_pan_and_effects) {
 
 /* ---- Session slots ------------------------------------------------------------------ */
 
+/* Builds the project's plan and plays FRAMES frames from the start in
+ * blocks of 100, launching slot 0 of track T (on the next bar) at frame
+ * 1000. Returns the stereo output, malloc'd. */
+static float *play_launching(mdl_id t, uint32_t frames) {
+  srv_plan_ctx *ctx = srv_plan_ctx_create(assets);
+  eng_plan *plan;
+  char why[300];
+  cr_assert_eq(srv_plan_build(ctx, proj, RATE, NULL, 0, &plan, why, sizeof why), 0, "%s", why);
+  eng_config cfg = eng_config_default();
+  eng_engine *e;
+  cr_assert_eq(eng_engine_create(&cfg, &e), 0);
+  cr_assert_eq(eng_engine_set_plan(e, plan), 0);
+  cr_assert_eq(eng_engine_set_playing(e, true), 0);
+  float *out = calloc((size_t) frames * 2, sizeof *out);
+  for (uint32_t at = 0; at < frames; at += 100) {
+    if (at == 1000) cr_assert_eq(eng_engine_launch(e, t, 0, 4 * BEAT), 0);
+    eng_engine_process(e, out + 2 * (size_t) at, 100);
+  }
+  eng_engine_destroy(e);
+  srv_plan_ctx_destroy(ctx); /* after the engine: its plans borrowed the samples */
+  return out;
+}
+
 /* A scene (slot 0) with an audio clip of the tone: half a second of it at
  * gain 0.5. Launched with a bar's quantum a little after the start, it
  * starts on the bar's frame exactly, sample for sample the asset, and
@@ -299,21 +322,8 @@ Test(srv_plan_music, an_audio_clip_in_a_slot_plays_its_asset_from_the_quantized_
                          {MDL_PROP_GAIN, vreal(0.5)}};
   create(MDL_TYPE_CLIP, t, cp, 4);
 
-  srv_plan_ctx *ctx = srv_plan_ctx_create(assets);
-  eng_plan *plan;
-  char why[300];
-  cr_assert_eq(srv_plan_build(ctx, proj, RATE, NULL, 0, &plan, why, sizeof why), 0, "%s", why);
-  eng_config cfg = eng_config_default();
-  eng_engine *e;
-  cr_assert_eq(eng_engine_create(&cfg, &e), 0);
-  cr_assert_eq(eng_engine_set_plan(e, plan), 0);
-  cr_assert_eq(eng_engine_set_playing(e, true), 0);
   uint32_t frames = 4 * BEAT + 3 * BEAT;
-  float *out = calloc((size_t) frames * 2, sizeof *out);
-  for (uint32_t at = 0; at < frames; at += 100) {
-    if (at == 1000) cr_assert_eq(eng_engine_launch(e, t, 0, 4 * BEAT), 0);
-    eng_engine_process(e, out + 2 * (size_t) at, 100);
-  }
+  float *out = play_launching(t, frames);
   cr_expect_eq(peak(out, 0, 4 * BEAT), 0.0f, "silent until the bar");
   for (uint32_t pass = 0; pass < 3; pass++)
     for (uint32_t i = 0; i < (uint32_t) BEAT; i += 7) {
@@ -323,8 +333,6 @@ Test(srv_plan_music, an_audio_clip_in_a_slot_plays_its_asset_from_the_quantized_
                 "pass %u, frame %u of the clip: %g, want %g", pass, i, (double) out[2 * f], want);
     }
   free(out);
-  eng_engine_destroy(e);
-  srv_plan_ctx_destroy(ctx);
 }
 
 /* Two scenes; the audio track's clip in the first (gain 0.5) follows with
@@ -349,21 +357,8 @@ Test(srv_plan_music, follow_actions_of_the_model_switch_slots_on_the_exact_frame
   create(MDL_TYPE_CLIP, t, ca, 6);
   create(MDL_TYPE_CLIP, t, cb, 5);
 
-  srv_plan_ctx *ctx = srv_plan_ctx_create(assets);
-  eng_plan *plan;
-  char why[300];
-  cr_assert_eq(srv_plan_build(ctx, proj, RATE, NULL, 0, &plan, why, sizeof why), 0, "%s", why);
-  eng_config cfg = eng_config_default();
-  eng_engine *e;
-  cr_assert_eq(eng_engine_create(&cfg, &e), 0);
-  cr_assert_eq(eng_engine_set_plan(e, plan), 0);
-  cr_assert_eq(eng_engine_set_playing(e, true), 0);
   uint32_t frames = 8 * BEAT;
-  float *out = calloc((size_t) frames * 2, sizeof *out);
-  for (uint32_t at = 0; at < frames; at += 100) {
-    if (at == 1000) cr_assert_eq(eng_engine_launch(e, t, 0, 4 * BEAT), 0);
-    eng_engine_process(e, out + 2 * (size_t) at, 100);
-  }
+  float *out = play_launching(t, frames);
   uint32_t s = 4 * BEAT, f = s + BEAT; /* launched on the bar; the follow a beat later */
   double k = 0.5 * M_SQRT1_2;
   cr_expect(fabs(out[2 * (f - 1)] - 0.5 * k * sin(2 * M_PI * 440 * (BEAT - 1) / RATE)) < 1e-5,
@@ -373,6 +368,4 @@ Test(srv_plan_music, follow_actions_of_the_model_switch_slots_on_the_exact_frame
               "scene B's clip from frame %u: %g at %u", f, (double) out[2 * (f + i)], i);
   cr_expect_eq(peak(out, f + BEAT / 2, frames), 0.0f, "B stops after one pass");
   free(out);
-  eng_engine_destroy(e);
-  srv_plan_ctx_destroy(ctx);
 }
