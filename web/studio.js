@@ -32,6 +32,7 @@ const FLOOR_DB = -60; // bottom of the meter scale
 const TOP_DB = 6;
 const PALETTE = [0xe5484d, 0xf76b15, 0xffc53d, 0x46a758, 0x12a594, 0x0090ff, 0x8e4ec6, 0xd6409f];
 const SEND_EVERY_MS = 33; // a dragged fader sends at most 30 live values per second
+const SYNC_SETTLE_MS = 300; // the footer's sync line shows a state that has lasted this long
 const METER_W = 400; // a track meter's width in its own units (its SVG viewBox)
 
 const hex = (c) => `#${(c >>> 0).toString(16).padStart(6, '0')}`;
@@ -450,14 +451,26 @@ export async function startStudio(projectId) {
   };
   let project = model.project();
 
+  // The footer's sync line. Its data- attributes follow the model at once
+  // (no style depends on them); its text and colour settle SYNC_SETTLE_MS
+  // after the last change. An edit and its ACK come a few ms apart: were
+  // the ACK to repaint the footer, every edit would cost a second frame,
+  // and the one after it would wait for the display's tick.
+  let syncTimer = 0;
   function renderSync() {
+    const el = $('sync');
+    setAttr(el, 'data-seq', String(model.seq()));
+    setAttr(el, 'data-hash', model.hashConfirmed());
+    setAttr(el, 'data-pending', String(model.nPending()));
+    clearTimeout(syncTimer);
+    syncTimer = setTimeout(showSync, live ? SYNC_SETTLE_MS : 0);
+    if (!model.nPending() && live) scheduleVerify();
+  }
+  function showSync() {
     const el = $('sync');
     const seq = model.seq();
     const hash = model.hashConfirmed();
     const pending = model.nPending();
-    setAttr(el, 'data-seq', String(seq));
-    setAttr(el, 'data-hash', hash);
-    setAttr(el, 'data-pending', String(pending));
     setAttr(el, 'data-state', pending ? 'pending' : 'sync');
     const check = verified === `${seq}:${hash}` ? ' ✓' : '';
     setText(
@@ -467,7 +480,6 @@ export async function startStudio(projectId) {
         : `in sync · seq ${seq} · ${hash.slice(0, 8)}…${check}`,
     );
     setAttr(el, 'title', `confirmed ${hash} at seq ${seq}; view ${model.hashView()}`);
-    if (!pending && live) scheduleVerify();
   }
 
   // Asks the server for its state once things are quiet, to show that the

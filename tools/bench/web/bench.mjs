@@ -521,11 +521,19 @@ function armEdit(kind) {
 }
 
 // KEYS: the keys pressed in turn; or ACT(i), which makes the i-th edit's
-// input event, after PREP(i) has set it up (unmeasured).
+// input event, after PREP(i) has set it up (unmeasured). A person's hands
+// are slower than the harness: the Enter after typing a name comes 100-200
+// ms after the last letter, and a click holds the button 60-120 ms. Without
+// that pause the edit would land in the frame the set-up itself asked for,
+// and measure the set-up's frame rather than the edit's.
+const handPause = (lo, hi) => lo + Math.random() * (hi - lo);
 async function measureEdits(page, kind, keys, act = null, prep = null) {
   const out = [];
   for (let i = 0; i < N_EDITS; i++) {
-    if (prep) await prep(i);
+    if (prep) {
+      await prep(i);
+      await sleep(handPause(100, 200));
+    }
     await page.evaluate(armEdit, kind);
     if (act) await act(i);
     else await page.keyboard.press(keys[i % 2]);
@@ -588,7 +596,7 @@ async function benchEdits(id) {
   await page.waitForFunction(() => window.backline.piano.clip() !== null);
   await sleep(300);
   let cell = null;
-  res.note = await measureEdits(page, 'note', null, () => page.mouse.click(cell.x, cell.y), async (i) => {
+  res.note = await measureEdits(page, 'note', null, () => page.mouse.click(cell.x, cell.y, { delay: handPause(60, 120) }), async (i) => {
     cell = await page.evaluate((i) => {
       const pr = window.backline.piano;
       const v = pr.view;
