@@ -132,12 +132,14 @@ export class Arrangement {
         if (this.autoOpen.has(id)) y = this.layoutAuto(lane, y, autoRows);
         for (const c of m.children(id, 'clip')) {
           if (m.get(c, 'scene')) continue; // a session slot, not the arrangement
+          const own = m.get(c, 'colour');
           const clip = {
             id: c,
             lane,
             track: id,
             name: m.get(c, 'name'),
-            colour: m.get(c, 'colour') || lane.colour,
+            own, // its own colour; 0: the lane's
+            colour: own || lane.colour,
             start: m.get(c, 'start'),
             length: m.get(c, 'length'),
             loop: m.get(c, 'loop'),
@@ -191,6 +193,22 @@ export class Arrangement {
     for (const id of this.waveCache.keys()) if (!clips.has(id)) this.waveCache.delete(id);
     // What the waveforms' time depends on: the tempo map.
     this.tempoKey = [m.get('project', 'tempo'), ...m.children('project', 'tempo').map((id) => `${m.get(id, 'start')}:${m.get(id, 'tempo')}:${m.get(id, 'ramp')}`)].join();
+    this.showInfo();
+    this.redraw();
+  }
+
+  // Only tracks' names, colours or mutes changed (studio.js knows from
+  // model.changes()): the lanes take them and nothing else is read again,
+  // unless automation lanes are open (their rows are named after tracks).
+  tracksChanged() {
+    if (this.autoOpen.size) return this.changed(false);
+    const m = this.model;
+    for (const lane of this.lanes) {
+      lane.name = m.get(lane.id, 'name');
+      lane.colour = m.get(lane.id, 'colour');
+      lane.mute = m.get(lane.id, 'mute');
+      for (const c of lane.clips) c.colour = c.own || lane.colour;
+    }
     this.showInfo();
     this.redraw();
   }

@@ -24,7 +24,7 @@
 // RMS (solid), 1.5 s peak hold (line and readout, red at 0 dB and above),
 // drawn at display rate by studio.js's frame loop. The engine reports one
 // peak and one RMS over both channels, so the meter has one bar.
-import { $, knobDrag } from './ui.js';
+import { $, knobDrag, setAttr, setText, setValue } from './ui.js';
 
 export const KIND = { audio: 1, instrument: 2, group: 3, return: 4, master: 5 };
 export const MASTER = '2'; // MDL_ID_MASTER as the page spells ids
@@ -326,10 +326,10 @@ export class MasterStrip {
   update() {
     const g = this.model.get(MASTER, 'gain');
     const muted = this.model.get(MASTER, 'mute');
-    if (!this.busy) this.fader.value = String(gainToSlider(g));
-    this.fader.setAttribute('aria-valuetext', fmtDb(g));
-    this.gainOut.textContent = fmtDb(g);
-    this.mute.setAttribute('aria-pressed', String(muted));
+    if (!this.busy) setValue(this.fader, String(gainToSlider(g)));
+    setAttr(this.fader, 'aria-valuetext', fmtDb(g));
+    setText(this.gainOut, fmtDb(g));
+    setAttr(this.mute, 'aria-pressed', String(muted));
     this.root.classList.toggle('muted-master', muted);
   }
 

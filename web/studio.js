@@ -375,17 +375,19 @@ export async function startStudio(projectId) {
     const all = !rendered || ch.all || (!ch.shaped.size && !ch.set.size);
     const touches = (...types) => all || types.some((t) => ch.shaped.has(t) || ch.set.has(t));
     let added = false;
-    if (touches('track', 'project', 'send')) added = renderTracks(); // sends show in the rows
+    if (touches('track', 'project', 'send')) added = renderTracks(all, ch); // sends show in the rows
     // The arrangement, piano roll and session view re-read the model and
     // redraw, unless all that changed is a mixer fader or a device knob,
     // which none of them shows.
+    const faders = !all && mixerOnly(ch) && !ch.set.has('device');
     if (all || !mixerOnly(ch)) {
-      arrangement.changed(all || ch.shaped.has('note') || ch.set.has('note'));
+      if (!all && trackLooksOnly(ch)) arrangement.tracksChanged();
+      else arrangement.changed(all || ch.shaped.has('note') || ch.set.has('note'));
       piano.changed();
       session.changed();
     }
     rendered = true;
-    if (touches('device', 'track')) devices.changed();
+    if (touches('device', 'track') && !faders) devices.changed(); // the rack shows no fader
     renderViews();
     renderSync();
     if (added) renderPresence(); // the new rows' rings
@@ -395,8 +397,11 @@ export async function startStudio(projectId) {
     if (added || touches('tempo', 'project')) wake();
   }
 
-  // The header's project fields and the mixer's rows; returns whether a row was added.
-  function renderTracks() {
+  // The header's project fields and the mixer's rows; returns whether a row
+  // was added. ALL: write every row again (an input may show a value the
+  // model refused); else rows whose track is unchanged are left alone, and
+  // the send knobs are rebuilt only when sends, tracks or names changed (CH).
+  function renderTracks(all, ch) {
     const p = model.project();
     if (!$('project-name').querySelector('input')) setText($('project-name'), p.name);
     if (document.title !== `${p.name} · Backline`) document.title = `${p.name} · Backline`;
@@ -413,6 +418,8 @@ export async function startStudio(projectId) {
     const returns = sends.returns(p);
     sends.prune(p);
     setStyle(list, '--sends-w', `${returns.length ? returns.length * 102 - 6 : 0}px`);
+    const sendsChanged =
+      all || ch.shaped.has('send') || ch.set.has('send') || ch.shaped.has('track') || ch.props.has('name') || ch.props.has('kind');
     p.tracks.forEach((t, i) => {
       let row = rows.get(t.id);
       if (!row) {
@@ -422,8 +429,8 @@ export async function startStudio(projectId) {
         if (m) m.drawn = null; /* a new meter: draw it */
       }
       seen.add(t.id);
-      updateRow(row, t);
-      sends.update(row.sends, t, returns);
+      updateRow(row, t, all || ch.props.has('kind'));
+      if (sendsChanged) sends.update(row.sends, t, returns);
       if (list.children[i] !== row.li) list.insertBefore(row.li, list.children[i] || null);
     });
     for (const [id, row] of rows) {
@@ -445,6 +452,12 @@ export async function startStudio(projectId) {
     if (ch.all || ch.shaped.size || !ch.set.size) return false;
     if (ch.set.size === 1 && ch.set.has('device')) return true;
     return ch.set.size === 1 && ch.set.has('track') && [...ch.props].every((p) => MIXER_PROPS.has(p));
+  }
+  // Whether CH holds only sets of tracks' names, colours, mutes (or faders).
+  const LANE_PROPS = new Set(['name', 'colour', 'mute', ...MIXER_PROPS]);
+  function trackLooksOnly(ch) {
+    if (ch.all || ch.shaped.size || ch.set.size !== 1 || !ch.set.has('track')) return false;
+    return [...ch.props].every((p) => LANE_PROPS.has(p));
   }
   const setDisabled = (el, on) => {
     if (el.disabled !== on) el.disabled = on;
@@ -555,7 +568,10 @@ export async function startStudio(projectId) {
       else changed();
     });
     row.name.addEventListener('keydown', (ev) => {
-      if (ev.key === 'Enter') row.name.blur();
+      if (ev.key === 'Enter') {
+        ev.preventDefault(); // no keypress: it would lay the page out again for nothing
+        row.name.blur();
+      }
       if (ev.key === 'Escape') {
         row.name.value = row.track.name;
         row.name.blur();
@@ -609,7 +625,9 @@ export async function startStudio(projectId) {
     }
   }
 
-  function updateRow(row, t) {
+  function updateRow(row, t, all) {
+    const o = row.track;
+    if (!all && o && ROW_PROPS.every((k) => o[k] === t[k])) return;
     // The inputs may show a value the model refused (or one being typed).
     if (document.activeElement !== row.name) setValue(row.name, t.name);
     setValue(row.colour, hex(t.colour));
@@ -618,7 +636,6 @@ export async function startStudio(projectId) {
     if (!row.busy.has(row.pan)) setValue(row.pan, String(Math.round(t.pan * 100)));
     setText(row.panOut, fmtPan(t.pan));
     row.li.classList.toggle('selected', row.id === selected);
-    const o = row.track;
     row.track = t;
     if (o && ROW_PROPS.every((k) => o[k] === t[k])) return; // the rest shows what it showed
     setStyle(row.li, '--c', hex(t.colour));

@@ -496,8 +496,7 @@ function armEdit(kind) {
           moved = () => bl.piano.notes().length > before;
         } else {
           const want = ev.target.value.trim();
-          const lane = bl.arrange.view.lanes[0];
-          moved = () => bl.arrange.view.lanes[0] !== lane && bl.arrange.view.lanes[0].name === want;
+          moved = () => bl.arrange.view.lanes[0].name === want; // each take has a new name
         }
         b.onChanged = () => {
           if (!moved()) return;
@@ -523,9 +522,10 @@ function armEdit(kind) {
 // KEYS: the keys pressed in turn; or ACT(i), which makes the i-th edit's
 // input event, after PREP(i) has set it up (unmeasured). A person's hands
 // are slower than the harness: the Enter after typing a name comes 100-200
-// ms after the last letter, and a click holds the button 60-120 ms. Without
-// that pause the edit would land in the frame the set-up itself asked for,
-// and measure the set-up's frame rather than the edit's.
+// ms after the last letter, a key is held 40-90 ms and a click 60-120 ms.
+// Without those pauses the edit would land in the frame the set-up asked
+// for, or its key's release be handled inside the edit's own frame, and
+// measure the harness rather than the edit.
 const handPause = (lo, hi) => lo + Math.random() * (hi - lo);
 async function measureEdits(page, kind, keys, act = null, prep = null) {
   const out = [];
@@ -536,7 +536,7 @@ async function measureEdits(page, kind, keys, act = null, prep = null) {
     }
     await page.evaluate(armEdit, kind);
     if (act) await act(i);
-    else await page.keyboard.press(keys[i % 2]);
+    else await page.keyboard.press(keys[i % 2], { delay: handPause(40, 90) });
     out.push(await page.evaluate(() => window.__bench.edit));
     await sleep(30 + Math.random() * 60); // land at different phases of the frame
   }
@@ -586,7 +586,7 @@ async function benchEdits(id) {
   res.clip = await measureEdits(page, 'clip', ['ArrowRight', 'ArrowLeft']);
   // Rename: the first track's name field, a new name typed (not measured), Enter.
   const name = page.locator('#tracks li.track').first().locator('.tname');
-  res.rename = await measureEdits(page, 'rename', null, () => page.keyboard.press('Enter'), async (i) => {
+  res.rename = await measureEdits(page, 'rename', null, () => page.keyboard.press('Enter', { delay: handPause(40, 90) }), async (i) => {
     await name.focus();
     await name.fill(`Synth 1 take ${i + 1}`);
   });
