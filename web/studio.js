@@ -1047,6 +1047,15 @@ export async function startStudio(projectId) {
     },
   });
   const sounding = new Set(); // "track:pitch" auditioned and not yet released
+  // Preview (remembered in this browser): off, the piano roll is silent.
+  let preview = localStorage.getItem('backline.preview') !== 'off';
+  const showPreview = () => setAttr($('pr-preview'), 'aria-pressed', String(preview));
+  showPreview();
+  $('pr-preview').addEventListener('click', () => {
+    preview = !preview;
+    localStorage.setItem('backline.preview', preview ? 'on' : 'off');
+    showPreview();
+  });
   const piano = new PianoRoll({
     canvas: $('pr-canvas'),
     model,
@@ -1057,7 +1066,7 @@ export async function startStudio(projectId) {
     // project refuses (a toast says so).
     audition: (track, pitch, velocity) => {
       const key = `${track}:${pitch}`;
-      if (velocity ? !live : !sounding.delete(key)) return;
+      if (velocity ? !live || !preview : !sounding.delete(key)) return;
       if (velocity) sounding.add(key);
       sendOnly(() => model.note(track, pitch, velocity));
       recorder.played(track, pitch, velocity);

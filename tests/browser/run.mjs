@@ -1085,6 +1085,23 @@ test('piano roll audition: a key pressed on the keyboard sounds on the track, re
   await page.mouse.up();
   await page.waitForFunction((tid) => (window.backline.meter(tid)?.peak ?? 1) < 1e-4, track, { timeout: 5000 });
   check((await page.evaluate(() => window.backline.piano.notes())).length === 64, 'auditioning adds no note');
+  // Preview off: the same key is silent (the meter stays at rest), and stays so after a reload.
+  await page.getByRole('button', { name: /^Preview/ }).click();
+  check((await page.getAttribute('#pr-preview', 'aria-pressed')) === 'false', 'Preview shows off');
+  await page.reload();
+  await page.waitForFunction(() => window.backline && window.backline.live());
+  check((await page.getAttribute('#pr-preview', 'aria-pressed')) === 'false', 'Preview is remembered');
+  await page.mouse.dblclick(r.x + 60, r.y + r.h / 2);
+  await page.locator('#piano:not([hidden])').waitFor({ timeout: 3000 });
+  await page.mouse.move(cv.x + 20, p.y);
+  await page.mouse.down();
+  let loudest = 0;
+  for (let i = 0; i < 12; i++) {
+    await sleep(50);
+    loudest = Math.max(loudest, await page.evaluate((tid) => window.backline.meter(tid)?.peak ?? 0, track));
+  }
+  await page.mouse.up();
+  check(loudest < 1e-4, `with Preview off the key is not heard (peak ${loudest})`);
   await page.close();
 });
 

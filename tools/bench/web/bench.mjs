@@ -30,8 +30,9 @@
 //           clip move (ArrowLeft/Right on a selected clip: model edit ->
 //           arrangement canvas), a note drawn in the piano roll (a click on
 //           an empty cell, from its pointerup: model edit -> piano roll
-//           canvas) and a rename (Enter in a track's name field: model
-//           edit -> the lane's name on the arrangement canvas).
+//           canvas; heard, then with Preview off) and a rename (Enter in a
+//           track's name field: model edit -> the lane's name on the
+//           arrangement canvas).
 //   refs    in the same run: rAF intervals of a blank page (headless
 //           Chromium's 60 Hz virtual vsync and the VM's noise), and key ->
 //           paint on a bare page, with and without a running rAF loop.
@@ -596,7 +597,7 @@ async function benchEdits(id) {
   await page.waitForFunction(() => window.backline.piano.clip() !== null);
   await sleep(300);
   let cell = null;
-  res.note = await measureEdits(page, 'note', null, () => page.mouse.click(cell.x, cell.y, { delay: handPause(60, 120) }), async (i) => {
+  const drawNotes = (from) => measureEdits(page, 'note', null, () => page.mouse.click(cell.x, cell.y, { delay: handPause(60, 120) }), async (i) => {
     cell = await page.evaluate((i) => {
       const pr = window.backline.piano;
       const v = pr.view;
@@ -609,8 +610,15 @@ async function benchEdits(id) {
         if (pr.notes().some((n) => n.pitch === pitch && n.start < tick + 240 && n.start + n.length > tick)) continue;
         return pr.pointOf(tick + 120, pitch);
       }
-    }, i);
+    }, from + i);
   });
+  // Each note sounds (Preview) while the button is held, and the meters
+  // show it: the page animates, so the frames come on the display's ticks
+  // (as in the rAF-loop reference). Then the same with Preview off.
+  res.note = await drawNotes(0);
+  await page.locator('#pr-preview').click();
+  await sleep(2500); // the meters fall and stop
+  res.noteQuiet = await drawNotes(N_EDITS);
   await context.close();
   return res;
 }
@@ -742,7 +750,7 @@ async function main() {
     console.log(`     ${''.padEnd(30)} ${['view p50', 'p95', 'paint p50', 'p95', 'p99', 'max'].map((x) => x.padStart(9)).join(' ')}`);
     for (const [k, label] of [['ref', 'bare page, text (reference)'], ['refRaf', 'the same + a rAF loop (ref.)'],
       ['fader', 'fader key (mixer DOM)'], ['clip', 'clip move key (canvas)'],
-      ['note', 'note drawn (piano roll)'], ['rename', 'rename, Enter (canvas)']]) {
+      ['note', 'note drawn, heard (piano roll)'], ['noteQuiet', 'note drawn, Preview off'], ['rename', 'rename, Enter (canvas)']]) {
       const v = stats(res.edits[k].view);
       const s = stats(res.edits[k].paint);
       console.log(`     ${label.padEnd(30)} ${[v.p50, v.p95, s.p50, s.p95, s.p99, s.max].map((x) => f(x, 9)).join(' ')}  n=${s.n}` +
