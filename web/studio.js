@@ -1109,6 +1109,14 @@ export async function startStudio(projectId) {
   };
   const sends = new Sends({ model, edit, live: liveValue });
   const master = new MasterStrip({ root: document.querySelector('aside.master'), model, edit, live: liveValue });
+  // Its meter is a canvas: drawn again at its new size whenever that changes
+  // (the window, the piano roll or the rack taking room), not stretched.
+  new ResizeObserver(() => {
+    const m = meters.get('0');
+    if (m) m.drawn = null;
+    masterDrawn = false;
+    wake();
+  }).observe(master.meter);
   {
     const add = document.createElement('button');
     add.type = 'button';
