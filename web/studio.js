@@ -146,7 +146,8 @@ export async function startStudio(projectId) {
   const presence = new Map(); // client id -> {name, colour}
   const meters = new Map(); // track id ("0" = master) -> meter state
   let transport = { position: 0, playing: false, at: performance.now() };
-  let verified = ''; // "seq:hash" the server confirmed over REST
+  let verified = ''; // "seq:hash" the server confirmed over REST (the sync line's check)
+  let agrees = false; // the last check found the server agreeing
 
   // ---- Connection ------------------------------------------------------------
   function setConn(state, text) {
@@ -382,6 +383,7 @@ export async function startStudio(projectId) {
     const faders = !all && mixerOnly(ch) && !ch.set.has('device');
     if (all || !mixerOnly(ch)) {
       if (!all && trackLooksOnly(ch)) arrangement.tracksChanged();
+      else if (!all && notesOnly(ch) && !$('piano').hidden) arrangementLater();
       else arrangement.changed(all || ch.shaped.has('note') || ch.set.has('note'));
       piano.changed();
       session.changed();
@@ -459,6 +461,21 @@ export async function startStudio(projectId) {
     if (ch.all || ch.shaped.size || ch.set.size !== 1 || !ch.set.has('track')) return false;
     return [...ch.props].every((p) => LANE_PROPS.has(p));
   }
+  // Whether CH holds only notes created, deleted, moved or set.
+  function notesOnly(ch) {
+    return !ch.all && [...ch.shaped, ...ch.set].every((t) => t === 'note');
+  }
+  // Notes edited in the piano roll: its own frame shows them first; the
+  // arrangement's thumbnails (re-read and redrawn) follow in the frame after.
+  let arrangementQueued = false;
+  function arrangementLater() {
+    if (arrangementQueued) return;
+    arrangementQueued = true;
+    afterPaint(() => {
+      arrangementQueued = false;
+      arrangement.changed(true);
+    });
+  }
   const setDisabled = (el, on) => {
     if (el.disabled !== on) el.disabled = on;
   };
@@ -466,9 +483,11 @@ export async function startStudio(projectId) {
 
   // The footer's sync line. Its data- attributes follow the model at once
   // (no style depends on them); its text and colour settle SYNC_SETTLE_MS
-  // after the last change. An edit and its ACK come a few ms apart: were
-  // the ACK to repaint the footer, every edit would cost a second frame,
-  // and the one after it would wait for the display's tick.
+  // after the last change, and say only what a person needs: in sync (✓
+  // once the server has agreed), or how many edits wait. The sequence and
+  // hashes are in its tooltip. So a routine edit repaints nothing there:
+  // an ACK that repainted the footer would cost each edit a second frame,
+  // and an edit landing just after any frame waits for the display's tick.
   let syncTimer = 0;
   function renderSync() {
     const el = $('sync');
@@ -485,21 +504,17 @@ export async function startStudio(projectId) {
     const hash = model.hashConfirmed();
     const pending = model.nPending();
     setAttr(el, 'data-state', pending ? 'pending' : 'sync');
-    const check = verified === `${seq}:${hash}` ? ' ✓' : '';
-    setText(
-      el,
-      pending
-        ? `${pending} edit${pending > 1 ? 's' : ''} pending · seq ${seq} · ${hash.slice(0, 8)}…`
-        : `in sync · seq ${seq} · ${hash.slice(0, 8)}…${check}`,
-    );
-    setAttr(el, 'title', `confirmed ${hash} at seq ${seq}; view ${model.hashView()}`);
+    setText(el, pending ? `${pending} edit${pending > 1 ? 's' : ''} pending` : `in sync${agrees ? ' ✓' : ''}`);
+    const checked = verified === `${seq}:${hash}` ? '; the server agrees' : '';
+    setAttr(el, 'title', `seq ${seq}, confirmed ${hash}${checked}; this page shows ${model.hashView()}`);
   }
 
-  // Asks the server for its state once things are quiet, to show that the
-  // page agrees with it (a ✓ after the hash), and says so loudly if not.
+  // Asks the server for its state once things are quiet (once per confirmed
+  // state), to show that the page agrees with it, and says so loudly if not.
   let verifyTimer = 0;
   function scheduleVerify() {
     clearTimeout(verifyTimer);
+    if (verified === `${model.seq()}:${model.hashConfirmed()}`) return;
     verifyTimer = setTimeout(async () => {
       if (!live || navigator.onLine === false) return; // it would only fail (and be logged)
       try {
@@ -507,9 +522,10 @@ export async function startStudio(projectId) {
         if (!res.ok) return;
         const s = await res.json();
         if (s.seq !== model.seq() || model.nPending()) return; // moved on meanwhile
-        if (s.hash === model.hashConfirmed()) verified = `${s.seq}:${s.hash}`;
+        agrees = s.hash === model.hashConfirmed();
+        if (agrees) verified = `${s.seq}:${s.hash}`;
         else toast(`This page disagrees with the server at seq ${s.seq}; reconnecting`);
-        if (s.hash !== model.hashConfirmed() && ws) ws.close();
+        if (!agrees && ws) ws.close();
         renderSync();
       } catch {
         /* offline: the connection state already says so */
