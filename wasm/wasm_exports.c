@@ -92,13 +92,18 @@ static mdl_id make_id(uint32_t hi, uint32_t lo) {
  * touched and the properties it set, so the page re-reads and redraws only
  * the views that show them (wasm_take_changes). Coarse on purpose: a view
  * told of a change it does not show only redraws for nothing. */
+#define CHANGED_IDS 64 /* objects whose properties were set, named one by one */
 static struct {
   bool all;          /* a reset, a restore, a rejection: anything may have changed */
   uint64_t shaped;   /* bit per mdl_type: an object created, deleted or moved */
   uint64_t set;      /* bit per mdl_type: a property set */
   uint64_t props[4]; /* bit per mdl_prop: the properties set */
+  uint32_t n_ids;    /* the objects set, in order (a repeat of the last one is not kept) */
+  bool ids_over;     /* more than CHANGED_IDS of them: see the bits only */
+  mdl_id ids[CHANGED_IDS];
 } changes;
-static uint32_t changes_out[13]; /* wasm_take_changes' copy, in u32 halves for JS */
+static uint32_t changes_out[14];        /* wasm_take_changes' copy, in u32 halves for JS */
+static mdl_id changed_ids[CHANGED_IDS]; /* its copy of changes.ids (wasm_changed_id) */
 
 /* Notes TXN's ops; call before it applies (a deleted object's type is
  * looked up while it is still there). */
@@ -114,6 +119,11 @@ static void note_txn(const mdl_txn *txn) {
     } else if (op->kind == MDL_OP_SET) {
       changes.set |= 1ull << type;
       changes.props[op->prop >> 6] |= 1ull << (op->prop & 63);
+      if (changes.n_ids && changes.ids[changes.n_ids - 1] == op->id) continue;
+      if (changes.n_ids < CHANGED_IDS)
+        changes.ids[changes.n_ids++] = op->id;
+      else
+        changes.ids_over = true;
     } else {
       changes.shaped |= 1ull << type;
     }
@@ -126,10 +136,14 @@ static void note_pending(void) {
     note_txn(mdl_replica_pending(replica, i, NULL));
 }
 
-/* What changed since the last call, and forgets it: 13 u32 words, {all,
- * shaped lo, hi, set lo, hi, props 0..7} (bits as above). The pointer stays
- * valid; the words until the next call. */
+/* What changed since the last call, and forgets it: 14 u32 words, {all,
+ * shaped lo, hi, set lo, hi, props 0..7, n}: bits as above, and N objects
+ * set, each named by wasm_changed_id(0..N-1), or UINT32_MAX when there
+ * were too many to name. The pointer stays valid; the words and the ids
+ * until the next call. */
 EXPORT uint32_t *wasm_take_changes(void) {
+  changes_out[13] = changes.ids_over ? UINT32_MAX : changes.n_ids;
+  memcpy(changed_ids, changes.ids, changes.n_ids * sizeof *changed_ids);
   changes_out[0] = changes.all;
   changes_out[1] = (uint32_t) changes.shaped, changes_out[2] = (uint32_t) (changes.shaped >> 32);
   changes_out[3] = (uint32_t) changes.set, changes_out[4] = (uint32_t) (changes.set >> 32);
@@ -139,6 +153,11 @@ EXPORT uint32_t *wasm_take_changes(void) {
   }
   memset(&changes, 0, sizeof changes);
   return changes_out;
+}
+EXPORT const char *wasm_changed_id(int i) {
+  hex_buf[0] = 0;
+  if (i >= 0 && i < CHANGED_IDS && (uint32_t) i < changes_out[13]) id_hex(changed_ids[i], hex_buf);
+  return hex_buf;
 }
 
 /* ---- Setup and buffers ------------------------------------------------------ */

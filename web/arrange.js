@@ -132,30 +132,7 @@ export class Arrangement {
         if (this.autoOpen.has(id)) y = this.layoutAuto(lane, y, autoRows);
         for (const c of m.children(id, 'clip')) {
           if (m.get(c, 'scene')) continue; // a session slot, not the arrangement
-          const own = m.get(c, 'colour');
-          const clip = {
-            id: c,
-            lane,
-            track: id,
-            name: m.get(c, 'name'),
-            own, // its own colour; 0: the lane's
-            colour: own || lane.colour,
-            start: m.get(c, 'start'),
-            length: m.get(c, 'length'),
-            loop: m.get(c, 'loop'),
-            loopStart: m.get(c, 'loop_start'),
-            loopEnd: m.get(c, 'loop_end'),
-            mute: m.get(c, 'mute'),
-            midi: kind === KIND.instrument,
-          };
-          if (kind === KIND.audio) {
-            clip.asset = m.get(c, 'asset');
-            clip.offset = m.get(c, 'offset');
-            clip.gain = m.get(c, 'gain');
-            clip.fadeIn = m.get(c, 'fade_in');
-            clip.fadeOut = m.get(c, 'fade_out');
-            clip.stretch = m.get(c, 'warp') ? m.get(c, 'source_bpm') : 0;
-          }
+          const clip = this.readClip(c, lane);
           lane.clips.push(clip);
           clips.set(c, clip);
         }
@@ -193,6 +170,57 @@ export class Arrangement {
     for (const id of this.waveCache.keys()) if (!clips.has(id)) this.waveCache.delete(id);
     // What the waveforms' time depends on: the tempo map.
     this.tempoKey = [m.get('project', 'tempo'), ...m.children('project', 'tempo').map((id) => `${m.get(id, 'start')}:${m.get(id, 'tempo')}:${m.get(id, 'ramp')}`)].join();
+    this.showInfo();
+    this.redraw();
+  }
+
+  // Clip C of LANE as drawn, read from the model.
+  readClip(c, lane) {
+    const m = this.model;
+    const own = m.get(c, 'colour');
+    const clip = {
+      id: c,
+      lane,
+      track: lane.id,
+      name: m.get(c, 'name'),
+      own, // its own colour; 0: the lane's
+      colour: own || lane.colour,
+      start: m.get(c, 'start'),
+      length: m.get(c, 'length'),
+      loop: m.get(c, 'loop'),
+      loopStart: m.get(c, 'loop_start'),
+      loopEnd: m.get(c, 'loop_end'),
+      mute: m.get(c, 'mute'),
+      midi: lane.kind === KIND.instrument,
+    };
+    if (lane.kind === KIND.audio) {
+      clip.asset = m.get(c, 'asset');
+      clip.offset = m.get(c, 'offset');
+      clip.gain = m.get(c, 'gain');
+      clip.fadeIn = m.get(c, 'fade_in');
+      clip.fadeOut = m.get(c, 'fade_out');
+      clip.stretch = m.get(c, 'warp') ? m.get(c, 'source_bpm') : 0;
+    }
+    return clip;
+  }
+
+  // Only properties of the clips IDS were set (studio.js knows from
+  // model.changes()): those are read again; a project of thousands of clips
+  // is not. A clip that went to a session slot, or one not shown, means
+  // reading everything.
+  clipsChanged(ids) {
+    const m = this.model;
+    const lanes = new Set();
+    for (const id of ids) {
+      const old = this.clips.get(id);
+      if (!old || m.get(id, 'scene')) return this.changed(false);
+      const clip = this.readClip(id, old.lane);
+      this.clips.set(id, clip);
+      const list = old.lane.clips;
+      list[list.indexOf(old)] = clip;
+      lanes.add(old.lane);
+    }
+    for (const lane of lanes) lane.clips.sort((a, b) => a.start - b.start);
     this.showInfo();
     this.redraw();
   }

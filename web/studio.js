@@ -383,6 +383,7 @@ export async function startStudio(projectId) {
     const faders = !all && mixerOnly(ch) && !ch.set.has('device');
     if (all || !mixerOnly(ch)) {
       if (!all && trackLooksOnly(ch)) arrangement.tracksChanged();
+      else if (!all && clipsOnly(ch)) arrangement.clipsChanged(ch.ids);
       else if (!all && notesOnly(ch) && !$('piano').hidden) arrangementLater();
       else arrangement.changed(all || ch.shaped.has('note') || ch.set.has('note'));
       piano.changed();
@@ -460,6 +461,10 @@ export async function startStudio(projectId) {
   function trackLooksOnly(ch) {
     if (ch.all || ch.shaped.size || ch.set.size !== 1 || !ch.set.has('track')) return false;
     return [...ch.props].every((p) => LANE_PROPS.has(p));
+  }
+  // Whether CH holds only properties set on clips it names.
+  function clipsOnly(ch) {
+    return !ch.all && !ch.shaped.size && ch.set.size === 1 && ch.set.has('clip') && ch.ids !== null;
   }
   // Whether CH holds only notes created, deleted, moved or set.
   function notesOnly(ch) {

@@ -741,6 +741,37 @@ async function drag(page, x0, y0, x1, y1) {
   await page.mouse.up();
 }
 
+test('the wasm model names the objects an edit set (up to 64), so views re-read only those', async (t) => {
+  const { page } = await openDemo(t);
+  const r = await page.evaluate(() => {
+    const m = window.backline.model;
+    const bass = window.backline.arrange.clips().find((c) => c.name === 'Bass line').id;
+    const notes = m.children('project', 'track').flatMap((tr) => m.children(tr, 'clip')).flatMap((c) => m.children(c, 'note'));
+    const take = () => {
+      const c = m.changes();
+      return { all: c.all, shaped: [...c.shaped], set: [...c.set], props: [...c.props], ids: c.ids && [...c.ids] };
+    };
+    take(); // whatever the page left
+    const out = {};
+    m.set(bass, 'start', m.get(bass, 'start') + 960);
+    m.set(bass, 'length', m.get(bass, 'length') + 960); // the same clip again: named once
+    out.clip = take();
+    const e = m.edit();
+    for (const n of notes.slice(0, 65)) e.set(n, 'velocity', 90);
+    e.commit();
+    out.many = take();
+    out.nNotes = notes.length;
+    out.bass = bass;
+    return out;
+  });
+  check(r.clip.ids && r.clip.ids.length === 1 && r.clip.ids[0] === r.bass, `one clip set twice is named once: ${JSON.stringify(r.clip)}`);
+  check(r.clip.set.join() === 'clip' && !r.clip.shaped.length && !r.clip.all, `a clip set, nothing shaped: ${JSON.stringify(r.clip)}`);
+  check(r.clip.props.sort().join() === 'length,start', `its properties: ${r.clip.props}`);
+  check(r.nNotes >= 65, `the demo has 65 notes or more (${r.nNotes})`);
+  check(r.many.ids === null && r.many.set.join() === 'note', `65 notes set are too many to name: ${JSON.stringify(r.many).slice(0, 200)}`);
+  await page.close();
+});
+
 test('arrangement: the demo song shows as clips; move a clip (a second page agrees), split and undo, duplicate, delete', async (t) => {
   const id = await demoCopy();
   const a = await openStudio(t, id);

@@ -32,7 +32,7 @@
 //           an empty cell, from its pointerup: model edit -> piano roll
 //           canvas; heard, then with Preview off) and a rename (Enter in a
 //           track's name field: model edit -> the lane's name on the
-//           arrangement canvas).
+//           arrangement canvas); and the clip move in the 2,000-clip song.
 //   refs    in the same run: rAF intervals of a blank page (headless
 //           Chromium's 60 Hz virtual vsync and the VM's noise), and key ->
 //           paint on a bare page, with and without a running rAF loop.
@@ -544,7 +544,7 @@ async function measureEdits(page, kind, keys, act = null, prep = null) {
   return { view: out.map((x) => x.view), paint: out.map((x) => x.paint) };
 }
 
-async function benchEdits(id) {
+async function benchEdits(id, bigId) {
   const res = {};
   // The reference: a bare page whose key handler sets a text.
   {
@@ -620,6 +620,20 @@ async function benchEdits(id) {
   await sleep(2500); // the meters fall and stop
   res.noteQuiet = await drawNotes(N_EDITS);
   await context.close();
+  // A clip moved by key in the 2,000-clip arrangement: what an edit costs
+  // in a big song (the views re-read only what the edit set).
+  {
+    const big = await openStudio(bigId, { tracks: SCROLL_TRACKS, clips: SCROLL_TRACKS * SCROLL_CLIPS });
+    await big.page.evaluate(wrapDraw);
+    await big.page.evaluate(() => {
+      const v = window.backline.arrange.view;
+      v.selectOnly(window.backline.arrange.clips()[0].id);
+      v.canvas.focus();
+    });
+    await sleep(500);
+    res.bigClip = await measureEdits(big.page, 'clip', ['ArrowRight', 'ArrowLeft']);
+    await big.context.close();
+  }
   return res;
 }
 
@@ -649,7 +663,7 @@ async function main() {
   say(`server ${health.version} on ${BASE}, data ${DATA}`);
   const t0 = Date.now();
   const playId = await makePlayProject();
-  const scrollId = ONLY.has('scroll') ? await makeScrollProject() : null;
+  const scrollId = ONLY.has('scroll') || ONLY.has('edit') ? await makeScrollProject() : null;
   say(`projects made over REST in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
   browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
   const version = browser.version();
@@ -671,7 +685,7 @@ async function main() {
   }
   if (ONLY.has('edit')) {
     say(`${N_EDITS} each of fader, clip, rename and note edits`);
-    res.edits = await benchEdits(playId);
+    res.edits = await benchEdits(playId, scrollId);
   }
   await browser.close();
   browser = null;
@@ -749,7 +763,7 @@ async function main() {
     console.log('  5. local edit: input event (its timeStamp) -> the view holds the model\'s new state -> that frame painted, ms:');
     console.log(`     ${''.padEnd(30)} ${['view p50', 'p95', 'paint p50', 'p95', 'p99', 'max'].map((x) => x.padStart(9)).join(' ')}`);
     for (const [k, label] of [['ref', 'bare page, text (reference)'], ['refRaf', 'the same + a rAF loop (ref.)'],
-      ['fader', 'fader key (mixer DOM)'], ['clip', 'clip move key (canvas)'],
+      ['fader', 'fader key (mixer DOM)'], ['clip', 'clip move key (canvas)'], ['bigClip', 'the same, 2,000 clips'],
       ['note', 'note drawn, heard (piano roll)'], ['noteQuiet', 'note drawn, Preview off'], ['rename', 'rename, Enter (canvas)']]) {
       const v = stats(res.edits[k].view);
       const s = stats(res.edits[k].paint);
