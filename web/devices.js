@@ -278,8 +278,11 @@ export class DeviceChain {
     const focus = document.activeElement?.closest?.('[data-k]')?.dataset.k;
     this.root.replaceChildren();
     this.cards.clear();
-    // With no cards the panel takes only a line (the track list keeps the room).
+    // With no cards the panel takes only a line (the track list keeps the
+    // room). The studio is told by a class, not by a :has() rule, which
+    // would restyle it after every text that changes anywhere inside it.
     this.root.closest('.devices-panel')?.classList.toggle('no-devices', !ids.length);
+    this.root.closest('.studio')?.classList.toggle('no-rack', !ids.length);
     if (!this.track) {
       this.root.append(this.note('Select a track to see its devices.'));
       return;

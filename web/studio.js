@@ -505,14 +505,20 @@ export async function startStudio(projectId) {
   }
   function showSync() {
     const el = $('sync');
-    const seq = model.seq();
-    const hash = model.hashConfirmed();
     const pending = model.nPending();
     setAttr(el, 'data-state', pending ? 'pending' : 'sync');
     setText(el, pending ? `${pending} edit${pending > 1 ? 's' : ''} pending` : `in sync${agrees ? ' ✓' : ''}`);
-    const checked = verified === `${seq}:${hash}` ? '; the server agrees' : '';
-    setAttr(el, 'title', `seq ${seq}, confirmed ${hash}${checked}; this page shows ${model.hashView()}`);
   }
+  // Its tooltip, written when a pointer or the focus comes to it: a new
+  // title costs the page a frame.
+  function syncTitle() {
+    const seq = model.seq();
+    const hash = model.hashConfirmed();
+    const checked = verified === `${seq}:${hash}` ? '; the server agrees' : '';
+    setAttr($('sync'), 'title', `seq ${seq}, confirmed ${hash}${checked}; this page shows ${model.hashView()}`);
+  }
+  $('sync').addEventListener('pointerenter', syncTitle);
+  $('sync').addEventListener('focus', syncTitle);
 
   // Asks the server for its state once things are quiet (once per confirmed
   // state), to show that the page agrees with it, and says so loudly if not.

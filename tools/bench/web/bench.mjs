@@ -38,7 +38,7 @@
 //           paint on a bare page, with and without a running rAF loop.
 //
 // Options: --port N, --loads N (20), --play-s S (10), --scroll-s S (8),
-// --edits N (40), --only load,bytes,play,scroll,edit (comma list),
+// --edits N (100), --only load,bytes,play,scroll,edit (comma list),
 // --chromium PATH, --keep (keep the data folder), --web DIR (serve the
 // pages from DIR: another checkout's web/, to compare before and after).
 import { spawn } from 'node:child_process';
@@ -61,7 +61,7 @@ const BASE = `http://127.0.0.1:${PORT}`;
 const N_LOADS = Number(opt('loads', 20));
 const PLAY_S = Number(opt('play-s', 10));
 const SCROLL_S = Number(opt('scroll-s', 8));
-const N_EDITS = Number(opt('edits', 40));
+const N_EDITS = Number(opt('edits', 100));
 const ONLY = new Set(opt('only', 'load,bytes,play,scroll,edit').split(','));
 const CHROMIUM = opt('chromium', process.env.CHROMIUM || '/usr/bin/chromium');
 const KEEP = argv.includes('--keep');
@@ -605,8 +605,10 @@ async function benchEdits(id, bigId) {
       const top = v.pitchAt(v.velTop() - v.gridH());
       const rows = Math.max(1, Math.min(8, Math.floor(v.gridH() / v.rowH) - 2));
       for (let k = i; ; k++) {
-        const pitch = top - 1 - (k % rows);
-        const tick = 240 * k;
+        // A sixteenth further right each time, in the clip's first 3 bars
+        // (on screen), then again a row lower.
+        const pitch = top - 1 - ((k + Math.floor(k / 48)) % rows);
+        const tick = 240 * (k % 48);
         if (pr.notes().some((n) => n.pitch === pitch && n.start < tick + 240 && n.start + n.length > tick)) continue;
         return pr.pointOf(tick + 120, pitch);
       }
