@@ -6,6 +6,7 @@
 #include "server/srv_assets.h"
 #include "protocol/proto_msg.h"
 #include "server/srv_err.h"
+#include "server/srv_json.h"
 #include "storage/sto_archive.h"
 #include "storage/sto_asset.h"
 #include "storage/sto_err.h"
@@ -689,8 +690,12 @@ static cJSON *item_json(const sto_library_item *it) {
   cJSON *tags = cJSON_AddArrayToObject(o, "tags");
   for (size_t i = 0; i < it->n_tags; i++)
     cJSON_AddItemToArray(tags, cJSON_CreateString(it->tags[i]));
+  /* The payload as stored, when it is JSON: parsed and printed again, cJSON
+   * would round a number that compares equal within an epsilon (a preset's
+   * -9.599999999999998 came back as -9.6). */
   cJSON *payload = it->payload ? cJSON_Parse(it->payload) : NULL;
-  cJSON_AddItemToObject(o, "payload", payload ? payload : cJSON_CreateNull());
+  cJSON_Delete(payload);
+  cJSON_AddItemToObject(o, "payload", payload ? cJSON_CreateRaw(it->payload) : cJSON_CreateNull());
   if (it->asset_id[0])
     cJSON_AddStringToObject(o, "asset_id", it->asset_id);
   else
@@ -739,7 +744,7 @@ static int item_from(const cJSON *body, sto_library_item *it, char **payload, ch
   }
   it->tags = *tags;
   it->n_tags = n;
-  if (pl && !cJSON_IsNull(pl) && !(it->payload = *payload = cJSON_PrintUnformatted(pl)))
+  if (pl && !cJSON_IsNull(pl) && !(it->payload = *payload = srv_json_print_exact(pl)))
     return srv_set_err(err, err_len, "out of memory"), SRV_ERR_NOMEM;
   if (cJSON_IsString(asset) && asset->valuestring[0]) {
     if (strlen(asset->valuestring) >= sizeof it->asset_id)

@@ -1,6 +1,7 @@
 /* srv_templates: project templates and device presets over REST, on the
  * control thread (see srv_templates.h). */
 #include "server/srv_templates.h"
+#include "server/srv_json.h"
 #include "server/srv_err.h"
 #include "shared/mdl_device.h"
 #include "storage/sto_err.h"
@@ -176,18 +177,6 @@ char *srv__save_template(srv_control *c, project *p, srv_in *in, int *status) {
 
 #define PRESET_PAGE 500 /* library items read at once when listing */
 
-/* V as a JSON number that reads back as exactly V (cJSON prints 15 digits
- * when they compare equal within an epsilon, which would change a preset's
- * values by an ulp: a preset must give back what was saved). */
-static cJSON *exact_number(double v) {
-  char buf[40];
-  for (int digits = 15; digits <= 17; digits++) {
-    snprintf(buf, sizeof buf, "%.*g", digits, v);
-    if (strtod(buf, NULL) == v) break;
-  }
-  return cJSON_CreateRaw(buf);
-}
-
 /* The device kind called NAME ("eq"), or NULL. */
 static const mdl_device_desc *device_named(const char *name) {
   int kinds[64];
@@ -228,7 +217,7 @@ static char *preset_payload(const mdl_device_desc *d, const cJSON *params, char 
     char key[8];
     snprintf(key, sizeof key, "p%ld", i); /* "p01" is stored as "p1" */
     cJSON_DeleteItemFromObjectCaseSensitive(out, key);
-    cJSON_AddItemToObject(out, key, exact_number(p->valuedouble));
+    cJSON_AddItemToObject(out, key, srv_json_exact_number(p->valuedouble));
   }
   char *s = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
@@ -247,7 +236,8 @@ static cJSON *preset_json(const sto_library_item *it, cJSON *payload) {
                           cJSON_GetStringValue(cJSON_GetObjectItem(payload, "device")));
   cJSON *params = cJSON_AddObjectToObject(o, "params"), *p;
   cJSON_ArrayForEach(p, cJSON_GetObjectItem(payload, "params")) {
-    if (cJSON_IsNumber(p)) cJSON_AddItemToObject(params, p->string, exact_number(p->valuedouble));
+    if (cJSON_IsNumber(p))
+      cJSON_AddItemToObject(params, p->string, srv_json_exact_number(p->valuedouble));
   }
   cJSON_AddNumberToObject(o, "created", (double) it->created);
   return o;

@@ -598,6 +598,17 @@ export class DeviceChain {
     dialog.showModal();
   }
 
+  // Applies PRESET ({name, device, params}) to the first device of its kind
+  // in the shown chain (the library panel's Apply).
+  applyToChain(preset) {
+    const m = this.model;
+    const what = kindLabel(preset.device);
+    if (!this.track) return toast(`Select a track to apply "${preset.name}" to its ${what}`);
+    const id = this.devicesOf(this.track).find((d) => this.kindOf(m.get(d, 'kind'))?.name === preset.device);
+    if (!id) return toast(`Preset "${preset.name}" is for ${what}: the selected track has none`);
+    this.applyPreset(id, preset);
+  }
+
   // Sets device ID's parameters to PRESET's, as one edit (one undo step).
   applyPreset(id, preset) {
     const m = this.model;

@@ -217,7 +217,7 @@ export class Library {
     const rows = [];
     for (const it of this.items) {
       const asset = it.kind === 'sample' && it.asset_id ? { id: it.asset_id, name: it.name } : null;
-      rows.push(this.row(it.name, it.kind, it.tags.join(', '), asset, `item-${it.id}`));
+      rows.push(this.row(it.name, it.kind, it.tags.join(', '), asset, `item-${it.id}`, it));
     }
     for (const a of this.assets) rows.push(this.row(a.name, 'audio', fmtSeconds(a.seconds), a, `asset-${a.id}`));
     this.list.replaceChildren(...rows);
@@ -227,8 +227,45 @@ export class Library {
       );
   }
 
-  // One row: NAME, a KIND badge, DETAIL; a playable, draggable sample when ASSET ({id, name, seconds}).
-  row(name, kind, detail, asset, key) {
+  // A preset's Apply (to the selected track's device of its kind, one undo
+  // step) or a template's New (a project from it, opened here); else null.
+  useButton(name, kind, item) {
+    const pl = item?.payload;
+    if (kind === 'preset' && pl && typeof pl.device === 'string' && pl.params && typeof pl.params === 'object') {
+      const b = el('button', { class: 'lib-use chip', type: 'button', 'aria-label': `Apply preset ${name} to the selected track's ${pl.device}` }, 'Apply');
+      b.title = `Apply to the selected track's ${pl.device} (one undo step)`;
+      b.addEventListener('click', () => this.devices.applyToChain({ name, device: pl.device, params: pl.params }));
+      return b;
+    }
+    if (kind === 'template') {
+      const b = el('button', { class: 'lib-use chip', type: 'button', 'aria-label': `New project from template ${name}` }, 'New');
+      b.title = 'A new project from this template, opened here';
+      b.addEventListener('click', () => this.newFromTemplate(item));
+      return b;
+    }
+    return null;
+  }
+
+  async newFromTemplate(item) {
+    try {
+      const res = await fetch('/api/projects', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: item.name, template: item.id }),
+      }).catch(() => {
+        throw new Error('the server cannot be reached');
+      });
+      const json = await res.json().catch(() => ({}));
+      if (!res.ok) throw new Error(json.reason || `${res.status} ${res.statusText}`);
+      location.href = `/?project=${encodeURIComponent(json.id)}`;
+    } catch (e) {
+      toast(`No project from template "${item.name}": ${e.message}`);
+    }
+  }
+
+  // One row: NAME, a KIND badge, DETAIL; a playable, draggable sample when
+  // ASSET ({id, name, seconds}); ITEM: the library item, if it is one.
+  row(name, kind, detail, asset, key, item = null) {
     const li = el('li', { class: 'lib-item', 'data-key': key });
     const text = el(
       'span',
@@ -238,6 +275,8 @@ export class Library {
     );
     if (!asset) {
       li.append(el('span', { class: 'lib-badge', 'aria-hidden': 'true' }, kind[0].toUpperCase()), text);
+      const use = this.useButton(name, kind, item);
+      if (use) li.append(use);
       return li;
     }
     li.dataset.asset = asset.id;

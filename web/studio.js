@@ -1162,6 +1162,7 @@ export async function startStudio(projectId) {
     model,
     edit,
     arrangement,
+    devices,
     target: () => ({ track: selected, tick: arrangement.playhead }),
   });
   let view = 'arrange';

@@ -1663,6 +1663,37 @@ test('presets: save an EQ with turned knobs, reset it, apply the preset (one und
   await page.locator('.preset-menu').waitFor();
   await page.keyboard.press('Escape');
   await page.locator('.preset-menu').waitFor({ state: 'detached' });
+
+  // The library panel applies it too (to the selected track's EQ, one undo step).
+  await agreed(page, id);
+  const before = await page.evaluate(() => window.backline.undoSteps());
+  await page.click('#library-toggle');
+  await page.fill('#library .lib-search', 'Bright');
+  const apply = page.getByRole('button', { name: "Apply preset Bright keys to the selected track's eq" });
+  await apply.click();
+  await page.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') === a.t.p1 && window.backline.model.get(a.eq, 'p4') === a.t.p4, { eq, t: turned }, { timeout: 3000 });
+  check(await page.evaluate(() => window.backline.undoSteps()) === before + 1, 'applied from the library: one undo step');
+  // A track with no EQ: refused with the reason, nothing changes.
+  await row(page, 'Drums').locator('.meter').click();
+  const drums = await trackNamed(page, 'Drums');
+  await page.waitForFunction((k) => window.backline.devices.track() === k, drums, { timeout: 3000 });
+  const hasEq = await page.evaluate(() => window.backline.devices.ids().some((d) => window.backline.model.get(d, 'kind') === window.backline.model.devices().find((k) => k.name === 'eq').kind));
+  check(!hasEq, "the demo's Drums track has no EQ");
+  await apply.click();
+  await page.locator('.toast', { hasText: 'Preset "Bright keys" is for EQ: the selected track has none' }).waitFor();
+  check(await page.evaluate(() => window.backline.undoSteps()) === before + 1, 'a refused Apply is no edit');
+
+  // A template in the library: New makes a project from it and opens it here.
+  await agreed(page, id);
+  const tpl = await api(`/api/projects/${id}/template`, { name: 'Band setup' });
+  check(tpl && tpl.id, `the template is saved: ${JSON.stringify(tpl)}`);
+  await page.fill('#library .lib-search', 'Band setup');
+  await page.getByRole('button', { name: 'New project from template Band setup' }).click();
+  await page.waitForURL((u) => u.searchParams.get('project') && u.searchParams.get('project') !== id, { timeout: 5000 });
+  await page.waitForFunction(() => window.backline && window.backline.live() && window.backline.project().tracks.length > 0, null, { timeout: 5000 });
+  const made = await page.evaluate(() => window.backline.project());
+  check(made.name === 'Band setup' && made.tracks.map((x) => x.name).join() === 'Drums,Bass,Keys,Reverb',
+    `the new project is the template's: ${made.name}: ${made.tracks.map((x) => x.name)}`);
   await page.close();
   await b.close();
 });

@@ -391,6 +391,21 @@ Test(assets, library_add_search_update_delete) {
                         &resp),
                201, "%s", resp);
   free(resp);
+  /* Numbers come back exactly (cJSON alone prints -9.599999999999998 as -9.6). */
+  cr_assert_eq(req_json(&s, "POST", "/api/library",
+                        "{\"kind\":\"preset\",\"name\":\"Exact\",\"payload\":{\"device\":\"eq\","
+                        "\"params\":{\"p4\":-9.599999999999998,\"p1\":14.399999999999991},"
+                        "\"list\":[0.1,1e-300,null,\"x\"]}}",
+                        &resp),
+               201, "%s", resp);
+  cr_assert(strstr(resp, "\"p4\":-9.599999999999998") &&
+                strstr(resp, "\"p1\":14.399999999999991") &&
+                strstr(resp, "\"list\":[0.1,1e-300,null,\"x\"]"),
+            "%s", resp);
+  free(resp);
+  cr_assert_eq(req_json(&s, "GET", "/api/library?q=exact", NULL, &resp), 200);
+  cr_assert(strstr(resp, "\"p4\":-9.599999999999998"), "%s", resp);
+  free(resp);
   cr_assert_eq(req_json(&s, "POST", "/api/library",
                         "{\"kind\":\"template\",\"name\":\"Band demo\",\"payload\":{\"tracks\":4}}",
                         &resp),
