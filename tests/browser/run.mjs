@@ -1673,6 +1673,7 @@ test('presets: save an EQ with turned knobs, reset it, apply the preset (one und
   await apply.click();
   await page.waitForFunction((a) => window.backline.model.get(a.eq, 'p1') === a.t.p1 && window.backline.model.get(a.eq, 'p4') === a.t.p4, { eq, t: turned }, { timeout: 3000 });
   check(await page.evaluate(() => window.backline.undoSteps()) === before + 1, 'applied from the library: one undo step');
+  await page.screenshot({ path: path.join(OUT, 'library-preset.png') });
   // A track with no EQ: refused with the reason, nothing changes.
   await row(page, 'Drums').locator('.meter').click();
   const drums = await trackNamed(page, 'Drums');
