@@ -421,8 +421,11 @@ export async function startStudio(projectId) {
     const returns = sends.returns(p);
     sends.prune(p);
     setStyle(list, '--sends-w', `${returns.length ? returns.length * 102 - 6 : 0}px`);
+    // The knobs are labelled with their track's and return's names: a
+    // rename touches its own row's, or every row's when a return was renamed.
     const sendsChanged =
-      all || ch.shaped.has('send') || ch.set.has('send') || ch.shaped.has('track') || ch.props.has('name') || ch.props.has('kind');
+      all || ch.shaped.has('send') || ch.set.has('send') || ch.shaped.has('track') || ch.props.has('kind') ||
+      (ch.props.has('name') && returns.some((r) => rows.get(r.id)?.track?.name !== r.name));
     p.tracks.forEach((t, i) => {
       let row = rows.get(t.id);
       if (!row) {
@@ -433,7 +436,8 @@ export async function startStudio(projectId) {
       }
       seen.add(t.id);
       updateRow(row, t, all || ch.props.has('kind'));
-      if (sendsChanged) sends.update(row.sends, t, returns);
+      if (sendsChanged || row.sendsName !== t.name) sends.update(row.sends, t, returns);
+      row.sendsName = t.name;
       if (list.children[i] !== row.li) list.insertBefore(row.li, list.children[i] || null);
     });
     for (const [id, row] of rows) {

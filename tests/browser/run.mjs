@@ -1809,6 +1809,16 @@ test('mixer sends: add a return, drag a send (live in a second page, one undo st
   await a.locator('.toast', { hasText: 'Refused' }).waitFor({ timeout: 3000 });
   check((await sendsOf(a, retB)).length === 0, 'the loop is not made');
   check((await a.getByRole('slider', { name: 'Send from Return B to Return A' }).getAttribute('aria-valuetext')) === '−∞ dB', 'the knob shows no send after the refusal');
+  // Renames relabel the knobs: a track's own row, and every row's for a return.
+  for (const [from, to] of [['Bass', 'Bass DI'], ['Return A', 'Plate']]) {
+    const name = row(a, from).locator('.tname');
+    await name.fill(to);
+    await name.press('Enter');
+  }
+  await a.getByRole('slider', { name: 'Send from Bass DI to Plate' }).waitFor({ timeout: 3000 });
+  await a.getByRole('slider', { name: 'Send from Return B to Plate' }).waitFor({ timeout: 3000 });
+  await a.getByRole('slider', { name: 'Send from Bass DI to Return B' }).waitFor({ timeout: 3000 });
+  await b.getByRole('slider', { name: 'Send from Return B to Plate' }).waitFor({ timeout: 5000 });
   await agreed(a, id);
   await agreed(b, id);
   await a.close();
