@@ -92,41 +92,59 @@ static mdl_id make_id(uint32_t hi, uint32_t lo) {
  * touched and the properties it set, so the page re-reads and redraws only
  * the views that show them (wasm_take_changes). Coarse on purpose: a view
  * told of a change it does not show only redraws for nothing. */
-#define CHANGED_IDS 64 /* objects whose properties were set, named one by one */
+#define CHANGED_IDS 64 /* objects named one by one (more: the bits only) */
+
+/* Objects named in order, a repeat of the last one not kept. */
+typedef struct {
+  uint32_t n;
+  bool over; /* more than CHANGED_IDS: see the bits only */
+  mdl_id id[CHANGED_IDS];
+} id_list;
+
 static struct {
   bool all;          /* a reset, a restore, a rejection: anything may have changed */
   uint64_t shaped;   /* bit per mdl_type: an object created, deleted or moved */
   uint64_t set;      /* bit per mdl_type: a property set */
   uint64_t props[4]; /* bit per mdl_prop: the properties set */
-  uint32_t n_ids;    /* the objects set, in order (a repeat of the last one is not kept) */
-  bool ids_over;     /* more than CHANGED_IDS of them: see the bits only */
-  mdl_id ids[CHANGED_IDS];
+  id_list ids;       /* the objects set */
+  id_list homes;     /* the parents of every object touched (a moved one's old and new) */
 } changes;
-static uint32_t changes_out[14];        /* wasm_take_changes' copy, in u32 halves for JS */
-static mdl_id changed_ids[CHANGED_IDS]; /* its copy of changes.ids (wasm_changed_id) */
+static uint32_t changes_out[15];           /* wasm_take_changes' copy, in u32 halves for JS */
+static id_list changed_ids, changed_homes; /* its copies (wasm_changed_id, wasm_changed_home) */
 
-/* Notes TXN's ops; call before it applies (a deleted object's type is
- * looked up while it is still there). */
+static void name_in(id_list *l, mdl_id id) {
+  if (l->n && l->id[l->n - 1] == id) return;
+  if (l->n < CHANGED_IDS)
+    l->id[l->n++] = id;
+  else
+    l->over = true;
+}
+
+/* Notes TXN's ops; call before it applies (a deleted object's type and
+ * parent are looked up while it is still there). */
 static void note_txn(const mdl_txn *txn) {
   const mdl_project *p = mdl_replica_view(replica);
   for (uint32_t i = 0; i < txn->n_ops; i++) {
     const mdl_op *op = &txn->ops[i];
     int type = op->kind == MDL_OP_CREATE ? op->type : mdl_type_of(p, op->id);
-    for (uint32_t k = i; type <= 0 && k-- > 0;) /* made earlier in the same transaction */
-      if (txn->ops[k].kind == MDL_OP_CREATE && txn->ops[k].id == op->id) type = txn->ops[k].type;
+    mdl_id home = op->kind == MDL_OP_CREATE ? op->parent : mdl_parent_of(p, op->id);
+    for (uint32_t k = i;
+         (type <= 0 || !home) && k-- > 0;) /* made earlier in the same transaction */
+      if (txn->ops[k].kind == MDL_OP_CREATE && txn->ops[k].id == op->id)
+        type = txn->ops[k].type, home = txn->ops[k].parent;
     if (type <= 0 || type >= 64) {
       changes.all = true;
-    } else if (op->kind == MDL_OP_SET) {
+      continue;
+    }
+    if (op->kind == MDL_OP_SET) {
       changes.set |= 1ull << type;
       changes.props[op->prop >> 6] |= 1ull << (op->prop & 63);
-      if (changes.n_ids && changes.ids[changes.n_ids - 1] == op->id) continue;
-      if (changes.n_ids < CHANGED_IDS)
-        changes.ids[changes.n_ids++] = op->id;
-      else
-        changes.ids_over = true;
+      name_in(&changes.ids, op->id);
     } else {
       changes.shaped |= 1ull << type;
     }
+    name_in(&changes.homes, home);
+    if (op->kind == MDL_OP_MOVE) name_in(&changes.homes, op->parent);
   }
 }
 
@@ -136,14 +154,17 @@ static void note_pending(void) {
     note_txn(mdl_replica_pending(replica, i, NULL));
 }
 
-/* What changed since the last call, and forgets it: 14 u32 words, {all,
- * shaped lo, hi, set lo, hi, props 0..7, n}: bits as above, and N objects
- * set, each named by wasm_changed_id(0..N-1), or UINT32_MAX when there
- * were too many to name. The pointer stays valid; the words and the ids
- * until the next call. */
+/* What changed since the last call, and forgets it: 15 u32 words, {all,
+ * shaped lo, hi, set lo, hi, props 0..7, n ids, n homes}: bits as above;
+ * the objects set, named by wasm_changed_id(0..n ids - 1), and the parents
+ * of the objects touched, by wasm_changed_home(0..n homes - 1); a count is
+ * UINT32_MAX when there were too many to name. The pointer stays valid;
+ * the words and the ids until the next call. */
 EXPORT uint32_t *wasm_take_changes(void) {
-  changes_out[13] = changes.ids_over ? UINT32_MAX : changes.n_ids;
-  memcpy(changed_ids, changes.ids, changes.n_ids * sizeof *changed_ids);
+  changed_ids = changes.ids;
+  changed_homes = changes.homes;
+  changes_out[13] = changes.ids.over ? UINT32_MAX : changes.ids.n;
+  changes_out[14] = changes.homes.over ? UINT32_MAX : changes.homes.n;
   changes_out[0] = changes.all;
   changes_out[1] = (uint32_t) changes.shaped, changes_out[2] = (uint32_t) (changes.shaped >> 32);
   changes_out[3] = (uint32_t) changes.set, changes_out[4] = (uint32_t) (changes.set >> 32);
@@ -154,10 +175,16 @@ EXPORT uint32_t *wasm_take_changes(void) {
   memset(&changes, 0, sizeof changes);
   return changes_out;
 }
-EXPORT const char *wasm_changed_id(int i) {
+static const char *list_id(const id_list *l, int i) {
   hex_buf[0] = 0;
-  if (i >= 0 && i < CHANGED_IDS && (uint32_t) i < changes_out[13]) id_hex(changed_ids[i], hex_buf);
+  if (i >= 0 && !l->over && (uint32_t) i < l->n) id_hex(l->id[i], hex_buf);
   return hex_buf;
+}
+EXPORT const char *wasm_changed_id(int i) {
+  return list_id(&changed_ids, i);
+}
+EXPORT const char *wasm_changed_home(int i) {
+  return list_id(&changed_homes, i);
 }
 
 /* ---- Setup and buffers ------------------------------------------------------ */

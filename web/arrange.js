@@ -225,6 +225,19 @@ export class Arrangement {
     this.redraw();
   }
 
+  // Only notes changed, in the clips HOMES (their parents, from
+  // model.changes()): those clips' thumbnails are drawn again and nothing
+  // is re-read. A home the arrangement does not know (a new clip) means
+  // reading everything; a session slot's notes are not shown here.
+  notesChanged(homes) {
+    const m = this.model;
+    for (const id of homes) {
+      if (this.clips.has(id)) this.noteCache.delete(id);
+      else if (m.typeOf(id) === 'clip' && !m.get(id, 'scene')) return this.changed(true);
+    }
+    this.redraw();
+  }
+
   // Only tracks' names, colours or mutes changed (studio.js knows from
   // model.changes()): the lanes take them and nothing else is read again,
   // unless automation lanes are open (their rows are named after tracks).

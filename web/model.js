@@ -373,18 +373,24 @@ class Model {
     };
   }
   // What changed in the view since the last call (and forgets it):
-  // {all, shaped, set, props, ids}: all = anything may have (a reset, a
-  // rejection, an undo); shaped = names of the types with an object
-  // created, deleted or moved; set = those with a property set; props =
-  // the names of the properties set; ids = the objects set (a Set), or
-  // null when there were too many to name. For skipping views that show
-  // none of it, and re-reading only what was set (wasm_take_changes).
+  // {all, shaped, set, props, ids, homes}: all = anything may have (a
+  // reset, a rejection, an undo); shaped = names of the types with an
+  // object created, deleted or moved; set = those with a property set;
+  // props = the names of the properties set; ids = the objects set, homes
+  // = the parents of every object touched (Sets, or null when there were
+  // too many to name). For skipping views that show none of it, and
+  // re-reading only what was touched (wasm_take_changes).
   changes() {
     const m = this.m;
-    const w = new Uint32Array(m.HEAPU8.buffer, m._wasm_take_changes(), 14);
-    const n = w[13];
-    const ids = n === 0xffffffff ? null : new Set();
-    for (let i = 0; ids && i < n; i++) ids.add(this.str(m._wasm_changed_id(i)));
+    const w = new Uint32Array(m.HEAPU8.buffer, m._wasm_take_changes(), 15);
+    const named = (n, at) => {
+      if (n === 0xffffffff) return null;
+      const out = new Set();
+      for (let i = 0; i < n; i++) out.add(this.str(at(i)));
+      return out;
+    };
+    const ids = named(w[13], (i) => m._wasm_changed_id(i));
+    const homes = named(w[14], (i) => m._wasm_changed_home(i));
     const bits = (lo, hi, names) => {
       const out = new Set();
       for (const [name, n] of names) if ((n < 32 ? lo >>> n : hi >>> (n - 32)) & 1) out.add(name);
@@ -394,7 +400,7 @@ class Model {
     const props = Object.entries(PROPS).map(([name, [n]]) => [name, n]);
     const set = new Set();
     for (const [name, n] of props) if ((w[5 + 2 * (n >> 6) + ((n & 63) >> 5)] >>> (n & 31)) & 1) set.add(name);
-    return { all: w[0] !== 0, shaped: bits(w[1], w[2], types), set: bits(w[3], w[4], types), props: set, ids };
+    return { all: w[0] !== 0, shaped: bits(w[1], w[2], types), set: bits(w[3], w[4], types), props: set, ids, homes };
   }
   seq() {
     return this.m._wasm_seq();

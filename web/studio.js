@@ -384,7 +384,8 @@ export async function startStudio(projectId) {
     if (all || !mixerOnly(ch)) {
       if (!all && trackLooksOnly(ch)) arrangement.tracksChanged();
       else if (!all && clipsOnly(ch)) arrangement.clipsChanged(ch.ids);
-      else if (!all && notesOnly(ch) && !$('piano').hidden) arrangementLater();
+      else if (!all && notesOnly(ch) && !$('piano').hidden) arrangementLater(ch.homes);
+      else if (!all && notesOnly(ch) && ch.homes) arrangement.notesChanged(ch.homes);
       else arrangement.changed(all || ch.shaped.has('note') || ch.set.has('note'));
       piano.changed();
       session.changed();
@@ -475,14 +476,22 @@ export async function startStudio(projectId) {
     return !ch.all && [...ch.shaped, ...ch.set].every((t) => t === 'note');
   }
   // Notes edited in the piano roll: its own frame shows them first; the
-  // arrangement's thumbnails (re-read and redrawn) follow in the frame after.
-  let arrangementQueued = false;
-  function arrangementLater() {
-    if (arrangementQueued) return;
-    arrangementQueued = true;
+  // arrangement's thumbnails of the clips HOMES (null: all of them, read
+  // again) follow in the frame after.
+  let arrangementQueued = null; // the homes to redraw, or 'all'
+  function arrangementLater(homes) {
+    const queued = arrangementQueued;
+    if (queued === 'all' || (queued && homes)) {
+      if (queued !== 'all') for (const id of homes) queued.add(id);
+      return;
+    }
+    arrangementQueued = homes ? new Set(homes) : 'all';
+    if (queued) return; // already waiting (it was a set; now it reads all)
     afterPaint(() => {
-      arrangementQueued = false;
-      arrangement.changed(true);
+      const h = arrangementQueued;
+      arrangementQueued = null;
+      if (h === 'all') arrangement.changed(true);
+      else arrangement.notesChanged(h);
     });
   }
   const setDisabled = (el, on) => {

@@ -741,7 +741,7 @@ async function drag(page, x0, y0, x1, y1) {
   await page.mouse.up();
 }
 
-test('the wasm model names the objects an edit set (up to 64), so views re-read only those', async (t) => {
+test('the wasm model names the objects an edit set and their parents (up to 64 each), so views re-read only those', async (t) => {
   const { page } = await openDemo(t);
   const r = await page.evaluate(() => {
     const m = window.backline.model;
@@ -749,15 +749,24 @@ test('the wasm model names the objects an edit set (up to 64), so views re-read 
     const notes = m.children('project', 'track').flatMap((tr) => m.children(tr, 'clip')).flatMap((c) => m.children(c, 'note'));
     const take = () => {
       const c = m.changes();
-      return { all: c.all, shaped: [...c.shaped], set: [...c.set], props: [...c.props], ids: c.ids && [...c.ids] };
+      return { all: c.all, shaped: [...c.shaped], set: [...c.set], props: [...c.props], ids: c.ids && [...c.ids], homes: c.homes && [...c.homes] };
     };
     take(); // whatever the page left
     const out = {};
     m.set(bass, 'start', m.get(bass, 'start') + 960);
     m.set(bass, 'length', m.get(bass, 'length') + 960); // the same clip again: named once
     out.clip = take();
+    const bassNotes = m.children(bass, 'note');
+    const e1 = m.edit();
+    e1.set(bassNotes[0], 'velocity', 77);
+    e1.remove(bassNotes[1]);
+    e1.create('note', bass, { pitch: 60, start: 0, length: 240, velocity: 90 });
+    e1.commit();
+    out.notes = take();
+    out.track = m.parentOf(bass);
     const e = m.edit();
-    for (const n of notes.slice(0, 65)) e.set(n, 'velocity', 90);
+    const now = m.children('project', 'track').flatMap((tr) => m.children(tr, 'clip')).flatMap((c) => m.children(c, 'note'));
+    for (const n of now.slice(0, 65)) e.set(n, 'velocity', 90);
     e.commit();
     out.many = take();
     out.nNotes = notes.length;
@@ -767,6 +776,9 @@ test('the wasm model names the objects an edit set (up to 64), so views re-read 
   check(r.clip.ids && r.clip.ids.length === 1 && r.clip.ids[0] === r.bass, `one clip set twice is named once: ${JSON.stringify(r.clip)}`);
   check(r.clip.set.join() === 'clip' && !r.clip.shaped.length && !r.clip.all, `a clip set, nothing shaped: ${JSON.stringify(r.clip)}`);
   check(r.clip.props.sort().join() === 'length,start', `its properties: ${r.clip.props}`);
+  check(r.clip.homes && r.clip.homes.join() === r.track, `the clip's home is its track: ${JSON.stringify(r.clip.homes)}`);
+  check(r.notes.homes && r.notes.homes.join() === r.bass && r.notes.ids.length === 1, `a note set, deleted and made in one clip: its home is the clip: ${JSON.stringify(r.notes)}`);
+  check(r.notes.shaped.join() === 'note' && r.notes.set.join() === 'note', `only notes: ${JSON.stringify(r.notes)}`);
   check(r.nNotes >= 65, `the demo has 65 notes or more (${r.nNotes})`);
   check(r.many.ids === null && r.many.set.join() === 'note', `65 notes set are too many to name: ${JSON.stringify(r.many).slice(0, 200)}`);
   await page.close();
@@ -880,6 +892,11 @@ test('piano roll: open the bass clip, draw a note, move it, undo; velocity and q
     .catch(async () => { throw new Error(`after the drag: ${JSON.stringify(await page.evaluate((nid) => window.backline.piano.notes().find((n) => n.id === nid), drawn.id))}`); });
   check(await page.evaluate((nid) => window.backline.model.get(nid, 'start'), drawn.id) === start + 480, 'an eighth later');
   check(await page.evaluate(() => window.backline.undoSteps()) === steps0 + 2, 'draw + move = two undo steps');
+  // The arrangement's thumbnail of the clip follows (a frame after the piano roll's).
+  await page.waitForFunction((a) => {
+    const v = window.backline.arrange.view;
+    return v.notesOf(v.clips.get(a.clip)).some(([s, , pitch]) => s === a.start && pitch === 42);
+  }, { clip: bass.id, start: start + 480 }, { timeout: 3000 });
   await page.screenshot({ path: path.join(OUT, 'pianoroll-edit.png') });
 
   // Undo twice: the move, then the note.
