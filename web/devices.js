@@ -20,7 +20,7 @@
 // transaction setting every parameter that differs, so it is one undo step,
 // goes through the op log like a knob turn, and every page sees it.
 import { hex } from './timeline.js';
-import { knobDrag, toast } from './ui.js';
+import { askName, callJSON, knobDrag, postJSON, toast } from './ui.js';
 
 const DRAG_PX = 200; // a vertical drag this long sweeps a knob's whole range
 const ARC = 135; // degrees either side of the top
@@ -527,11 +527,7 @@ export class DeviceChain {
     document.addEventListener('keydown', close, true);
     menu.querySelector('button').focus();
     try {
-      const res = await fetch(`/api/presets/${encodeURIComponent(k.name)}`).catch(() => {
-        throw new Error('the server cannot be reached');
-      });
-      const json = await res.json().catch(() => ({}));
-      if (!res.ok) throw new Error(json.reason || `${res.status} ${res.statusText}`);
+      const json = await callJSON(`/api/presets/${encodeURIComponent(k.name)}`);
       if (!menu.isConnected) return;
       const list = json.presets.sort((a, b) => a.name.localeCompare(b.name));
       status.textContent = list.length ? `${k.label} presets` : `No ${k.label} presets yet`;
@@ -554,48 +550,24 @@ export class DeviceChain {
 
   // Asks for a name, then stores device ID's current parameters as a preset.
   savePreset(id, name, k) {
-    const dialog = document.createElement('dialog');
-    dialog.className = 'form-dialog';
-    dialog.id = 'preset-dialog';
-    dialog.setAttribute('aria-labelledby', 'preset-title');
-    dialog.innerHTML = `
-      <h2 id="preset-title">Save preset</h2>
-      <p class="muted"></p>
-      <form method="dialog" novalidate>
-        <label for="preset-name">Preset name</label>
-        <input id="preset-name" maxlength="100" autocomplete="off">
-        <div class="dialog-buttons">
-          <button type="button" class="cancel">Cancel</button>
-          <button type="submit" class="primary" id="preset-save">Save preset</button>
-        </div>
-      </form>`;
-    dialog.querySelector('p').textContent = `The settings of ${name} (${k.label}), into your library.`;
-    document.body.append(dialog);
-    const input = dialog.querySelector('#preset-name');
-    dialog.addEventListener('close', () => dialog.remove());
-    dialog.querySelector('.cancel').addEventListener('click', () => dialog.close());
-    dialog.querySelector('form').addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      const preset = input.value.trim();
-      if (!preset) return toast('Not saved: the preset needs a name');
-      const params = this.paramsOf(id); // the values now, with this page's pending edits
-      dialog.close();
-      try {
-        const res = await fetch('/api/presets', {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ name: preset, device: k.name, params }),
-        }).catch(() => {
-          throw new Error('the server cannot be reached');
-        });
-        const json = await res.json().catch(() => ({}));
-        if (!res.ok) throw new Error(json.reason || `${res.status} ${res.statusText}`);
-        toast(`Saved preset "${json.name}"`, 'info');
-      } catch (e) {
-        toast(`The preset was not saved: ${e.message}`);
-      }
+    askName({
+      id: 'preset',
+      title: 'Save preset',
+      text: `The settings of ${name} (${k.label}), into your library.`,
+      label: 'Preset name',
+      max: 100,
+      save: 'Save preset',
+      what: 'preset',
+      onName: async (preset) => {
+        const params = this.paramsOf(id); // the values now, with this page's pending edits
+        try {
+          const json = await postJSON('/api/presets', { name: preset, device: k.name, params });
+          toast(`Saved preset "${json.name}"`, 'info');
+        } catch (e) {
+          toast(`The preset was not saved: ${e.message}`);
+        }
+      },
     });
-    dialog.showModal();
   }
 
   // Applies PRESET ({name, device, params}) to the first device of its kind

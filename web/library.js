@@ -15,7 +15,7 @@
 // Nothing here talks to the WebSocket; the server's REST answers (and
 // their reasons, on a refusal) are all it reads.
 import { PPQ, transact } from './timeline.js';
-import { toast } from './ui.js';
+import { postJSON, toast } from './ui.js';
 
 const CHUNK = 192 * 1024; // bytes per PUT: under the server's 256 KiB body limit (SRV_MAX_BODY)
 const RETRIES = 5; // failed chunks in a row before an upload gives up
@@ -248,15 +248,7 @@ export class Library {
 
   async newFromTemplate(item) {
     try {
-      const res = await fetch('/api/projects', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ name: item.name, template: item.id }),
-      }).catch(() => {
-        throw new Error('the server cannot be reached');
-      });
-      const json = await res.json().catch(() => ({}));
-      if (!res.ok) throw new Error(json.reason || `${res.status} ${res.statusText}`);
+      const json = await postJSON('/api/projects', { name: item.name, template: item.id });
       location.href = `/?project=${encodeURIComponent(json.id)}`;
     } catch (e) {
       toast(`No project from template "${item.name}": ${e.message}`);

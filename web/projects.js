@@ -8,32 +8,13 @@
 //   POST /api/projects/import {upload} opens it as a new project.
 // - Templates: POST /api/projects/ID/template {name} saves one into the
 //   library; GET /api/library?kind=template lists them for "Start from".
-import { toast } from './ui.js';
+import { askName, callJSON, postJSON, toast } from './ui.js';
 
 const CHUNK = 192 * 1024; // under the server's 256 KiB request body limit
 
-async function call(path, opts = {}) {
-  let res;
-  try {
-    res = await fetch(path, opts);
-  } catch {
-    throw new Error('the server cannot be reached');
-  }
-  const json = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    const err = new Error(json.reason || `${res.status} ${res.statusText}`);
-    err.body = json;
-    throw err;
-  }
-  return json;
-}
-
-const post = (path, body) =>
-  call(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-
 // The project templates in the library, newest first as the library lists them.
 export async function listTemplates() {
-  const { items } = await call('/api/library?kind=template&limit=200');
+  const { items } = await callJSON('/api/library?kind=template&limit=200');
   return items;
 }
 
@@ -75,14 +56,14 @@ export async function exportArchive(p) {
 // after each chunk. Resolves to {id, seq, hash} of the new project.
 export async function importArchive(file, progress) {
   if (!file.size) throw new Error('the file is empty');
-  const up = await post('/api/uploads', { name: file.name, size: file.size });
+  const up = await postJSON('/api/uploads', { name: file.name, size: file.size });
   let offset = up.received || 0;
   let retried = false;
   progress(offset, file.size);
   while (offset < file.size) {
     const chunk = file.slice(offset, Math.min(offset + CHUNK, file.size));
     try {
-      const st = await call(`/api/uploads/${encodeURIComponent(up.id)}?offset=${offset}`, {
+      const st = await callJSON(`/api/uploads/${encodeURIComponent(up.id)}?offset=${offset}`, {
         method: 'PUT',
         headers: { 'content-type': 'application/octet-stream' },
         body: chunk,
@@ -97,45 +78,29 @@ export async function importArchive(file, progress) {
     }
     progress(offset, file.size);
   }
-  return post('/api/projects/import', { upload: up.id });
+  return postJSON('/api/projects/import', { upload: up.id });
 }
 
 // Asks for a template name (default: the project's) and saves P as a
 // template; ONSAVED() after it is stored. Failures are toasts.
 export function saveTemplateDialog(p, onSaved) {
-  const dialog = document.createElement('dialog');
-  dialog.className = 'form-dialog';
-  dialog.id = 'template-dialog';
-  dialog.setAttribute('aria-labelledby', 'template-title');
-  dialog.innerHTML = `
-    <h2 id="template-title">Save as template</h2>
-    <p class="muted">New projects can start from a copy of this one as it is now.</p>
-    <form method="dialog" novalidate>
-      <label for="template-name">Template name</label>
-      <input id="template-name" maxlength="64" autocomplete="off">
-      <div class="dialog-buttons">
-        <button type="button" class="cancel">Cancel</button>
-        <button type="submit" class="primary" id="template-save">Save template</button>
-      </div>
-    </form>`;
-  document.body.append(dialog);
-  const input = dialog.querySelector('#template-name');
-  input.value = p.name;
-  dialog.addEventListener('close', () => dialog.remove());
-  dialog.querySelector('.cancel').addEventListener('click', () => dialog.close());
-  dialog.querySelector('form').addEventListener('submit', async (ev) => {
-    ev.preventDefault();
-    const name = input.value.trim();
-    if (!name) return toast('Not saved: the template needs a name');
-    dialog.close();
-    try {
-      const t = await post(`/api/projects/${encodeURIComponent(p.id)}/template`, { name });
-      toast(`Saved template "${t.name}"`, 'info');
-      onSaved?.(t);
-    } catch (e) {
-      toast(`The template was not saved: ${e.message}`);
-    }
+  askName({
+    id: 'template',
+    title: 'Save as template',
+    text: 'New projects can start from a copy of this one as it is now.',
+    label: 'Template name',
+    max: 64,
+    value: p.name,
+    save: 'Save template',
+    what: 'template',
+    onName: async (name) => {
+      try {
+        const t = await postJSON(`/api/projects/${encodeURIComponent(p.id)}/template`, { name });
+        toast(`Saved template "${t.name}"`, 'info');
+        onSaved?.(t);
+      } catch (e) {
+        toast(`The template was not saved: ${e.message}`);
+      }
+    },
   });
-  dialog.showModal();
-  input.select();
 }

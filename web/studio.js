@@ -384,9 +384,11 @@ export async function startStudio(projectId) {
     if (all || !mixerOnly(ch)) {
       if (!all && trackLooksOnly(ch)) arrangement.tracksChanged();
       else if (!all && clipsOnly(ch)) arrangement.clipsChanged(ch.ids);
-      else if (!all && notesOnly(ch) && !$('piano').hidden) arrangementLater(ch.homes);
-      else if (!all && notesOnly(ch) && ch.homes) arrangement.notesChanged(ch.homes);
-      else arrangement.changed(all || ch.shaped.has('note') || ch.set.has('note'));
+      else if (!all && notesOnly(ch)) {
+        if (!$('piano').hidden) arrangementLater(ch.homes);
+        else if (ch.homes) arrangement.notesChanged(ch.homes);
+        else arrangement.changed(true);
+      } else arrangement.changed(all || ch.shaped.has('note') || ch.set.has('note'));
       piano.changed();
       session.changed();
     }
@@ -478,21 +480,19 @@ export async function startStudio(projectId) {
   // Notes edited in the piano roll: its own frame shows them first; the
   // arrangement's thumbnails of the clips HOMES (null: all of them, read
   // again) follow in the frame after.
-  let arrangementQueued = null; // the homes to redraw, or 'all'
+  let later = null; // {homes, all} waiting for that frame
   function arrangementLater(homes) {
-    const queued = arrangementQueued;
-    if (queued === 'all' || (queued && homes)) {
-      if (queued !== 'all') for (const id of homes) queued.add(id);
-      return;
+    if (!later) {
+      later = { homes: new Set(), all: false };
+      afterPaint(() => {
+        const { homes: h, all } = later;
+        later = null;
+        if (all) arrangement.changed(true);
+        else arrangement.notesChanged(h);
+      });
     }
-    arrangementQueued = homes ? new Set(homes) : 'all';
-    if (queued) return; // already waiting (it was a set; now it reads all)
-    afterPaint(() => {
-      const h = arrangementQueued;
-      arrangementQueued = null;
-      if (h === 'all') arrangement.changed(true);
-      else arrangement.notesChanged(h);
-    });
+    if (homes) for (const id of homes) later.homes.add(id);
+    else later.all = true;
   }
   const setDisabled = (el, on) => {
     if (el.disabled !== on) el.disabled = on;
@@ -522,8 +522,8 @@ export async function startStudio(projectId) {
     setAttr(el, 'data-state', pending ? 'pending' : 'sync');
     setText(el, pending ? `${pending} edit${pending > 1 ? 's' : ''} pending` : `in sync${agrees ? ' ✓' : ''}`);
   }
-  // Its tooltip, written when a pointer or the focus comes to it: a new
-  // title costs the page a frame.
+  // Its tooltip, written when a pointer comes to it: a new title costs the
+  // page a frame.
   function syncTitle() {
     const seq = model.seq();
     const hash = model.hashConfirmed();
@@ -531,7 +531,6 @@ export async function startStudio(projectId) {
     setAttr($('sync'), 'title', `seq ${seq}, confirmed ${hash}${checked}; this page shows ${model.hashView()}`);
   }
   $('sync').addEventListener('pointerenter', syncTitle);
-  $('sync').addEventListener('focus', syncTitle);
 
   // Asks the server for its state once things are quiet (once per confirmed
   // state), to show that the page agrees with it, and says so loudly if not.

@@ -20,6 +20,66 @@ export function toast(text, kind = 'error') {
   setTimeout(() => el.remove(), 6400);
 }
 
+// A JSON call to the server: the answer, or an Error whose message is the
+// server's reason (its JSON body in err.body), or that it cannot be reached.
+export async function callJSON(path, opts = {}) {
+  let res;
+  try {
+    res = await fetch(path, opts);
+  } catch {
+    throw new Error('the server cannot be reached');
+  }
+  const json = await res.json().catch(() => ({}));
+  if (!res.ok) {
+    const err = new Error(json.reason || `${res.status} ${res.statusText}`);
+    err.body = json;
+    throw err;
+  }
+  return json;
+}
+export const postJSON = (path, body) =>
+  callJSON(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+
+// A modal dialog that asks for a name: ID ("preset": #preset-dialog,
+// #preset-name, #preset-save), TITLE, TEXT under it, LABEL of the field,
+// MAX length, VALUE to start from, SAVE on the button, WHAT it names (for
+// "Not saved: the WHAT needs a name"). ONNAME(name) runs once it is closed.
+export function askName({ id, title, text, label, max, value = '', save, what, onName }) {
+  const dialog = document.createElement('dialog');
+  dialog.className = 'form-dialog';
+  dialog.id = `${id}-dialog`;
+  dialog.setAttribute('aria-labelledby', `${id}-title`);
+  dialog.innerHTML = `
+    <h2 id="${id}-title"></h2>
+    <p class="muted"></p>
+    <form method="dialog" novalidate>
+      <label for="${id}-name"></label>
+      <input id="${id}-name" maxlength="${max}" autocomplete="off">
+      <div class="dialog-buttons">
+        <button type="button" class="cancel">Cancel</button>
+        <button type="submit" class="primary" id="${id}-save"></button>
+      </div>
+    </form>`;
+  dialog.querySelector('h2').textContent = title;
+  dialog.querySelector('p').textContent = text;
+  dialog.querySelector('label').textContent = label;
+  dialog.querySelector('.primary').textContent = save;
+  document.body.append(dialog);
+  const input = dialog.querySelector('input');
+  input.value = value;
+  dialog.addEventListener('close', () => dialog.remove());
+  dialog.querySelector('.cancel').addEventListener('click', () => dialog.close());
+  dialog.querySelector('form').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const name = input.value.trim();
+    if (!name) return toast(`Not saved: the ${what} needs a name`);
+    dialog.close();
+    onName(name);
+  });
+  dialog.showModal();
+  input.select();
+}
+
 // Writes to the page only what differs. Writing the same text, attribute,
 // style or value again is not free: it invalidates style and layout (and a
 // value set by script wakes the browser's form tracking), which the next
