@@ -1557,6 +1557,8 @@ test('project list: save as template, new from template, export an archive and i
   // Save as template, with a name of its own.
   await item('Tape for templates').getByRole('button', { name: 'Save Tape for templates as a template' }).click();
   await page.fill('#template-name', 'Four piece band');
+  check(await page.getByRole('dialog', { name: 'Save as template' }).isVisible(), 'the dialog is named by its title');
+  await page.screenshot({ path: path.join(OUT, 'list-template-dialog.png') });
   await page.click('#template-save');
   await page.locator('.toast.info', { hasText: 'Saved template "Four piece band"' }).waitFor();
   await page.waitForFunction(() => [...document.querySelectorAll('#new-template option')].some((o) => o.textContent === 'Template: Four piece band'));
